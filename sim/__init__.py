@@ -1,0 +1,1 @@
+"""minersim: agent-based simulator of the Bitcoin mining industry."""
