@@ -56,11 +56,11 @@ MSG
     "$py" -m venv "$VENV"
   fi
   echo "minersim: installing the project into .venv (first run takes about 2 minutes)"
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  if [ -n "$extras" ]; then
-    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$extras]"
-  else
-    "$VENV/bin/python" -m pip install --quiet -e "$ROOT"
+  local target="$ROOT"; [ -n "$extras" ] && target="$ROOT[$extras]"
+  # Some machines' pip.conf names local indexes that may be absent: hide only those warnings.
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
+  if ! "$VENV/bin/python" -m pip install --quiet -e "$target" 2>&1 | { grep -v "^WARNING: Location" || true; }; then
+    echo "minersim: pip install failed (see above)" >&2; exit 1
   fi
   # Solara's offline assets: Altair needs unversioned links beside the pinned bundles.
   local cdn="$VENV/share/solara/cdn"

@@ -1,1 +1,33 @@
-"""minersim: agent-based simulator of the Bitcoin mining industry."""
+"""minersim: agent-based simulator of the Bitcoin mining industry.
+
+Public API (names other tools call):
+
+- :func:`load_scenario` -- read and validate a scenario TOML (+ its CSVs), with dotted overrides;
+- :func:`run` -- run a scenario to its horizon, returning a :class:`RunResult` whose ``.epochs``
+  and ``.miners`` DataFrames follow the output contract (docs/outputs.md);
+- :class:`MiningModel` -- the Mesa model, for stepping through a run;
+- :func:`monte_carlo`, :func:`sweep` -- batches (see :mod:`sim.batch`).
+"""
+
+from sim.model import MiningModel, run
+from sim.results import EPOCH_COLUMNS, MINER_COLUMNS, RunResult
+from sim.scenario import Scenario, load_scenario
+
+__all__ = [
+    "EPOCH_COLUMNS",
+    "MINER_COLUMNS",
+    "MiningModel",
+    "RunResult",
+    "Scenario",
+    "load_scenario",
+    "run",
+]
+
+try:  # batch tools are optional until sim.batch exists
+    from sim.batch import monte_carlo, sweep
+
+    __all__ += ["monte_carlo", "sweep"]
+except ImportError:  # pragma: no cover
+    pass
+
+__version__ = "0.1.0"

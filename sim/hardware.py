@@ -1,0 +1,201 @@
+"""ASIC catalogue, efficiency frontier, new and used machine prices, failures and depreciation.
+
+Units: TH/s per machine (``ths``), J/TH (``jth``), USD per TH/s (``usd_per_th``), days.
+Figures come from ../shared/calibration/README.md (section numbers in each ``source``); figures
+not in that README are marked ``[estimate]`` with their basis.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.schema import Hardware
+
+DAYS_PER_YEAR = 365.0
+SECONDS_PER_DAY = 86_400
+MIN_FRONTIER_JTH = 1e-3  # numerical floor: keeps J/TH positive when improvement is ~100%/yr
+
+
+@dataclass(frozen=True)
+class AsicModel:
+    """One ASIC model: release (first availability), hashrate TH/s, efficiency J/TH, price at
+    release USD per TH/s, and where each figure comes from."""
+
+    name: str
+    release: dt.date
+    ths: float
+    jth: float
+    usd_per_th: float
+    source: str
+
+
+CATALOGUE: tuple[AsicModel, ...] = (
+    AsicModel(
+        "Antminer S9",
+        dt.date(2017, 2, 1),
+        13.5,
+        98.0,
+        126.0,
+        "README 3.5: 'Antminer S9 | 13.5 TH, 1,323 W (~98 J/TH), Feb 2017 | Glassnode ASIC fleet "
+        "chart notes'. Price not in README [estimate]: $1,699 per unit / 13.5 TH (hashnest.com "
+        "S9 listing, undated)",
+    ),
+    AsicModel(
+        "Antminer S17",
+        dt.date(2019, 4, 1),
+        56.0,
+        45.0,
+        40.0,
+        "README 3.5: 'Antminer S17 | 56 TH, 2,520 W (45 J/TH), Apr 2019 | same'. Price not in "
+        "README [estimate]: $40/TH, above the $21/TH list price of the later S17+ in early 2020 "
+        "($1,567 per 73 TH unit, coindesk via stupen.com)",
+    ),
+    AsicModel(
+        "Antminer S19 Pro",
+        dt.date(2020, 5, 1),
+        110.0,
+        29.5,
+        22.0,
+        "README 3.5: 'Antminer S19 Pro | 110 TH, 3,250 W (29.5 J/TH), May 2020 | same; Luxor RFQ "
+        "Jun-2023 lists S19 Pro 104T at 29.5 J/TH'. Price at release not in README [estimate]: "
+        "$22/TH (about $2,400 per 110 TH unit; the README's Jun-2023 RFQ price is $13.25/TH)",
+    ),
+    AsicModel(
+        "Antminer S19j Pro+",
+        dt.date(2022, 9, 1),
+        120.0,
+        27.5,
+        15.0,
+        "README 3.5: 'S19j Pro+ / M50S / M50S+ | 27.5 / 26.0 / 24.0 J/TH | Luxor RFQ June 2023'. "
+        "Release date and 120 TH not in README [estimate]. Price: README 3.6 'Jun 2023 RFQ: ... "
+        "S19j Pro+ $15.00' (a 2023 price, not at release)",
+    ),
+    AsicModel(
+        "Antminer S19 XP",
+        dt.date(2022, 10, 1),
+        141.0,
+        21.5,
+        60.0,
+        "README 3.5: 'S19 XP (air) | 141 TH at 21.5 J/TH | Luxor RFQ Jun-2023'; release: README "
+        "3.6 'under 25 J/TH tier added starting in October when S19 XP deliveries began (year "
+        "inferred as 2022)'. Price: README 3.6 '<=25 J/TH rigs $20/TH, down from $60 in Jul 2022 "
+        "(coindesk 2023-07-26)'",
+    ),
+    AsicModel(
+        "Antminer S21",
+        dt.date(2023, 9, 1),
+        200.0,
+        17.5,
+        14.0,
+        "README 3.5: 'Antminer S21 | 200 TH at 17.5 J/TH (2023 launch) | hackernoon review'. "
+        "Month and price not in README [estimate]: launched September 2023, pre-orders at $14/TH "
+        "(theminermag.com 2023-10-11, CleanSpark and Iris Energy orders)",
+    ),
+    AsicModel(
+        "Antminer S21+ Hydro",
+        dt.date(2024, 10, 1),
+        319.0,
+        15.0,
+        17.0,
+        "README 3.5: 'S21+ / S21+ Hydro | 216 TH / 319 TH at 4,785 W (15.0 J/TH) | "
+        "btcminermarketplace.com; top-crypto-mining-asics.com'. Release date and price not in "
+        "README [estimate]: late 2024, $17/TH",
+    ),
+    AsicModel(
+        "Antminer S21 XP",
+        dt.date(2024, 12, 1),
+        270.0,
+        13.5,
+        25.7,
+        "README 3.5: 'Antminer S21 XP | 270 TH at 13.5 J/TH | btcminermarketplace.com'. Release "
+        "date not in README [estimate]: late 2024. Price: README 3.6 'S21 XP $25.70/TH "
+        "(Hashrate Index roundup 2025-11-03)' (a 2025 price, not at release)",
+    ),
+    AsicModel(
+        "Antminer S23 Hydro",
+        dt.date(2026, 1, 1),
+        580.0,
+        9.7,
+        20.6,
+        "README 3.5: 'Antminer S23 Hydro | 9.7 J/TH, 580 TH; shipping early 2026 (announced WDMS "
+        "2025)'. Price not in README [estimate]: 593 days x Jan-2026 hashprice $34.8/PH/day "
+        "(README 3.4), the S21 XP price rule of HardwareMarket.new_price_usd_per_th",
+    ),
+)
+
+
+def hashprice_usd_per_th_day(
+    btc_price_usd: float | np.ndarray,
+    difficulty: float | np.ndarray,
+    subsidy_btc: float | np.ndarray,
+    fee_btc: float | np.ndarray,
+) -> float | np.ndarray:
+    """Expected revenue of 1 TH/s for one day, USD: blocks per TH/s-day
+    ``86,400 x 10^12 / (difficulty x 2^32)`` times the reward per block (subsidy + fees, BTC)
+    times the BTC price (USD). Multiply by 1,000 for USD per PH/s per day."""
+    blocks_per_th_day = SECONDS_PER_DAY * 1e12 / (np.asarray(difficulty, dtype=float) * 2.0**32)
+    return blocks_per_th_day * (subsidy_btc + fee_btc) * btc_price_usd
+
+
+class HardwareMarket:
+    """Frontier efficiency and machine prices seen from a scenario (day 0 = ``start_date``)."""
+
+    def __init__(self, config: Hardware, start_date: dt.date):
+        self.config = config
+        self.start_date = start_date
+        models = sorted(CATALOGUE, key=lambda model: model.release)
+        self._release_days = np.array([(m.release - start_date).days for m in models], dtype=float)
+        self._best_jth = np.minimum.accumulate([m.jth for m in models])
+
+    def frontier_jth(self, day: int | np.ndarray) -> float | np.ndarray:
+        """Best J/TH on sale on ``day``: the best catalogue model released on or before it (the
+        first model before any release); after the last release it keeps falling by
+        frontier_improvement_per_year, applied continuously: ``x (1 - f)^(years since)``."""
+        days = np.asarray(day, dtype=float)
+        index = np.searchsorted(self._release_days, days, side="right") - 1
+        jth = self._best_jth[np.clip(index, 0, None)]
+        years_after_last = np.maximum(days - self._release_days[-1], 0.0) / DAYS_PER_YEAR
+        improvement = (1.0 - self.config.frontier_improvement_per_year) ** years_after_last
+        jth = np.maximum(jth * improvement, MIN_FRONTIER_JTH)
+        return float(jth) if jth.ndim == 0 else jth
+
+    def new_price_usd_per_th(self, hashprice_usd_per_th_day: float) -> float:
+        """Price of a new frontier machine, USD per TH/s = price_hashprice_days x hashprice.
+
+        Calibration: S21 XP $25.70/TH on 2025-11-03 (README 3.6) with hashprice $43.33/PH/day
+        = $0.04333/TH/day (README 3.4) gives 25.70 / 0.04333 = about 593 days.
+        """
+        return self.config.price_hashprice_days * hashprice_usd_per_th_day
+
+    def resale_usd_per_th(
+        self, unit_jth: np.ndarray, day: int, hashprice_usd_per_th_day: float
+    ) -> np.ndarray:
+        """Used-machine price, USD per TH/s:
+        new price x (frontier J/TH / unit J/TH)^resale_exponent, the ratio capped at 1 (a used
+        machine is never worth more than a new frontier one).
+        Older, less efficient machines lose value as better ones ship: the melting ice cube."""
+        ratio = np.minimum(self.frontier_jth(day) / np.asarray(unit_jth, dtype=float), 1.0)
+        return (
+            self.new_price_usd_per_th(hashprice_usd_per_th_day) * ratio**self.config.resale_exponent
+        )
+
+    def survival_factor(self, days: float) -> float:
+        """Fraction of hashrate still working after ``days``: ``(1 - annual_failure_rate)^years``
+        (exponential failures; annual_failure_rate is the fraction failing in a year)."""
+        _check_non_negative(days)
+        return (1.0 - self.config.annual_failure_rate) ** (np.asarray(days) / DAYS_PER_YEAR)
+
+    def depreciation_fraction(self, days: float) -> float:
+        """Straight-line fraction of purchase cost written off over an interval of ``days``:
+        days / (useful_life_years x 365), capped at 1 (the caller stops once fully written off)."""
+        _check_non_negative(days)
+        life_days = self.config.useful_life_years * DAYS_PER_YEAR
+        return np.minimum(np.asarray(days) / life_days, 1.0)
+
+
+def _check_non_negative(days: float | np.ndarray) -> None:
+    if np.any(np.asarray(days) < 0):
+        raise ValueError(f"days must be >= 0, got {days}")

@@ -1,0 +1,758 @@
+"""MiningModel: one Mesa step = one difficulty epoch of 2016 blocks.
+
+Order within a step (docs/architecture.md has the diagram):
+
+1. markets: make sure the daily paths cover the coming epoch; draw the blocks' fees;
+2. kernel: simulate the 2016 blocks (arrivals, winners, subsidy, fees, daily curtailment);
+3. accounting: revenue, power, opex, AI hosting, debt service, depreciation, failures;
+4. decisions: policies propose; the model retires, sells BTC, converts to AI, buys ASICs and
+   finances the rest (cash, notes, converts, equity) or records a default;
+5. power contracts that expired reprice to the market; valuation; data collection;
+6. ``consensus.next_bits`` gives the next epoch's difficulty exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import mesa
+import numpy as np
+
+from sim import consensus, fleet, hosting
+from sim.agents import MinerAgent
+from sim.finance import (
+    CONVERTIBLE,
+    INSTRUMENT_NAMES,
+    SECURED,
+    BalanceSheets,
+    debt_by_owner,
+    issue_notes,
+    market_cap_usd,
+    new_debt_table,
+    service_debt,
+    write_off_debt,
+)
+from sim.hardware import HardwareMarket, hashprice_usd_per_th_day
+from sim.kernel import simulate_epoch
+from sim.markets import Markets
+from sim.policies import POLICIES, Decisions, PolicyContext
+from sim.results import ACTIONS, Recorder, RunResult
+from sim.scenario import Scenario, load_scenario
+
+DAY_S = 86_400.0
+YEAR_DAYS = 365.25
+#: Term of a power contract signed at renewal, days (an assumption: 3-year PPAs are typical).
+POWER_CONTRACT_TERM_DAYS = 3 * YEAR_DAYS
+ACTION_CODE = {name: code for code, name in enumerate(ACTIONS)}
+
+
+def _unix_seconds(day: dt.date) -> float:
+    return float(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+def _date_to_day(day, start: dt.date) -> float:
+    return float((dt.date.fromisoformat(str(day)[:10]) - start).days)
+
+
+class MiningModel(mesa.Model):
+    """The Bitcoin mining industry, one difficulty epoch per step.
+
+    Parameters
+    ----------
+    scenario:
+        A :class:`sim.scenario.Scenario`, a path to a scenario TOML file, or a bundled name;
+        kept as ``model.spec`` (Mesa reserves ``model.scenario`` for its own scenario objects).
+    seed:
+        Root seed. A ``numpy.random.SeedSequence(seed)`` is spawned into independent streams for
+        the markets and the kernel, so results depend only on (scenario, seed).
+    overrides:
+        Dotted-key overrides applied to the scenario (``{"market.btc.volatility": 0.6}``).
+    """
+
+    def __init__(
+        self, scenario: Scenario | str = "demo", seed: int = 0, overrides: dict | None = None
+    ):
+        super().__init__(rng=int(seed))
+        self.spec = load_scenario(scenario, overrides)
+        self.seed = int(seed)
+        cfg = self.spec.config
+        self.cfg = cfg
+        market_seq, kernel_seq = np.random.SeedSequence(self.seed).spawn(2)
+        self.kernel_rng = np.random.default_rng(kernel_seq)
+        self.start_date = cfg.scenario.start_date
+        self.day0_time = _unix_seconds(self.start_date)
+        self.end_time = _unix_seconds(cfg.scenario.end_date)
+        self.time_s = self.day0_time
+        self.height = cfg.chain.height // consensus.RETARGET_INTERVAL * consensus.RETARGET_INTERVAL
+        self.bits = cfg.chain.bits or consensus.difficulty_to_bits(cfg.chain.difficulty)
+        self.markets = Markets(cfg.market, self.start_date, market_seq, self.spec.btc_replay)
+        self.markets.extend_to(64)
+        self.hardware = HardwareMarket(cfg.hardware, self.start_date)
+        self.epoch = 0
+        self.stalled = False
+        self._build_agents()
+        horizon_days = (cfg.scenario.end_date - self.start_date).days
+        self.recorder = Recorder(
+            self.n,
+            int(horizon_days / 14 * 1.25) + 4,
+            [a.name for a in self.miner_agents],
+            [a.kind for a in self.miner_agents],
+            [a.unique_id for a in self.miner_agents],
+        )
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "Hashrate (EH/s)": lambda m: m.recorder.latest("hashrate_ehs"),
+                "Difficulty (T)": lambda m: m.recorder.latest("difficulty") / 1e12,
+                "BTC price (USD)": lambda m: m.recorder.latest("btc_price_usd"),
+                "Cost to mine, cash (USD)": lambda m: m.recorder.latest("cost_to_mine_cash_usd"),
+                "Cost to mine, all-in (USD)": lambda m: m.recorder.latest("cost_to_mine_allin_usd"),
+                "Hashprice (USD/PH/day)": lambda m: m.recorder.latest("hashprice_usd_per_ph_day"),
+                "Miner debt (USD bn)": lambda m: m.recorder.latest("total_debt_usd") / 1e9,
+                "Mining (MW)": lambda m: m.recorder.latest("mining_capacity_mw"),
+                "AI (MW)": lambda m: m.recorder.latest("ai_capacity_mw"),
+            }
+        )
+
+    # ------------------------------------------------------------------ set-up
+    def _build_agents(self) -> None:
+        cfg, sc = self.cfg, self.spec
+        public = sc.miners
+        classes = [(c, k) for c in cfg.fringe.classes for k in range(c.agents)]
+        n_public, n = len(public), len(public) + len(classes)
+        self.n, self.n_public = n, n_public
+        self.is_public = np.arange(n) < n_public
+        self.capacity_mw = np.full(n, np.inf)
+        self.power_usd_mwh = np.zeros(n)
+        self.contract_end_day = np.full(n, np.inf)
+        self.books = BalanceSheets.zeros(n)
+        self.books.shares[:] = 1.0
+        self.fleet = fleet.new_fleet_table()
+        self.debt = new_debt_table()
+        self.contracts = hosting.new_contract_table()
+        self.share_price_usd = np.zeros(n)
+        self.fringe_base_price = np.zeros(n)
+        policies = []
+        self.miner_agents: list[MinerAgent] = []
+        start = self.start_date
+        hp0 = self._hashprice_now(self.markets.btc_price_usd[0])
+        for i, row in enumerate(public.itertuples(index=False)):
+            policy = cfg.miners.policies.get(row.name, cfg.miners.policy)
+            self.miner_agents.append(MinerAgent(self, i, row.name, "public", policy))
+            policies.append(policy)
+            self.capacity_mw[i] = row.capacity_mw
+            self.power_usd_mwh[i] = row.power_price_usd_mwh
+            self.contract_end_day[i] = _date_to_day(row.contract_end, start)
+            self.books.cash_usd[i] = row.cash_usd
+            self.books.btc_held[i] = row.btc_held
+            self.books.shares[i] = row.shares_outstanding
+            self.share_price_usd[i] = row.share_price_usd
+            self._add_initial_fleet(i, row.hashrate_ehs * 1e6, row.efficiency_jth, hp0)
+        for j, (klass, _) in enumerate(classes):
+            i = n_public + j
+            self.miner_agents.append(
+                MinerAgent(self, i, f"{klass.name}-{_ + 1}", "fringe", "fringe")
+            )
+            policies.append("fringe")
+            self.fringe_base_price[i] = klass.power_price_usd_mwh
+            self.power_usd_mwh[i] = klass.power_price_usd_mwh
+            ths = klass.hashrate_ehs * 1e6 / klass.agents
+            must_run = cfg.fringe.must_run_fraction
+            self._add_initial_fleet(i, ths * (1 - must_run), klass.efficiency_jth, hp0)
+            if must_run > 0:
+                self._add_initial_fleet(i, ths * must_run, klass.efficiency_jth, hp0, must_run=True)
+        self.policy_names = np.array(policies)
+        self.policy_groups = {
+            p: np.flatnonzero(self.policy_names == p) for p in dict.fromkeys(policies)
+        }
+        self.power_basis = self.power_usd_mwh / self.cfg.market.power.base_usd_mwh
+        index = {name: k for k, name in enumerate(public["name"])}
+        for row in sc.debt.itertuples(index=False):
+            maturity = _date_to_day(row.maturity, start)
+            self.debt.append(
+                owner=index[row.miner],
+                instrument=INSTRUMENT_NAMES[row.instrument],
+                principal_usd=row.principal_usd,
+                coupon=row.coupon,
+                maturity_day=maturity,
+                conversion_price_usd=row.conversion_price_usd
+                if row.instrument == "convertible"
+                else np.nan,
+                amortization_usd_per_year=row.amortization_per_year * row.principal_usd,
+            )
+        ai_capex = cfg.market.ai.capex_usd_per_mw
+        for row in sc.ai_contracts.itertuples(index=False):
+            start_day = _date_to_day(row.start, start)
+            owner = index[row.miner]
+            self.contracts.append(
+                owner=owner,
+                mw=row.mw,
+                usd_per_mw_year=row.usd_per_mw_year,
+                start_day=start_day,
+                end_day=start_day + row.term_years * YEAR_DAYS,
+                capex_remaining_usd=row.mw * row.capex_usd_per_mw if start_day > 0 else 0.0,
+                capex_spent_usd=0.0,
+            )
+            if start_day <= 0:  # a hall in service: carried at replacement cost less age
+                age_years = -start_day / YEAR_DAYS
+                life_left = max(0.0, 1.0 - age_years / hosting.HALL_LIFE_YEARS)
+                self.books.ai_ppe_usd[owner] += row.mw * ai_capex * life_left
+        assets, liabilities = (
+            self._assets_usd(self.markets.btc_price_usd[0]),
+            debt_by_owner(self.debt, n),
+        )
+        self.books.equity_usd[:] = assets - liabilities  # opening balance sheet
+        self.prev_btc_price = float(self.markets.btc_price_usd[0])
+
+    def _add_initial_fleet(
+        self, owner: int, ths: float, jth: float, hashprice: float, must_run: bool = False
+    ) -> None:
+        usd_per_th = self.hardware.resale_usd_per_th(
+            jth * fleet.VINTAGE_EFFICIENCY_FACTORS, 0, hashprice
+        )
+        fleet.add_vintages(self.fleet, owner, ths, jth, usd_per_th, must_run)
+
+    def _hashprice_now(self, btc_price: float) -> float:
+        fee = float(self.markets.fee_btc_expected[0])
+        return hashprice_usd_per_th_day(
+            btc_price,
+            consensus.bits_to_difficulty(self.bits),
+            consensus.block_subsidy(self.height) / consensus.COIN,
+            fee,
+        )
+
+    def _assets_usd(self, btc_price: float) -> np.ndarray:
+        b = self.books
+        fleet_book = fleet.per_owner(self.fleet, self.fleet.book_usd, self.n)
+        return b.cash_usd + b.btc_held * btc_price + fleet_book + b.ai_ppe_usd + b.cip_usd
+
+    # ------------------------------------------------------------------ one epoch
+    def step(self) -> None:
+        if not self.running:
+            return
+        n, cfg = self.n, self.cfg
+        t0 = self.time_s
+        day_start = (t0 - self.day0_time) / DAY_S
+        hashes_per_block = consensus.bits_to_difficulty(self.bits) * 2.0**32
+        installed_ths = float(self.fleet.hashrate_ths.sum())
+        expected_days = 2016 * hashes_per_block / max(installed_ths * 1e12, 1.0) / DAY_S
+        self.markets.extend_to(int(day_start + min(3 * expected_days + 30, 40_000)) + 2)
+        f = self.fleet
+        unit_price = self.power_usd_mwh[f.owner]
+        fees = self.markets.draw_block_fees_sat(consensus.RETARGET_INTERVAL, int(day_start))
+        curtailable = ~f.must_run if cfg.miners.curtailment else np.zeros(f.n, bool)
+        seed = int(self.kernel_rng.integers(0, 2**62))
+        while True:  # the kernel reads daily paths; if the epoch outran them, extend and redo it
+            times, sat_won, active_s, n_mined, subsidy_sat, fees_sat = simulate_epoch(
+                consensus.RETARGET_INTERVAL,
+                self.height,
+                t0,
+                hashes_per_block,
+                f.hashrate_ths,
+                f.efficiency_jth,
+                unit_price,
+                f.owner,
+                curtailable,
+                n,
+                self.day0_time,
+                self.markets.btc_price_usd,
+                self.markets.fee_btc_expected,
+                fees,
+                seed,
+            )
+            last = times[n_mined - 1] if n_mined else t0
+            if (
+                last - self.day0_time
+            ) / DAY_S < self.markets.n_days - 1 or self.markets.n_days > 200_000:
+                break
+            self.markets.extend_to(2 * self.markets.n_days)
+        if n_mined == 0:
+            self.stalled, self.running = True, False
+            return
+        t1 = float(times[n_mined - 1])
+        day_end = (t1 - self.day0_time) / DAY_S
+        epoch_s = max(t1 - t0, 1.0)
+        years = epoch_s / DAY_S / YEAR_DAYS
+        prices = self.markets.btc_price_usd[int(day_start) : int(day_end) + 1]
+        p_avg, p_end = float(prices.mean()), float(prices[-1])
+        b = self.books
+        alive = ~b.defaulted
+
+        # ---- operations and accounting
+        btc_mined = sat_won / consensus.COIN
+        energy_mwh_unit = f.hashrate_ths * f.efficiency_jth * active_s / 3.6e9
+        energy_mwh = fleet.per_owner(f, energy_mwh_unit, n)
+        power_cost = fleet.per_owner(f, energy_mwh_unit * unit_price, n)
+        hashrate_ths = fleet.per_owner(f, f.hashrate_ths * active_s, n) / epoch_s
+        fleet_mw = fleet.per_owner(f, fleet.unit_power_mw(f), n)
+        opex = cfg.miners.opex_usd_per_mw_year * fleet_mw * years
+        ai = cfg.market.ai
+        flows = hosting.step_hosting(
+            self.contracts,
+            day_start,
+            day_end,
+            ai.noi_margin,
+            float(self.markets.ai_lease_usd_per_mw_year[int(day_end)]),
+            ai.term_years * YEAR_DAYS,
+            n,
+        )
+        service = service_debt(self.debt, day_end, years, self.share_price_usd, n)
+        depreciation = fleet.per_owner(
+            f, fleet.depreciate(f, self.hardware.depreciation_fraction(years * YEAR_DAYS)), n
+        )
+        failures = fleet.per_owner(
+            f, fleet.apply_failures(f, self.hardware.survival_factor(years * YEAR_DAYS)), n
+        )
+        ai_depreciation = b.ai_ppe_usd * min(1.0, years / hosting.HALL_LIFE_YEARS)
+        btc_value_before = b.btc_held * self.prev_btc_price
+        b.btc_held += btc_mined
+        b.cash_usd += (
+            flows.noi_usd
+            - power_cost
+            - opex
+            - flows.capex_usd
+            - service.interest_usd
+            - service.repaid_usd
+        )
+        b.cip_usd += flows.capex_usd - flows.completed_usd
+        b.ai_ppe_usd += flows.completed_usd - ai_depreciation
+        b.shares += service.new_shares
+        revenue = btc_mined * p_avg
+        btc_gain = b.btc_held * p_end - btc_value_before - revenue
+        b.equity_usd += (
+            revenue
+            + btc_gain
+            + flows.noi_usd
+            - power_cost
+            - opex
+            - service.interest_usd
+            - depreciation
+            - failures
+            - ai_depreciation
+            + service.converted_usd
+        )
+        self.prev_btc_price = p_end
+        action = np.where(alive, ACTION_CODE["mine"], ACTION_CODE["defaulted"]).astype(np.int8)
+
+        # ---- the next epoch's difficulty, and what miners expect from it
+        next_bits = consensus.next_bits(self.bits, int(times[0]), int(t1))
+        next_height = self.height + n_mined
+        day = int(day_end)
+        ctx = self._policy_context(next_bits, next_height, p_end, day, btc_mined, fleet_mw)
+        decisions = Decisions.zeros(n)
+        for name, idx in self.policy_groups.items():
+            POLICIES[name].decide(ctx, idx, decisions)
+        for field in ("sell_btc", "buy_ths", "convert_mw"):
+            getattr(decisions, field)[~alive] = 0.0
+
+        self._retire_underwater(ctx, day)
+        self._sell_btc(decisions.sell_btc, p_end, action)
+        self._convert_to_ai(ctx, decisions, day, years, action)
+        self._buy_asics(ctx, decisions, day, action)
+        self._cover_shortfalls(ctx, p_end, day, action)
+        self._settle_fringe_cash()
+        self._renew_power_contracts(day)
+
+        # ---- valuation and records
+        debt = debt_by_owner(self.debt, n)
+        ai_noi_year = hosting.contracted_noi_per_year(self.contracts, ai.noi_margin, n)
+        mining_cf_year = (btc_mined * p_end - power_cost - opex) / years
+        mcap = market_cap_usd(
+            mining_cf_year,
+            ai_noi_year,
+            b.btc_held * p_end,
+            debt - b.cash_usd,
+            cfg.miners.mining_multiple,
+            cfg.miners.ai_multiple,
+        )
+        mcap[b.defaulted | ~self.is_public] = 0.0  # fringe agents are not listed
+        self.share_price_usd = np.where(b.shares > 0, mcap / np.maximum(b.shares, 1e-300), 0.0)
+        self._record(
+            t1,
+            n_mined,
+            next_bits,
+            subsidy_sat,
+            fees_sat,
+            epoch_s,
+            p_end,
+            hashrate_ths,
+            energy_mwh,
+            power_cost,
+            opex,
+            depreciation,
+            btc_mined,
+            revenue,
+            flows.noi_usd,
+            mcap,
+            debt,
+            action,
+        )
+        self.bits, self.height, self.time_s = next_bits, next_height, t1
+        self.epoch += 1
+        self.datacollector.collect(self)
+        if n_mined < consensus.RETARGET_INTERVAL:
+            self.stalled, self.running = True, False
+        if t1 >= self.end_time:
+            self.running = False
+
+    # ------------------------------------------------------------------ decisions
+    def _policy_context(
+        self, next_bits, next_height, btc_price, day, btc_mined, fleet_mw
+    ) -> PolicyContext:
+        cfg, m, b = self.cfg, self.markets, self.books
+        difficulty = consensus.bits_to_difficulty(next_bits)
+        fee = float(m.fee_btc_expected[day])
+        subsidy = consensus.block_subsidy(next_height) / consensus.COIN
+        hp_now = hashprice_usd_per_th_day(btc_price, difficulty, subsidy, fee)
+        expected = self._expected_hashprice(hp_now, next_height, subsidy, fee)
+        frontier = float(self.hardware.frontier_jth(day))
+        assets = self._assets_usd(btc_price)
+        monthly_costs = (
+            self.power_usd_mwh * fleet_mw * 730.0
+        ) + cfg.miners.opex_usd_per_mw_year * fleet_mw / 12
+        p = cfg.policy
+        return PolicyContext(
+            hashprice_usd_per_th_day=hp_now,
+            expected_hashprice_usd_per_th_day=expected,
+            frontier_jth=frontier,
+            new_usd_per_th=self.hardware.new_price_usd_per_th(hp_now),
+            lease_usd_per_mw_year=float(m.ai_lease_usd_per_mw_year[day]),
+            ai_enabled=cfg.market.ai.enabled,
+            ai_capex_usd_per_mw=cfg.market.ai.capex_usd_per_mw,
+            ai_lead_time_days=cfg.market.ai.lead_time_days,
+            ai_term_years=cfg.market.ai.term_years,
+            ai_noi_margin=cfg.market.ai.noi_margin,
+            credit_open=bool(m.credit_open[day]),
+            hurdle_payback_days=p.hurdle_payback_days,
+            discount_rate=p.discount_rate,
+            max_leverage=p.max_leverage,
+            max_ai_fraction=p.max_ai_fraction,
+            ai_step_fraction=p.ai_step_fraction,
+            sell_fraction=p.sell_fraction,
+            mining_horizon_years=cfg.hardware.useful_life_years,
+            power_usd_mwh=self.power_usd_mwh,
+            capacity_mw=self.capacity_mw,
+            fleet_mw=fleet_mw,
+            ai_mw=hosting.committed_mw(self.contracts, self.n),
+            btc_mined=btc_mined,
+            cash_usd=b.cash_usd,
+            cash_buffer_usd=p.cash_buffer_months * monthly_costs,
+            assets_usd=assets,
+            debt_usd=debt_by_owner(self.debt, self.n),
+            fringe_growth_cap=cfg.fringe.max_growth_per_epoch,
+            fringe_entry_payback_days=cfg.fringe.entry_payback_days,
+            hashrate_ths=fleet.per_owner(self.fleet, self.fleet.hashrate_ths, self.n),
+        )
+
+    def _expected_hashprice(self, hp_now: float, height: int, subsidy: float, fee: float) -> float:
+        """Mean hashprice over the planning horizon: difficulty grows at the expected rate and
+        the subsidy halves at the next halving height (600 s blocks assumed for its date)."""
+        p = self.cfg.policy
+        days = np.linspace(0.0, p.planning_horizon_days, 25)
+        next_halving = (height // consensus.HALVING_INTERVAL + 1) * consensus.HALVING_INTERVAL
+        halving_day = (next_halving - height) * consensus.TARGET_SPACING / DAY_S
+        reward_factor = np.where(
+            days < halving_day, 1.0, (subsidy / 2 + fee) / max(subsidy + fee, 1e-300)
+        )
+        growth = np.exp(-np.log1p(p.expected_difficulty_growth) * days / YEAR_DAYS)
+        return float(hp_now * np.mean(reward_factor * growth))
+
+    def _retire_underwater(self, ctx: PolicyContext, day: int) -> None:
+        """Units that cannot cover their power for ``fringe.exit_epochs`` epochs are sold for resale value."""
+        f = self.fleet
+        margin = (
+            ctx.hashprice_usd_per_th_day - f.efficiency_jth * 24e-6 * self.power_usd_mwh[f.owner]
+        )
+        f.underwater_epochs[:] = np.where((margin < 0) & ~f.must_run, f.underwater_epochs + 1, 0)
+        retire = f.underwater_epochs >= self.cfg.fringe.exit_epochs
+        if np.any(retire):
+            proceeds = fleet.per_owner(
+                f,
+                np.where(
+                    retire,
+                    f.hashrate_ths
+                    * self.hardware.resale_usd_per_th(
+                        f.efficiency_jth, day, ctx.hashprice_usd_per_th_day
+                    ),
+                    0.0,
+                ),
+                self.n,
+            )
+            removed = fleet.retire(f, retire, self.n)
+            self.books.cash_usd += proceeds
+            self.books.equity_usd += proceeds - removed
+
+    def _sell_btc(self, wanted: np.ndarray, price: float, action: np.ndarray) -> np.ndarray:
+        b = self.books
+        sold = np.clip(wanted, 0.0, b.btc_held)
+        b.btc_held -= sold
+        b.cash_usd += sold * price
+        action[(sold > 0) & (action == ACTION_CODE["mine"])] = ACTION_CODE["sell_btc"]
+        return sold
+
+    def _convert_to_ai(
+        self, ctx: PolicyContext, dec: Decisions, day: int, years: float, action: np.ndarray
+    ) -> None:
+        """Sign AI leases within this epoch's industry demand (shared pro rata to requests),
+        funded by spare cash plus secured project notes; displaced machines are scrapped."""
+        ai = self.cfg.market.ai
+        want = dec.convert_mw
+        if not ai.enabled or not np.any(want > 0):
+            return
+        demand = ai.demand_mw_per_year * years
+        want = want * min(1.0, demand / want.sum())
+        ltc = self.cfg.policy.ai_loan_to_cost
+        loan_ok = dec.may_borrow & ctx.credit_open
+        own_share = np.where(loan_ok, 1.0 - ltc, 1.0)
+        spare = np.maximum(ctx.cash_usd - ctx.cash_buffer_usd, 0.0)
+        affordable_mw = spare / (own_share * ai.capex_usd_per_mw)
+        mw = np.minimum(want, affordable_mw)
+        mw[mw < 1.0] = 0.0  # below 1 MW a hall is not worth signing
+        if not np.any(mw > 0):
+            return
+        owners = np.arange(self.n)
+        hosting.sign_contracts(
+            self.contracts,
+            owners,
+            mw,
+            ctx.lease_usd_per_mw_year,
+            day,
+            ai.lead_time_days,
+            ai.term_years * YEAR_DAYS,
+            ai.capex_usd_per_mw,
+        )
+        loan = np.where(loan_ok, mw * ai.capex_usd_per_mw * ltc, 0.0)
+        self._borrow(loan, SECURED, day, ctx)
+        action[mw > 0] = ACTION_CODE["convert_ai"]
+        limit = self.capacity_mw - hosting.committed_mw(self.contracts, self.n)
+        displaced = fleet.retire_to_fit(self.fleet, limit, self.n)
+        self.books.equity_usd -= displaced  # displaced machines are scrapped (a write-off)
+
+    def _buy_asics(self, ctx: PolicyContext, dec: Decisions, day: int, action: np.ndarray) -> None:
+        buy = dec.buy_ths
+        if not np.any(buy > 0):
+            return
+        b = self.books
+        cost = buy * ctx.new_usd_per_th
+        public = self.is_public
+        spare = np.maximum(b.cash_usd - ctx.cash_buffer_usd, 0.0)
+        loan = np.where(
+            public & dec.may_borrow & ctx.credit_open, np.maximum(cost - spare, 0.0), 0.0
+        )
+        funded = np.where(public, np.minimum(cost, spare + loan), cost)
+        loan = np.minimum(loan, funded)
+        ths = funded / ctx.new_usd_per_th
+        take = ths > 0
+        if not np.any(take):
+            return
+        self._borrow(loan, CONVERTIBLE, day, ctx)
+        owners = np.flatnonzero(take)
+        self.fleet.append(
+            owner=owners,
+            hashrate_ths=ths[take],
+            efficiency_jth=ctx.frontier_jth,
+            cost_usd=funded[take],
+            book_usd=funded[take],
+            underwater_epochs=0,
+            must_run=False,
+        )
+        b.cash_usd -= funded
+        action[take & (action != ACTION_CODE["convert_ai"])] = ACTION_CODE["buy_asics"]
+
+    def _borrow(self, amount: np.ndarray, instrument: int, day: int, ctx: PolicyContext) -> None:
+        if not np.any(amount > 0):
+            return
+        r = self.cfg.market.rates
+        owners = np.arange(self.n)
+        leverage = np.where(
+            ctx.assets_usd > 0, ctx.debt_usd / np.maximum(ctx.assets_usd, 1e-300), 5.0
+        )
+        if instrument == SECURED:
+            coupon = self.markets.borrowing_rate(day, leverage)
+            issue_notes(
+                self.debt, owners, amount, SECURED, coupon, day + r.secured_years * YEAR_DAYS
+            )
+        else:
+            conversion = np.maximum(self.share_price_usd, 1e-6) * (1 + r.convertible_premium)
+            issue_notes(
+                self.debt,
+                owners,
+                amount,
+                CONVERTIBLE,
+                r.convertible_coupon,
+                day + r.convertible_years * YEAR_DAYS,
+                conversion,
+            )
+        self.books.cash_usd += amount
+
+    def _cover_shortfalls(
+        self, ctx: PolicyContext, price: float, day: int, action: np.ndarray
+    ) -> None:
+        """A public miner short of cash sells BTC, then borrows, then issues shares; failing all, defaults."""
+        b = self.books
+        short = self.is_public & ~b.defaulted & (b.cash_usd < 0)
+        if not np.any(short):
+            return
+        need_btc = np.where(short, np.minimum(-b.cash_usd / price, b.btc_held), 0.0)
+        self._sell_btc(need_btc, price, action)
+        gap = np.where(short, np.maximum(-b.cash_usd, 0.0), 0.0)
+        if ctx.credit_open:
+            room = np.maximum(ctx.max_leverage * ctx.assets_usd - ctx.debt_usd, 0.0)
+            loan = np.where(gap > 0, np.minimum(gap, room), 0.0)
+            self._borrow(loan, SECURED, day, ctx)
+            action[loan > 0] = ACTION_CODE["borrow"]
+            gap = np.where(short, np.maximum(-b.cash_usd, 0.0), 0.0)
+            equity_room = 0.3 * self.share_price_usd * b.shares  # at most 30% dilution at once
+            issue = np.where((gap > 0) & (equity_room >= gap), gap, 0.0)
+            if np.any(issue > 0):
+                price_per_share = self.share_price_usd * (1 - self.cfg.market.rates.equity_discount)
+                b.shares += np.where(issue > 0, issue / np.maximum(price_per_share, 1e-300), 0.0)
+                b.cash_usd += issue
+                b.equity_usd += issue
+                action[issue > 0] = ACTION_CODE["issue_equity"]
+        failed = short & (b.cash_usd < -1e-6)
+        if np.any(failed):
+            self._default(failed, ctx, day, price)
+            action[failed] = ACTION_CODE["default"]
+
+    def _default(self, failed: np.ndarray, ctx: PolicyContext, day: int, price: float) -> None:
+        """Liquidate: machines sold at a discount to resale value, then the books close at zero.
+
+        The buyers are outside the public-miner set (the fringe absorbs the hashrate at the
+        same efficiency); creditors take what is recovered and write off the rest.
+        """
+        f, b = self.fleet, self.books
+        units = failed[f.owner]
+        if np.any(units):
+            buyer = self.n_public if self.n > self.n_public else None
+            if buyer is None:
+                fleet.retire(f, units, self.n)
+            else:
+                f.owner[units] = buyer
+                resale = self.hardware.resale_usd_per_th(
+                    f.efficiency_jth[units], day, ctx.hashprice_usd_per_th_day
+                )
+                price_paid = f.hashrate_ths[units] * resale * self.cfg.miners.default_recovery
+                f.cost_usd[units] = price_paid
+                f.book_usd[units] = price_paid
+                b.equity_usd[buyer] += price_paid.sum()  # paid with new capital: cash stays zero
+        self.contracts.keep(~failed[self.contracts.owner])
+        write_off_debt(self.debt, failed)
+        for arr in (b.cash_usd, b.btc_held, b.ai_ppe_usd, b.cip_usd, b.equity_usd):
+            arr[failed] = 0.0
+        b.defaulted |= failed
+        self.capacity_mw[failed] = 0.0
+
+    def _settle_fringe_cash(self) -> None:
+        """Fringe agents pay out surplus cash and are recapitalised by new capital: cash stays 0."""
+        fringe = ~self.is_public
+        b = self.books
+        b.equity_usd[fringe] -= b.cash_usd[fringe] + b.btc_held[fringe] * self.prev_btc_price
+        b.cash_usd[fringe] = 0.0
+        b.btc_held[fringe] = 0.0
+
+    def _renew_power_contracts(self, day: int) -> None:
+        m = self.markets
+        market_factor = float(m.power_usd_mwh[day]) / self.cfg.market.power.base_usd_mwh
+        fringe = ~self.is_public
+        self.power_usd_mwh[fringe] = self.fringe_base_price[fringe] * market_factor
+        due = self.is_public & (self.contract_end_day <= day)
+        if np.any(due):
+            self.power_usd_mwh[due] = m.renewal_price_usd_mwh(day, self.power_basis[due])
+            self.contract_end_day[due] = day + POWER_CONTRACT_TERM_DAYS
+
+    # ------------------------------------------------------------------ records
+    def _record(
+        self,
+        t1,
+        n_mined,
+        next_bits,
+        subsidy_sat,
+        fees_sat,
+        epoch_s,
+        price,
+        hashrate_ths,
+        energy_mwh,
+        power_cost,
+        opex,
+        depreciation,
+        btc_mined,
+        revenue,
+        ai_noi,
+        mcap,
+        debt,
+        action,
+    ):
+        rec, b, n = self.recorder, self.books, self.n
+        r = rec.new_row()
+        e, m = rec.epoch_float, rec.miner_float
+        rec.epoch_time_s[r] = t1
+        rec.epoch_int["epoch"][r] = self.epoch
+        rec.epoch_int["height"][r] = self.height + n_mined
+        rec.epoch_int["bits"][r] = next_bits
+        public = self.is_public
+        rec.epoch_int["miners_defaulted"][r] = int(np.count_nonzero(b.defaulted & public))
+        rec.epoch_int["miners_active"][r] = int(np.count_nonzero(~b.defaulted & public))
+        btc_total = float(btc_mined.sum())
+        days = epoch_s / DAY_S
+        total_ths = float(hashrate_ths.sum())
+        e["difficulty"][r] = consensus.bits_to_difficulty(next_bits)
+        e["hashrate_ehs"][r] = total_ths / 1e6
+        e["epoch_days"][r] = days
+        e["btc_price_usd"][r] = price
+        e["subsidy_btc"][r] = subsidy_sat / consensus.COIN
+        e["fees_btc"][r] = fees_sat / consensus.COIN
+        e["hashprice_usd_per_ph_day"][r] = (
+            float(revenue.sum()) / days / max(total_ths / 1e3, 1e-300)
+        )
+        power_mw = float(energy_mwh.sum()) / (days * 24)
+        e["network_power_mw"][r] = power_mw
+        e["network_efficiency_j_per_th"][r] = power_mw * 1e6 / max(total_ths, 1e-300)
+        e["cost_to_mine_cash_usd"][r] = float(power_cost.sum()) / max(btc_total, 1e-300)
+        e["cost_to_mine_allin_usd"][r] = float((power_cost + opex + depreciation).sum()) / max(
+            btc_total, 1e-300
+        )
+        mining_mw = fleet.per_owner(self.fleet, fleet.unit_power_mw(self.fleet), n)
+        ai_mw = hosting.committed_mw(self.contracts, n)
+        e["mining_capacity_mw"][r] = float(mining_mw.sum())
+        e["ai_capacity_mw"][r] = float(ai_mw.sum())
+        e["total_debt_usd"][r] = float(debt[public].sum())
+        assets = self._assets_usd(price)
+        m["hashrate_ehs"][r] = hashrate_ths / 1e6
+        m["btc_mined"][r] = btc_mined
+        m["btc_held"][r] = b.btc_held
+        m["cash_usd"][r] = b.cash_usd
+        m["debt_usd"][r] = debt
+        m["book_equity_usd"][r] = b.equity_usd
+        m["market_cap_usd"][r] = mcap
+        m["mining_mw"][r] = mining_mw
+        m["ai_mw"][r] = ai_mw
+        m["power_price_usd_mwh"][r] = self.power_usd_mwh
+        m["assets_usd"][r] = assets
+        m["liabilities_usd"][r] = debt
+        m["revenue_usd"][r] = revenue
+        m["power_cost_usd"][r] = power_cost
+        m["ai_noi_usd"][r] = ai_noi
+        m["share_price_usd"][r] = self.share_price_usd
+        rec.action[r] = action
+        rec.defaulted[r] = b.defaulted
+
+    def result(self) -> RunResult:
+        return RunResult(
+            epochs=self.recorder.epochs_frame(),
+            miners=self.recorder.miners_frame(),
+            scenario_name=self.spec.name,
+            seed=self.seed,
+            scenario_hash=self.spec.content_hash,
+            meta={"stalled": self.stalled},
+        )
+
+
+def run(scenario: Scenario | str, seed: int = 0, overrides: dict | None = None) -> RunResult:
+    """Run a scenario to its horizon and return its epoch and miner tables."""
+    model = MiningModel(scenario, seed=seed, overrides=overrides)
+    while model.running:
+        model.step()
+    return model.result()
+
+
+__all__ = ["MiningModel", "run"]
