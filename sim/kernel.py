@@ -68,7 +68,7 @@ def subsidy_sat(height):
 @njit(cache=True)
 def _day_index(t, day0_time, last_day):
     """Index of the day containing unix time ``t`` (s), clamped to the daily paths."""
-    day = int(math.floor((t - day0_time) / SECONDS_PER_DAY))
+    day = math.floor((t - day0_time) / SECONDS_PER_DAY)
     return min(max(day, 0), last_day)
 
 
@@ -113,6 +113,39 @@ def _owner_cumulative_ths(on, unit_hashrate_ths, unit_owner, cumulative_ths):
         total += cumulative_ths[k]
         cumulative_ths[k] = total
     return total
+
+
+@njit(cache=True)
+def _switch_units(
+    on,
+    cumulative_ths,
+    day,
+    subsidy,
+    hashes_per_block,
+    unit_hashrate_ths,
+    unit_efficiency_jth,
+    unit_power_usd_mwh,
+    unit_owner,
+    unit_curtailable,
+    btc_price_usd,
+    fee_btc_expected,
+):
+    """Take the curtailment decision for ``day`` and refresh the owners' cumulative TH/s.
+
+    Returns the active hashrate in TH/s.
+    """
+    _decide_units_on(
+        on,
+        day,
+        subsidy,
+        hashes_per_block,
+        unit_efficiency_jth,
+        unit_power_usd_mwh,
+        unit_curtailable,
+        btc_price_usd,
+        fee_btc_expected,
+    )
+    return _owner_cumulative_ths(on, unit_hashrate_ths, unit_owner, cumulative_ths)
 
 
 @njit(cache=True)
@@ -182,7 +215,8 @@ def simulate_epoch(
     of each block (NaN if not mined), sat won per owner, seconds each unit hashed, blocks mined,
     total subsidy and total fees paid by the mined blocks (sat).
     """
-    np.random.seed(seed)
+    # numba's own per-thread generator (see the module docstring), hence the legacy calls.
+    np.random.seed(seed)  # noqa: NPY002
     n_units = unit_hashrate_ths.size
     last_day = min(btc_price_usd.size, fee_btc_expected.size) - 1
 
@@ -200,18 +234,20 @@ def simulate_epoch(
     last_block_time = start_time
     segment_start = start_time
     day = _day_index(start_time, day0_time, last_day)
-    _decide_units_on(
+    active_ths = _switch_units(
         on,
+        cumulative_ths,
         day,
         subsidy,
         hashes_per_block,
+        unit_hashrate_ths,
         unit_efficiency_jth,
         unit_power_usd_mwh,
+        unit_owner,
         unit_curtailable,
         btc_price_usd,
         fee_btc_expected,
     )
-    active_ths = _owner_cumulative_ths(on, unit_hashrate_ths, unit_owner, cumulative_ths)
     installed_ths = unit_hashrate_ths.sum()
 
     n_mined = 0
@@ -223,7 +259,8 @@ def simulate_epoch(
             break  # stall: nothing hashes and nothing can change
         next_day_start = day0_time + (day + 1) * SECONDS_PER_DAY
         if active_ths > 0.0:
-            arrival = t + np.random.exponential(hashes_per_block / (active_ths * HASHES_PER_TH))
+            mean_interval_s = hashes_per_block / (active_ths * HASHES_PER_TH)
+            arrival = t + np.random.exponential(mean_interval_s)  # noqa: NPY002
         else:
             arrival = np.inf
         if not paths_ended and arrival >= next_day_start:
@@ -234,18 +271,20 @@ def simulate_epoch(
             t = next_day_start
             segment_start = t
             day += 1
-            _decide_units_on(
+            active_ths = _switch_units(
                 on,
+                cumulative_ths,
                 day,
                 subsidy,
                 hashes_per_block,
+                unit_hashrate_ths,
                 unit_efficiency_jth,
                 unit_power_usd_mwh,
+                unit_owner,
                 unit_curtailable,
                 btc_price_usd,
                 fee_btc_expected,
             )
-            active_ths = _owner_cumulative_ths(on, unit_hashrate_ths, unit_owner, cumulative_ths)
             continue
 
         t = arrival
@@ -254,7 +293,7 @@ def simulate_epoch(
             unit_active_s += pending_s
             pending_s[:] = 0.0
             has_pending = False
-        winner = _pick_owner(cumulative_ths, np.random.random() * active_ths)
+        winner = _pick_owner(cumulative_ths, np.random.random() * active_ths)  # noqa: NPY002
         fee = block_fees_sat[n_mined]
         sat_won[winner] += subsidy + fee
         subsidy_total += subsidy
@@ -268,18 +307,20 @@ def simulate_epoch(
             _close_segment(on, segment_start, t, last_block_time, unit_active_s, pending_s)
             segment_start = t
             subsidy = subsidy_sat(height)
-            _decide_units_on(
+            active_ths = _switch_units(
                 on,
+                cumulative_ths,
                 day,
                 subsidy,
                 hashes_per_block,
+                unit_hashrate_ths,
                 unit_efficiency_jth,
                 unit_power_usd_mwh,
+                unit_owner,
                 unit_curtailable,
                 btc_price_usd,
                 fee_btc_expected,
             )
-            active_ths = _owner_cumulative_ths(on, unit_hashrate_ths, unit_owner, cumulative_ths)
 
     _close_segment(on, segment_start, last_block_time, last_block_time, unit_active_s, pending_s)
     return block_times, sat_won, unit_active_s, n_mined, subsidy_total, fees_total
@@ -370,7 +411,8 @@ def _checked_array(name: str, values, dtype, length: int | None = None) -> np.nd
     array = np.asarray(values)
     _require(array.ndim == 1, f"{name} must be 1-D, got shape {array.shape}")
     _require(
-        array.dtype.kind in _KINDS[dtype], f"{name} must be of kind {dtype.__name__}, got {array.dtype}"
+        array.dtype.kind in _KINDS[dtype],
+        f"{name} must be of kind {dtype.__name__}, got {array.dtype}",
     )
     if length is not None:
         _require(array.size == length, f"{name} must have length {length}, got {array.size}")

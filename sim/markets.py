@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.signal import lfilter
 
 from sim.errors import ScenarioError
-from sim.schema import BtcMarket, Market, PowerMarket
+from sim.schema import BtcMarket, Market, PowerMarket, RatesMarket
 
 DAYS_PER_YEAR = 365.0
 DT_YEARS = 1.0 / DAYS_PER_YEAR
@@ -145,9 +145,7 @@ class _BtcProcess:
 
     def block(self, first_day: int, n: int) -> np.ndarray:
         """Prices (USD) of days ``[first_day, first_day + n)``; blocks must come in order."""
-        steps = self._log_steps(n)
-        if first_day == 0:
-            steps[0] = 0.0
+        steps = self._log_steps(first_day, n)
         days = np.arange(first_day, first_day + n)
         if self._cfg.process == "piecewise":
             log_price = self._piecewise_log(days, steps)
@@ -156,28 +154,39 @@ class _BtcProcess:
         with np.errstate(over="ignore"):
             return np.clip(np.exp(log_price), self._cfg.floor_usd, self._cfg.cap_usd)
 
-    def _log_steps(self, n: int) -> np.ndarray:
+    def _log_steps(self, first_day: int, n: int) -> np.ndarray:
+        """Log-price changes into each day of the block (0 into day 0)."""
         cfg, rng = self._cfg, self._rng
         z = rng.standard_normal(n)
         if cfg.process == "regime_switching":
-            bear = _two_state_chain(
-                self._bear,
-                rng.random(n),
-                _switch_probability(cfg.bull_to_bear_per_year),
-                _switch_probability(cfg.bear_to_bull_per_year),
-            )
-            self._bear = bool(bear[-1])
-            drift = np.where(bear, cfg.bear_drift, cfg.drift)
-            volatility = np.where(bear, cfg.bear_volatility, cfg.volatility)
-            return drift * DT_YEARS + volatility * math.sqrt(DT_YEARS) * z
-        if cfg.process == "piecewise":
-            return cfg.volatility * math.sqrt(DT_YEARS) * z
-        steps = cfg.drift * DT_YEARS + cfg.volatility * math.sqrt(DT_YEARS) * z
+            steps = self._regime_steps(first_day, z)
+        elif cfg.process == "piecewise":
+            steps = cfg.volatility * math.sqrt(DT_YEARS) * z
+        else:
+            steps = cfg.drift * DT_YEARS + cfg.volatility * math.sqrt(DT_YEARS) * z
         if cfg.process == "jump_diffusion":
             jumps = rng.poisson(cfg.jump_intensity * DT_YEARS, n)
             jump_z = rng.standard_normal(n)
             steps += jumps * cfg.jump_mean + np.sqrt(jumps) * cfg.jump_std * jump_z
+        if first_day == 0:
+            steps[0] = 0.0
         return steps
+
+    def _regime_steps(self, first_day: int, z: np.ndarray) -> np.ndarray:
+        cfg = self._cfg
+        uniforms = self._rng.random(z.size)
+        if first_day == 0:
+            uniforms[0] = 1.0  # day 0 is bull
+        bear = _two_state_chain(
+            self._bear,
+            uniforms,
+            _switch_probability(cfg.bull_to_bear_per_year),
+            _switch_probability(cfg.bear_to_bull_per_year),
+        )
+        self._bear = bool(bear[-1])
+        drift = np.where(bear, cfg.bear_drift, cfg.drift)
+        volatility = np.where(bear, cfg.bear_volatility, cfg.volatility)
+        return drift * DT_YEARS + volatility * math.sqrt(DT_YEARS) * z
 
     def _walk(self, days: np.ndarray, steps: np.ndarray) -> np.ndarray:
         """Clipped log-price walk; replayed days (if any) override it and reset its state."""
@@ -243,8 +252,7 @@ class _CreditProcess:
     window_close_per_year and reopening at window_open_per_year; days inside any closed_periods
     (both end dates included) are forced closed. The chain runs on underneath a forced closure."""
 
-    def __init__(self, cfg: Market, start_date: dt.date, rng: np.random.Generator):
-        rates = cfg.rates
+    def __init__(self, rates: RatesMarket, start_date: dt.date, rng: np.random.Generator):
         self._rng = rng
         self._p_close = _switch_probability(rates.window_close_per_year)
         self._p_open = _switch_probability(rates.window_open_per_year)
@@ -292,7 +300,7 @@ class Markets:
         self._ai = _LogOU(
             _generator(ai_seed), config.ai.mean_reversion_per_year, config.ai.volatility
         )
-        self._credit = _CreditProcess(config, start_date, _generator(credit_seed))
+        self._credit = _CreditProcess(config.rates, start_date, _generator(credit_seed))
         self._fee_rng = _generator(fee_seed)
         self._filled = 0
         self._paths: dict[str, np.ndarray] = {

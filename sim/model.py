@@ -20,6 +20,7 @@ import numpy as np
 
 from sim import consensus, fleet, hosting
 from sim.agents import MinerAgent
+from sim.errors import MinersimError
 from sim.finance import (
     CONVERTIBLE,
     INSTRUMENT_NAMES,
@@ -63,8 +64,10 @@ class MiningModel(mesa.Model):
         A :class:`sim.scenario.Scenario`, a path to a scenario TOML file, or a bundled name;
         kept as ``model.spec`` (Mesa reserves ``model.scenario`` for its own scenario objects).
     seed:
-        Root seed. A ``numpy.random.SeedSequence(seed)`` is spawned into independent streams for
-        the markets and the kernel, so results depend only on (scenario, seed).
+        Root seed (an int >= 0). ``numpy.random.SeedSequence(seed)`` is spawned into independent
+        streams for the markets and the kernel, so results depend only on (scenario, seed): the
+        same in any process, on any backend. Batches derive each run's int seed from one root
+        SeedSequence (see sim.batch).
     overrides:
         Dotted-key overrides applied to the scenario (``{"market.btc.volatility": 0.6}``).
     """
@@ -72,6 +75,8 @@ class MiningModel(mesa.Model):
     def __init__(
         self, scenario: Scenario | str = "demo", seed: int = 0, overrides: dict | None = None
     ):
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+            raise MinersimError(f"seed must be a whole number >= 0, got {seed!r}")
         super().__init__(rng=int(seed))
         self.spec = load_scenario(scenario, overrides)
         self.seed = int(seed)

@@ -301,7 +301,7 @@ def test_unit_whose_revenue_equals_its_cost_stays_on():
     # cost = 62,500 J/TH * 24 / 1e6 * $1.5625/MWh = 2.34375 USD per TH/s per day. At equality the
     # unit runs; one ulp more on the power price and it never does (the chain stalls).
     kw = epoch_inputs(
-        [144e3],
+        [144.0],
         efficiency_jth=np.array([62_500.0]),
         power_usd_mwh=np.array([1.5625]),
         curtailable=np.array([True]),

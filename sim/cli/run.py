@@ -14,6 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", help="scenario name (e.g. baseline) or path to a TOML file")
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
+    p.add_argument("--report", action="store_true", help="also write report.md with figures")
     p.add_argument(
         "--set",
         dest="overrides",
@@ -42,4 +43,8 @@ def run_command(args: argparse.Namespace) -> int:
         f"final hashrate {e['hashrate_ehs'].iloc[-1]:.0f} EH/s, "
         f"difficulty {e['difficulty'].iloc[-1] / 1e12:.1f} T; wrote {out}/epochs.parquet, miners.parquet"
     )
+    if getattr(args, "report", False):
+        from sim.report import write_report
+
+        print(f"report: {write_report(out)}")
     return 0
