@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.tables import Table
+from sim.tables import Table, sum_by_owner
 
 SECURED = 0
 CONVERTIBLE = 1
@@ -70,7 +70,7 @@ class DebtService:
 
 def debt_by_owner(debt: Table, n: int) -> np.ndarray:
     """Outstanding principal per agent, USD."""
-    return np.bincount(debt.owner, weights=debt.principal_usd, minlength=n)
+    return sum_by_owner(debt.owner, debt.principal_usd, n)
 
 
 def service_debt(
@@ -96,8 +96,9 @@ def service_debt(
     new_shares = np.where(
         converts, converted / np.where(converts, debt.conversion_price_usd, 1.0), 0.0
     )
-    per = lambda values: np.bincount(debt.owner, weights=values, minlength=n)  # noqa: E731
-    result = DebtService(per(interest), per(repaid), per(converted), per(new_shares))
+    result = DebtService(
+        *(sum_by_owner(debt.owner, v, n) for v in (interest, repaid, converted, new_shares))
+    )
     debt.keep(~matures & (debt.principal_usd > 0))
     return result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.tables import Table
+from sim.tables import Table, sum_by_owner
 
 #: Initial fleets are split into three vintages around the reported mean efficiency so that
 #: curtailment and retirement act on the least efficient machines first. Hashrate shares and
@@ -41,7 +41,7 @@ def unit_power_mw(fleet: Table) -> np.ndarray:
 
 def per_owner(fleet: Table, values: np.ndarray, n_owners: int) -> np.ndarray:
     """Sum a per-unit quantity by owner."""
-    return np.bincount(fleet.owner, weights=values, minlength=n_owners)
+    return sum_by_owner(fleet.owner, values, n_owners)
 
 
 def add_vintages(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.tables import Table
+from sim.tables import Table, sum_by_owner
 
 #: Book life of AI/HPC halls for straight-line depreciation, years (an assumption: shells and
 #: power/cooling plant last well beyond a 10-15 year lease; servers are the tenant's).
@@ -46,14 +46,12 @@ class HostingFlows:
 
 def committed_mw(contracts: Table, n: int) -> np.ndarray:
     """MW of site capacity reserved for AI (built or building), per agent."""
-    return np.bincount(contracts.owner, weights=contracts.mw, minlength=n)
+    return sum_by_owner(contracts.owner, contracts.mw, n)
 
 
 def contracted_noi_per_year(contracts: Table, noi_margin: float, n: int) -> np.ndarray:
     """Annual net operating income of all signed contracts, per agent, USD/year."""
-    return np.bincount(
-        contracts.owner, weights=contracts.mw * contracts.usd_per_mw_year * noi_margin, minlength=n
-    )
+    return sum_by_owner(contracts.owner, contracts.mw * contracts.usd_per_mw_year * noi_margin, n)
 
 
 def step_hosting(
@@ -84,8 +82,7 @@ def step_hosting(
         c.usd_per_mw_year[expired] = market_lease_usd_per_mw_year
         c.start_day[expired] = c.end_day[expired]
         c.end_day[expired] += term_days
-    per = _by_owner(c.owner, n)
-    return HostingFlows(per(noi), per(capex), per(completed))
+    return HostingFlows(*(sum_by_owner(c.owner, v, n) for v in (noi, capex, completed)))
 
 
 def sign_contracts(
@@ -111,7 +108,3 @@ def sign_contracts(
         capex_remaining_usd=mw[take] * capex_usd_per_mw,
         capex_spent_usd=0.0,
     )
-
-
-def _by_owner(owner: np.ndarray, n: int):
-    return lambda values: np.bincount(owner, weights=values, minlength=n)

@@ -40,7 +40,9 @@ class ScenarioInfo(Strict):
 class Chain(Strict):
     """Network state at the start date."""
 
-    height: int = Field(ge=0, le=6_929_999, description="block height; rounded down to a retarget boundary")
+    height: int = Field(
+        ge=0, le=6_929_999, description="block height; rounded down to a retarget boundary"
+    )
     bits: int | None = Field(default=None, ge=1, le=0x1D00FFFF, description="compact nBits")
     difficulty: PositiveFloat | None = Field(default=None, description="used when bits is absent")
 
@@ -61,9 +63,13 @@ class BtcMarket(Strict):
     jump_intensity: NonNegFloat = Field(default=0.0, le=365, description="jumps per year")
     jump_mean: Real = Field(default=0.0, ge=-5, le=5, description="mean log jump size")
     jump_std: NonNegFloat = Field(default=0.0, le=5, description="std of log jump size")
-    bear_drift: Real = Field(default=-0.6, ge=-5, le=5, description="regime_switching: annual drift in the bear regime")
+    bear_drift: Real = Field(
+        default=-0.6, ge=-5, le=5, description="regime_switching: annual drift in the bear regime"
+    )
     bear_volatility: NonNegFloat = Field(default=0.8, le=5)
-    bull_to_bear_per_year: NonNegFloat = Field(default=0.5, le=365, description="regime switching intensity")
+    bull_to_bear_per_year: NonNegFloat = Field(
+        default=0.5, le=365, description="regime switching intensity"
+    )
     bear_to_bull_per_year: NonNegFloat = Field(default=1.0, le=365)
     path_csv: str | None = Field(default=None, description="replay: CSV with columns date, price")
     points: list[tuple[dt.date, PositiveFloat]] | None = Field(
@@ -90,9 +96,15 @@ class FeeMarket(Strict):
     """Transaction fees per block (lumpy)."""
 
     mean_btc_per_block: NonNegFloat = Field(default=0.036, le=1000)
-    lumpiness: NonNegFloat = Field(default=1.0, le=5, description="sigma of the lognormal per-block multiplier")
-    burst_probability: Fraction = Field(default=0.0005, description="chance per block of a fee burst")
-    burst_btc: NonNegFloat = Field(default=5.0, le=10_000, description="mean extra fees of a burst block, BTC")
+    lumpiness: NonNegFloat = Field(
+        default=1.0, le=5, description="sigma of the lognormal per-block multiplier"
+    )
+    burst_probability: Fraction = Field(
+        default=0.0005, description="chance per block of a fee burst"
+    )
+    burst_btc: NonNegFloat = Field(
+        default=5.0, le=10_000, description="mean extra fees of a burst block, BTC"
+    )
 
 
 class PowerMarket(Strict):
@@ -103,8 +115,15 @@ class PowerMarket(Strict):
     volatility: NonNegFloat = Field(default=0.3, le=5, description="annual, of log price")
     spike_probability_per_day: Fraction = 0.01
     spike_multiplier: PositiveFloat = Field(default=3.0, le=100)
-    renewal_shock: Real = Field(default=0.0, ge=-0.99, le=100, description="contract renewals priced at market x (1 + shock)")
-    shock_multiplier: PositiveFloat = Field(default=1.0, le=100, description="scales the market price path")
+    renewal_shock: Real = Field(
+        default=0.0,
+        ge=-0.99,
+        le=100,
+        description="contract renewals priced at market x (1 + shock)",
+    )
+    shock_multiplier: PositiveFloat = Field(
+        default=1.0, le=100, description="scales the market price path"
+    )
 
 
 class AiMarket(Strict):
@@ -114,7 +133,9 @@ class AiMarket(Strict):
     lease_usd_per_mw_year: PositiveFloat = Field(default=1.8e6, le=1e8)
     mean_reversion_per_year: NonNegFloat = Field(default=0.5, le=365)
     volatility: NonNegFloat = Field(default=0.2, le=5)
-    demand_mw_per_year: NonNegFloat = Field(default=3000.0, le=1e6, description="new lease MW tenants sign per year, industry-wide")
+    demand_mw_per_year: NonNegFloat = Field(
+        default=3000.0, le=1e6, description="new lease MW tenants sign per year, industry-wide"
+    )
     capex_usd_per_mw: PositiveFloat = Field(default=10e6, le=1e9)
     lead_time_days: int = Field(default=365, ge=0, le=3650)
     term_years: PositiveFloat = Field(default=10.0, le=50)
@@ -126,15 +147,23 @@ class RatesMarket(Strict):
 
     base_rate: Real = Field(default=0.04, ge=-0.05, le=1)
     spread_base: NonNegFloat = Field(default=0.03, le=1)
-    spread_per_leverage: NonNegFloat = Field(default=0.10, le=10, description="added spread per unit of debt/assets")
+    spread_per_leverage: NonNegFloat = Field(
+        default=0.10, le=10, description="added spread per unit of debt/assets"
+    )
     convertible_coupon: NonNegFloat = Field(default=0.01, le=1)
     convertible_premium: NonNegFloat = Field(default=0.30, le=10)
     convertible_years: PositiveFloat = Field(default=6.0, le=30)
     secured_years: PositiveFloat = Field(default=5.0, le=30)
-    window_close_per_year: NonNegFloat = Field(default=0.3, le=365, description="intensity at which credit windows close")
+    window_close_per_year: NonNegFloat = Field(
+        default=0.3, le=365, description="intensity at which credit windows close"
+    )
     window_open_per_year: NonNegFloat = Field(default=3.0, le=365)
-    closed_periods: list[tuple[dt.date, dt.date]] = Field(default_factory=list, description="forced closures")
-    equity_discount: Fraction = Field(default=0.05, description="new shares sold at price x (1 - discount)")
+    closed_periods: list[tuple[dt.date, dt.date]] = Field(
+        default_factory=list, description="forced closures"
+    )
+    equity_discount: Fraction = Field(
+        default=0.05, description="new shares sold at price x (1 - discount)"
+    )
 
     @model_validator(mode="after")
     def _periods_ordered(self) -> RatesMarket:
@@ -153,11 +182,19 @@ class Market(Strict):
 
 
 class Hardware(Strict):
-    frontier_improvement_per_year: Fraction = Field(default=0.15, description="J/TH falls by this fraction a year after the catalogue")
-    price_hashprice_days: PositiveFloat = Field(default=600.0, le=10_000, description="new $/TH = days x frontier hashprice $/TH/day")
-    resale_exponent: NonNegFloat = Field(default=2.0, le=20, description="resale $/TH ~ (frontier J/TH / unit J/TH)^exponent")
+    frontier_improvement_per_year: Fraction = Field(
+        default=0.15, description="J/TH falls by this fraction a year after the catalogue"
+    )
+    price_hashprice_days: PositiveFloat = Field(
+        default=600.0, le=10_000, description="new $/TH = days x frontier hashprice $/TH/day"
+    )
+    resale_exponent: NonNegFloat = Field(
+        default=2.0, le=20, description="resale $/TH ~ (frontier J/TH / unit J/TH)^exponent"
+    )
     annual_failure_rate: Fraction = 0.05
-    useful_life_years: PositiveFloat = Field(default=4.0, le=30, description="straight-line depreciation life")
+    useful_life_years: PositiveFloat = Field(
+        default=4.0, le=30, description="straight-line depreciation life"
+    )
 
 
 class FringeClass(Strict):
@@ -172,14 +209,23 @@ class FringeClass(Strict):
 
 class Fringe(Strict):
     classes: list[FringeClass] = Field(default_factory=list)
-    entry_payback_days: PositiveFloat = Field(default=1000.0, le=10_000, description="new machines when they pay back within this")
-    max_growth_per_epoch: Fraction = Field(default=0.03, description="cap on new hashrate per epoch, fraction of own")
+    entry_payback_days: PositiveFloat = Field(
+        default=1000.0, le=10_000, description="new machines when they pay back within this"
+    )
+    max_growth_per_epoch: Fraction = Field(
+        default=0.03, description="cap on new hashrate per epoch, fraction of own"
+    )
     must_run_fraction: Fraction = Field(
         default=0.05,
         description="share of fringe hashrate that runs whatever the margin (stranded or prepaid "
         "power, hobbyists): keeps blocks coming when price collapses (an assumption)",
     )
-    exit_epochs: int = Field(default=2, ge=1, le=100, description="epochs a unit must be under water before it is retired")
+    exit_epochs: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="epochs a unit must be under water before it is retired",
+    )
 
     @model_validator(mode="after")
     def _names_unique(self) -> Fringe:
@@ -191,31 +237,59 @@ class Fringe(Strict):
 
 
 class Miners(Strict):
-    csv: str | None = Field(default=None, description="public miners CSV, relative to the scenario file")
+    csv: str | None = Field(
+        default=None, description="public miners CSV, relative to the scenario file"
+    )
     debt_csv: str | None = None
     ai_contracts_csv: str | None = None
     policy: Literal["rational", "hodl", "mining_only", "ai_first"] = "rational"
     policies: dict[str, Literal["rational", "hodl", "mining_only", "ai_first"]] = Field(
         default_factory=dict, description="per-miner policy by name"
     )
-    opex_usd_per_mw_year: NonNegFloat = Field(default=80_000.0, le=1e8, description="non-power operating cost")
-    mining_multiple: NonNegFloat = Field(default=4.0, le=100, description="market value / forward mining cash flow")
-    ai_multiple: NonNegFloat = Field(default=12.0, le=100, description="market value / contracted AI NOI")
-    default_recovery: Fraction = Field(default=0.5, description="fleet sold at this fraction of resale value")
-    curtailment: bool = Field(default=True, description="switch machines off on days their margin is negative")
+    opex_usd_per_mw_year: NonNegFloat = Field(
+        default=80_000.0, le=1e8, description="non-power operating cost"
+    )
+    mining_multiple: NonNegFloat = Field(
+        default=4.0, le=100, description="market value / forward mining cash flow"
+    )
+    ai_multiple: NonNegFloat = Field(
+        default=12.0, le=100, description="market value / contracted AI NOI"
+    )
+    default_recovery: Fraction = Field(
+        default=0.5, description="fleet sold at this fraction of resale value"
+    )
+    curtailment: bool = Field(
+        default=True, description="switch machines off on days their margin is negative"
+    )
 
 
 class PolicyParams(Strict):
     hurdle_payback_days: PositiveFloat = Field(default=900.0, le=10_000)
-    max_leverage: Fraction = Field(default=0.5, description="debt / assets ceiling for new borrowing")
-    discount_rate: NonNegFloat = Field(default=0.10, le=5, description="annual, for NPV comparisons")
+    max_leverage: Fraction = Field(
+        default=0.5, description="debt / assets ceiling for new borrowing"
+    )
+    discount_rate: NonNegFloat = Field(
+        default=0.10, le=5, description="annual, for NPV comparisons"
+    )
     cash_buffer_months: NonNegFloat = Field(default=3.0, le=120)
-    max_ai_fraction: Fraction = Field(default=0.8, description="share of site capacity a miner may convert to AI")
-    sell_fraction: Fraction = Field(default=1.0, description="share of mined BTC sold each epoch (non-hodl)")
-    expected_difficulty_growth: Real = Field(default=0.3, ge=-0.9, le=10, description="annual, used to project hashprice")
-    planning_horizon_days: PositiveFloat = Field(default=730.0, le=10_000, description="horizon of the hashprice projection")
-    ai_step_fraction: Fraction = Field(default=0.1, description="share of site capacity converted to AI per epoch at most")
-    ai_loan_to_cost: Fraction = Field(default=0.8, description="share of AI capex financed with secured project notes")
+    max_ai_fraction: Fraction = Field(
+        default=0.8, description="share of site capacity a miner may convert to AI"
+    )
+    sell_fraction: Fraction = Field(
+        default=1.0, description="share of mined BTC sold each epoch (non-hodl)"
+    )
+    expected_difficulty_growth: Real = Field(
+        default=0.3, ge=-0.9, le=10, description="annual, used to project hashprice"
+    )
+    planning_horizon_days: PositiveFloat = Field(
+        default=730.0, le=10_000, description="horizon of the hashprice projection"
+    )
+    ai_step_fraction: Fraction = Field(
+        default=0.1, description="share of site capacity converted to AI per epoch at most"
+    )
+    ai_loan_to_cost: Fraction = Field(
+        default=0.8, description="share of AI capex financed with secured project notes"
+    )
 
 
 class Outputs(Strict):

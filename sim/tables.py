@@ -62,3 +62,8 @@ class Table:
             grown = np.zeros(new_capacity, column.dtype)
             grown[: self.n] = column[: self.n]
             self._data[name] = grown
+
+
+def sum_by_owner(owner: np.ndarray, values: np.ndarray, n_owners: int) -> np.ndarray:
+    """Sum a per-row quantity by its owner index: one entry per agent."""
+    return np.bincount(owner, weights=values, minlength=n_owners)

@@ -1,0 +1,275 @@
+"""Benchmark of the epoch kernel (sim.kernel.simulate_epoch): speed and start-up time.
+
+For 10, 100, 1,000 and 10,000 owners (one unit each) it times full epochs of 2016 blocks with a
+realistic mix (80 % of units curtailable, costs around the revenue so units switch on and off
+between days, a halving mid-epoch, fees per block) and prints, from the same run:
+
+* numba blocks/s (best of a few rounds of many epochs, compilation excluded);
+* plain-Python blocks/s of the same algorithm (lists, floats, ``random``, ``bisect``; fewer
+  epochs); the speed-up is the ratio. The plain-Python loop draws the same random numbers (a
+  Mersenne Twister put in the state numba's ``np.random.seed`` gives), so the script also checks
+  that both produce bit-identical results;
+* the floor (benchmarks/floor.py: only arrivals and winners) and the kernel's share of it.
+
+Then the start-up time of a fresh process with an empty ``NUMBA_CACHE_DIR`` (cold: import and
+first call compile) and of a second fresh process reusing that cache (warm).
+
+Run: ``.venv/bin/python benchmarks/kernel.py [--rounds R]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from floor import floor_seconds
+
+from sim.consensus import COIN, HALVING_INTERVAL, block_subsidy
+from sim.kernel import simulate_epoch
+
+OWNER_COUNTS = (10, 100, 1_000, 10_000)
+BLOCKS_PER_EPOCH = 2016
+NETWORK_THS = 6e8  # 600 EH/s installed
+DAY0 = 1_713_000_000.0  # unix s, day 0 of the daily paths
+N_DAYS = 40
+SECONDS_PER_DAY = 86400.0
+
+COLD_START_SCRIPT = """
+import json, time
+start = time.perf_counter()
+from sim.kernel import simulate_epoch
+imported = time.perf_counter()
+import sys; sys.path.insert(0, {folder!r})
+from kernel import epoch_case
+case = epoch_case(100, seed=0)
+calling = time.perf_counter()
+simulate_epoch(*case)
+called = time.perf_counter()
+print(json.dumps({{"import_s": imported - start, "first_call_s": called - calling}}))
+"""
+
+
+def epoch_case(n_owners: int, seed: int) -> tuple:
+    """Arguments of simulate_epoch for one epoch of ``n_owners`` owners, one unit each."""
+    rng = np.random.default_rng(12345)
+    hashrate_ths = rng.lognormal(0.0, 1.0, size=n_owners)
+    hashrate_ths *= NETWORK_THS / hashrate_ths.sum()
+    btc_price_usd = 60_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.04, size=N_DAYS)))
+    return (
+        BLOCKS_PER_EPOCH,
+        840_000 - 1_000,  # the halving falls mid-epoch
+        DAY0 + 0.3 * SECONDS_PER_DAY,
+        NETWORK_THS * 1e12 * 600.0,
+        hashrate_ths,
+        rng.uniform(15.0, 35.0, size=n_owners),  # J/TH
+        rng.uniform(30.0, 70.0, size=n_owners),  # $/MWh
+        np.arange(n_owners, dtype=np.int64),
+        rng.random(n_owners) < 0.8,
+        n_owners,
+        DAY0,
+        btc_price_usd,
+        np.full(N_DAYS, 0.25),  # expected fees, BTC per block
+        rng.integers(0, 50_000_000, size=BLOCKS_PER_EPOCH),  # sat per block
+        seed,
+    )
+
+
+def numba_random(seed: int) -> random.Random:
+    """A Python Mersenne Twister in the state numba's ``np.random.seed(seed)`` gives.
+
+    numba seeds like NumPy's legacy RandomState and builds doubles the same way as
+    ``random.random`` (53 bits from two 32-bit words), so both streams coincide.
+    """
+    _, keys, position = np.random.RandomState(seed & 0xFFFFFFFF).get_state()[:3]
+    generator = random.Random()
+    generator.setstate((3, (*(int(key) for key in keys), int(position)), None))
+    return generator
+
+
+def python_epoch(
+    n_blocks,
+    start_height,
+    start_time,
+    hashes_per_block,
+    unit_hashrate_ths,
+    unit_efficiency_jth,
+    unit_power_usd_mwh,
+    unit_owner,
+    unit_curtailable,
+    n_owners,
+    day0_time,
+    btc_price_usd,
+    fee_btc_expected,
+    block_fees_sat,
+    seed,
+):
+    """simulate_epoch in plain Python (same algorithm, same random numbers, same results)."""
+    rng = numba_random(seed)
+    hashrate = unit_hashrate_ths.tolist()
+    efficiency, power_price = unit_efficiency_jth.tolist(), unit_power_usd_mwh.tolist()
+    cost = [e * 24.0 / 1e6 * p for e, p in zip(efficiency, power_price, strict=True)]
+    owner = unit_owner.tolist()
+    curtailable = unit_curtailable.tolist()
+    price, fee_expected = btc_price_usd.tolist(), fee_btc_expected.tolist()
+    fees = block_fees_sat.tolist()
+    last_day = min(len(price), len(fee_expected)) - 1
+    n_units = len(hashrate)
+
+    def switch_units(day, subsidy):
+        revenue = (
+            86400.0 * 1e12 / hashes_per_block * (subsidy / COIN + fee_expected[day]) * price[day]
+        )
+        on = [not curtailable[j] or revenue >= cost[j] for j in range(n_units)]
+        by_owner = [0.0] * n_owners
+        for j in range(n_units):
+            if on[j]:
+                by_owner[owner[j]] += hashrate[j]
+        cumulative, total = [], 0.0
+        for value in by_owner:
+            total += value
+            cumulative.append(total)
+        return on, cumulative, total
+
+    def close_segment(on, segment_start, segment_end, last_block_time, active_s, pending_s):
+        counted = max(min(segment_end, last_block_time) - segment_start, 0.0)
+        pending = max(segment_end - max(segment_start, last_block_time), 0.0)
+        for j in range(n_units):
+            if on[j]:
+                active_s[j] += counted
+                pending_s[j] += pending
+        return pending > 0.0
+
+    block_times = [math.nan] * n_blocks
+    sat_won = [0] * n_owners
+    active_s, pending_s = [0.0] * n_units, [0.0] * n_units
+    has_pending = False
+    height = start_height
+    subsidy = block_subsidy(height)
+    t = last_block_time = segment_start = start_time
+    day = min(max(math.floor((start_time - day0_time) / 86400.0), 0), last_day)
+    on, cumulative, active_ths = switch_units(day, subsidy)
+    installed_ths = sum(hashrate)
+    n_mined = subsidy_total = fees_total = 0
+    while n_mined < n_blocks:
+        paths_ended = day >= last_day
+        if active_ths <= 0.0 and (paths_ended or installed_ths <= 0.0):
+            break
+        next_day_start = day0_time + (day + 1) * 86400.0
+        if active_ths > 0.0:
+            mean_interval_s = hashes_per_block / (active_ths * 1e12)
+            arrival = t + -math.log(1.0 - rng.random()) * mean_interval_s
+        else:
+            arrival = math.inf
+        if not paths_ended and arrival >= next_day_start:
+            has_pending |= close_segment(
+                on, segment_start, next_day_start, last_block_time, active_s, pending_s
+            )
+            t = segment_start = next_day_start
+            day += 1
+            on, cumulative, active_ths = switch_units(day, subsidy)
+            continue
+        t = last_block_time = arrival
+        if has_pending:
+            active_s = [a + p for a, p in zip(active_s, pending_s, strict=True)]
+            pending_s = [0.0] * n_units
+            has_pending = False
+        draw = rng.random() * active_ths
+        if draw >= active_ths:
+            draw = math.nextafter(active_ths, 0.0)
+        winner = bisect.bisect_right(cumulative, draw)
+        fee = fees[n_mined]
+        sat_won[winner] += subsidy + fee
+        subsidy_total += subsidy
+        fees_total += fee
+        block_times[n_mined] = t
+        n_mined += 1
+        height += 1
+        if height % HALVING_INTERVAL == 0:
+            close_segment(on, segment_start, t, last_block_time, active_s, pending_s)
+            segment_start = t
+            subsidy = block_subsidy(height)
+            on, cumulative, active_ths = switch_units(day, subsidy)
+    close_segment(on, segment_start, last_block_time, last_block_time, active_s, pending_s)
+    return block_times, sat_won, active_s, n_mined, subsidy_total, fees_total
+
+
+def same_results(numba_result: tuple, python_result: tuple) -> bool:
+    """True if both epochs gave bit-identical times, winnings, active seconds and totals."""
+    arrays = zip(numba_result[:3], python_result[:3], strict=True)
+    same_arrays = all(a.tobytes() == np.asarray(b, dtype=a.dtype).tobytes() for a, b in arrays)
+    return same_arrays and tuple(numba_result[3:]) == tuple(python_result[3:])
+
+
+def best_blocks_per_second(run, case: tuple, epochs: int, rounds: int) -> float:
+    """Best blocks/s of ``run(*case)`` over ``rounds`` rounds of ``epochs`` epochs (seeds vary)."""
+    best = math.inf
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for seed in range(epochs):
+            run(*case[:-1], seed)
+        best = min(best, time.perf_counter() - start)
+    return epochs * BLOCKS_PER_EPOCH / best
+
+
+def start_up_seconds(cache_dir: str) -> dict[str, float]:
+    """Import and first-call times (s) of a fresh process using ``cache_dir`` for numba's cache."""
+    script = COLD_START_SCRIPT.format(folder=str(Path(__file__).resolve().parent))
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    times = json.loads(result.stdout.strip().splitlines()[-1])
+    return {**times, "process_s": time.perf_counter() - start}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds; the best counts")
+    args = parser.parse_args()
+
+    print(
+        "| owners | numba blocks/s | plain Python blocks/s | speed-up | identical | "
+        "floor blocks/s | kernel / floor |"
+    )
+    print("|---:|---:|---:|---:|:---:|---:|---:|")
+    for n_owners in OWNER_COUNTS:
+        case = epoch_case(n_owners, seed=7)
+        numba_result = simulate_epoch(*case)  # compiles or loads the cache: not timed
+        identical = same_results(numba_result, python_epoch(*case))
+        numba_rate = best_blocks_per_second(simulate_epoch, case, 200, args.rounds)
+        python_rate = best_blocks_per_second(python_epoch, case, 2, args.rounds)
+        floor_rate = BLOCKS_PER_EPOCH / floor_seconds(BLOCKS_PER_EPOCH, n_owners, 200)
+        print(
+            f"| {n_owners:,} | {numba_rate:,.0f} | {python_rate:,.0f} | "
+            f"{numba_rate / python_rate:,.0f}x | {'yes' if identical else 'NO'} | "
+            f"{floor_rate:,.0f} | {numba_rate / floor_rate:.0%} |"
+        )
+
+    with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache_dir:
+        cold = start_up_seconds(cache_dir)
+        warm = start_up_seconds(cache_dir)
+    print("\n| start | import sim.kernel (s) | first call (s) | whole process (s) |")
+    print("|---|---:|---:|---:|")
+    for name, times in (("cold (empty NUMBA_CACHE_DIR)", cold), ("warm (same cache)", warm)):
+        print(
+            f"| {name} | {times['import_s']:.2f} | {times['first_call_s']:.2f} | "
+            f"{times['process_s']:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

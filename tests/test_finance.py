@@ -1,0 +1,155 @@
+"""Fleets, debt service and AI hosting: the pieces of the per-epoch bookkeeping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import fleet, hosting
+from sim.finance import (
+    CONVERTIBLE,
+    SECURED,
+    debt_by_owner,
+    issue_notes,
+    market_cap_usd,
+    new_debt_table,
+    service_debt,
+)
+from sim.tables import Table
+
+
+def test_table_append_keep_and_grow():
+    t = Table({"a": np.int64, "b": np.float64}, capacity=2)
+    t.append(a=np.arange(5), b=np.linspace(0, 1, 5))
+    t.append(a=9, b=9.0)
+    assert len(t) == 6
+    t.keep(t.a % 2 == 1)
+    np.testing.assert_array_equal(t.a, [1, 3, 9])
+    with pytest.raises(ValueError, match="missing"):
+        t.append(a=1)
+
+
+def test_initial_vintages_keep_the_mean_efficiency():
+    f = fleet.new_fleet_table()
+    fleet.add_vintages(f, 0, 1e6, 20.0, np.array([10.0, 10.0, 10.0]))
+    mean_jth = np.sum(f.hashrate_ths * f.efficiency_jth) / f.hashrate_ths.sum()
+    assert mean_jth == pytest.approx(20.0)
+    assert fleet.unit_power_mw(f).sum() == pytest.approx(20.0)  # 1 EH/s x 20 J/TH = 20 MW
+
+
+def test_retire_to_fit_removes_least_efficient_first():
+    f = fleet.new_fleet_table()
+    f.append(
+        owner=[0, 0, 0, 1],
+        hashrate_ths=[1e6] * 4,
+        efficiency_jth=[30.0, 15.0, 20.0, 25.0],
+        cost_usd=[100.0] * 4,
+        book_usd=[100.0] * 4,
+        underwater_epochs=0,
+        must_run=False,
+    )
+    # Owner 0 draws 15 + 20 + 30 = 65 MW; a 30 MW limit keeps the 15 J/TH unit whole and 15/20
+    # of the 20 J/TH unit, and retires the 30 J/TH unit. Owner 1 is within its limit.
+    removed = fleet.retire_to_fit(f, np.array([30.0, 100.0]), 2)
+    kept = dict(zip(f.efficiency_jth, f.hashrate_ths, strict=True))
+    assert kept[15.0] == pytest.approx(1e6)
+    assert kept[20.0] == pytest.approx(0.75e6)
+    assert 30.0 not in kept and 25.0 in kept
+    np.testing.assert_allclose(removed, [100.0 + 25.0, 0.0])
+    assert fleet.per_owner(f, fleet.unit_power_mw(f), 2)[0] == pytest.approx(30.0)
+
+
+def test_depreciation_and_failures_never_push_book_below_zero():
+    f = fleet.new_fleet_table()
+    f.append(
+        owner=0,
+        hashrate_ths=1e6,
+        efficiency_jth=20.0,
+        cost_usd=100.0,
+        book_usd=10.0,
+        underwater_epochs=0,
+        must_run=False,
+    )
+    charge = fleet.depreciate(f, 0.5)
+    assert charge[0] == pytest.approx(10.0) and f.book_usd[0] == 0.0
+    lost = fleet.apply_failures(f, 0.9)
+    assert lost[0] == 0.0 and f.hashrate_ths[0] == pytest.approx(0.9e6)
+
+
+def _debt():
+    d = new_debt_table()
+    issue_notes(d, np.array([0, 1]), np.array([100.0, 200.0]), SECURED, 0.08, maturity_day=365.0)
+    issue_notes(
+        d,
+        np.array([0, 1]),
+        np.array([50.0, 50.0]),
+        CONVERTIBLE,
+        0.0,
+        maturity_day=30.0,
+        conversion_price_usd=np.array([10.0, 10.0]),
+    )
+    return d
+
+
+def test_debt_service_pays_coupons_and_settles_maturities():
+    d = _debt()
+    # Owner 0's shares trade at 20 >= 10: its convertible converts into 5 shares. Owner 1's at
+    # 5 < 10: it repays 50 in cash.
+    s = service_debt(d, day_end=40.0, years=40 / 365.25, share_price_usd=np.array([20.0, 5.0]), n=2)
+    np.testing.assert_allclose(s.interest_usd, [100 * 0.08 * 40 / 365.25, 200 * 0.08 * 40 / 365.25])
+    np.testing.assert_allclose(s.converted_usd, [50.0, 0.0])
+    np.testing.assert_allclose(s.new_shares, [5.0, 0.0])
+    np.testing.assert_allclose(s.repaid_usd, [0.0, 50.0])
+    np.testing.assert_allclose(debt_by_owner(d, 2), [100.0, 200.0])
+
+
+def test_amortisation_reduces_principal():
+    d = new_debt_table()
+    d.append(
+        owner=0,
+        instrument=SECURED,
+        principal_usd=1000.0,
+        coupon=0.0,
+        maturity_day=3650.0,
+        conversion_price_usd=np.nan,
+        amortization_usd_per_year=100.0,
+    )
+    s = service_debt(d, day_end=182.625, years=0.5, share_price_usd=np.zeros(1), n=1)
+    assert s.repaid_usd[0] == pytest.approx(50.0)
+    assert d.principal_usd[0] == pytest.approx(950.0)
+
+
+def test_hosting_builds_then_leases():
+    c = hosting.new_contract_table()
+    hosting.sign_contracts(
+        c,
+        np.array([0]),
+        np.array([10.0]),
+        1.8e6,
+        day=0.0,
+        lead_time_days=100,
+        term_days=3652.5,
+        capex_usd_per_mw=1e7,
+    )
+    first = hosting.step_hosting(c, 0.0, 50.0, 0.85, 1.8e6, 3652.5, 1)
+    assert first.capex_usd[0] == pytest.approx(0.5e8)  # half the build time: half the capex
+    assert first.noi_usd[0] == 0.0
+    second = hosting.step_hosting(c, 50.0, 150.0, 0.85, 1.8e6, 3652.5, 1)
+    assert second.capex_usd[0] == pytest.approx(0.5e8)
+    assert second.completed_usd[0] == pytest.approx(1e8)
+    # Leased from day 100 to 150: 50 days of 10 MW x 1.8M USD/MW-year x 85% NOI.
+    assert second.noi_usd[0] == pytest.approx(10 * 1.8e6 * 0.85 * 50 / 365.25)
+    assert hosting.committed_mw(c, 1)[0] == 10.0
+
+
+def test_market_cap_components_and_floor():
+    mcap = market_cap_usd(
+        np.array([100.0, -100.0]),
+        np.array([10.0, 0.0]),
+        np.array([5.0, 0.0]),
+        np.array([20.0, 1e9]),
+        mining_multiple=4,
+        ai_multiple=12,
+        floor_usd=1.0,
+    )
+    np.testing.assert_allclose(mcap, [400 + 120 + 5 - 20, 1.0])
