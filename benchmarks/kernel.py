@@ -118,22 +118,26 @@ def python_epoch(
 ):
     """simulate_epoch in plain Python (same algorithm, same random numbers, same results)."""
     rng = numba_random(seed)
-    hashrate = unit_hashrate_ths.tolist()
+    hashrate, owner = unit_hashrate_ths.tolist(), unit_owner.tolist()
     efficiency, power_price = unit_efficiency_jth.tolist(), unit_power_usd_mwh.tolist()
     cost = [e * 24.0 / 1e6 * p for e, p in zip(efficiency, power_price, strict=True)]
-    owner = unit_owner.tolist()
     curtailable = unit_curtailable.tolist()
     price, fee_expected = btc_price_usd.tolist(), fee_btc_expected.tolist()
     fees = block_fees_sat.tolist()
     last_day = min(len(price), len(fee_expected)) - 1
     n_units = len(hashrate)
+    active_s = [0.0] * n_units
 
-    def switch_units(day, subsidy):
-        revenue = (
-            86400.0 * 1e12 / hashes_per_block * (subsidy / COIN + fee_expected[day]) * price[day]
-        )
-        on = [not curtailable[j] or revenue >= cost[j] for j in range(n_units)]
+    def revenue(day, subsidy):
+        return 86400.0 * 1e12 / hashes_per_block * (subsidy / COIN + fee_expected[day]) * price[day]
+
+    def start_segment(elapsed_s, revenue, on):
+        """Credit elapsed_s to the units on, switch units; return (on, cumulative, total TH/s)."""
         by_owner = [0.0] * n_owners
+        for j in range(n_units):
+            if on[j]:
+                active_s[j] += elapsed_s
+        on = [revenue >= cost[j] or not curtailable[j] for j in range(n_units)]
         for j in range(n_units):
             if on[j]:
                 by_owner[owner[j]] += hashrate[j]
@@ -143,24 +147,14 @@ def python_epoch(
             cumulative.append(total)
         return on, cumulative, total
 
-    def close_segment(on, segment_start, segment_end, last_block_time, active_s, pending_s):
-        counted = max(min(segment_end, last_block_time) - segment_start, 0.0)
-        pending = max(segment_end - max(segment_start, last_block_time), 0.0)
-        for j in range(n_units):
-            if on[j]:
-                active_s[j] += counted
-                pending_s[j] += pending
-        return pending > 0.0
-
     block_times = [math.nan] * n_blocks
     sat_won = [0] * n_owners
-    active_s, pending_s = [0.0] * n_units, [0.0] * n_units
-    has_pending = False
     height = start_height
     subsidy = block_subsidy(height)
     t = last_block_time = segment_start = start_time
     day = min(max(math.floor((start_time - day0_time) / 86400.0), 0), last_day)
-    on, cumulative, active_ths = switch_units(day, subsidy)
+    last_block_day = day
+    on, cumulative, active_ths = start_segment(0.0, revenue(day, subsidy), [False] * n_units)
     installed_ths = sum(hashrate)
     n_mined = subsidy_total = fees_total = 0
     while n_mined < n_blocks:
@@ -174,18 +168,14 @@ def python_epoch(
         else:
             arrival = math.inf
         if not paths_ended and arrival >= next_day_start:
-            has_pending |= close_segment(
-                on, segment_start, next_day_start, last_block_time, active_s, pending_s
+            day += 1
+            on, cumulative, active_ths = start_segment(
+                next_day_start - segment_start, revenue(day, subsidy), on
             )
             t = segment_start = next_day_start
-            day += 1
-            on, cumulative, active_ths = switch_units(day, subsidy)
             continue
         t = last_block_time = arrival
-        if has_pending:
-            active_s = [a + p for a, p in zip(active_s, pending_s, strict=True)]
-            pending_s = [0.0] * n_units
-            has_pending = False
+        last_block_day = day
         draw = rng.random() * active_ths
         if draw >= active_ths:
             draw = math.nextafter(active_ths, 0.0)
@@ -198,11 +188,21 @@ def python_epoch(
         n_mined += 1
         height += 1
         if height % HALVING_INTERVAL == 0:
-            close_segment(on, segment_start, t, last_block_time, active_s, pending_s)
-            segment_start = t
             subsidy = block_subsidy(height)
-            on, cumulative, active_ths = switch_units(day, subsidy)
-    close_segment(on, segment_start, last_block_time, last_block_time, active_s, pending_s)
+            on, cumulative, active_ths = start_segment(t - segment_start, revenue(day, subsidy), on)
+            segment_start = t
+    if segment_start > last_block_time:
+        for d in range(last_block_day, day):  # stall: take back the time past the last block
+            day_start = last_block_time if d == last_block_day else day0_time + d * 86400.0
+            past_block_s = day0_time + (d + 1) * 86400.0 - day_start
+            day_revenue = revenue(d, subsidy)
+            for j in range(n_units):
+                if day_revenue >= cost[j] or not curtailable[j]:
+                    active_s[j] -= past_block_s
+    else:
+        for j in range(n_units):
+            if on[j]:
+                active_s[j] += last_block_time - segment_start
     return block_times, sat_won, active_s, n_mined, subsidy_total, fees_total
 
 

@@ -118,3 +118,37 @@ def retire_to_fit(fleet: Table, limit_mw: np.ndarray, n_owners: int) -> np.ndarr
     fleet.book_usd[:] -= removed_book
     fleet.keep(keep_fraction > 0)
     return removed
+
+
+def compact(fleet: Table, relative_bucket: float = 0.1) -> None:
+    """Merge each owner's units whose efficiencies lie in the same ``relative_bucket`` band.
+
+    Purchases add a unit per buyer per epoch; merging keeps the table (and the kernel's work)
+    proportional to the number of agents. A merged unit keeps the total TH/s, power (MW), cost
+    and book value of its parts; its efficiency is the hashrate-weighted mean, so network power
+    is unchanged. Must-run units are never merged with curtailable ones.
+    """
+    if fleet.n == 0:
+        return
+    band = np.floor(np.log(fleet.efficiency_jth) / np.log1p(relative_bucket)).astype(np.int64)
+    key = (fleet.owner * 8192 + (band + 4096)) * 2 + fleet.must_run
+    unique, group = np.unique(key, return_inverse=True)
+    k = len(unique)
+    if k == fleet.n:
+        return
+    ths = np.bincount(group, weights=fleet.hashrate_ths, minlength=k)
+    power = np.bincount(group, weights=fleet.hashrate_ths * fleet.efficiency_jth, minlength=k)
+    cost = np.bincount(group, weights=fleet.cost_usd, minlength=k)
+    book = np.bincount(group, weights=fleet.book_usd, minlength=k)
+    underwater = np.full(k, np.iinfo(np.int64).max)
+    np.minimum.at(underwater, group, fleet.underwater_epochs)
+    fleet.keep(np.zeros(fleet.n, bool))
+    fleet.append(
+        owner=unique // 2 // 8192,
+        hashrate_ths=ths,
+        efficiency_jth=power / np.maximum(ths, 1e-300),
+        cost_usd=cost,
+        book_usd=book,
+        underwater_epochs=underwater,
+        must_run=(unique % 2).astype(bool),
+    )

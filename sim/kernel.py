@@ -73,39 +73,46 @@ def _day_index(t, day0_time, last_day):
 
 
 @njit(cache=True)
-def _decide_units_on(
-    on,
-    day,
-    subsidy,
-    hashes_per_block,
-    unit_efficiency_jth,
-    unit_power_usd_mwh,
-    unit_curtailable,
-    btc_price_usd,
-    fee_btc_expected,
-):
-    """Set ``on[j]`` for the day: curtailable units run only if revenue per TH/s >= power cost.
-
-    Revenue and cost are both USD per TH/s per day.
-    """
-    subsidy_btc = subsidy / COIN
-    revenue_usd_per_ths_day = (
+def _revenue_usd_per_ths_day(day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected):
+    """Expected revenue of 1 TH/s over ``day`` (USD) at a block subsidy of ``subsidy`` sat."""
+    return (
         SECONDS_PER_DAY
         * HASHES_PER_TH
         / hashes_per_block
-        * (subsidy_btc + fee_btc_expected[day])
+        * (subsidy / COIN + fee_btc_expected[day])
         * btc_price_usd[day]
     )
-    for j in range(on.size):
-        cost_usd_per_ths_day = unit_efficiency_jth[j] * 24.0 / 1e6 * unit_power_usd_mwh[j]
-        on[j] = (not unit_curtailable[j]) or revenue_usd_per_ths_day >= cost_usd_per_ths_day
 
 
 @njit(cache=True)
-def _owner_cumulative_ths(on, unit_hashrate_ths, unit_owner, cumulative_ths):
-    """Fill ``cumulative_ths`` with the running sum of active TH/s over owners; return the total."""
+def _runs(revenue_usd_per_ths_day, cost_usd_per_ths_day, curtailable):
+    """A unit runs unless it is curtailable and its power costs more than it earns."""
+    return revenue_usd_per_ths_day >= cost_usd_per_ths_day or not curtailable
+
+
+@njit(cache=True)
+def _start_segment(
+    elapsed_s,
+    revenue_usd_per_ths_day,
+    on,
+    unit_active_s,
+    cumulative_ths,
+    unit_cost,
+    unit_curtailable,
+    unit_hashrate_ths,
+    unit_owner,
+):
+    """End a segment of constant active units and start the next, in one pass over the units.
+
+    Credits ``elapsed_s`` (the ending segment's length, s) to the units that were on, switches
+    each unit for the new revenue (``unit_cost`` in USD per TH/s per day), fills
+    ``cumulative_ths`` with the running sum of active TH/s over owners and returns the total.
+    """
     cumulative_ths[:] = 0.0
     for j in range(on.size):
+        if on[j]:
+            unit_active_s[j] += elapsed_s
+        on[j] = _runs(revenue_usd_per_ths_day, unit_cost[j], unit_curtailable[j])
         if on[j]:
             cumulative_ths[unit_owner[j]] += unit_hashrate_ths[j]
     total = 0.0
@@ -113,39 +120,6 @@ def _owner_cumulative_ths(on, unit_hashrate_ths, unit_owner, cumulative_ths):
         total += cumulative_ths[k]
         cumulative_ths[k] = total
     return total
-
-
-@njit(cache=True)
-def _switch_units(
-    on,
-    cumulative_ths,
-    day,
-    subsidy,
-    hashes_per_block,
-    unit_hashrate_ths,
-    unit_efficiency_jth,
-    unit_power_usd_mwh,
-    unit_owner,
-    unit_curtailable,
-    btc_price_usd,
-    fee_btc_expected,
-):
-    """Take the curtailment decision for ``day`` and refresh the owners' cumulative TH/s.
-
-    Returns the active hashrate in TH/s.
-    """
-    _decide_units_on(
-        on,
-        day,
-        subsidy,
-        hashes_per_block,
-        unit_efficiency_jth,
-        unit_power_usd_mwh,
-        unit_curtailable,
-        btc_price_usd,
-        fee_btc_expected,
-    )
-    return _owner_cumulative_ths(on, unit_hashrate_ths, unit_owner, cumulative_ths)
 
 
 @njit(cache=True)
@@ -170,21 +144,33 @@ def _pick_owner(cumulative_ths, draw_ths):
 
 
 @njit(cache=True)
-def _close_segment(on, segment_start, segment_end, last_block_time, unit_active_s, pending_s):
-    """Credit the time ``[segment_start, segment_end]`` to the units that were on.
+def _take_back_time_after(
+    last_block_time,
+    last_block_day,
+    stall_day,
+    day0_time,
+    subsidy,
+    hashes_per_block,
+    btc_price_usd,
+    fee_btc_expected,
+    unit_cost,
+    unit_curtailable,
+    unit_active_s,
+):
+    """After a stall, remove the time credited past the last block (days ended without a block).
 
-    Time up to the last mined block counts at once; time after it goes to ``pending_s`` and counts
-    only once a later block is mined (a stall discards it). Returns True if anything is pending.
+    Days ``last_block_day .. stall_day - 1`` were credited to their end when they closed. No
+    block came since, so the subsidy did not change and each day's decision is replayed exactly.
     """
-    counted = max(min(segment_end, last_block_time) - segment_start, 0.0)
-    pending = segment_end - max(segment_start, last_block_time)
-    if pending <= 0.0:
-        pending = 0.0
-    for j in range(on.size):
-        if on[j]:
-            unit_active_s[j] += counted
-            pending_s[j] += pending
-    return pending > 0.0
+    for day in range(last_block_day, stall_day):
+        revenue = _revenue_usd_per_ths_day(
+            day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
+        )
+        day_start = last_block_time if day == last_block_day else day0_time + day * SECONDS_PER_DAY
+        past_block_s = day0_time + (day + 1) * SECONDS_PER_DAY - day_start
+        for j in range(unit_cost.size):
+            if _runs(revenue, unit_cost[j], unit_curtailable[j]):
+                unit_active_s[j] -= past_block_s
 
 
 @njit(cache=True)
@@ -217,15 +203,14 @@ def simulate_epoch(
     """
     # numba's own per-thread generator (see the module docstring), hence the legacy calls.
     np.random.seed(seed)  # noqa: NPY002
-    n_units = unit_hashrate_ths.size
     last_day = min(btc_price_usd.size, fee_btc_expected.size) - 1
+    unit_cost = unit_efficiency_jth * 24.0 / 1e6 * unit_power_usd_mwh  # USD per TH/s per day
+    installed_ths = unit_hashrate_ths.sum()
 
     block_times = np.full(n_blocks, np.nan)
     sat_won = np.zeros(n_owners, dtype=np.int64)
-    unit_active_s = np.zeros(n_units)
-    pending_s = np.zeros(n_units)
-    has_pending = False
-    on = np.zeros(n_units, dtype=np.bool_)
+    unit_active_s = np.zeros(unit_hashrate_ths.size)
+    on = np.zeros(unit_hashrate_ths.size, dtype=np.bool_)
     cumulative_ths = np.zeros(n_owners)
 
     height = start_height
@@ -234,21 +219,21 @@ def simulate_epoch(
     last_block_time = start_time
     segment_start = start_time
     day = _day_index(start_time, day0_time, last_day)
-    active_ths = _switch_units(
-        on,
-        cumulative_ths,
-        day,
-        subsidy,
-        hashes_per_block,
-        unit_hashrate_ths,
-        unit_efficiency_jth,
-        unit_power_usd_mwh,
-        unit_owner,
-        unit_curtailable,
-        btc_price_usd,
-        fee_btc_expected,
+    last_block_day = day
+    revenue = _revenue_usd_per_ths_day(
+        day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
     )
-    installed_ths = unit_hashrate_ths.sum()
+    active_ths = _start_segment(
+        0.0,
+        revenue,
+        on,
+        unit_active_s,
+        cumulative_ths,
+        unit_cost,
+        unit_curtailable,
+        unit_hashrate_ths,
+        unit_owner,
+    )
 
     n_mined = 0
     subsidy_total = 0
@@ -265,34 +250,28 @@ def simulate_epoch(
             arrival = np.inf
         if not paths_ended and arrival >= next_day_start:
             # New day: new decisions; the arrival is redrawn from the boundary (memoryless).
-            has_pending |= _close_segment(
-                on, segment_start, next_day_start, last_block_time, unit_active_s, pending_s
+            day += 1
+            revenue = _revenue_usd_per_ths_day(
+                day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
+            )
+            active_ths = _start_segment(
+                next_day_start - segment_start,
+                revenue,
+                on,
+                unit_active_s,
+                cumulative_ths,
+                unit_cost,
+                unit_curtailable,
+                unit_hashrate_ths,
+                unit_owner,
             )
             t = next_day_start
             segment_start = t
-            day += 1
-            active_ths = _switch_units(
-                on,
-                cumulative_ths,
-                day,
-                subsidy,
-                hashes_per_block,
-                unit_hashrate_ths,
-                unit_efficiency_jth,
-                unit_power_usd_mwh,
-                unit_owner,
-                unit_curtailable,
-                btc_price_usd,
-                fee_btc_expected,
-            )
             continue
 
         t = arrival
         last_block_time = t
-        if has_pending:
-            unit_active_s += pending_s
-            pending_s[:] = 0.0
-            has_pending = False
+        last_block_day = day
         winner = _pick_owner(cumulative_ths, np.random.random() * active_ths)  # noqa: NPY002
         fee = block_fees_sat[n_mined]
         sat_won[winner] += subsidy + fee
@@ -304,25 +283,42 @@ def simulate_epoch(
 
         if height % HALVING_INTERVAL == 0:
             # Halving: the next block pays less, so the curtailment decision is taken again.
-            _close_segment(on, segment_start, t, last_block_time, unit_active_s, pending_s)
-            segment_start = t
             subsidy = subsidy_sat(height)
-            active_ths = _switch_units(
-                on,
-                cumulative_ths,
-                day,
-                subsidy,
-                hashes_per_block,
-                unit_hashrate_ths,
-                unit_efficiency_jth,
-                unit_power_usd_mwh,
-                unit_owner,
-                unit_curtailable,
-                btc_price_usd,
-                fee_btc_expected,
+            revenue = _revenue_usd_per_ths_day(
+                day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
             )
+            active_ths = _start_segment(
+                t - segment_start,
+                revenue,
+                on,
+                unit_active_s,
+                cumulative_ths,
+                unit_cost,
+                unit_curtailable,
+                unit_hashrate_ths,
+                unit_owner,
+            )
+            segment_start = t
 
-    _close_segment(on, segment_start, last_block_time, last_block_time, unit_active_s, pending_s)
+    if segment_start > last_block_time:
+        # Stalled after days that ended without a block: their time past the last block goes.
+        _take_back_time_after(
+            last_block_time,
+            last_block_day,
+            day,
+            day0_time,
+            subsidy,
+            hashes_per_block,
+            btc_price_usd,
+            fee_btc_expected,
+            unit_cost,
+            unit_curtailable,
+            unit_active_s,
+        )
+    else:
+        for j in range(on.size):
+            if on[j]:
+                unit_active_s[j] += last_block_time - segment_start
     return block_times, sat_won, unit_active_s, n_mined, subsidy_total, fees_total
 
 

@@ -95,6 +95,7 @@ class MiningModel(mesa.Model):
         self.hardware = HardwareMarket(cfg.hardware, self.start_date)
         self.epoch = 0
         self.stalled = False
+        self._compacted_units = 0  # fleet size after the last compaction
         self._build_agents()
         horizon_days = (cfg.scenario.end_date - self.start_date).days
         self.recorder = Recorder(
@@ -562,6 +563,9 @@ class MiningModel(mesa.Model):
         )
         b.cash_usd -= funded
         action[take & (action != ACTION_CODE["convert_ai"])] = ACTION_CODE["buy_asics"]
+        if self.fleet.n > 2 * self._compacted_units:
+            fleet.compact(self.fleet)
+            self._compacted_units = max(self.fleet.n, 4 * self.n)
 
     def _borrow(self, amount: np.ndarray, instrument: int, day: int, ctx: PolicyContext) -> None:
         if not np.any(amount > 0):

@@ -162,9 +162,12 @@ def empty_table(columns: tuple[Column, ...]) -> pandas.DataFrame:
 # The scenario
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scenario:
-    """A validated scenario: configuration, public-miner tables and (replay) BTC price path."""
+    """A validated scenario: configuration, public-miner tables and (replay) BTC price path.
+
+    Two scenarios are equal when their content hashes are.
+    """
 
     config: ScenarioConfig
     miners: pandas.DataFrame
@@ -177,6 +180,14 @@ class Scenario:
     @property
     def name(self) -> str:
         return self.config.scenario.name
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.content_hash == other.content_hash
+
+    def __hash__(self) -> int:
+        return hash(self.content_hash)
 
 
 def load_scenario(

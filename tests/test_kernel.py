@@ -437,6 +437,7 @@ def test_same_seed_gives_identical_arrays_different_seeds_differ():
     assert not np.array_equal(first[0], other[0])
 
 
+@pytest.mark.slow  # a fresh interpreter imports the whole sim package (Mesa, SciPy): 3-10 s
 def test_same_seed_gives_identical_arrays_in_another_process():
     code = (
         f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "

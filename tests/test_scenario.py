@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import pickle
 import shutil
 import subprocess
 import sys
@@ -529,3 +530,11 @@ def test_cli_validate_subprocess_exit_code(demo: Path):
 def test_schema_validators(demo: Path, overrides: dict, key: str, problem: str):
     message = error_of(demo, overrides)
     assert f": {key}: " in message and problem in message
+
+
+def test_scenario_equality_and_pickling(demo: Path):
+    first, again = load_scenario(demo), load_scenario(demo)
+    assert first == again and hash(first) == hash(again)
+    assert first != load_scenario(demo, {"market.btc.drift": 0.1})
+    restored = pickle.loads(pickle.dumps(first))
+    assert restored == first and restored.miners.equals(first.miners)

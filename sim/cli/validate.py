@@ -61,14 +61,24 @@ def summary(scenario: Scenario) -> str:
         f"{scenario.debt['principal_usd'].sum() / 1e9:,.2f} bn USD principal; "
         f"AI leases {len(scenario.ai_contracts)}, {scenario.ai_contracts['mw'].sum():,.0f} MW",
         f"fringe    {len(classes)} classes, {sum(c.agents for c in classes)} agents "
-        f"({fringe_ehs:,.1f} EH/s): "
-        + ", ".join(
-            f"{c.name} {c.hashrate_ehs:g} EH/s @ {c.efficiency_jth:g} J/TH, "
-            f"{c.power_price_usd_mwh:g} $/MWh"
+        f"({fringe_ehs:,.1f} EH/s)",
+        *(
+            f"          {c.name}: {c.hashrate_ehs:g} EH/s, {c.efficiency_jth:g} J/TH, "
+            f"{c.power_price_usd_mwh:g} $/MWh, {c.agents} agents"
             for c in classes
         ),
-        f"network   {public_ehs + fringe_ehs:,.1f} EH/s, "
+        f"network   {public_ehs + fringe_ehs:,.1f} EH/s at {_mean_jth(scenario):.1f} J/TH, "
         f"{len(miners) + sum(c.agents for c in classes)} agents",
         f"hash      {scenario.content_hash}",
     ]
     return "\n".join(lines)
+
+
+def _mean_jth(scenario: Scenario) -> float:
+    """Hashrate-weighted mean efficiency (J/TH) of public miners and fringe classes."""
+    miners, classes = scenario.miners, scenario.config.fringe.classes
+    ehs = float(miners["hashrate_ehs"].sum()) + sum(c.hashrate_ehs for c in classes)
+    joules = float((miners["hashrate_ehs"] * miners["efficiency_jth"]).sum()) + sum(
+        c.hashrate_ehs * c.efficiency_jth for c in classes
+    )
+    return joules / ehs if ehs else float("nan")

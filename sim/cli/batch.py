@@ -1,0 +1,196 @@
+"""``minersim mc``, ``minersim sweep`` and ``minersim summarize``: batches of runs on local
+processes or a Dask cluster, streamed to a Parquet dataset, and their summaries."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from sim.errors import MinersimError
+from sim.scenario import parse_override, parse_overrides
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    mc = sub.add_parser(
+        "mc", help="Monte Carlo: run a scenario N times with independent seeds (resumable)"
+    )
+    _add_common(mc)
+    mc.set_defaults(func=mc_command)
+
+    sweep = sub.add_parser(
+        "sweep", help="sweep scenario parameters on a grid, Latin hypercube or Sobol' design"
+    )
+    _add_common(sweep)
+    design = sweep.add_mutually_exclusive_group(required=True)
+    design.add_argument(
+        "--grid",
+        action="append",
+        metavar="KEY=V1,V2,...",
+        help="values of a dotted scenario key; repeat for more keys (every combination runs)",
+    )
+    design.add_argument("--lhs", type=int, metavar="N", help="N Latin hypercube points")
+    design.add_argument(
+        "--sobol",
+        type=int,
+        metavar="N",
+        help="Saltelli design for Sobol' indices: N*(D+2) points for D ranges (N a power of 2)",
+    )
+    sweep.add_argument(
+        "--range",
+        dest="ranges",
+        action="append",
+        default=[],
+        metavar="KEY=LO:HI",
+        help="bounds of a swept key for --lhs / --sobol; repeat for more keys",
+    )
+    sweep.set_defaults(func=sweep_command)
+
+    summarize = sub.add_parser(
+        "summarize", help="fan charts, quantile CSV, heat maps and Sobol' indices of a batch"
+    )
+    summarize.add_argument("dir", type=Path, help="batch folder written by mc or sweep")
+    summarize.add_argument(
+        "--column",
+        dest="columns",
+        action="append",
+        default=None,
+        metavar="COLUMN",
+        help="epoch column whose final value heat maps and Sobol' indices use (repeatable)",
+    )
+    summarize.set_defaults(func=summarize_command)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario name (e.g. baseline) or path to a TOML file")
+    p.add_argument("--runs", type=int, required=True, help="runs (per point for sweeps)")
+    p.add_argument("--seed", type=int, default=0, help="root seed of the batch (default 0)")
+    p.add_argument("--out", type=Path, required=True, help="batch folder (resumes if it exists)")
+    p.add_argument("--workers", type=int, default=None, help="parallel workers (default: CPUs)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster"
+    )
+    where.add_argument(
+        "--dask-local", action="store_true", help="start a Dask LocalCluster for the batch"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario value for every run, e.g. --set market.btc.volatility=0.6",
+    )
+    p.add_argument("--miners", action="store_true", help="also store the per-agent table")
+
+
+def mc_command(args: argparse.Namespace) -> int:
+    from sim.batch import monte_carlo
+
+    return _report(
+        args,
+        lambda: monte_carlo(
+            args.scenario, args.runs, args.seed, args.out, **_executor_options(args)
+        ),
+    )
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    from sim.batch import sweep
+
+    if args.ranges and args.grid:
+        raise MinersimError("--range goes with --lhs or --sobol, not with --grid")
+    design = {"grid": parse_grid(args.grid)} if args.grid else {}
+    if not args.grid:
+        design = {"lhs": args.lhs, "sobol": args.sobol, "ranges": parse_ranges(args.ranges)}
+    return _report(
+        args,
+        lambda: sweep(
+            args.scenario, args.runs, args.seed, args.out, **design, **_executor_options(args)
+        ),
+    )
+
+
+def summarize_command(args: argparse.Namespace) -> int:
+    from sim.summary import DEFAULT_FINAL_COLUMNS, summarize
+
+    paths = summarize(args.dir, final_columns=tuple(args.columns or DEFAULT_FINAL_COLUMNS))
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _executor_options(args: argparse.Namespace) -> dict:
+    return {
+        "workers": args.workers,
+        "scheduler": args.scheduler,
+        "dask_local": args.dask_local,
+        "overrides": parse_overrides(args.overrides),
+        "miners": args.miners,
+    }
+
+
+def _report(args: argparse.Namespace, start) -> int:
+    from sim.batch import BatchInterrupted
+
+    try:
+        summary = start()
+    except BatchInterrupted as stop:
+        print(
+            f"minersim: interrupted; {stop.done}/{stop.total} runs are saved in {stop.out}. "
+            "Run the same command again to resume.",
+            file=sys.stderr,
+        )
+        return 130
+    resumed = f" ({summary.skipped_runs} were already done)" if summary.skipped_runs else ""
+    print(
+        f"{args.command} {args.scenario}: {summary.total_runs} runs{resumed}; "
+        f"{summary.completed_runs} ran in {summary.elapsed_s:.1f} s "
+        f"({summary.runs_per_s:.1f} runs/s); results in {summary.out}. "
+        f"Next: minersim summarize {summary.out}"
+    )
+    return 0
+
+
+def parse_grid(texts: list[str]) -> dict[str, list]:
+    """``["a.b=1,2", "c=x,y"]`` -> ``{"a.b": [1, 2], "c": ["x", "y"]}`` (values read as TOML)."""
+    grid: dict[str, list] = {}
+    for text in texts:
+        key, sep, values = text.partition("=")
+        items = [v.strip() for v in values.split(",")]
+        key = key.strip()
+        if not sep or not _is_dotted_key(key) or not all(items):
+            raise MinersimError(f"--grid '{text}' must look like key=v1,v2,...")
+        if key in grid:
+            raise MinersimError(f"--grid {key} is given twice")
+        grid[key] = [parse_override(f"{key}={item}")[1] for item in items]
+    return grid
+
+
+def parse_ranges(texts: list[str]) -> dict[str, tuple[float, float]]:
+    """``["a.b=0.2:0.8"]`` -> ``{"a.b": (0.2, 0.8)}``."""
+    ranges: dict[str, tuple[float, float]] = {}
+    for text in texts:
+        key, sep, bounds = text.partition("=")
+        lo_text, colon, hi_text = bounds.partition(":")
+        key = key.strip()
+        try:
+            lo, hi = float(lo_text), float(hi_text)
+        except ValueError:
+            lo = hi = math.nan
+        if not (sep and colon and _is_dotted_key(key)) or not (
+            math.isfinite(lo) and math.isfinite(hi)
+        ):
+            raise MinersimError(f"--range '{text}' must look like key=lo:hi with two numbers")
+        if lo >= hi:
+            raise MinersimError(f"--range '{text}': lo must be below hi")
+        if key in ranges:
+            raise MinersimError(f"--range {key} is given twice")
+        ranges[key] = (lo, hi)
+    return ranges
+
+
+def _is_dotted_key(key: str) -> bool:
+    return all(part.strip() for part in key.split("."))

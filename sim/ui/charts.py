@@ -1,0 +1,330 @@
+"""The page's charts and the miners' view, drawn from ``model.datacollector`` and the agents.
+
+Each ``*_chart`` / ``miners_table`` function takes the model and renders one Solara element;
+SolaraViz wraps plain functions so they redraw after every Step and Reset. Charts are matplotlib
+PNGs (no front-end libraries needed offline), drawn small to keep a step's redraw fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+import weakref
+from collections import Counter
+
+import pandas as pd
+import solara
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
+
+FIGSIZE_IN = (6.4, 3.4)
+DPI = 80
+EMPTY_TEXT = "Press Step to run an epoch"
+COLORS = {
+    "hashrate": "tab:blue",
+    "difficulty": "tab:orange",
+    "price": "black",
+    "cash": "tab:green",
+    "allin": "tab:red",
+    "hashprice": "tab:purple",
+    "debt": "tab:brown",
+    "mining": "tab:orange",
+    "ai": "tab:cyan",
+    "btc": "gold",
+    "mcap": "tab:gray",
+}
+
+
+#: Each live model's chart figures by chart name (dropped with the model).
+_FIGURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _epochs(model) -> pd.DataFrame:
+    """Collected model variables, indexed by epoch number (1 = after the first step)."""
+    df = model.datacollector.get_model_vars_dataframe()
+    df.index = pd.RangeIndex(1, len(df) + 1, name="Epoch")
+    return df
+
+
+def _single_axes(title: str, ylabel: str, twin_ylabel: str | None = None):
+    """A builder of a one-panel chart figure (with a right-hand axis if ``twin_ylabel``)."""
+
+    def build() -> Figure:
+        fig = Figure(figsize=FIGSIZE_IN, dpi=DPI)
+        fig.subplots_adjust(left=0.12, right=0.88, top=0.9, bottom=0.15)  # layout engines are slow
+        ax = fig.subplots()
+        ax.set_title(title, fontsize=11)
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel("Epoch (2016 blocks, about 2 weeks)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        if twin_ylabel:
+            ax.twinx().set_ylabel(twin_ylabel)
+        return fig
+
+    return build
+
+
+def _figure(model, key: str, build) -> Figure:
+    """This model's figure for chart ``key``, built once and emptied of data for a redraw.
+
+    Reusing the axes keeps their ticks and labels: building them is most of matplotlib's cost,
+    and a step redraws every chart.
+    """
+    figures = _FIGURES.setdefault(model, {})
+    if key not in figures:
+        figures[key] = build()
+    fig = figures[key]
+    for ax in fig.axes:
+        for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts]:
+            artist.remove()
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        ax.dataLim.set_points(Bbox.null().get_points())  # as Axes.relim() does, but the new
+        ax.ignore_existing_data_limits = True  # data (collections too) sets the limits as drawn
+    return fig
+
+
+def _show(fig: Figure, empty: bool) -> None:
+    """Rescale every axis to its new data and send the figure to the page as a PNG."""
+    for ax in fig.axes:
+        ax.autoscale_view()
+    if empty:
+        ax = fig.axes[0]
+        ax.text(0.5, 0.5, EMPTY_TEXT, ha="center", va="center", transform=ax.transAxes)
+    solara.FigureMatplotlib(fig, format="png")
+
+
+def hashrate_chart(model) -> None:
+    """Network hashrate (EH/s, left) and difficulty (T, right)."""
+    df = _epochs(model)
+    fig = _figure(
+        model,
+        "hashrate",
+        _single_axes("Hashrate and difficulty", "Hashrate (EH/s)", "Difficulty (T)"),
+    )
+    ax, right = fig.axes
+    ax.plot(df.index, df["Hashrate (EH/s)"], color=COLORS["hashrate"])
+    right.plot(df.index, df["Difficulty (T)"], color=COLORS["difficulty"])
+    ax.yaxis.label.set_color(COLORS["hashrate"])
+    right.yaxis.label.set_color(COLORS["difficulty"])
+    _show(fig, df.empty)
+
+
+def price_chart(model) -> None:
+    """BTC price against the cost to mine one BTC, cash and all-in (USD)."""
+    df = _epochs(model)
+    fig = _figure(model, "price", _single_axes("BTC price against cost to mine", "USD per BTC"))
+    ax = fig.axes[0]
+    ax.plot(df.index, df["BTC price (USD)"], color=COLORS["price"], label="BTC price")
+    ax.plot(df.index, df["Cost to mine, cash (USD)"], color=COLORS["cash"], label="Cash cost")
+    ax.plot(df.index, df["Cost to mine, all-in (USD)"], color=COLORS["allin"], label="All-in cost")
+    if not df.empty:
+        ax.legend(loc="best", fontsize=8)
+    _show(fig, df.empty)
+
+
+def hashprice_chart(model) -> None:
+    """Hashprice: revenue per PH/s per day (USD)."""
+    df = _epochs(model)
+    fig = _figure(model, "hashprice", _single_axes("Hashprice", "USD per PH/s per day"))
+    fig.axes[0].plot(df.index, df["Hashprice (USD/PH/day)"], color=COLORS["hashprice"])
+    _show(fig, df.empty)
+
+
+def debt_chart(model) -> None:
+    """Debt of the public miners together (USD bn)."""
+    df = _epochs(model)
+    fig = _figure(model, "debt", _single_axes("Public miners' debt", "USD bn"))
+    fig.axes[0].fill_between(df.index, df["Miner debt (USD bn)"], color=COLORS["debt"], alpha=0.6)
+    _show(fig, df.empty)
+
+
+def capacity_chart(model) -> None:
+    """Industry power capacity used for mining and leased to AI/HPC tenants (MW), stacked."""
+    df = _epochs(model)
+    fig = _figure(model, "capacity", _single_axes("Mining against AI capacity", "MW"))
+    ax = fig.axes[0]
+    ax.stackplot(
+        df.index,
+        df["Mining (MW)"],
+        df["AI (MW)"],
+        labels=["Mining", "AI / HPC"],
+        colors=[COLORS["mining"], COLORS["ai"]],
+        alpha=0.8,
+    )
+    if not df.empty:
+        ax.legend(loc="upper left", fontsize=8)
+    _show(fig, df.empty)
+
+
+def _btc_price(model) -> float:
+    df = model.datacollector.get_model_vars_dataframe()
+    if df.empty:
+        return float(model.cfg.market.btc.initial_usd)
+    return float(df["BTC price (USD)"].iloc[-1])
+
+
+def _public(model) -> list:
+    return [a for a in model.miner_agents if a.kind == "public"]
+
+
+def _fringe(model) -> list:
+    return [a for a in model.miner_agents if a.kind != "public"]
+
+
+def _zero_if_nan(value: float) -> float:
+    return 0.0 if math.isnan(value) else value
+
+
+def balance_sheet_chart(model) -> None:
+    """Each public miner's cash, BTC (at market), debt and market cap (USD bn), and its site
+    capacity split between mining and AI (MW); defaulted miners are marked."""
+    miners = _public(model)
+    price = _btc_price(model)
+    fig = _figure(model, "balance", _balance_axes)
+    money, power = fig.axes
+    names = [f"{a.name} (defaulted)" if a.defaulted else a.name for a in miners]
+    rows = range(len(miners))
+    series = {
+        "Cash": ([a.cash_usd for a in miners], COLORS["cash"]),
+        "BTC": ([a.btc_held * price for a in miners], COLORS["btc"]),
+        "Debt": ([a.debt_usd for a in miners], COLORS["debt"]),
+        "Market cap": ([a.market_cap_usd for a in miners], COLORS["mcap"]),
+    }
+    height = 0.8 / len(series)
+    for k, (label, (values, color)) in enumerate(series.items()):
+        offsets = [r - 0.4 + height * (k + 0.5) for r in rows]
+        bn = [_zero_if_nan(v) / 1e9 for v in values]
+        money.barh(offsets, bn, height=height, color=color, label=label)
+    money.set_yticks(list(rows), names)
+    money.legend(loc="lower right", fontsize=7)
+    mining = [_zero_if_nan(a.mining_mw) for a in miners]
+    ai = [_zero_if_nan(a.ai_mw) for a in miners]
+    power.barh(list(rows), mining, color=COLORS["mining"], label="Mining")
+    power.barh(list(rows), ai, left=mining, color=COLORS["ai"], label="AI / HPC")
+    power.legend(loc="lower right", fontsize=7)
+    for label, agent in zip(money.get_yticklabels(), miners, strict=True):
+        label.set_color("tab:red" if agent.defaulted else "black")
+    _show(fig, empty=False)
+
+
+def _balance_axes() -> Figure:
+    fig = Figure(figsize=(6.4, 4.2), dpi=DPI)
+    fig.subplots_adjust(left=0.22, right=0.98, top=0.93, bottom=0.12, wspace=0.08)
+    money, power = fig.subplots(1, 2, sharey=True, width_ratios=[3, 2])
+    money.invert_yaxis()
+    money.set_xlabel("USD bn")
+    money.set_title("Balance sheets", fontsize=11)
+    power.set_xlabel("MW")
+    power.set_title("Capacity split", fontsize=11)
+    for ax in (money, power):
+        ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def _fmt(value: float, scale: float = 1.0, digits: int = 0) -> str:
+    return "—" if math.isnan(value) else f"{value / scale:,.{digits}f}"
+
+
+def _cell(text: str, align: str = "right") -> str:
+    return f'<td style="text-align:{align};padding:2px 6px">{html.escape(text)}</td>'
+
+
+def _public_row(agent, price: float) -> str:
+    status = "defaulted" if agent.defaulted else "active"
+    style = ' style="color:#c62828"' if agent.defaulted else ""
+    cells = [
+        _cell(agent.name, "left"),
+        _cell(status, "left"),
+        _cell(agent.last_action, "left"),
+        _fmt_cell(agent.hashrate_ehs, 1, 1),
+        _fmt_cell(agent.mining_mw),
+        _fmt_cell(agent.ai_mw),
+        _fmt_cell(agent.cash_usd, 1e6),
+        _fmt_cell(agent.btc_held * price, 1e6),
+        _fmt_cell(agent.debt_usd, 1e6),
+        _fmt_cell(agent.market_cap_usd, 1e6),
+    ]
+    return f"<tr{style}>{''.join(cells)}</tr>"
+
+
+def _fmt_cell(value: float, scale: float = 1.0, digits: int = 0) -> str:
+    return _cell(_fmt(value, scale, digits))
+
+
+def _fringe_row(agents: list) -> str:
+    def total(attribute: str) -> float:
+        return sum(getattr(a, attribute) for a in agents)
+
+    action = Counter(a.last_action for a in agents).most_common(1)[0][0]
+    cells = [
+        _cell(f"Fringe ({len(agents)} agents)", "left"),
+        _cell("private", "left"),
+        _cell(f"mostly {action}", "left"),
+        _fmt_cell(total("hashrate_ehs"), 1, 1),
+        _fmt_cell(total("mining_mw")),
+        _fmt_cell(total("ai_mw")),
+        *[_cell("—")] * 4,
+    ]
+    return f"<tr>{''.join(cells)}</tr>"
+
+
+HEADERS = (
+    "Miner",
+    "Status",
+    "Last action",
+    "Hashrate (EH/s)",
+    "Mining (MW)",
+    "AI (MW)",
+    "Cash (USD M)",
+    "BTC (USD M)",
+    "Debt (USD M)",
+    "Market cap (USD M)",
+)
+
+
+def status_line(model) -> str:
+    """Where the run is: epoch, simulated date, scenario, seed and the page's overrides."""
+    day = dt.datetime.fromtimestamp(model.time_s, dt.UTC).date()
+    overrides = getattr(model, "ui_overrides", {}) or {}
+    changed = ", ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in overrides.items()
+    )
+    return (
+        f"Epoch {model.epoch}, {day:%Y-%m-%d}; scenario {model.spec.name}, seed {model.seed}"
+        + (f"; overrides: {changed}" if changed else "")
+        + ("" if model.running else "; run finished")
+    )
+
+
+def miners_table(model) -> None:
+    """Each public miner's balance sheet, capacity split and last action; the fringe in one row."""
+    price = _btc_price(model)
+    head = "".join(
+        f'<th style="text-align:left;padding:2px 6px">{html.escape(h)}</th>' for h in HEADERS
+    )
+    rows = [_public_row(a, price) for a in _public(model)]
+    fringe = _fringe(model)
+    if fringe:
+        rows.append(_fringe_row(fringe))
+    table = (
+        f'<p style="margin:4px 0 8px"><b>Miners</b>: {html.escape(status_line(model))}</p>'
+        '<table class="minersim-miners" style="border-collapse:collapse;font-size:13px">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    solara.HTML(tag="div", unsafe_innerHTML=table, style="overflow:auto;padding:8px")
+
+
+#: (component, page) pairs for SolaraViz, in display order.
+COMPONENTS = [
+    (miners_table, 0),
+    (balance_sheet_chart, 0),
+    (hashrate_chart, 0),
+    (price_chart, 0),
+    (hashprice_chart, 0),
+    (capacity_chart, 0),
+    (debt_chart, 0),
+]
