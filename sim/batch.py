@@ -333,10 +333,7 @@ def open_executor(
     Local processes by default; ``scheduler`` connects to an existing Dask cluster;
     ``dask_local`` starts a Dask LocalCluster of ``workers`` single-threaded processes.
     """
-    if workers is not None:
-        workers = _check_count("workers", workers)
-    if scheduler and dask_local:
-        raise MinersimError("choose either --scheduler or --dask-local, not both")
+    _check_backend(workers, scheduler, dask_local)
     if scheduler:
         with _dask_client(scheduler) as client:
             slots = workers or max(1, sum(client.nthreads().values()))
@@ -361,6 +358,13 @@ def open_executor(
             yield pool, n
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _check_backend(workers: int | None, scheduler: str | None, dask_local: bool) -> None:
+    if workers is not None:
+        _check_count("workers", workers)
+    if scheduler and dask_local:
+        raise MinersimError("choose either --scheduler or --dask-local, not both")
 
 
 @contextlib.contextmanager
@@ -573,6 +577,7 @@ def _run_batch(
 ) -> BatchSummary:
     started = time.perf_counter()
     seed = _check_seed(seed)
+    _check_backend(workers, scheduler, dask_local)
     overrides = dict(overrides or {})
     base = load_scenario(scenario, overrides)
     _check_parameters(base, plan, overrides)

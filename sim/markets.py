@@ -22,7 +22,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from sim.errors import ScenarioError
 from sim.schema import BtcMarket, Market, PowerMarket, RatesMarket
@@ -72,6 +71,17 @@ def _two_state_chain(start: bool, uniforms: np.ndarray, p_leave_false: float, p_
     return out
 
 
+def _ar1(a: float, x0: float, shocks: np.ndarray) -> np.ndarray:
+    """x[t] = a * x[t-1] + shocks[t] with x[-1] = x0 (a plain loop: a 64-day block costs
+    microseconds, while importing scipy.signal.lfilter for it cost about a second per process)."""
+    out = np.empty_like(shocks)
+    x = x0
+    for t, shock in enumerate(shocks.tolist()):
+        x = a * x + shock
+        out[t] = x
+    return out
+
+
 def _day_offset(day: dt.date, start_date: dt.date) -> int:
     return (day - start_date).days
 
@@ -95,7 +105,7 @@ class _LogOU:
         shocks = self._shock_sd * self._rng.standard_normal(n)
         if first_day == 0:
             shocks[0] = 0.0
-        x, _ = lfilter([1.0], [1.0, -self._a], shocks, zi=[self._a * self._x])
+        x = _ar1(self._a, self._x, shocks)
         self._x = float(x[-1])
         return x
 

@@ -91,10 +91,11 @@ class BatchStore:
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise MinersimError(f"cannot create the batch folder {self.root}: {exc}") from None
-        self.remove_temp_files()
         if self.metadata_path.exists():
             self._check_same_batch(read_metadata(self.root), metadata)
+            self.remove_temp_files()
         else:
+            self.remove_temp_files()
             if any(self.epochs_dir.iterdir()):
                 raise MinersimError(
                     f"{self.epochs_dir} holds run files but {self.metadata_path} is missing; "

@@ -16,11 +16,14 @@ from collections import Counter
 import pandas as pd
 import solara
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
 
 FIGSIZE_IN = (6.4, 3.4)
 DPI = 80
+#: SVG: sharp at any size, and a little quicker to make than PNG here.
+IMAGE_FORMAT = "svg"
 EMPTY_TEXT = "Press Step to run an epoch"
 COLORS = {
     "hashrate": "tab:blue",
@@ -36,6 +39,9 @@ COLORS = {
     "mcap": "tab:gray",
 }
 
+#: Bars of the balance-sheet chart: label -> key in COLORS.
+BALANCE_SERIES = {"Cash": "cash", "BTC": "btc", "Debt": "debt", "Market cap": "mcap"}
+PRICE_COLUMNS = ("BTC price (USD)", "Cost to mine, cash (USD)", "Cost to mine, all-in (USD)")
 
 #: Each live model's chart figures by chart name (dropped with the model).
 _FIGURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -48,8 +54,17 @@ def _epochs(model) -> pd.DataFrame:
     return df
 
 
-def _single_axes(title: str, ylabel: str, twin_ylabel: str | None = None):
-    """A builder of a one-panel chart figure (with a right-hand axis if ``twin_ylabel``)."""
+def _legend(ax, entries: dict[str, str], loc: str, fontsize: float = 8) -> None:
+    """A fixed legend of filled swatches (label -> colour), drawn once with the axes."""
+    handles = [Patch(color=color, label=label) for label, color in entries.items()]
+    ax.legend(handles=handles, loc=loc, fontsize=fontsize)
+
+
+def _single_axes(
+    title: str, ylabel: str, twin_ylabel: str | None = None, legend: dict[str, str] | None = None
+):
+    """A builder of a one-panel chart figure, with a right-hand axis if ``twin_ylabel`` and a
+    fixed legend (label -> colour) if ``legend``."""
 
     def build() -> Figure:
         fig = Figure(figsize=FIGSIZE_IN, dpi=DPI)
@@ -60,6 +75,8 @@ def _single_axes(title: str, ylabel: str, twin_ylabel: str | None = None):
         ax.set_xlabel("Epoch (2016 blocks, about 2 weeks)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
+        if legend:
+            _legend(ax, legend, "upper left")
         if twin_ylabel:
             ax.twinx().set_ylabel(twin_ylabel)
         return fig
@@ -70,8 +87,8 @@ def _single_axes(title: str, ylabel: str, twin_ylabel: str | None = None):
 def _figure(model, key: str, build) -> Figure:
     """This model's figure for chart ``key``, built once and emptied of data for a redraw.
 
-    Reusing the axes keeps their ticks and labels: building them is most of matplotlib's cost,
-    and a step redraws every chart.
+    Reusing the axes keeps their ticks, labels and legends: building them is most of
+    matplotlib's cost, and a step redraws every chart.
     """
     figures = _FIGURES.setdefault(model, {})
     if key not in figures:
@@ -80,8 +97,6 @@ def _figure(model, key: str, build) -> Figure:
     for ax in fig.axes:
         for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts]:
             artist.remove()
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
         ax.dataLim.set_points(Bbox.null().get_points())  # as Axes.relim() does, but the new
         ax.ignore_existing_data_limits = True  # data (collections too) sets the limits as drawn
     return fig
@@ -94,7 +109,7 @@ def _show(fig: Figure, empty: bool) -> None:
     if empty:
         ax = fig.axes[0]
         ax.text(0.5, 0.5, EMPTY_TEXT, ha="center", va="center", transform=ax.transAxes)
-    solara.FigureMatplotlib(fig, format="png")
+    solara.FigureMatplotlib(fig, format=IMAGE_FORMAT)
 
 
 def hashrate_chart(model) -> None:
@@ -145,18 +160,13 @@ def debt_chart(model) -> None:
 def capacity_chart(model) -> None:
     """Industry power capacity used for mining and leased to AI/HPC tenants (MW), stacked."""
     df = _epochs(model)
-    fig = _figure(model, "capacity", _single_axes("Mining against AI capacity", "MW"))
-    ax = fig.axes[0]
-    ax.stackplot(
-        df.index,
-        df["Mining (MW)"],
-        df["AI (MW)"],
-        labels=["Mining", "AI / HPC"],
-        colors=[COLORS["mining"], COLORS["ai"]],
-        alpha=0.8,
+    legend = {"Mining": COLORS["mining"], "AI / HPC": COLORS["ai"]}
+    fig = _figure(
+        model, "capacity", _single_axes("Mining against AI capacity", "MW", legend=legend)
     )
-    if not df.empty:
-        ax.legend(loc="upper left", fontsize=8)
+    fig.axes[0].stackplot(
+        df.index, df["Mining (MW)"], df["AI (MW)"], colors=list(legend.values()), alpha=0.8
+    )
     _show(fig, df.empty)
 
 
@@ -179,35 +189,37 @@ def _zero_if_nan(value: float) -> float:
     return 0.0 if math.isnan(value) else value
 
 
+def _balance_values(agent, btc_price: float) -> dict[str, float]:
+    """A public miner's balance-sheet bars (USD bn; 0 before its first epoch)."""
+    values = {
+        "Cash": agent.cash_usd,
+        "BTC": agent.btc_held * btc_price,
+        "Debt": agent.debt_usd,
+        "Market cap": agent.market_cap_usd,
+    }
+    return {label: _zero_if_nan(v) / 1e9 for label, v in values.items()}
+
+
 def balance_sheet_chart(model) -> None:
     """Each public miner's cash, BTC (at market), debt and market cap (USD bn), and its site
-    capacity split between mining and AI (MW); defaulted miners are marked."""
+    capacity split between mining and AI (MW); defaulted miners are marked in red."""
     miners = _public(model)
     price = _btc_price(model)
     fig = _figure(model, "balance", _balance_axes)
     money, power = fig.axes
-    names = [f"{a.name} (defaulted)" if a.defaulted else a.name for a in miners]
-    rows = range(len(miners))
-    series = {
-        "Cash": ([a.cash_usd for a in miners], COLORS["cash"]),
-        "BTC": ([a.btc_held * price for a in miners], COLORS["btc"]),
-        "Debt": ([a.debt_usd for a in miners], COLORS["debt"]),
-        "Market cap": ([a.market_cap_usd for a in miners], COLORS["mcap"]),
-    }
-    height = 0.8 / len(series)
-    for k, (label, (values, color)) in enumerate(series.items()):
+    rows = list(range(len(miners)))
+    values = [_balance_values(a, price) for a in miners]
+    height = 0.8 / len(BALANCE_SERIES)
+    for k, (label, color_key) in enumerate(BALANCE_SERIES.items()):
         offsets = [r - 0.4 + height * (k + 0.5) for r in rows]
-        bn = [_zero_if_nan(v) / 1e9 for v in values]
-        money.barh(offsets, bn, height=height, color=color, label=label)
-    money.set_yticks(list(rows), names)
-    money.legend(loc="lower right", fontsize=7)
-    mining = [_zero_if_nan(a.mining_mw) for a in miners]
-    ai = [_zero_if_nan(a.ai_mw) for a in miners]
-    power.barh(list(rows), mining, color=COLORS["mining"], label="Mining")
-    power.barh(list(rows), ai, left=mining, color=COLORS["ai"], label="AI / HPC")
-    power.legend(loc="lower right", fontsize=7)
+        money.barh(offsets, [v[label] for v in values], height=height, color=COLORS[color_key])
+    money.set_yticks(rows, [f"{a.name} (defaulted)" if a.defaulted else a.name for a in miners])
     for label, agent in zip(money.get_yticklabels(), miners, strict=True):
         label.set_color("tab:red" if agent.defaulted else "black")
+    mining = [_zero_if_nan(a.mining_mw) for a in miners]
+    ai = [_zero_if_nan(a.ai_mw) for a in miners]
+    power.barh(rows, mining, color=COLORS["mining"])
+    power.barh(rows, ai, left=mining, color=COLORS["ai"])
     _show(fig, empty=False)
 
 
@@ -220,6 +232,8 @@ def _balance_axes() -> Figure:
     money.set_title("Balance sheets", fontsize=11)
     power.set_xlabel("MW")
     power.set_title("Capacity split", fontsize=11)
+    _legend(money, {k: COLORS[v] for k, v in BALANCE_SERIES.items()}, "lower right", 7)
+    _legend(power, {"Mining": COLORS["mining"], "AI / HPC": COLORS["ai"]}, "lower right", 7)
     for ax in (money, power):
         ax.grid(axis="x", alpha=0.3)
     return fig

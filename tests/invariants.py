@@ -1,0 +1,230 @@
+"""Invariant checks shared by the reliability tests (fuzzing, extreme markets, property tests).
+
+Each ``check_*`` function takes a :class:`sim.RunResult` (or, for the ``*_now`` checks, a
+:class:`sim.model.MiningModel` between steps) and raises ``AssertionError`` naming the first
+offending epoch and agent. None of them reads a number the model produced as the expected
+value: the bounds come from the accounting identities, the protocol or the output contract.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim import consensus, fleet, hosting
+from sim.results import EPOCH_COLUMNS, MINER_COLUMNS, RunResult
+
+#: Relative tolerance of the balance-sheet identity: |A - L - E| <= REL_TOL x max(|A|, 1 USD).
+BALANCE_REL_TOL = 1e-6
+#: The model's own threshold for a cash shortfall that forces a default, USD.
+CASH_TOL_USD = 1e-6
+#: Slack on the 4x retarget clamp: compact encoding truncates the target to a 3-byte mantissa
+#: (relative error < 2**-15), which can only raise the difficulty.
+CLAMP_SLACK = 1e-4
+#: Slack on capacity (MW): mining MW + AI MW <= capacity x (1 + 1e-9) + 1e-9.
+CAPACITY_REL_TOL = 1e-9
+
+
+def _first_row(frame: pd.DataFrame, bad: pd.Series | np.ndarray) -> str:
+    """The first flagged row, as text for an assertion message."""
+    rows = frame[np.asarray(bad)]
+    return repr(rows.iloc[0].to_dict()) if len(rows) else ""
+
+
+# -------------------------------------------------------------------------- a whole run
+
+
+def check_output_columns(result: RunResult) -> None:
+    """The output contract: every contract column is present (extra columns are allowed)."""
+    assert set(EPOCH_COLUMNS) <= set(result.epochs.columns), "epochs table misses columns"
+    assert set(MINER_COLUMNS) <= set(result.miners.columns), "miners table misses columns"
+
+
+def check_finite(result: RunResult) -> None:
+    """Every numeric cell of both tables is finite (no NaN, no +-inf)."""
+    for name, frame in (("epochs", result.epochs), ("miners", result.miners)):
+        numeric = frame.select_dtypes("number")
+        values = numeric.to_numpy(dtype=float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise AssertionError(
+                f"{name}: non-finite {numeric.columns[col]} = {values[row, col]} "
+                f"in {frame.iloc[row].to_dict()}"
+            )
+
+
+def check_balance_sheet(result: RunResult) -> None:
+    """assets - liabilities = book equity for every agent and epoch (USD), within 1e-6 x
+    max(|assets|, 1)."""
+    m = result.miners
+    gap = (m["assets_usd"] - m["liabilities_usd"] - m["book_equity_usd"]).abs()
+    bad = gap > BALANCE_REL_TOL * np.maximum(m["assets_usd"].abs(), 1.0)
+    assert not bad.any(), f"balance sheet off by {gap[bad].max():.6g} USD: {_first_row(m, bad)}"
+
+
+def check_btc_conservation(result: RunResult) -> None:
+    """Per epoch, the sat won by all agents equal the sat paid by the blocks (subsidy + fees)."""
+    m, e = result.miners, result.epochs
+    won = (m["btc_mined"] * consensus.COIN).round().astype(np.int64).groupby(m["epoch"]).sum()
+    paid = (e["subsidy_btc"] * consensus.COIN).round().astype(np.int64) + (
+        e["fees_btc"] * consensus.COIN
+    ).round().astype(np.int64)
+    paid.index = e["epoch"]
+    won = won.reindex(paid.index, fill_value=0)
+    bad = won != paid
+    assert not bad.any(), (
+        f"epoch {bad.idxmax()}: agents won {won[bad].iloc[0]} sat, blocks paid {paid[bad].iloc[0]} sat"
+    )
+    assert (m["btc_mined"] >= 0).all(), "an agent mined a negative amount"
+
+
+def check_subsidy_schedule(result: RunResult) -> None:
+    """Each epoch's subsidy is the protocol's: the sum of block_subsidy over its blocks (sat).
+
+    An epoch's blocks are the heights between the previous epoch's ``height`` and its own; the
+    first epoch starts 2016 blocks before its ``height`` (a run starts on a retarget boundary)
+    unless it is the only, stalled, epoch.
+    """
+    e = result.epochs
+    if e.empty:
+        return
+    ends = e["height"].to_numpy(np.int64)
+    first_end = ends[0]
+    first_start = first_end - consensus.RETARGET_INTERVAL
+    starts = np.concatenate([[first_start], ends[:-1]])
+    for row, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        if row == 0 and len(e) == 1 and result.meta.get("stalled"):
+            continue
+        expected = _subsidy_sat(int(start), int(end))
+        got = round(float(e["subsidy_btc"].iloc[row]) * consensus.COIN)
+        assert got == expected, f"epoch {row}: subsidy {got} sat, protocol {expected} sat"
+
+
+def _subsidy_sat(start: int, end: int) -> int:
+    """Subsidy of the blocks at heights [start, end), sat, summed per halving era."""
+    total, height = 0, start
+    while height < end:
+        era_end = min(end, (height // consensus.HALVING_INTERVAL + 1) * consensus.HALVING_INTERVAL)
+        total += (era_end - height) * consensus.block_subsidy(height)
+        height = era_end
+    return total
+
+
+def check_heights_and_dates(result: RunResult) -> None:
+    """Each epoch adds 2016 blocks (the last may add fewer if the run stalled); dates never go
+    back; epochs last a positive time."""
+    e = result.epochs
+    if e.empty:
+        return
+    steps = np.diff(e["height"].to_numpy(np.int64))
+    full = steps[:-1] if result.meta.get("stalled") else steps
+    assert (full == consensus.RETARGET_INTERVAL).all(), f"epoch heights step by {set(full)}"
+    assert (steps > 0).all()
+    assert (e["epoch_days"] > 0).all(), "an epoch lasted no time"
+    assert e["date"].is_monotonic_increasing, "dates go back"
+    assert list(e["epoch"]) == list(range(len(e))), "epochs are not numbered 0, 1, ..."
+
+
+def check_retarget_clamp(result: RunResult, initial_difficulty: float | None = None) -> None:
+    """Difficulty changes by at most 4x per retarget (either way), as Bitcoin's clamp allows.
+
+    ``initial_difficulty`` (the difficulty the first epoch was mined at) adds the first retarget.
+    """
+    difficulty = result.epochs["difficulty"].to_numpy(float)
+    if initial_difficulty is not None:
+        difficulty = np.concatenate([[initial_difficulty], difficulty])
+    ratio = difficulty[1:] / difficulty[:-1]
+    assert (difficulty > 0).all(), "difficulty must stay positive"
+    low = ratio < 0.25 * (1 - CLAMP_SLACK)
+    high = ratio > 4.0 * (1 + CLAMP_SLACK)
+    assert not (low | high).any(), f"difficulty ratios beyond the 4x clamp: {ratio[low | high]}"
+
+
+def check_defaulted_mine_nothing(result: RunResult) -> None:
+    """A defaulted public miner stays defaulted and, after its default epoch, has no hashrate,
+    mines no BTC and holds no mining or AI capacity."""
+    m = result.miners
+    public = m[m["kind"] == "public"].sort_values(["miner_id", "epoch"])
+    flips = public.groupby("miner_id")["defaulted"].apply(
+        lambda s: bool((s.astype(int).diff().fillna(0) < 0).any())
+    )
+    assert not flips.any(), f"miners {list(flips[flips].index)} stopped being defaulted"
+    after = public[public["defaulted"] & (public["action"].astype(str) != "default")]
+    for column in ("btc_mined", "hashrate_ehs", "mining_mw", "ai_mw"):
+        bad = after[column] != 0
+        assert not bad.any(), f"defaulted miner has {column} != 0: {_first_row(after, bad)}"
+    defaults = public[public["action"].astype(str) == "default"]
+    assert defaults["defaulted"].all(), "a 'default' action without the defaulted flag"
+
+
+def check_public_cash(result: RunResult) -> None:
+    """Public miners that have not defaulted never end an epoch with negative cash (USD)."""
+    m = result.miners
+    solvent = (m["kind"] == "public") & ~m["defaulted"]
+    bad = solvent & (m["cash_usd"] < -CASH_TOL_USD)
+    assert not bad.any(), f"negative cash without default: {_first_row(m, bad)}"
+
+
+def check_counts(result: RunResult) -> None:
+    """miners_active + miners_defaulted = number of public miners, in every epoch."""
+    m, e = result.miners, result.epochs
+    n_public = m.loc[m["kind"] == "public", "miner_id"].nunique()
+    if e.empty:
+        return
+    total = e["miners_active"] + e["miners_defaulted"]
+    assert (total == n_public).all(), f"active + defaulted != {n_public} public miners"
+    per_epoch = m[(m["kind"] == "public") & m["defaulted"]].groupby("epoch").size()
+    expected = per_epoch.reindex(e["epoch"], fill_value=0).to_numpy()
+    assert (e["miners_defaulted"].to_numpy() == expected).all()
+
+
+def check_run(result: RunResult, initial_difficulty: float | None = None) -> None:
+    """All whole-run invariants."""
+    check_output_columns(result)
+    check_finite(result)
+    check_balance_sheet(result)
+    check_btc_conservation(result)
+    check_subsidy_schedule(result)
+    check_heights_and_dates(result)
+    check_retarget_clamp(result, initial_difficulty)
+    check_defaulted_mine_nothing(result)
+    check_public_cash(result)
+    check_counts(result)
+
+
+# -------------------------------------------------------------------------- between steps
+
+
+def check_capacity_now(model) -> None:
+    """Public miners: installed mining MW + AI MW (leased or building) <= site capacity (MW)."""
+    mining_mw = fleet.per_owner(model.fleet, fleet.unit_power_mw(model.fleet), model.n)
+    ai_mw = hosting.committed_mw(model.contracts, model.n)
+    used = (mining_mw + ai_mw)[model.is_public]
+    capacity = model.capacity_mw[model.is_public]
+    over = used > capacity * (1 + CAPACITY_REL_TOL) + CAPACITY_REL_TOL
+    assert not over.any(), (
+        f"epoch {model.epoch}: capacity exceeded for agents {np.flatnonzero(over)}: "
+        f"{used[over]} MW > {capacity[over]} MW"
+    )
+
+
+def check_cash_now(model) -> None:
+    """Public miners that have not defaulted hold cash >= 0 after every step."""
+    solvent = model.is_public & ~model.books.defaulted
+    bad = solvent & (model.books.cash_usd < -CASH_TOL_USD)
+    assert not bad.any(), f"epoch {model.epoch}: cash {model.books.cash_usd[bad]} USD"
+
+
+def run_checked(model) -> RunResult:
+    """Step ``model`` to its end, checking capacity and cash after every step; the result has
+    passed :func:`check_run` (with the model's starting difficulty)."""
+    initial = consensus.bits_to_difficulty(model.bits)
+    check_capacity_now(model)
+    while model.running:
+        model.step()
+        check_capacity_now(model)
+        check_cash_now(model)
+    result = model.result()
+    check_run(result, initial_difficulty=initial)
+    return result
