@@ -27,9 +27,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import sim  # noqa: E402
 from floor import floor_seconds  # noqa: E402
 from plain_mesa import plain_mesa_seconds  # noqa: E402
+
+import sim  # noqa: E402
 
 
 def best_of(fn, repeats: int) -> float:
