@@ -246,7 +246,7 @@ class MiningModel(mesa.Model):
         unit_price = self.power_usd_mwh[f.owner]
         fees = self.markets.draw_block_fees_sat(consensus.RETARGET_INTERVAL, int(day_start))
         curtailable = ~f.must_run if cfg.miners.curtailment else np.zeros(f.n, bool)
-        seed = int(self.kernel_rng.integers(0, 2**62))
+        seed = int(self.kernel_rng.integers(0, 2**32))  # numba seeds with 32 bits
         while True:  # the kernel reads daily paths; if the epoch outran them, extend and redo it
             times, sat_won, active_s, n_mined, subsidy_sat, fees_sat = simulate_epoch(
                 consensus.RETARGET_INTERVAL,

@@ -24,7 +24,7 @@ from sim import batch, store
 from sim.batch import monte_carlo, run_seed, sweep
 from sim.cli import main
 from sim.errors import MinersimError
-from sim.summary import fan_quantiles, summarize
+from sim.summary import FAN_COLUMNS, fan_quantiles, summarize
 
 ROOT_SEED = 11
 RUNS = 6
@@ -410,8 +410,8 @@ def test_grid_sweep_stores_parameters_and_summarize_draws_fans_and_heat_maps(tmp
         [0.7, 60.0],
     ]
 
-    paths = summarize(out, final_columns=("hashrate_ehs",))
-    for key in ("quantiles_csv", "fan_hashrate_ehs", "fan_ai_capacity_mw", "final_values_csv"):
+    paths = summarize(out, fan_columns=("hashrate_ehs",), final_columns=("hashrate_ehs",))
+    for key in ("quantiles_csv", "fan_hashrate_ehs", "final_values_csv"):
         assert paths[key].exists()
     heat = [p for k, p in paths.items() if k.startswith("heatmap_hashrate_ehs")]
     assert len(heat) == 1
@@ -460,7 +460,7 @@ def test_sobol_sweep_writes_indices_for_every_parameter_and_column(tmp_path):
     result = sweep("demo", 1, ROOT_SEED, out, sobol=2, ranges=ranges, workers=2, progress=False)
     assert result.total_runs == 2 * (2 + 2)
     columns = ("hashrate_ehs", "btc_price_usd")
-    paths = summarize(out, final_columns=columns)
+    paths = summarize(out, fan_columns=("hashrate_ehs",), final_columns=columns)
     indices = pd.read_csv(paths["sobol_csv"])
     assert list(zip(indices["column"], indices["parameter"], strict=True)) == [
         (c, p) for c in columns for p in ranges
@@ -473,4 +473,5 @@ def test_summarize_cli_lists_the_files(reference, capsys):
     assert main(["summarize", str(reference), "--column", "hashrate_ehs"]) == 0
     listed = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
     assert Path(listed["quantiles_csv"]).exists()
+    assert all(Path(listed[f"fan_{column}"]).exists() for column in FAN_COLUMNS)
     assert not any(key.startswith(("heatmap", "sobol")) for key in listed)
