@@ -39,6 +39,7 @@ from sim.markets import Markets
 from sim.policies import POLICIES, Decisions, PolicyContext
 from sim.results import ACTIONS, Recorder, RunResult
 from sim.scenario import Scenario, load_scenario
+from sim.tables import sum_by_owner
 
 DAY_S = 86_400.0
 YEAR_DAYS = 365.25
@@ -172,9 +173,15 @@ class MiningModel(mesa.Model):
         }
         self.power_basis = self.power_usd_mwh / self.cfg.market.power.base_usd_mwh
         index = {name: k for k, name in enumerate(public["name"])}
+        self.scheduled_debt = new_debt_table()  # instruments issued after the start date
+        self.scheduled_issue_day: list[float] = []
         for row in sc.debt.itertuples(index=False):
             maturity = _date_to_day(row.maturity, start)
-            self.debt.append(
+            issue_day = _date_to_day(row.issue_date, start)
+            table = self.debt if issue_day <= 0 else self.scheduled_debt
+            if issue_day > 0:
+                self.scheduled_issue_day.append(issue_day)
+            table.append(
                 owner=index[row.miner],
                 instrument=INSTRUMENT_NAMES[row.instrument],
                 principal_usd=row.principal_usd,
@@ -301,6 +308,7 @@ class MiningModel(mesa.Model):
             ai.term_years * YEAR_DAYS,
             n,
         )
+        self._issue_scheduled_debt(day_end)
         service = service_debt(self.debt, day_end, years, self.share_price_usd, n)
         depreciation = fleet.per_owner(
             f, fleet.depreciate(f, self.hardware.depreciation_fraction(years * YEAR_DAYS)), n
@@ -399,6 +407,19 @@ class MiningModel(mesa.Model):
             self.stalled, self.running = True, False
         if t1 >= self.end_time:
             self.running = False
+
+    def _issue_scheduled_debt(self, day: float) -> None:
+        """Instruments in the scenario issued after its start: cash arrives on the issue date."""
+        if not self.scheduled_issue_day:
+            return
+        due = np.asarray(self.scheduled_issue_day) <= day
+        if not due.any():
+            return
+        s = self.scheduled_debt
+        self.books.cash_usd += sum_by_owner(s.owner[due], s.principal_usd[due], self.n)
+        self.debt.append(**{name: getattr(s, name)[due] for name in s.columns})
+        s.keep(~due)
+        self.scheduled_issue_day = [d for d in self.scheduled_issue_day if d > day]
 
     # ------------------------------------------------------------------ decisions
     def _policy_context(

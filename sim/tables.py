@@ -25,6 +25,10 @@ class Table:
     def __len__(self) -> int:
         return self.n
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self._dtypes)
+
     def __getattr__(self, name: str) -> np.ndarray:
         data = self.__dict__.get("_data")
         if data is None or name not in data:

@@ -14,10 +14,13 @@ from sim.results import EPOCH_COLUMNS, MINER_COLUMNS
 
 CRASH = {
     # BTC falls from $118,649 to $8,000 within three months and stays there: miners must
-    # sell, borrow, dilute or default.
+    # sell BTC, dilute or default ...
     "market.btc.process": "piecewise",
     "market.btc.volatility": 0.0,
     "market.btc.points": [["2025-10-01", 118649.0], ["2026-01-01", 8000.0]],
+    # ... while other costs run at 3M USD per MW-year and credit markets stay shut for the year.
+    "miners.opex_usd_per_mw_year": 3e6,
+    "market.rates.closed_periods": [["2025-10-01", "2026-12-31"]],
 }
 
 
@@ -83,7 +86,8 @@ def test_crash_causes_distress_and_defaulted_miners_mine_nothing(crash_run):
     m = crash_run.miners
     public = m[m["kind"] == "public"]
     actions = set(public["action"].astype(str))
-    assert actions & {"default", "borrow", "issue_equity"}, actions
+    assert actions & {"default", "issue_equity"}, actions
+    assert "borrow" not in actions  # credit is shut
     after_default = public[public["defaulted"] & (public["action"] != "default")]
     assert (after_default["btc_mined"] == 0).all()
     assert (after_default["hashrate_ehs"] == 0).all()
