@@ -380,8 +380,9 @@ def _dask_client(address: str):
 
 
 def _process_context() -> multiprocessing.context.BaseContext:
-    """ "forkserver" where available (workers fork from a server that has imported sim once),
-    else "spawn"; never plain "fork", which can deadlock in a process running threads."""
+    """The start method of worker processes: forkserver where available (workers fork from a
+    server that has imported sim once), else spawn; never plain fork, which can deadlock in a
+    process that runs threads (Dask, tqdm)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["sim.batch"])
@@ -604,6 +605,8 @@ def _run_batch(
     )
     progress = Progress(plan.total_runs, skipped, enabled=show_progress)
     completed = 0
+    if not scheduler:  # no more local workers than runs to do
+        workers = min(workers or default_workers(), plan.total_runs - skipped)
     try:
         if skipped < plan.total_runs:
             with open_executor(workers, scheduler, dask_local) as (executor, slots):
@@ -718,6 +721,7 @@ def batch_metadata(
         "scenario_hash": base.content_hash,
         "scenario_source": str(base.source) if base.source else None,
         "package_version": sim.__version__,
+        "code_sha256": code_fingerprint(),
         "sampler": plan.sampler,
         "parameters": list(plan.parameters),
         "points": len(plan.points),
@@ -732,6 +736,14 @@ def batch_metadata(
         "libraries": {name: _version(name) for name in ("numpy", "scipy", "SALib", "pyarrow")},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def code_fingerprint() -> str:
+    """SHA-256 of the simulator's own modules (``sim/*.py``): changes with any edit."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _version(distribution: str) -> str | None:

@@ -20,6 +20,7 @@ import io
 import json
 import os
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,10 @@ RESUME_KEYS = (
     "overrides",
     "miners",
 )
+
+#: Metadata keys that may differ on resume, with a warning: the simulator's source files changed
+#: since the batch started (same package version), so old and new runs may not be comparable.
+WARN_KEYS = ("code_sha256",)
 
 
 def run_file_name(run_id: int) -> str:
@@ -117,6 +122,13 @@ class BatchStore:
                 + "; ".join(differences)
                 + ". Use a new --out folder, or repeat the original command to resume."
             )
+        for key in WARN_KEYS:
+            if old.get(key) != new.get(key):
+                warnings.warn(
+                    f"{self.metadata_path}: {key} differs (the simulator's source changed since "
+                    "the batch started): runs made before and after may differ",
+                    stacklevel=4,
+                )
 
     def remove_temp_files(self) -> int:
         """Delete ``.tmp-*`` files left by killed processes; return how many there were."""

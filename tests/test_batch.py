@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import hashlib
 import io
+import json
 import os
 import re
 import signal
@@ -83,22 +84,24 @@ def test_one_worker_gives_the_same_dataset_as_two(reference, tmp_path):
 def test_run_results_do_not_depend_on_the_number_of_runs_or_the_scenario_form(reference, tmp_path):
     """Run i's seed is child i of the root: a 3-run batch repeats the first 3 runs, whether
     the scenario is given by name or as a Scenario object."""
-    monte_carlo(sim.load_scenario("demo"), 3, ROOT_SEED, tmp_path / "three", progress=False)
+    scenario = sim.load_scenario("demo")
+    monte_carlo(scenario, 3, ROOT_SEED, tmp_path / "three", workers=1, progress=False)
     head = store.read_epochs(reference).query("run < 3").reset_index(drop=True)
     pd.testing.assert_frame_equal(store.read_epochs(tmp_path / "three"), head)
 
 
 def test_a_modified_scenario_object_runs_as_its_overrides(tmp_path):
     overrides = {"market.btc.volatility": 0.3}
-    monte_carlo("demo", 2, 4, tmp_path / "by_name", overrides=overrides, progress=False)
+    monte_carlo("demo", 2, 4, tmp_path / "by_name", workers=1, overrides=overrides, progress=False)
     modified = sim.load_scenario(sim.load_scenario("demo"), overrides)
-    monte_carlo(modified, 2, 4, tmp_path / "by_object", progress=False)
+    monte_carlo(modified, 2, 4, tmp_path / "by_object", workers=1, progress=False)
     assert dataset_hash(tmp_path / "by_object") == dataset_hash(tmp_path / "by_name")
     recorded = store.read_metadata(tmp_path / "by_object")["scenario_hash"]
     assert recorded == modified.content_hash != sim.load_scenario("demo").content_hash
 
 
 @pytest.mark.cluster
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_dataset(reference, tmp_path):
     out = tmp_path / "dask"
     monte_carlo(
@@ -246,14 +249,17 @@ def test_resume_runs_only_missing_runs_and_ignores_temp_files(reference, tmp_pat
     out = tmp_path / "copy"
     (out / "epochs").mkdir(parents=True)
     (out / "miners").mkdir()
-    (out / "metadata.json").write_bytes((reference / "metadata.json").read_bytes())
+    metadata = store.read_metadata(reference)
+    metadata["code_sha256"] = "0" * 64  # as if the simulator was edited since
+    (out / "metadata.json").write_text(json.dumps(metadata))
     for run_id in (0, 2, 3, 5):
         name = store.run_file_name(run_id)
         for table in ("epochs", "miners"):
             (out / table / name).write_bytes((reference / table / name).read_bytes())
     (out / "epochs" / ".tmp-run-000001.parquet.1.abc").write_bytes(b"junk")
     assert len(store.read_epochs(out)["run"].unique()) == 4  # the temp file is not read
-    result = monte_carlo("demo", RUNS, ROOT_SEED, out, workers=2, miners=True, progress=False)
+    with pytest.warns(UserWarning, match="source changed"):
+        result = monte_carlo("demo", RUNS, ROOT_SEED, out, workers=2, miners=True, progress=False)
     assert (result.skipped_runs, result.completed_runs) == (4, 2)
     assert dataset_hash(out) == dataset_hash(reference)
     assert not list((out / "epochs").glob(".tmp-*"))
