@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 
+import matplotlib
 import solara
 from mesa.visualization import SolaraViz
 
 from sim.ui import SCENARIO_ENV
 from sim.ui.charts import COMPONENTS
 from sim.ui.params import default_scenario, model_params, page_defaults, page_model_class
+
+matplotlib.rcParams["svg.fonttype"] = "none"  # text as text: charts render faster and smaller
 
 DEFAULTS = page_defaults(os.environ.get(SCENARIO_ENV) or default_scenario())
 PageModel = page_model_class(DEFAULTS)

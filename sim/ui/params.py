@@ -95,11 +95,17 @@ def scenario_choices(launched: str) -> list[str]:
     return names if launched in names else [*names, launched]
 
 
-def _config_value(scenario: Scenario, dotted_key: str) -> object:
+def config_value(scenario: Scenario, dotted_key: str) -> object:
+    """The value of a dotted key (``"market.btc.drift"``) in a loaded scenario."""
     value: object = scenario.config
     for part in dotted_key.split("."):
         value = getattr(value, part)
     return value
+
+
+def slider_value(scenario: Scenario, slider: SliderSpec) -> float:
+    """A scenario's value of a slider's key, in the slider's unit."""
+    return round(float(config_value(scenario, slider.key)) / slider.scale, 9)
 
 
 def page_defaults(launched: str) -> PageDefaults:
@@ -109,8 +115,8 @@ def page_defaults(launched: str) -> PageDefaults:
     """
     name = launched if launched in list_scenarios() else str(resolve_scenario_path(launched))
     spec = load_scenario(name)
-    sliders = {s.name: round(float(_config_value(spec, s.key)) / s.scale, 9) for s in SLIDERS}
-    return PageDefaults(name, sliders, str(_config_value(spec, POLICY_KEY)))
+    sliders = {s.name: slider_value(spec, s) for s in SLIDERS}
+    return PageDefaults(name, sliders, str(config_value(spec, POLICY_KEY)))
 
 
 def model_params(defaults: PageDefaults) -> dict[str, dict]:
@@ -204,8 +210,16 @@ class UiMiningModel(MiningModel):
             "base_rate_pct": base_rate_pct,
         }
         self.ui_overrides = ui_overrides(sliders, policy, defaults)
+        #: Problems with the page's inputs, shown on the page (an exception would replace the
+        #: whole page with a traceback).
+        self.ui_notes: list[str] = []
+        try:
+            seed_value = parse_seed(seed)
+        except MinersimError as exc:
+            seed_value = 0
+            self.ui_notes.append(f"{exc}: ran seed 0 instead")
         super().__init__(
-            scenario_name or defaults.scenario, seed=parse_seed(seed), overrides=self.ui_overrides
+            scenario_name or defaults.scenario, seed=seed_value, overrides=self.ui_overrides
         )
 
 
