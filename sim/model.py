@@ -14,6 +14,7 @@ Order within a step (docs/architecture.md has the diagram):
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -46,6 +47,9 @@ YEAR_DAYS = 365.25
 #: Term of a power contract signed at renewal, days (an assumption: 3-year PPAs are typical).
 POWER_CONTRACT_TERM_DAYS = 3 * YEAR_DAYS
 ACTION_CODE = {name: code for code, name in enumerate(ACTIONS)}
+#: Daily market paths are never extended beyond this many days (~270 years): a chain with no
+#: hashrate left that never mines again stops there (the run ends as stalled).
+MAX_PATH_DAYS = 100_000
 
 
 def _unix_seconds(day: dt.date) -> float:
@@ -54,6 +58,27 @@ def _unix_seconds(day: dt.date) -> float:
 
 def _date_to_day(day, start: dt.date) -> float:
     return float((dt.date.fromisoformat(str(day)[:10]) - start).days)
+
+
+@dataclass
+class EpochOutcome:
+    """What one epoch produced: scalars for the network, arrays per agent (units in names)."""
+
+    t1: float  # unix seconds of the last block
+    n_mined: int
+    next_bits: int
+    subsidy_sat: int
+    fees_sat: int
+    epoch_s: float
+    btc_price_usd: float  # on the last day
+    hashrate_ths: np.ndarray  # mean active TH/s
+    energy_mwh: np.ndarray
+    power_cost_usd: np.ndarray
+    opex_usd: np.ndarray
+    depreciation_usd: np.ndarray
+    btc_mined: np.ndarray
+    revenue_usd: np.ndarray
+    ai_noi_usd: np.ndarray
 
 
 class MiningModel(mesa.Model):
@@ -251,33 +276,9 @@ class MiningModel(mesa.Model):
         self.markets.extend_to(int(day_start + min(3 * expected_days + 30, 40_000)) + 2)
         f = self.fleet
         unit_price = self.power_usd_mwh[f.owner]
-        fees = self.markets.draw_block_fees_sat(consensus.RETARGET_INTERVAL, int(day_start))
-        curtailable = ~f.must_run if cfg.miners.curtailment else np.zeros(f.n, bool)
-        seed = int(self.kernel_rng.integers(0, 2**32))  # numba seeds with 32 bits
-        while True:  # the kernel reads daily paths; if the epoch outran them, extend and redo it
-            times, sat_won, active_s, n_mined, subsidy_sat, fees_sat = simulate_epoch(
-                consensus.RETARGET_INTERVAL,
-                self.height,
-                t0,
-                hashes_per_block,
-                f.hashrate_ths,
-                f.efficiency_jth,
-                unit_price,
-                f.owner,
-                curtailable,
-                n,
-                self.day0_time,
-                self.markets.btc_price_usd,
-                self.markets.fee_btc_expected,
-                fees,
-                seed,
-            )
-            last = times[n_mined - 1] if n_mined else t0
-            if (
-                last - self.day0_time
-            ) / DAY_S < self.markets.n_days - 1 or self.markets.n_days > 200_000:
-                break
-            self.markets.extend_to(2 * self.markets.n_days)
+        times, sat_won, active_s, n_mined, subsidy_sat, fees_sat = self._simulate_blocks(
+            t0, day_start, hashes_per_block, unit_price
+        )
         if n_mined == 0:
             self.stalled, self.running = True, False
             return
@@ -381,21 +382,23 @@ class MiningModel(mesa.Model):
         mcap[b.defaulted | ~self.is_public] = 0.0  # fringe agents are not listed
         self.share_price_usd = np.where(b.shares > 0, mcap / np.maximum(b.shares, 1e-300), 0.0)
         self._record(
-            t1,
-            n_mined,
-            next_bits,
-            subsidy_sat,
-            fees_sat,
-            epoch_s,
-            p_end,
-            hashrate_ths,
-            energy_mwh,
-            power_cost,
-            opex,
-            depreciation,
-            btc_mined,
-            revenue,
-            flows.noi_usd,
+            EpochOutcome(
+                t1,
+                n_mined,
+                next_bits,
+                subsidy_sat,
+                fees_sat,
+                epoch_s,
+                p_end,
+                hashrate_ths,
+                energy_mwh,
+                power_cost,
+                opex,
+                depreciation,
+                btc_mined,
+                revenue,
+                flows.noi_usd,
+            ),
             mcap,
             debt,
             action,
@@ -407,6 +410,37 @@ class MiningModel(mesa.Model):
             self.stalled, self.running = True, False
         if t1 >= self.end_time:
             self.running = False
+
+    def _simulate_blocks(self, t0: float, day_start: float, hashes_per_block: float, unit_price):
+        """Run the kernel for one epoch; extend the daily paths and redo it if it outran them."""
+        f, cfg = self.fleet, self.cfg
+        fees = self.markets.draw_block_fees_sat(consensus.RETARGET_INTERVAL, int(day_start))
+        curtailable = ~f.must_run if cfg.miners.curtailment else np.zeros(f.n, bool)
+        seed = int(self.kernel_rng.integers(0, 2**32))  # numba seeds with 32 bits
+        while True:
+            out = simulate_epoch(
+                consensus.RETARGET_INTERVAL,
+                self.height,
+                t0,
+                hashes_per_block,
+                f.hashrate_ths,
+                f.efficiency_jth,
+                unit_price,
+                f.owner,
+                curtailable,
+                self.n,
+                self.day0_time,
+                self.markets.btc_price_usd,
+                self.markets.fee_btc_expected,
+                fees,
+                seed,
+            )
+            times, n_mined = out[0], out[3]
+            last = times[n_mined - 1] if n_mined else t0
+            outran = (last - self.day0_time) / DAY_S >= self.markets.n_days - 1
+            if not outran or self.markets.n_days > MAX_PATH_DAYS:
+                return out
+            self.markets.extend_to(2 * self.markets.n_days)
 
     def _issue_scheduled_debt(self, day: float) -> None:
         """Instruments in the scenario issued after its start: cash arrives on the issue date."""
@@ -691,28 +725,15 @@ class MiningModel(mesa.Model):
             self.contract_end_day[due] = day + POWER_CONTRACT_TERM_DAYS
 
     # ------------------------------------------------------------------ records
-    def _record(
-        self,
-        t1,
-        n_mined,
-        next_bits,
-        subsidy_sat,
-        fees_sat,
-        epoch_s,
-        price,
-        hashrate_ths,
-        energy_mwh,
-        power_cost,
-        opex,
-        depreciation,
-        btc_mined,
-        revenue,
-        ai_noi,
-        mcap,
-        debt,
-        action,
-    ):
+    def _record(self, o: EpochOutcome, mcap, debt, action) -> None:
         rec, b, n = self.recorder, self.books, self.n
+        t1, n_mined, next_bits, price = o.t1, o.n_mined, o.next_bits, o.btc_price_usd
+        hashrate_ths, energy_mwh, power_cost, btc_mined = (
+            o.hashrate_ths,
+            o.energy_mwh,
+            o.power_cost_usd,
+            o.btc_mined,
+        )
         r = rec.new_row()
         e, m = rec.epoch_float, rec.miner_float
         rec.epoch_time_s[r] = t1
@@ -723,24 +744,24 @@ class MiningModel(mesa.Model):
         rec.epoch_int["miners_defaulted"][r] = int(np.count_nonzero(b.defaulted & public))
         rec.epoch_int["miners_active"][r] = int(np.count_nonzero(~b.defaulted & public))
         btc_total = float(btc_mined.sum())
-        days = epoch_s / DAY_S
+        days = o.epoch_s / DAY_S
         total_ths = float(hashrate_ths.sum())
         e["difficulty"][r] = consensus.bits_to_difficulty(next_bits)
         e["hashrate_ehs"][r] = total_ths / 1e6
         e["epoch_days"][r] = days
         e["btc_price_usd"][r] = price
-        e["subsidy_btc"][r] = subsidy_sat / consensus.COIN
-        e["fees_btc"][r] = fees_sat / consensus.COIN
+        e["subsidy_btc"][r] = o.subsidy_sat / consensus.COIN
+        e["fees_btc"][r] = o.fees_sat / consensus.COIN
         e["hashprice_usd_per_ph_day"][r] = (
-            float(revenue.sum()) / days / max(total_ths / 1e3, 1e-300)
+            float(o.revenue_usd.sum()) / days / max(total_ths / 1e3, 1e-300)
         )
         power_mw = float(energy_mwh.sum()) / (days * 24)
         e["network_power_mw"][r] = power_mw
         e["network_efficiency_j_per_th"][r] = power_mw * 1e6 / max(total_ths, 1e-300)
         e["cost_to_mine_cash_usd"][r] = float(power_cost.sum()) / max(btc_total, 1e-300)
-        e["cost_to_mine_allin_usd"][r] = float((power_cost + opex + depreciation).sum()) / max(
-            btc_total, 1e-300
-        )
+        e["cost_to_mine_allin_usd"][r] = float(
+            (power_cost + o.opex_usd + o.depreciation_usd).sum()
+        ) / max(btc_total, 1e-300)
         mining_mw = fleet.per_owner(self.fleet, fleet.unit_power_mw(self.fleet), n)
         ai_mw = hosting.committed_mw(self.contracts, n)
         e["mining_capacity_mw"][r] = float(mining_mw.sum())
@@ -759,9 +780,9 @@ class MiningModel(mesa.Model):
         m["power_price_usd_mwh"][r] = self.power_usd_mwh
         m["assets_usd"][r] = assets
         m["liabilities_usd"][r] = debt
-        m["revenue_usd"][r] = revenue
+        m["revenue_usd"][r] = o.revenue_usd
         m["power_cost_usd"][r] = power_cost
-        m["ai_noi_usd"][r] = ai_noi
+        m["ai_noi_usd"][r] = o.ai_noi_usd
         m["share_price_usd"][r] = self.share_price_usd
         rec.action[r] = action
         rec.defaulted[r] = b.defaulted
