@@ -53,6 +53,7 @@ from sim.consensus import COIN, HALVING_INTERVAL, INITIAL_SUBSIDY, MAX_HALVINGS
 
 SECONDS_PER_DAY = 86400.0
 HASHES_PER_TH = 1e12
+TARGET_SPACING_S = 600.0
 MAX_SEED = 2**32  # numba seeds its Mersenne Twister with the low 32 bits
 
 
@@ -82,6 +83,51 @@ def _revenue_usd_per_ths_day(day, subsidy, hashes_per_block, btc_price_usd, fee_
         * (subsidy / COIN + fee_btc_expected[day])
         * btc_price_usd[day]
     )
+
+
+@njit(cache=True)
+def _decision_revenue(
+    revenue_now, hashes_per_block, anticipation, sorted_cost, prefix_ths, must_run_ths
+):
+    """Revenue (USD per TH/s per day) against which curtailable units compare their power cost.
+
+    ``anticipation`` = 0: today's revenue at the current difficulty (myopic miners). With
+    ``anticipation`` = a in (0, 1], miners expect the difficulty D to move toward the level
+    D_hat that the hashrate now running implies at 600 s blocks, and decide on the revenue at
+    D^(1-a) * D_hat^a. The running set is then a fixed point: the cheapest curtailable units
+    (``sorted_cost`` ascending, ``prefix_ths[i]`` = TH/s of the first i) such that the marginal
+    one covers its cost at the difficulty the set itself implies; found by binary search, since
+    cost rises and revenue falls along the sorted units. Myopic curtailment lets a fleet full of
+    marginal machines switch off and on in alternate epochs (a cobweb); anticipation damps it.
+    """
+    n = sorted_cost.size
+    if anticipation == 0.0 or n == 0:
+        return revenue_now
+    low, high = 0, n
+    while low < high:
+        mid = (low + high + 1) // 2
+        if sorted_cost[mid - 1] <= _anticipated(
+            revenue_now, hashes_per_block, anticipation, must_run_ths + prefix_ths[mid]
+        ):
+            low = mid
+        else:
+            high = mid - 1
+    # The threshold lies at or above the marginal running unit's cost and below the next one's.
+    revenue = _anticipated(
+        revenue_now, hashes_per_block, anticipation, must_run_ths + prefix_ths[low]
+    )
+    if low < n:
+        revenue = min(revenue, np.nextafter(sorted_cost[low], -np.inf))
+    return revenue
+
+
+@njit(cache=True)
+def _anticipated(revenue_now, hashes_per_block, anticipation, running_ths):
+    """Revenue at the difficulty blend D^(1-a) * D_hat^a, D_hat implied by ``running_ths``."""
+    if running_ths <= 0.0:
+        return np.inf
+    implied_hashes_per_block = running_ths * HASHES_PER_TH * TARGET_SPACING_S
+    return revenue_now * (hashes_per_block / implied_hashes_per_block) ** anticipation
 
 
 @njit(cache=True)
@@ -156,6 +202,10 @@ def _take_back_time_after(
     unit_cost,
     unit_curtailable,
     unit_active_s,
+    anticipation,
+    sorted_cost,
+    prefix_ths,
+    must_run_ths,
 ):
     """After a stall, remove the time credited past the last block (days ended without a block).
 
@@ -163,8 +213,15 @@ def _take_back_time_after(
     block came since, so the subsidy did not change and each day's decision is replayed exactly.
     """
     for day in range(last_block_day, stall_day):
-        revenue = _revenue_usd_per_ths_day(
-            day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
+        revenue = _decision_revenue(
+            _revenue_usd_per_ths_day(
+                day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
+            ),
+            hashes_per_block,
+            anticipation,
+            sorted_cost,
+            prefix_ths,
+            must_run_ths,
         )
         day_start = last_block_time if day == last_block_day else day0_time + day * SECONDS_PER_DAY
         past_block_s = day0_time + (day + 1) * SECONDS_PER_DAY - day_start
@@ -190,6 +247,7 @@ def simulate_epoch(
     fee_btc_expected,
     block_fees_sat,
     seed,
+    anticipation=0.0,
 ):
     """Simulate up to ``n_blocks`` blocks from ``start_height``, with arrivals after ``start_time``.
 
@@ -206,6 +264,11 @@ def simulate_epoch(
     last_day = min(btc_price_usd.size, fee_btc_expected.size) - 1
     unit_cost = unit_efficiency_jth * 24.0 / 1e6 * unit_power_usd_mwh  # USD per TH/s per day
     installed_ths = unit_hashrate_ths.sum()
+    by_cost = np.argsort(unit_cost[unit_curtailable], kind="mergesort")
+    sorted_cost = unit_cost[unit_curtailable][by_cost]
+    prefix_ths = np.zeros(sorted_cost.size + 1)
+    prefix_ths[1:] = np.cumsum(unit_hashrate_ths[unit_curtailable][by_cost])
+    must_run_ths = unit_hashrate_ths[~unit_curtailable].sum()
 
     block_times = np.full(n_blocks, np.nan)
     sat_won = np.zeros(n_owners, dtype=np.int64)
@@ -220,8 +283,13 @@ def simulate_epoch(
     segment_start = start_time
     day = _day_index(start_time, day0_time, last_day)
     last_block_day = day
-    revenue = _revenue_usd_per_ths_day(
-        day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
+    revenue = _decision_revenue(
+        _revenue_usd_per_ths_day(day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected),
+        hashes_per_block,
+        anticipation,
+        sorted_cost,
+        prefix_ths,
+        must_run_ths,
     )
     active_ths = _start_segment(
         0.0,
@@ -251,8 +319,15 @@ def simulate_epoch(
         if not paths_ended and arrival >= next_day_start:
             # New day: new decisions; the arrival is redrawn from the boundary (memoryless).
             day += 1
-            revenue = _revenue_usd_per_ths_day(
-                day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
+            revenue = _decision_revenue(
+                _revenue_usd_per_ths_day(
+                    day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
+                ),
+                hashes_per_block,
+                anticipation,
+                sorted_cost,
+                prefix_ths,
+                must_run_ths,
             )
             active_ths = _start_segment(
                 next_day_start - segment_start,
@@ -284,8 +359,15 @@ def simulate_epoch(
         if height % HALVING_INTERVAL == 0:
             # Halving: the next block pays less, so the curtailment decision is taken again.
             subsidy = subsidy_sat(height)
-            revenue = _revenue_usd_per_ths_day(
-                day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
+            revenue = _decision_revenue(
+                _revenue_usd_per_ths_day(
+                    day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
+                ),
+                hashes_per_block,
+                anticipation,
+                sorted_cost,
+                prefix_ths,
+                must_run_ths,
             )
             active_ths = _start_segment(
                 t - segment_start,
@@ -314,6 +396,10 @@ def simulate_epoch(
             unit_cost,
             unit_curtailable,
             unit_active_s,
+            anticipation,
+            sorted_cost,
+            prefix_ths,
+            must_run_ths,
         )
     else:
         for j in range(on.size):
@@ -338,6 +424,7 @@ def run_epoch(
     fee_btc_expected: np.ndarray,
     block_fees_sat: np.ndarray,
     seed: int,
+    anticipation: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int]:
     """Check the inputs of :func:`simulate_epoch` (same arguments, same units), then call it.
 
@@ -350,6 +437,7 @@ def run_epoch(
     _require(start_height >= 0, f"start_height must be >= 0, got {start_height}")
     _require(n_owners >= 1, f"n_owners must be >= 1, got {n_owners}")
     _require(0 <= seed < MAX_SEED, f"seed must lie in [0, 2**32), got {seed}")
+    _require(0.0 <= anticipation <= 1.0, f"anticipation must lie in [0, 1], got {anticipation}")
     _require(
         math.isfinite(hashes_per_block) and hashes_per_block > 0,
         f"hashes_per_block must be finite and > 0, got {hashes_per_block}",
@@ -391,6 +479,7 @@ def run_epoch(
         fee_expected,
         block_fees,
         int(seed),
+        float(anticipation),
     )
 
 

@@ -179,14 +179,17 @@ class MiningModel(mesa.Model):
             self.books.shares[i] = row.shares_outstanding
             self.share_price_usd[i] = row.share_price_usd
             self._add_initial_fleet(i, row.hashrate_ehs * 1e6, row.efficiency_jth, hp0)
-        for j, (klass, _) in enumerate(classes):
+        spread = cfg.fringe.power_price_spread
+        for j, (klass, k) in enumerate(classes):
             i = n_public + j
             self.miner_agents.append(
-                MinerAgent(self, i, f"{klass.name}-{_ + 1}", "fringe", "fringe")
+                MinerAgent(self, i, f"{klass.name}-{k + 1}", "fringe", "fringe")
             )
             policies.append("fringe")
-            self.fringe_base_price[i] = klass.power_price_usd_mwh
-            self.power_usd_mwh[i] = klass.power_price_usd_mwh
+            position = 2 * k / (klass.agents - 1) - 1 if klass.agents > 1 else 0.0  # -1 .. 1
+            price = klass.power_price_usd_mwh * (1 + spread * position)
+            self.fringe_base_price[i] = price
+            self.power_usd_mwh[i] = price
             ths = klass.hashrate_ehs * 1e6 / klass.agents
             must_run = cfg.fringe.must_run_fraction
             self._add_initial_fleet(i, ths * (1 - must_run), klass.efficiency_jth, hp0)
@@ -434,6 +437,7 @@ class MiningModel(mesa.Model):
                 self.markets.fee_btc_expected,
                 fees,
                 seed,
+                cfg.miners.curtailment_anticipation,
             )
             times, n_mined = out[0], out[3]
             last = times[n_mined - 1] if n_mined else t0

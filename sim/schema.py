@@ -220,6 +220,11 @@ class Fringe(Strict):
         description="share of fringe hashrate that runs whatever the margin (stranded or prepaid "
         "power, hobbyists): keeps blocks coming when price collapses (an assumption)",
     )
+    power_price_spread: Fraction = Field(
+        default=0.3,
+        description="agents of a class pay prices spread evenly over +-spread around the class "
+        "price (mean kept): a smooth supply curve instead of a whole class switching at once",
+    )
     exit_epochs: int = Field(
         default=2,
         ge=1,
@@ -260,6 +265,12 @@ class Miners(Strict):
     )
     curtailment: bool = Field(
         default=True, description="switch machines off on days their margin is negative"
+    )
+    curtailment_anticipation: Fraction = Field(
+        default=0.5,
+        description="0: curtail on today's difficulty (myopic); a > 0: on the difficulty the "
+        "running hashrate will bring, blended as D^(1-a) D_hat^a (damps on/off cobwebs; an "
+        "assumption)",
     )
 
 

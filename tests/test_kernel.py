@@ -296,6 +296,34 @@ def test_block_rate_follows_the_active_hashrate_each_day(price_drop_epoch):
         assert poisson_within(count, expected, k=4.0), (day, count)
 
 
+def test_anticipating_miners_run_the_fixed_point_set():
+    # Same fleet as price_drop_epoch, but one day at $14,000 (myopic revenue 0.021 USD per
+    # TH/s-day: only the 15 J/TH unit, cost 0.018, runs). With full anticipation (a = 1) miners
+    # decide on the revenue at the difficulty the running set implies at 600 s blocks:
+    # revenue(set) = 0.021 * 3e8 / running TH/s. The 15+20 J/TH set (1.5e8 TH/s) earns 0.042,
+    # covering the 20 J/TH cost (0.024); adding the 30 J/TH unit (3e8 TH/s) earns 0.021 < 0.036.
+    # So exactly 15 and 20 J/TH run: the marginal unit covers its cost, the next one would not.
+    kw = epoch_inputs(
+        [0.75e8, 0.75e8, 1.5e8],
+        efficiency_jth=np.array([15.0, 20.0, 30.0]),
+        curtailable=np.ones(3, bool),
+        start_height=840_000,
+        btc_price_usd=[14_000.0],
+        n_blocks=200,
+    )
+    kw["hashes_per_block"] = 3e8 * 1e12 * SPACING
+    myopic = run_epoch(**kw)
+    anticipating = run_epoch(**kw, anticipation=1.0)
+    duration = anticipating[0][-1] - T0
+    assert myopic[2][0] > 0 and myopic[2][1] == 0 and myopic[2][2] == 0
+    assert anticipating[2][0] == pytest.approx(duration)
+    assert anticipating[2][1] == pytest.approx(duration)
+    assert anticipating[2][2] == 0.0
+    # Half the installed hashrate runs, so blocks come every ~1200 s (mean of 200 intervals,
+    # sd 1200/sqrt(200) = 85 s; 5 sd bounds).
+    assert abs(duration / 200 - 1200.0) < 5 * 85
+
+
 def test_unit_whose_revenue_equals_its_cost_stays_on():
     # Numbers exact in binary: revenue = 86400 * 1e12 / 8.64e16 * 3.125 BTC * $0.75 = 2.34375 and
     # cost = 62,500 J/TH * 24 / 1e6 * $1.5625/MWh = 2.34375 USD per TH/s per day. At equality the
