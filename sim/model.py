@@ -50,6 +50,13 @@ ACTION_CODE = {name: code for code, name in enumerate(ACTIONS)}
 #: Daily market paths are never extended beyond this many days (~270 years): a chain with no
 #: hashrate left that never mines again stops there (the run ends as stalled).
 MAX_PATH_DAYS = 100_000
+#: An epoch ending this long after the scenario's end date ends the run as stalled.
+MAX_OVERRUN_YEARS = 10.0
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """numerator / denominator, or 0 where the denominator is 0 (e.g. no hashrate ran)."""
+    return numerator / denominator if denominator > 0 else 0.0
 
 
 def _unix_seconds(day: dt.date) -> float:
@@ -282,10 +289,10 @@ class MiningModel(mesa.Model):
         times, sat_won, active_s, n_mined, subsidy_sat, fees_sat = self._simulate_blocks(
             t0, day_start, hashes_per_block, unit_price
         )
-        if n_mined == 0:
+        t1 = float(times[n_mined - 1]) if n_mined else t0
+        if n_mined == 0 or self._outran_the_horizon(t1):
             self.stalled, self.running = True, False
             return
-        t1 = float(times[n_mined - 1])
         day_end = (t1 - self.day0_time) / DAY_S
         epoch_s = max(t1 - t0, 1.0)
         years = epoch_s / DAY_S / YEAR_DAYS
@@ -446,6 +453,12 @@ class MiningModel(mesa.Model):
                 return out
             self.markets.extend_to(2 * self.markets.n_days)
 
+    def _outran_the_horizon(self, t1: float) -> bool:
+        """An epoch that ends beyond the market paths or years after the horizon: the chain has
+        in effect stopped (hashrate far too small for its difficulty)."""
+        past_paths = (t1 - self.day0_time) / DAY_S >= self.markets.n_days - 1
+        return past_paths or t1 > self.end_time + MAX_OVERRUN_YEARS * YEAR_DAYS * DAY_S
+
     def _issue_scheduled_debt(self, day: float) -> None:
         """Instruments in the scenario issued after its start: cash arrives on the issue date."""
         if not self.scheduled_issue_day:
@@ -569,7 +582,10 @@ class MiningModel(mesa.Model):
         loan_ok = dec.may_borrow & ctx.credit_open
         own_share = np.where(loan_ok, 1.0 - ltc, 1.0)
         spare = np.maximum(ctx.cash_usd - ctx.cash_buffer_usd, 0.0)
-        affordable_mw = spare / (own_share * ai.capex_usd_per_mw)
+        own_cost_per_mw = own_share * ai.capex_usd_per_mw
+        affordable_mw = np.divide(
+            spare, own_cost_per_mw, out=np.full(self.n, np.inf), where=own_cost_per_mw > 0
+        )
         mw = np.minimum(want, affordable_mw)
         mw[mw < 1.0] = 0.0  # below 1 MW a hall is not worth signing
         if not np.any(mw > 0):
@@ -756,16 +772,16 @@ class MiningModel(mesa.Model):
         e["btc_price_usd"][r] = price
         e["subsidy_btc"][r] = o.subsidy_sat / consensus.COIN
         e["fees_btc"][r] = o.fees_sat / consensus.COIN
-        e["hashprice_usd_per_ph_day"][r] = (
-            float(o.revenue_usd.sum()) / days / max(total_ths / 1e3, 1e-300)
+        e["hashprice_usd_per_ph_day"][r] = _ratio(
+            float(o.revenue_usd.sum()) / days, total_ths / 1e3
         )
         power_mw = float(energy_mwh.sum()) / (days * 24)
         e["network_power_mw"][r] = power_mw
-        e["network_efficiency_j_per_th"][r] = power_mw * 1e6 / max(total_ths, 1e-300)
-        e["cost_to_mine_cash_usd"][r] = float(power_cost.sum()) / max(btc_total, 1e-300)
-        e["cost_to_mine_allin_usd"][r] = float(
-            (power_cost + o.opex_usd + o.depreciation_usd).sum()
-        ) / max(btc_total, 1e-300)
+        e["network_efficiency_j_per_th"][r] = _ratio(power_mw * 1e6, total_ths)
+        e["cost_to_mine_cash_usd"][r] = _ratio(float(power_cost.sum()), btc_total)
+        e["cost_to_mine_allin_usd"][r] = _ratio(
+            float((power_cost + o.opex_usd + o.depreciation_usd).sum()), btc_total
+        )
         mining_mw = fleet.per_owner(self.fleet, fleet.unit_power_mw(self.fleet), n)
         ai_mw = hosting.committed_mw(self.contracts, n)
         e["mining_capacity_mw"][r] = float(mining_mw.sum())

@@ -62,6 +62,7 @@ from pathlib import Path
 import pandas
 from pydantic import BaseModel, ValidationError
 
+from sim import consensus
 from sim.errors import ScenarioError
 from sim.schema import ScenarioConfig
 
@@ -113,15 +114,15 @@ def _date(name: str) -> Column:
 MINER_COLUMNS = (
     _text("name"),
     _text("ticker", blank_ok=True),
-    _number("hashrate_ehs"),
-    _number("efficiency_jth", strict=True),
-    _number("capacity_mw", strict=True),
-    _number("power_price_usd_mwh"),
+    _number("hashrate_ehs", maximum=1e6),
+    _number("efficiency_jth", strict=True, maximum=1e4),
+    _number("capacity_mw", strict=True, maximum=1e6),
+    _number("power_price_usd_mwh", maximum=1e4),
     _date("contract_end"),
-    _number("cash_usd"),
-    _number("btc_held"),
-    _number("shares_outstanding", strict=True),
-    _number("share_price_usd", strict=True),
+    _number("cash_usd", maximum=1e13),
+    _number("btc_held", maximum=21e6),  # no more than the supply cap
+    _number("shares_outstanding", minimum=1.0, maximum=1e13),
+    _number("share_price_usd", strict=True, maximum=1e9),
     _text("source", blank_ok=True),
     Column("estimate", "flag"),
     _text("notes", optional=True, blank_ok=True),
@@ -129,24 +130,24 @@ MINER_COLUMNS = (
 DEBT_COLUMNS = (
     _text("miner"),
     _text("instrument"),
-    _number("principal_usd", strict=True),
+    _number("principal_usd", strict=True, maximum=1e12),
     _number("coupon", maximum=1.0),
     _date("issue_date"),
     _date("maturity"),
-    _number("conversion_price_usd", strict=True, blank_ok=True),
+    _number("conversion_price_usd", strict=True, blank_ok=True, maximum=1e9),
     _number("amortization_per_year", maximum=1.0),
     _text("source", blank_ok=True),
 )
 AI_COLUMNS = (
     _text("miner"),
-    _number("mw", strict=True),
-    _number("usd_per_mw_year", strict=True),
-    _number("term_years", strict=True),
+    _number("mw", strict=True, maximum=1e6),
+    _number("usd_per_mw_year", strict=True, maximum=1e8),
+    _number("term_years", strict=True, maximum=50.0),
     _date("start"),
-    _number("capex_usd_per_mw"),
+    _number("capex_usd_per_mw", maximum=1e9),
     _text("source", blank_ok=True),
 )
-REPLAY_COLUMNS = (_date("date"), _number("price", strict=True))
+REPLAY_COLUMNS = (_date("date"), _number("price", strict=True, maximum=1e9))
 
 _DTYPES = {"text": "str", "number": "float64", "date": "object", "flag": "bool"}
 
@@ -208,10 +209,20 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, object]) -> Scena
     """A new Scenario with dotted-key overrides applied and everything validated again."""
     if not overrides:
         return scenario
-    raw = scenario.config.model_dump(mode="python")
+    raw = _lists(scenario.config.model_dump(mode="python"))
     label = _display(scenario.source) if scenario.source else f"scenario '{scenario.name}'"
     origins = {(): label}
     return _build(raw, origins, scenario.source, overrides, label=label)
+
+
+def _lists(value: object) -> object:
+    """A dumped config with tuples turned into lists, as TOML would give them (so that a list
+    item can be overridden in place)."""
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    return value
 
 
 def _build(
@@ -226,12 +237,13 @@ def _build(
     for key, value in overrides.items():
         parts = _check_override_key(key, label)
         if parts in PATH_KEYS and isinstance(value, str):
-            value = str((base_dir / value).resolve())
+            value = _absolute(base_dir, value, key)
         _set_dotted(raw, parts, value, key, label)
         origins[parts] = f"{label} (override {key}={value!r})"
     config = _validate_config(raw, origins, label)
     miners, debt, ai = _load_tables(config, origins, label)
     replay = _load_replay(config, origins, label)
+    _check_chain_matches_fleet(config, miners, _origin(origins, ("chain",), label))
     return Scenario(
         config=config,
         miners=miners,
@@ -254,6 +266,8 @@ def list_scenarios() -> list[str]:
 
 def resolve_scenario_path(name_or_path: str) -> Path:
     """An existing file path as given, else a bundled scenario name: ``scenarios/<name>.toml``."""
+    if "\x00" in name_or_path:
+        raise ScenarioError("a scenario name or path cannot contain a NUL character")
     given = Path(name_or_path)
     if given.is_file():
         return given.resolve()
@@ -275,10 +289,10 @@ def parse_override(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     key, value = key.strip(), value.strip()
     if not sep or not key or not value:
-        raise ScenarioError(f"override '{text}' must look like key=value", key="--set")
+        raise ScenarioError(f"override {text!r} must look like key=value", key="--set")
     parts = key.split(".")
     if not all(part.strip() for part in parts):
-        raise ScenarioError(f"override key '{key}' has an empty part", key="--set")
+        raise ScenarioError(f"override key {key!r} has an empty part", key="--set")
     try:
         parsed = tomllib.loads(f"v = {value}")["v"]
     except tomllib.TOMLDecodeError:
@@ -346,7 +360,16 @@ def _resolve_paths(raw: dict, base_dir: Path) -> None:
         for part in parts[:-1]:
             table = table.get(part) if isinstance(table, dict) else None
         if isinstance(table, dict) and isinstance(table.get(parts[-1]), str):
-            table[parts[-1]] = str((base_dir / table[parts[-1]]).resolve())
+            table[parts[-1]] = _absolute(base_dir, table[parts[-1]], ".".join(parts))
+
+
+def _absolute(base_dir: Path, text: str, key: str) -> str:
+    """A CSV path from a scenario, made absolute relative to ``base_dir``."""
+    if "\x00" in text:
+        raise ScenarioError(
+            "a file path cannot contain a NUL character", file=str(base_dir), key=key
+        )
+    return str((base_dir / text).resolve())
 
 
 def _deep_merge(into: dict, new: dict, origins: dict, label: str, prefix: tuple) -> None:
@@ -376,7 +399,7 @@ def _check_override_key(key: str, label: str) -> tuple:
                 raise ScenarioError(f"unknown override key{maybe}", file=label, key=key)
             annotation = fields[part].annotation
             parts.append(part)
-        elif origin in (list, tuple) and part.isdigit():
+        elif origin in (list, tuple) and part.isascii() and part.isdigit():
             args = typing.get_args(annotation)
             annotation = args[0] if origin is list else object
             parts.append(int(part))
@@ -614,6 +637,37 @@ def _check_miners(miners: pandas.DataFrame, lines: list[int], shown: str | None)
         seen[name] = line
 
 
+#: How far the starting difficulty may sit from the one the fleets' hashrate implies.
+MAX_DIFFICULTY_MISMATCH = 100.0
+
+
+def _check_chain_matches_fleet(
+    config: ScenarioConfig, miners: pandas.DataFrame, where: str
+) -> None:
+    """The starting difficulty must roughly match the hashrate of the fleets.
+
+    At 600 s blocks, hashrate H (H/s) implies difficulty H * 600 / 2**32. A difficulty far from
+    it means epochs of seconds or of centuries, which no calibration intends.
+    """
+    ehs = float(miners["hashrate_ehs"].sum()) + sum(c.hashrate_ehs for c in config.fringe.classes)
+    if ehs <= 0:
+        raise ScenarioError(
+            "the miners and fringe classes have no hashrate at all", file=where, key="chain"
+        )
+    implied = ehs * 1e18 * 600 / 2**32
+    chain = config.chain
+    given = consensus.bits_to_difficulty(chain.bits) if chain.bits is not None else chain.difficulty
+    ratio = given / implied
+    if not 1 / MAX_DIFFICULTY_MISMATCH <= ratio <= MAX_DIFFICULTY_MISMATCH:
+        raise ScenarioError(
+            f"starting difficulty {given:.4g} is {ratio:.3g} times the {implied:.4g} that the "
+            f"fleets' {ehs:,.1f} EH/s imply at 600 s blocks (allowed: 1/{MAX_DIFFICULTY_MISMATCH:g} "
+            f"to {MAX_DIFFICULTY_MISMATCH:g} times)",
+            file=where,
+            key="chain",
+        )
+
+
 def _check_policies(config: ScenarioConfig, miners: pandas.DataFrame, owner: str) -> None:
     known = set(miners["name"])
     for name in config.miners.policies:
@@ -720,6 +774,12 @@ def _load_replay(
     if prices.index[0] > start:
         raise ScenarioError(
             f"prices start on {prices.index[0]}, after the scenario start {start}",
+            file=shown,
+            key="column date",
+        )
+    if prices.index[-1] < start:
+        raise ScenarioError(
+            f"prices end on {prices.index[-1]}, before the scenario start {start}",
             file=shown,
             key="column date",
         )

@@ -10,7 +10,9 @@ import datetime as dt
 import itertools
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sim import consensus
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -22,11 +24,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+GENESIS_DATE = dt.date(2009, 1, 3)
+#: Dates are carried as nanosecond timestamps in the output tables (pandas), so runs end here.
+LATEST_END_DATE = dt.date(2200, 1, 1)
+#: Difficulty 1 is the proof-of-work limit; the largest is the one whose target is 1.
+MIN_DIFFICULTY = 1.0
+MAX_DIFFICULTY = float(consensus.DIFF1_TARGET)
+
+
 class ScenarioInfo(Strict):
-    name: str = Field(min_length=1)
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^/\\\x00-\x1f]+$",
+        description="also the default results folder name: no slashes or control characters",
+    )
     description: str = ""
     start_date: dt.date
     end_date: dt.date
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_relative_folder(cls, name: str) -> str:
+        if name.strip(".") == "":
+            raise ValueError(f"name {name!r} cannot be a folder name")
+        return name
 
     @model_validator(mode="after")
     def _dates_ordered(self) -> ScenarioInfo:
@@ -34,6 +56,14 @@ class ScenarioInfo(Strict):
             raise ValueError(f"end_date {self.end_date} must be after start_date {self.start_date}")
         if (self.end_date - self.start_date).days > 366 * 30:
             raise ValueError("horizon longer than 30 years is not supported")
+        if self.start_date < GENESIS_DATE:
+            raise ValueError(
+                f"start_date {self.start_date} is before Bitcoin's genesis block ({GENESIS_DATE})"
+            )
+        if self.end_date > LATEST_END_DATE:
+            raise ValueError(
+                f"end_date {self.end_date} is after {LATEST_END_DATE}, the latest supported"
+            )
         return self
 
 
@@ -45,6 +75,23 @@ class Chain(Strict):
     )
     bits: int | None = Field(default=None, ge=1, le=0x1D00FFFF, description="compact nBits")
     difficulty: PositiveFloat | None = Field(default=None, description="used when bits is absent")
+
+    @field_validator("bits")
+    @classmethod
+    def _bits_is_a_valid_target(cls, bits: int | None) -> int | None:
+        if bits is not None:
+            consensus.bits_to_target(bits)  # ValueError: negative, overflow, zero, too easy
+        return bits
+
+    @field_validator("difficulty")
+    @classmethod
+    def _difficulty_in_range(cls, difficulty: float | None) -> float | None:
+        if difficulty is not None and not MIN_DIFFICULTY <= difficulty <= MAX_DIFFICULTY:
+            raise ValueError(
+                f"difficulty {difficulty:g} is outside the range mainnet can encode "
+                f"[{MIN_DIFFICULTY:g}, {MAX_DIFFICULTY:g}]"
+            )
+        return difficulty
 
     @model_validator(mode="after")
     def _one_of_bits_or_difficulty(self) -> Chain:

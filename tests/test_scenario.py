@@ -42,6 +42,12 @@ difficulty = 24.27e12
 [market.btc]
 process = "replay"
 path_csv = "prices.csv"
+
+[[fringe.classes]]  # 168 EH/s: the hashrate that 24.27 T implies at 600 s blocks
+name = "all"
+hashrate_ehs = 168.0
+efficiency_jth = 50.0
+power_price_usd_mwh = 50.0
 """
 
 

@@ -34,7 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except MinersimError as exc:
-        print(f"minersim: error: {exc}", file=sys.stderr)
+        print(f"minersim: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path the user gave: not writable, not a folder, ...
+        print(f"minersim: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("minersim: interrupted", file=sys.stderr)
@@ -42,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+
+
+def _one_line(message: str) -> str:
+    """Error messages stay on one line: control characters a user typed are shown escaped."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
 if __name__ == "__main__":

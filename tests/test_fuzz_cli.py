@@ -1,0 +1,371 @@
+"""Fuzzing the ``minersim`` command line (issue 8): random argv for ``run`` and ``validate`` (and
+``mc`` / ``sweep`` once sim/cli/batch.py adds them), random ``--set`` texts, and a few real
+subprocess calls of the installed ``minersim`` script.
+
+Every command line must end with exit code 0, or exit code 2 and an error on stderr with no
+traceback: ``minersim: error: ...`` on exactly one line for the program's own errors, argparse's
+usage lines followed by one ``minersim COMMAND: error: ...`` line for a malformed command line.
+A successful ``run`` must have written finite Parquet tables that pass the accounting checks.
+Runs are cut short: ``--set scenario.end_date=...`` and ``--out`` come right after the
+sub-command, so a generated option may still override them (with a value from a safe list).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import datetime as dt
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from invariants import check_balance_sheet, check_btc_conservation, check_finite
+from strategies import argv_for, copy_demo, override_texts, short_end, subcommand_parsers
+
+from sim.cli import build_parser, main
+from sim.results import RunResult
+
+FAST = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+SLOW = settings(FAST, max_examples=2000)
+SUBCOMMANDS = subcommand_parsers(build_parser())
+FUZZED = [name for name in ("run", "validate", "mc", "sweep") if name in SUBCOMMANDS]
+BATCH = [name for name in ("mc", "sweep") if name in SUBCOMMANDS]
+DEMO_START = dt.date(2025, 10, 1)
+SHORT = f"scenario.end_date={short_end(DEMO_START)}"
+RUN_CLI = "import sys; from sim.cli import main; sys.exit(main())"
+#: Options not fuzzed: --report draws figures (3 s), --scheduler waits 10 s for a Dask
+#: cluster, --dask-local starts one.
+SKIP = frozenset({"report", "scheduler", "dask_local"})
+
+
+# ------------------------------------------------------------------------------- a sandbox
+
+
+class Sandbox:
+    """A scratch folder holding a demo copy, a broken TOML, a plain file and a folder, used as
+    the current directory while a command runs (relative outputs land inside it)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.demo = copy_demo(root)
+        self.broken = root / "broken.toml"
+        self.broken.write_text('[scenario]\nname = "broken"\nstart_date = 2025-13-01\n')
+        self.file = root / "afile"
+        self.file.write_text("not a folder\n")
+        (root / "folder").mkdir()
+
+    @property
+    def scenarios(self) -> list[str]:
+        return [
+            "demo",
+            str(self.demo),
+            str(self.broken),
+            str(self.root / "demo_miners.csv"),
+            str(self.root / "folder"),
+            "no_such_scenario",
+            "",
+        ]
+
+    @property
+    def outs(self) -> list[str]:
+        return [
+            "out",
+            str(self.root / "out2"),
+            "nested/deeper",
+            str(self.file),
+            str(self.file / "below"),
+            str(self.root / "folder"),
+        ]
+
+
+@contextlib.contextmanager
+def sandbox():
+    with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
+        yield Sandbox(Path(folder))
+
+
+# ------------------------------------------------------------------------------- outcomes
+
+
+def call(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run ``minersim argv`` in-process: (exit code, stdout, stderr)."""
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse: --help (0) or a malformed command line (2)
+        code = stop.code if isinstance(stop.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_clean_exit(argv: list[str], code: int, err: str) -> None:
+    """Exit 0, or exit 2 with a one-line error (after argparse's usage lines, if any)."""
+    assert "Traceback" not in err, err
+    if code == 0:
+        return
+    assert code == 2, f"exit code {code} for {argv}: {err}"
+    lines = [line for line in err.split("\n") if line.strip()]
+    assert lines, f"exit 2 and nothing on stderr for {argv}"
+    errors = [line for line in lines if ": error: " in line]
+    assert len(errors) == 1 and errors[0] == lines[-1], err  # one error line, the last
+    if lines[0].startswith("usage:"):  # argparse: usage lines, then the error
+        assert lines[-1].startswith("minersim"), err
+    else:  # the program's own errors; batches may have printed progress lines before
+        assert lines[-1].startswith("minersim: error: "), err
+        assert all(line.startswith("progress:") for line in lines[:-1]), err
+
+
+def assert_run_outputs(out_dir: Path) -> None:
+    """The Parquet tables of a successful run are finite and pass the accounting checks."""
+    result = RunResult(
+        epochs=pd.read_parquet(out_dir / "epochs.parquet"),
+        miners=pd.read_parquet(out_dir / "miners.parquet"),
+    )
+    check_finite(result)
+    check_balance_sheet(result)
+    check_btc_conservation(result)
+
+
+def assert_outputs_under(root: Path) -> None:
+    """Every run folder under ``root`` passes :func:`assert_run_outputs`; every other Parquet
+    file (a batch's per-run tables) has only finite numbers."""
+    for table in root.rglob("*.parquet"):
+        if table.name == "epochs.parquet":
+            assert_run_outputs(table.parent)
+        elif table.name != "miners.parquet":
+            check_finite(RunResult(epochs=pd.read_parquet(table), miners=pd.DataFrame()))
+
+
+def check_argv(argv: list[str], capsys: pytest.CaptureFixture[str], box: Sandbox) -> None:
+    code, _, err = call(argv, capsys)
+    assert_clean_exit(argv, code, err)
+    if code == 0:
+        assert_outputs_under(box.root)
+
+
+#: Values that make a command valid and short: one run, a two-month horizon, a tiny design.
+DEFAULTS = {
+    "out": ["out"],
+    "overrides": [SHORT],
+    "runs": ["1"],
+    "grid": ["market.btc.volatility=0.3,0.6"],
+    "lhs": ["2", "--range", "market.btc.volatility=0.2:0.8"],
+    "sobol": ["2", "--range", "market.btc.volatility=0.2:0.8"],
+}
+
+
+def with_short_defaults(argv: list[str], design: int = 0) -> list[str]:
+    """Insert ``--out``, ``--set scenario.end_date=...``, the required options and one of a
+    required group (the ``design``-th: sweep's --grid / --lhs / --sobol) right after the
+    sub-command, so that generated options later in argv still win."""
+    name, rest = argv[0], argv[1:]
+    sub = SUBCOMMANDS[name]
+    chosen = [a for a in sub._actions if a.dest in ("out", "overrides") or a.required]
+    for group in sub._mutually_exclusive_groups:
+        if group.required:
+            chosen.append(group._group_actions[design % len(group._group_actions)])
+    head = [name]
+    for action in chosen:
+        if action.option_strings:
+            head += [action.option_strings[0], *DEFAULTS.get(action.dest, ["1"])]
+    return head + rest
+
+
+# ------------------------------------------------------------------------------- random argv
+
+
+@st.composite
+def command_lines(draw: st.DrawFn, box: Sandbox, names: list[str]) -> list[str]:
+    name = draw(st.sampled_from(names))
+    argv = draw(argv_for(name, SUBCOMMANDS[name], box.scenarios, box.outs, SKIP))
+    if not draw(st.integers(0, 3)):  # a quarter without the defaults that make it valid
+        return argv
+    return with_short_defaults(argv, design=draw(st.integers(0, 2)))
+
+
+def fuzz_argv(capsys, names: list[str], data: st.DataObject) -> None:
+    with sandbox() as box:
+        argv = data.draw(command_lines(box, names), label="argv")
+        check_argv(argv, capsys, box)
+
+
+@pytest.mark.timeout(300)
+@FAST
+@given(data=st.data())
+def test_random_argv_exits_cleanly(capsys, data):
+    fuzz_argv(capsys, FUZZED, data)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@SLOW
+@given(data=st.data())
+def test_random_argv_exits_cleanly_many(capsys, data):
+    fuzz_argv(capsys, FUZZED, data)
+
+
+class SerialExecutor(cf.Executor):
+    """Runs each task at once in this process: a stand-in for the worker pool, which costs
+    seconds to start, so that fuzzing tests the command line and the runs, not process start-up.
+    """
+
+    def submit(self, fn, /, *args, **kwargs) -> cf.Future:
+        future: cf.Future = cf.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:  # handed back through the future, as a pool does
+            future.set_exception(error)
+        return future
+
+
+@pytest.fixture
+def serial_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = pytest.importorskip("sim.batch")
+
+    @contextlib.contextmanager
+    def open_serial(workers=None, scheduler=None, dask_local=False):
+        batch._check_backend(workers, scheduler, dask_local)  # keep the argument checks
+        yield SerialExecutor(), 1
+
+    monkeypatch.setattr(batch, "open_executor", open_serial)
+
+
+@pytest.mark.skipif(not BATCH, reason="sim/cli/batch.py (mc, sweep) not written yet")
+@pytest.mark.timeout(600)
+@settings(FAST, max_examples=60)
+@given(data=st.data())
+def test_random_batch_argv_exits_cleanly(capsys, serial_batches, data):
+    fuzz_argv(capsys, BATCH, data)
+
+
+@pytest.mark.skipif(not BATCH, reason="sim/cli/batch.py (mc, sweep) not written yet")
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@settings(FAST, max_examples=1000)
+@given(data=st.data())
+def test_random_batch_argv_exits_cleanly_many(capsys, serial_batches, data):
+    fuzz_argv(capsys, BATCH, data)
+
+
+def fuzz_set(capsys, command: str, texts: list[str]) -> None:
+    with sandbox() as box:
+        argv = [command, str(box.demo)]
+        for text in texts:
+            argv += ["--set", text]
+        check_argv(with_short_defaults(argv), capsys, box)
+
+
+@pytest.mark.timeout(300)
+@FAST
+@given(command=st.sampled_from(["run", "validate"]), texts=st.lists(override_texts(), max_size=3))
+def test_random_set_texts_exit_cleanly(capsys, command: str, texts: list[str]):
+    fuzz_set(capsys, command, texts)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@SLOW
+@given(command=st.sampled_from(["run", "validate"]), texts=st.lists(override_texts(), max_size=3))
+def test_random_set_texts_exit_cleanly_many(capsys, command: str, texts: list[str]):
+    fuzz_set(capsys, command, texts)
+
+
+# ------------------------------------------------------------------------------- real processes
+
+
+def minersim_command() -> list[str]:
+    """The installed console script, or the same entry point through ``python -c``."""
+    script = Path(sys.executable).with_name("minersim")
+    return [str(script)] if script.is_file() else [sys.executable, "-c", RUN_CLI]
+
+
+def run_processes(argvs: list[list[str]], cwd: Path) -> list[subprocess.CompletedProcess]:
+    """Start every command at once (each pays the ~5 s import), then wait for all."""
+    procs = [
+        subprocess.Popen(
+            minersim_command() + argv,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for argv in argvs
+    ]
+    done = []
+    for argv, proc in zip(argvs, procs, strict=True):
+        out, err = proc.communicate(timeout=240)
+        done.append(subprocess.CompletedProcess(argv, proc.returncode, out, err))
+    return done
+
+
+@pytest.mark.timeout(300)
+def test_real_processes_exit_codes_and_messages(tmp_path: Path):
+    demo = copy_demo(tmp_path)
+    bad_set, good_run = run_processes(
+        [
+            ["run", str(demo), "--set", "market.btc.volatilty=0.6"],
+            ["run", str(demo), "--out", "out", "--set", SHORT],
+        ],
+        tmp_path,
+    )
+    assert bad_set.returncode == 2, bad_set
+    lines = bad_set.stderr.strip().split("\n")
+    assert len(lines) == 1 and lines[0].startswith("minersim: error: ")
+    assert "market.btc.volatilty" in lines[0]
+    assert good_run.returncode == 0, good_run.stderr
+    assert "Traceback" not in good_run.stderr
+    assert_run_outputs(tmp_path / "out")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+@settings(FAST, max_examples=12)
+@given(data=st.data())
+def test_real_processes_random_argv(data):
+    with sandbox() as box:
+        argvs = [data.draw(command_lines(box, ["run", "validate"])) for _ in range(2)]
+        assume(all("\x00" not in token for argv in argvs for token in argv))  # not in argv
+        for argv, done in zip(argvs, run_processes(argvs, box.root), strict=True):
+            assert_clean_exit(argv, done.returncode, done.stderr)
+
+
+# ------------------------------------------------------------------------------- found by fuzzing
+
+
+@pytest.mark.parametrize("where", ["afile", "afile/below"])
+def test_out_that_is_not_a_folder_is_a_clear_error(capsys, where: str):
+    # `minersim run demo --out FILE` crashed with FileExistsError / NotADirectoryError.
+    with sandbox() as box:
+        argv = with_short_defaults(["run", "demo", "--out", str(box.root / where)])
+        code, _, err = call(argv, capsys)
+    assert code == 2
+    assert_clean_exit(argv, code, err)
+
+
+def test_newline_in_a_set_text_keeps_the_error_on_one_line(capsys):
+    # The parse error quotes the text verbatim: a newline in it splits the message.
+    code, _, err = call(["validate", "demo", "--set", "market.btc\nvolatility"], capsys)
+    assert code == 2
+    assert len(err.strip().split("\n")) == 1, err
+
+
+def test_scenario_name_that_is_no_folder_name_exits_cleanly(capsys):
+    # Without --out, `run` writes to results/<scenario.name>; a NUL in the name crashed mkdir.
+    with sandbox() as box:
+        argv = ["run", str(box.demo), "--set", SHORT, "--set", 'scenario.name="a\\u0000b"']
+        code, _, err = call(argv, capsys)
+        assert_clean_exit(argv, code, err)
+
+
+def test_help_of_every_fuzzed_command_exits_zero(capsys):
+    for name in FUZZED:
+        code, out, _ = call([name, "--help"], capsys)
+        assert code == 0 and "usage:" in out
