@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+from sim.errors import MinersimError
 from sim.report import write_report
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -14,11 +20,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=report_command)
 
     m = sub.add_parser(
-        "main", help="run the baseline scenario and write its report (the README's main job)"
+        "main",
+        help="run the baseline and the experiments, and write the report (README's main job)",
     )
     m.add_argument("--scenario", default="baseline", help="scenario to run (default baseline)")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--out", type=Path, default=Path("results/baseline"))
+    m.add_argument(
+        "--experiment-runs",
+        type=int,
+        default=20,
+        metavar="N",
+        help="Monte Carlo runs per scenario for the experiments in the report (0: skip them)",
+    )
     m.set_defaults(func=main_command)
 
 
@@ -35,6 +49,23 @@ def main_command(args: argparse.Namespace) -> int:
         scenario=args.scenario, seed=args.seed, out=args.out, overrides=[]
     )
     run_command(run_args)
+    if args.experiment_runs > 0:
+        _run_experiments(args.out / "experiments", args.experiment_runs)
     path = write_report(args.out)
     print(f"report: {path} (figures in {args.out / 'figures'})")
     return 0
+
+
+def _run_experiments(out: Path, runs: int) -> None:
+    """The research experiments (experiments/run_all.py of the checkout), written into ``out``."""
+    script = EXPERIMENTS_DIR / "run_all.py"
+    if not script.is_file():
+        print(
+            f"experiments: {script} not found (not a source checkout): the report has the run only"
+        )
+        return
+    workers = str(min(2, os.cpu_count() or 1))
+    print(f"experiments: {runs} runs per scenario on {workers} workers into {out} (a few minutes)")
+    command = [sys.executable, str(script), "--runs", str(runs), "--workers", workers]
+    if subprocess.run([*command, "--out", str(out)], check=False).returncode != 0:
+        raise MinersimError("an experiment failed (its output is above)")
