@@ -16,6 +16,8 @@ from sim.tables import Table, sum_by_owner
 #: efficiency factors keep the hashrate-weighted mean efficiency exactly at the reported value
 #: (0.3 x 0.8 + 0.4 x 1.0 + 0.3 x 1.2 = 1.0).
 VINTAGE_SHARES = np.array([0.3, 0.4, 0.3])
+#: Efficiency bands of :func:`compact` are clipped to +-BAND_LIMIT.
+BAND_LIMIT = 4000
 VINTAGE_EFFICIENCY_FACTORS = np.array([0.8, 1.0, 1.2])
 
 
@@ -130,8 +132,11 @@ def compact(fleet: Table, relative_bucket: float = 0.1) -> None:
     """
     if fleet.n == 0:
         return
-    band = np.floor(np.log(fleet.efficiency_jth) / np.log1p(relative_bucket)).astype(np.int64)
-    key = (fleet.owner * 8192 + (band + 4096)) * 2 + fleet.must_run
+    band = np.floor(np.log(fleet.efficiency_jth) / np.log1p(relative_bucket))
+    # Bands are packed into one integer key per unit; clipping keeps every key inside its
+    # owner's range whatever the efficiency (1.1**4000 spans any physical J/TH many times over).
+    band = np.clip(band, -BAND_LIMIT, BAND_LIMIT).astype(np.int64) + BAND_LIMIT
+    key = (fleet.owner * (2 * BAND_LIMIT + 1) + band) * 2 + fleet.must_run
     unique, group = np.unique(key, return_inverse=True)
     k = len(unique)
     if k == fleet.n:
@@ -144,7 +149,7 @@ def compact(fleet: Table, relative_bucket: float = 0.1) -> None:
     np.minimum.at(underwater, group, fleet.underwater_epochs)
     fleet.keep(np.zeros(fleet.n, bool))
     fleet.append(
-        owner=unique // 2 // 8192,
+        owner=unique // 2 // (2 * BAND_LIMIT + 1),
         hashrate_ths=ths,
         efficiency_jth=power / np.maximum(ths, 1e-300),
         cost_usd=cost,

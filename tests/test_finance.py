@@ -153,3 +153,26 @@ def test_market_cap_components_and_floor():
         floor_usd=1.0,
     )
     np.testing.assert_allclose(mcap, [400 + 120 + 5 - 20, 1.0])
+
+
+def test_compact_merges_within_an_owner_only_whatever_the_efficiency():
+    f = fleet.new_fleet_table()
+    # Owner 0's units are 1% apart (one band); owner 1 has one at an absurd 5e-324 J/TH, whose
+    # band once overflowed the packed key into owner 0's range.
+    f.append(
+        owner=[0, 0, 1, 1],
+        hashrate_ths=[1.0, 3.0, 2.0, 5.0],
+        efficiency_jth=[20.0, 20.2, 5e-324, 1e6],
+        cost_usd=[1.0, 2.0, 3.0, 4.0],
+        book_usd=[1.0, 2.0, 3.0, 4.0],
+        underwater_epochs=[0, 2, 0, 0],
+        must_run=False,
+    )
+    power_before = fleet.per_owner(f, fleet.unit_power_mw(f), 2)
+    book_before = fleet.per_owner(f, f.book_usd, 2)
+    fleet.compact(f)
+    assert len(f) == 3
+    np.testing.assert_allclose(fleet.per_owner(f, fleet.unit_power_mw(f), 2), power_before)
+    np.testing.assert_allclose(fleet.per_owner(f, f.book_usd, 2), book_before)
+    merged = f.owner == 0
+    assert f.hashrate_ths[merged][0] == 4.0 and f.underwater_epochs[merged][0] == 0
