@@ -331,7 +331,8 @@ def mutated_tables(draw: st.DrawFn) -> tuple[dict[str, list[list[str]]], dict[st
         width = len(rows[0]) if rows else 0
         if kind == "cell" and len(rows) > 1 and width:
             row = draw(st.integers(1, len(rows) - 1))
-            rows[row][draw(st.integers(0, len(rows[row]) - 1))] = draw(BAD_CELLS)
+            if rows[row]:  # a ragged edit may have emptied it
+                rows[row][draw(st.integers(0, len(rows[row]) - 1))] = draw(BAD_CELLS)
         elif kind == "drop_col" and width:
             column = draw(st.integers(0, width - 1))
             tables[name] = [r[:column] + r[column + 1 :] for r in rows]
@@ -545,6 +546,8 @@ def _row_text(row: dict) -> dict[str, str]:
 @st.composite
 def _miner(draw: st.DrawFn, name: str, start: dt.date) -> tuple[dict, list[dict], list[dict]]:
     """One public miner row with its debt and AI lease rows (capacity fits mining + AI MW)."""
+    # 0 or >= 0.01 EH/s: difficulty is at least 1, and the loader rejects one more than 100x
+    # from what the hashrate implies (0.01 EH/s implies 1.4e9).
     hashrate = draw(st.one_of(st.just(0.0), _num(0.01, 80.0)))
     efficiency = draw(_num(12.0, 35.0))
     leases = []
@@ -689,9 +692,7 @@ def _fringe(draw: st.DrawFn, min_classes: int) -> dict:
         "classes": classes,
         "entry_payback_days": draw(_num(100.0, 3000.0)),
         "max_growth_per_epoch": draw(_num(0.0, 0.1)),
-        # 0, or at least 1%: a tiny must-run share makes a collapsed network take centuries
-        # per epoch (a known failure with its own test in test_fuzz_scenarios.py).
-        "must_run_fraction": draw(st.one_of(st.just(0.0), _num(0.01, 0.2))),
+        "must_run_fraction": draw(_num(0.0, 0.2)),
         "exit_epochs": draw(st.integers(1, 5)),
     }
 
@@ -700,9 +701,9 @@ def _fringe(draw: st.DrawFn, min_classes: int) -> dict:
 def valid_scenarios(draw: st.DrawFn, max_days: int = 120) -> ScenarioFiles:
     """A small valid scenario: 0-4 public miners (with debt and AI leases), 0-3 fringe classes
     (1-3 agents each; at least one if the public miners have no hashrate), random market,
-    hardware and policy parameters, a horizon of 14 to
-    ``max_days`` days from a start date in 2010-2060 and a starting difficulty within a factor
-    of 2 of the one the network's hashrate implies (so epochs last days, not years)."""
+    hardware and policy parameters, a horizon of 14 to ``max_days`` days from a start date in
+    2010-2060 and a starting difficulty within a factor of 2 of the one the network's hashrate
+    implies."""
     start = draw(st.dates(dt.date(2010, 1, 1), dt.date(2060, 1, 1)))
     names = draw(st.lists(st.sampled_from(MINER_NAMES), max_size=4, unique=True))
     miners, debt, ai = [], [], []
