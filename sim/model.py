@@ -647,8 +647,8 @@ class MiningModel(mesa.Model):
             return
         r = self.cfg.market.rates
         owners = np.arange(self.n)
-        leverage = np.where(
-            ctx.assets_usd > 0, ctx.debt_usd / np.maximum(ctx.assets_usd, 1e-300), 5.0
+        leverage = np.divide(  # debt / assets; no assets counts as the maximum, 5
+            ctx.debt_usd, ctx.assets_usd, out=np.full(self.n, 5.0), where=ctx.assets_usd > 0
         )
         if instrument == SECURED:
             coupon = self.markets.borrowing_rate(day, leverage)

@@ -86,7 +86,9 @@ def mining_margin_usd_per_mw_year(ctx: PolicyContext, idx: np.ndarray) -> np.nda
 def frontier_payback_days(ctx: PolicyContext, idx: np.ndarray, hashprice: float) -> np.ndarray:
     """Days for a frontier machine to earn its price back at ``hashprice``; inf if never."""
     margin = hashprice - ctx.frontier_jth * 24e-6 * ctx.power_usd_mwh[idx]
-    return np.where(margin > 0, ctx.new_usd_per_th / np.maximum(margin, 1e-300), np.inf)
+    return np.divide(
+        ctx.new_usd_per_th, margin, out=np.full(margin.shape, np.inf), where=margin > 0
+    )
 
 
 def free_mining_mw(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
