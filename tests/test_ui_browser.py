@@ -284,14 +284,17 @@ def test_moved_slider_and_seed_apply_on_reset(page, ui_server):
     start = page_defaults(SCENARIO).sliders[volatility.name]
     slider = page.locator(".v-input", has_text=volatility.label).get_by_role("slider")
     assert float(slider.get_attribute("aria-valuenow")) == pytest.approx(start)
+    # The seed first: the text field sends its value on Enter / blur, and typing it first puts
+    # that message ahead of the slider's (a seed typed just before Reset once arrived after it).
+    seed = page.get_by_label("Seed (whole number >= 0)")
+    seed.fill("7")
+    seed.press("Enter")
+    seed.blur()
     slider.focus()
     slider.press("ArrowRight")
     slider.press("ArrowRight")
     moved = start + 2 * volatility.step
     assert float(slider.get_attribute("aria-valuenow")) == pytest.approx(moved)
-    seed = page.get_by_label("Seed (whole number >= 0)")
-    seed.fill("7")
-    seed.press("Enter")
 
     page.get_by_role("button", name="Step").click()
     expect(page.get_by_text("Time: 1.0")).to_be_visible()
@@ -305,6 +308,9 @@ def test_moved_slider_and_seed_apply_on_reset(page, ui_server):
 
     seed.fill("seven")
     seed.press("Enter")
+    seed.blur()
+    page.get_by_role("button", name="Step").click()  # a round trip: the seed has arrived by then
+    expect(page.get_by_text("Time: 1.0")).to_be_visible()
     page.get_by_role("button", name="Reset").click()
     expect(heading).to_contain_text("ran seed 0 instead")
     expect(page.get_by_role("button", name="Step")).to_be_enabled()
