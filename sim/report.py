@@ -108,5 +108,12 @@ def _experiment_sections(folder: Path) -> list[str]:
         for png in sorted(exp.glob("*.png")):
             lines += [f"![{exp.name}]({png.relative_to(folder.parent).as_posix()})", ""]
         for md in sorted(exp.glob("*.md")):
-            lines += [md.read_text().strip(), ""]
+            lines += [_demote_headings(md.read_text().strip(), levels=3), ""]
     return lines
+
+
+def _demote_headings(markdown: str, levels: int) -> str:
+    """Nest a page's Markdown headings under this report's (``#`` -> ``####`` for 3 levels)."""
+    return "\n".join(
+        "#" * levels + line if line.startswith("#") else line for line in markdown.splitlines()
+    )
