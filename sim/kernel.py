@@ -122,6 +122,28 @@ def _decision_revenue(
 
 
 @njit(cache=True)
+def _day_decision(
+    day,
+    subsidy,
+    hashes_per_block,
+    btc_price_usd,
+    fee_btc_expected,
+    anticipation,
+    sorted_cost,
+    prefix_ths,
+    must_run_ths,
+):
+    """The revenue curtailable units decide on for ``day``: today's revenue at the current
+    difficulty, adjusted for anticipation (:func:`_decision_revenue`)."""
+    revenue_now = _revenue_usd_per_ths_day(
+        day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
+    )
+    return _decision_revenue(
+        revenue_now, hashes_per_block, anticipation, sorted_cost, prefix_ths, must_run_ths
+    )
+
+
+@njit(cache=True)
 def _anticipated(revenue_now, hashes_per_block, anticipation, running_ths):
     """Revenue at the difficulty blend D^(1-a) * D_hat^a, D_hat implied by ``running_ths``."""
     if running_ths <= 0.0:
@@ -213,11 +235,12 @@ def _take_back_time_after(
     block came since, so the subsidy did not change and each day's decision is replayed exactly.
     """
     for day in range(last_block_day, stall_day):
-        revenue = _decision_revenue(
-            _revenue_usd_per_ths_day(
-                day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
-            ),
+        revenue = _day_decision(
+            day,
+            subsidy,
             hashes_per_block,
+            btc_price_usd,
+            fee_btc_expected,
             anticipation,
             sorted_cost,
             prefix_ths,
@@ -283,9 +306,12 @@ def simulate_epoch(
     segment_start = start_time
     day = _day_index(start_time, day0_time, last_day)
     last_block_day = day
-    revenue = _decision_revenue(
-        _revenue_usd_per_ths_day(day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected),
+    revenue = _day_decision(
+        day,
+        subsidy,
         hashes_per_block,
+        btc_price_usd,
+        fee_btc_expected,
         anticipation,
         sorted_cost,
         prefix_ths,
@@ -319,11 +345,12 @@ def simulate_epoch(
         if not paths_ended and arrival >= next_day_start:
             # New day: new decisions; the arrival is redrawn from the boundary (memoryless).
             day += 1
-            revenue = _decision_revenue(
-                _revenue_usd_per_ths_day(
-                    day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
-                ),
+            revenue = _day_decision(
+                day,
+                subsidy,
                 hashes_per_block,
+                btc_price_usd,
+                fee_btc_expected,
                 anticipation,
                 sorted_cost,
                 prefix_ths,
@@ -359,11 +386,12 @@ def simulate_epoch(
         if height % HALVING_INTERVAL == 0:
             # Halving: the next block pays less, so the curtailment decision is taken again.
             subsidy = subsidy_sat(height)
-            revenue = _decision_revenue(
-                _revenue_usd_per_ths_day(
-                    day, subsidy, hashes_per_block, btc_price_usd, fee_btc_expected
-                ),
+            revenue = _day_decision(
+                day,
+                subsidy,
                 hashes_per_block,
+                btc_price_usd,
+                fee_btc_expected,
                 anticipation,
                 sorted_cost,
                 prefix_ths,
