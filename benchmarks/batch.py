@@ -34,7 +34,7 @@ CONFIGS = (("local", 1), ("local", 2), ("dask-local", 2))
 
 
 def default_scenario() -> str:
-    from sim.scenario import list_scenarios
+    from sim.input.scenario import list_scenarios
 
     return "baseline" if "baseline" in list_scenarios() else "demo"
 
@@ -44,7 +44,7 @@ def measure(scenario: str, runs: int, backend: str, workers: int) -> dict:
     import psutil
 
     from sim.batch import monte_carlo
-    from sim.store import BatchStore
+    from sim.batch.store import BatchStore
 
     finished: list[float] = []
     write_run = BatchStore.write_run

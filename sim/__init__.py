@@ -9,9 +9,10 @@ Public API (names other tools call):
 - :func:`monte_carlo`, :func:`sweep` -- batches (see :mod:`sim.batch`).
 """
 
+from sim.batch import monte_carlo, sweep
+from sim.input.scenario import Scenario, load_scenario
 from sim.model import MiningModel, run
 from sim.results import EPOCH_COLUMNS, MINER_COLUMNS, RunResult
-from sim.scenario import Scenario, load_scenario
 
 __all__ = [
     "EPOCH_COLUMNS",
@@ -20,14 +21,10 @@ __all__ = [
     "RunResult",
     "Scenario",
     "load_scenario",
+    "monte_carlo",
     "run",
+    "sweep",
 ]
 
-try:  # batch tools are optional until sim.batch exists
-    from sim.batch import monte_carlo, sweep
-
-    __all__ += ["monte_carlo", "sweep"]
-except ImportError:  # pragma: no cover
-    pass
 
 __version__ = "0.1.0"

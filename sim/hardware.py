@@ -1,7 +1,7 @@
 """ASIC catalogue, efficiency frontier, new and used machine prices, failures and depreciation.
 
 Units: TH/s per machine (``ths``), J/TH (``jth``), USD per TH/s (``usd_per_th``), days.
-Figures come from ../shared/calibration/README.md (section numbers in each ``source``); figures
+Figures come from data/sources.md (section numbers in each ``source``); figures
 not in that README are marked ``[estimate]`` with their basis.
 """
 
@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.schema import Hardware
+from sim.input.schema import Hardware
+from sim.units import YEAR_DAYS
 
-DAYS_PER_YEAR = 365.0
-SECONDS_PER_DAY = 86_400
 MIN_FRONTIER_JTH = 1e-3  # numerical floor: keeps J/TH positive when improvement is ~100%/yr
 
 
@@ -127,19 +126,6 @@ CATALOGUE: tuple[AsicModel, ...] = (
 )
 
 
-def hashprice_usd_per_th_day(
-    btc_price_usd: float | np.ndarray,
-    difficulty: float | np.ndarray,
-    subsidy_btc: float | np.ndarray,
-    fee_btc: float | np.ndarray,
-) -> float | np.ndarray:
-    """Expected revenue of 1 TH/s for one day, USD: blocks per TH/s-day
-    ``86,400 x 10^12 / (difficulty x 2^32)`` times the reward per block (subsidy + fees, BTC)
-    times the BTC price (USD). Multiply by 1,000 for USD per PH/s per day."""
-    blocks_per_th_day = SECONDS_PER_DAY * 1e12 / (np.asarray(difficulty, dtype=float) * 2.0**32)
-    return blocks_per_th_day * (subsidy_btc + fee_btc) * btc_price_usd
-
-
 class HardwareMarket:
     """Frontier efficiency and machine prices seen from a scenario (day 0 = ``start_date``)."""
 
@@ -157,7 +143,7 @@ class HardwareMarket:
         days = np.asarray(day, dtype=float)
         index = np.searchsorted(self._release_days, days, side="right") - 1
         jth = self._best_jth[np.clip(index, 0, None)]
-        years_after_last = np.maximum(days - self._release_days[-1], 0.0) / DAYS_PER_YEAR
+        years_after_last = np.maximum(days - self._release_days[-1], 0.0) / YEAR_DAYS
         improvement = (1.0 - self.config.frontier_improvement_per_year) ** years_after_last
         jth = np.maximum(jth * improvement, MIN_FRONTIER_JTH)
         return float(jth) if jth.ndim == 0 else jth
@@ -186,13 +172,13 @@ class HardwareMarket:
         """Fraction of hashrate still working after ``days``: ``(1 - annual_failure_rate)^years``
         (exponential failures; annual_failure_rate is the fraction failing in a year)."""
         _check_non_negative(days)
-        return (1.0 - self.config.annual_failure_rate) ** (np.asarray(days) / DAYS_PER_YEAR)
+        return (1.0 - self.config.annual_failure_rate) ** (np.asarray(days) / YEAR_DAYS)
 
     def depreciation_fraction(self, days: float) -> float:
         """Straight-line fraction of purchase cost written off over an interval of ``days``:
         days / (useful_life_years x 365), capped at 1 (the caller stops once fully written off)."""
         _check_non_negative(days)
-        life_days = self.config.useful_life_years * DAYS_PER_YEAR
+        life_days = self.config.useful_life_years * YEAR_DAYS
         return np.minimum(np.asarray(days) / life_days, 1.0)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.tables import Table, sum_by_owner
+from sim.units import YEAR_DAYS
 
 #: Book life of AI/HPC halls for straight-line depreciation, years (an assumption: shells and
 #: power/cooling plant last well beyond a 10-15 year lease; servers are the tenant's).
@@ -73,7 +74,7 @@ def step_hosting(
     c.capex_remaining_usd[:] -= capex
     c.capex_spent_usd[:] += capex
     leased_days = np.clip(np.minimum(day1, c.end_day) - np.maximum(day0, c.start_day), 0.0, None)
-    noi = c.mw * c.usd_per_mw_year * noi_margin * leased_days / 365.25
+    noi = c.mw * c.usd_per_mw_year * noi_margin * leased_days / YEAR_DAYS
     completes = building & (c.start_day <= day1)
     completed = np.where(completes, c.capex_spent_usd, 0.0)
     c.capex_spent_usd[:] -= completed

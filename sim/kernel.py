@@ -50,9 +50,9 @@ import numpy as np
 from numba import njit
 
 from sim.consensus import COIN, HALVING_INTERVAL, INITIAL_SUBSIDY, MAX_HALVINGS
+from sim.units import DAY_S as SECONDS_PER_DAY
+from sim.units import HASHES_PER_TH, power_cost_usd_per_th_day
 
-SECONDS_PER_DAY = 86400.0
-HASHES_PER_TH = 1e12
 TARGET_SPACING_S = 600.0
 MAX_SEED = 2**32  # numba seeds its Mersenne Twister with the low 32 bits
 
@@ -285,7 +285,7 @@ def simulate_epoch(
     # numba's own per-thread generator (see the module docstring), hence the legacy calls.
     np.random.seed(seed)  # noqa: NPY002
     last_day = min(btc_price_usd.size, fee_btc_expected.size) - 1
-    unit_cost = unit_efficiency_jth * 24.0 / 1e6 * unit_power_usd_mwh  # USD per TH/s per day
+    unit_cost = power_cost_usd_per_th_day(unit_efficiency_jth, unit_power_usd_mwh)  # USD/TH/day
     installed_ths = unit_hashrate_ths.sum()
     by_cost = np.argsort(unit_cost[unit_curtailable], kind="mergesort")
     sorted_cost = unit_cost[unit_curtailable][by_cost]

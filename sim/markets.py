@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
-from sim.schema import BtcMarket, Market, PowerMarket, RatesMarket
+from sim.input.schema import BtcMarket, Market, PowerMarket, RatesMarket
+from sim.units import YEAR_DAYS
 
-DAYS_PER_YEAR = 365.0
-DT_YEARS = 1.0 / DAYS_PER_YEAR
+DT_YEARS = 1.0 / YEAR_DAYS  # one step of the daily paths, years
 BLOCK_DAYS = 64  # paths grow by whole blocks of this many days (the unit of chunk invariance)
 MAX_LEVERAGE = 5.0  # debt / assets is clipped to [0, MAX_LEVERAGE] when pricing credit
 RENEWAL_WINDOW_DAYS = 30  # contract renewals reprice to the trailing mean market price

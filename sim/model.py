@@ -34,16 +34,23 @@ from sim.finance import (
     service_debt,
     write_off_debt,
 )
-from sim.hardware import HardwareMarket, hashprice_usd_per_th_day
+from sim.hardware import HardwareMarket
+from sim.input.scenario import Scenario, load_scenario
 from sim.kernel import simulate_epoch
 from sim.markets import Markets
 from sim.policies import POLICIES, Decisions, PolicyContext
 from sim.results import ACTIONS, Recorder, RunResult
-from sim.scenario import Scenario, load_scenario
 from sim.tables import sum_by_owner
+from sim.units import (
+    DAY_S,
+    YEAR_DAYS,
+    hashprice_usd_per_th_day,
+    power_cost_usd_per_th_day,
+)
+from sim.units import (
+    energy_mwh as unit_energy_mwh,
+)
 
-DAY_S = 86_400.0
-YEAR_DAYS = 365.25
 #: Term of a power contract signed at renewal, days (an assumption: 3-year PPAs are typical).
 POWER_CONTRACT_TERM_DAYS = 3 * YEAR_DAYS
 ACTION_CODE = {name: code for code, name in enumerate(ACTIONS)}
@@ -94,7 +101,7 @@ class MiningModel(mesa.Model):
     Parameters
     ----------
     scenario:
-        A :class:`sim.scenario.Scenario`, a path to a scenario TOML file, or a bundled name;
+        A :class:`sim.input.scenario.Scenario`, a path to a scenario TOML file, or a bundled name;
         kept as ``model.spec`` (Mesa reserves ``model.scenario`` for its own scenario objects).
     seed:
         Root seed (an int >= 0). ``numpy.random.SeedSequence(seed)`` is spawned into independent
@@ -303,7 +310,7 @@ class MiningModel(mesa.Model):
 
         # ---- operations and accounting
         btc_mined = sat_won / consensus.COIN
-        energy_mwh_unit = f.hashrate_ths * f.efficiency_jth * active_s / 3.6e9
+        energy_mwh_unit = unit_energy_mwh(f.hashrate_ths, f.efficiency_jth, active_s)
         energy_mwh = fleet.per_owner(f, energy_mwh_unit, n)
         power_cost = fleet.per_owner(f, energy_mwh_unit * unit_price, n)
         hashrate_ths = fleet.per_owner(f, f.hashrate_ths * active_s, n) / epoch_s
@@ -537,8 +544,8 @@ class MiningModel(mesa.Model):
     def _retire_underwater(self, ctx: PolicyContext, day: int) -> None:
         """Units that cannot cover their power for ``fringe.exit_epochs`` epochs are sold for resale value."""
         f = self.fleet
-        margin = (
-            ctx.hashprice_usd_per_th_day - f.efficiency_jth * 24e-6 * self.power_usd_mwh[f.owner]
+        margin = ctx.hashprice_usd_per_th_day - power_cost_usd_per_th_day(
+            f.efficiency_jth, self.power_usd_mwh[f.owner]
         )
         f.underwater_epochs[:] = np.where((margin < 0) & ~f.must_run, f.underwater_epochs + 1, 0)
         retire = f.underwater_epochs >= self.cfg.fringe.exit_epochs

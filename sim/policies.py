@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.hosting import HALL_LIFE_YEARS
+from sim.units import YEAR_DAYS, power_cost_usd_per_th_day
 
 
 @dataclass
@@ -77,15 +78,15 @@ def annuity_factor(rate: float, years: float) -> float:
 def mining_margin_usd_per_mw_year(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
     """Expected margin of a MW of frontier machines at each agent's power price, USD/MW-year."""
     ths_per_mw = 1e6 / ctx.frontier_jth
-    daily = (
-        ctx.expected_hashprice_usd_per_th_day - ctx.frontier_jth * 24e-6 * ctx.power_usd_mwh[idx]
+    daily = ctx.expected_hashprice_usd_per_th_day - power_cost_usd_per_th_day(
+        ctx.frontier_jth, ctx.power_usd_mwh[idx]
     )
-    return daily * 365.25 * ths_per_mw
+    return daily * YEAR_DAYS * ths_per_mw
 
 
 def frontier_payback_days(ctx: PolicyContext, idx: np.ndarray, hashprice: float) -> np.ndarray:
     """Days for a frontier machine to earn its price back at ``hashprice``; inf if never."""
-    margin = hashprice - ctx.frontier_jth * 24e-6 * ctx.power_usd_mwh[idx]
+    margin = hashprice - power_cost_usd_per_th_day(ctx.frontier_jth, ctx.power_usd_mwh[idx])
     return np.divide(
         ctx.new_usd_per_th, margin, out=np.full(margin.shape, np.inf), where=margin > 0
     )
@@ -108,7 +109,7 @@ def ai_npv_usd_per_mw(ctx: PolicyContext) -> float:
     life (the model re-leases a hall when its lease ends), less the build capex."""
     r = ctx.discount_rate
     noi = ctx.lease_usd_per_mw_year * ctx.ai_noi_margin
-    delay = np.exp(-r * ctx.ai_lead_time_days / 365.25)
+    delay = np.exp(-r * ctx.ai_lead_time_days / YEAR_DAYS)
     life = max(ctx.ai_term_years, HALL_LIFE_YEARS)
     return noi * annuity_factor(r, life) * delay - ctx.ai_capex_usd_per_mw
 

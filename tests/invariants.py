@@ -18,8 +18,8 @@ import pandas as pd
 import sim
 from sim import consensus, fleet, hosting
 from sim.errors import MinersimError, ScenarioError
+from sim.input.scenario import Scenario, load_scenario
 from sim.results import EPOCH_COLUMNS, MINER_COLUMNS, RunResult
-from sim.scenario import Scenario, load_scenario
 
 #: Relative tolerance of the balance-sheet identity: |A - L - E| <= REL_TOL x max(|A|, 1 USD).
 BALANCE_REL_TOL = 1e-6

@@ -31,8 +31,8 @@ from hypothesis import strategies as st
 from invariants import SHORT_RUN_DAYS
 from pydantic import BaseModel
 
-from sim.scenario import AI_COLUMNS, DEBT_COLUMNS, MINER_COLUMNS, SCENARIOS_DIR
-from sim.schema import ScenarioConfig
+from sim.input.scenario import AI_COLUMNS, DEBT_COLUMNS, MINER_COLUMNS, SCENARIOS_DIR
+from sim.input.schema import ScenarioConfig
 
 DEMO_FILES = ("demo.toml", "demo_miners.csv", "demo_debt.csv", "demo_ai.csv")
 DEMO_TABLES = ("demo_miners.csv", "demo_debt.csv", "demo_ai.csv")

@@ -21,11 +21,11 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import batch, store
-from sim.batch import monte_carlo, run_seed, sweep
+from sim.analysis.summary import FAN_COLUMNS, fan_quantiles, summarize
+from sim.batch import monte_carlo, run_seed, store, sweep
+from sim.batch import runner as batch
 from sim.cli import main
 from sim.errors import MinersimError
-from sim.summary import FAN_COLUMNS, fan_quantiles, summarize
 
 ROOT_SEED = 11
 RUNS = 6

@@ -1,7 +1,7 @@
 """The bundled scenarios: every file validates, and the calibrated data keep to their sources.
 
-Targets come from ../shared/calibration/README.md (cited per test); checks against the raw history
-files run only where that directory exists.
+Targets come from data/sources.md (cited per test); checks against the raw history
+files (data/history) always run.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas
 import pytest
 
+from sim import history
 from sim.cli import main
-from sim.scenario import SCENARIOS_DIR, list_scenarios, load_scenario
+from sim.input.scenario import SCENARIOS_DIR, list_scenarios, load_scenario
 
-HISTORY = SCENARIOS_DIR.parent.parent / "shared" / "calibration" / "history"
 VARIANTS = {  # variant -> the top-level sections it may change besides [scenario]
     "btc_bear": {"market"},
     "btc_bull": {"market"},
@@ -154,26 +154,20 @@ def test_backtest_is_fringe_only_with_replay():
     assert scenario.config.market.btc.initial_usd == pytest.approx(start_price)
 
 
-@pytest.mark.skipif(not HISTORY.is_dir(), reason="calibration history files not present")
 def test_backtest_state_matches_history_at_2021_end():
     scenario = load_scenario("backtest_2022")
-    difficulty = pandas.read_csv(HISTORY / "difficulty.csv", index_col="date")["difficulty"]
-    hashrate = pandas.read_csv(HISTORY / "hashrate.csv", index_col="date")["hashrate"]
-    efficiency = pandas.read_csv(HISTORY / "cbeci_efficiency_jth.csv", index_col="Date")
     ehs, jth, _ = network(scenario)
-    assert scenario.config.chain.difficulty == pytest.approx(difficulty["2021-12-31"])
-    assert ehs == pytest.approx(hashrate["2021-12-25":"2021-12-31"].mean() / 1e6, rel=1e-3)
-    estimated = efficiency.loc["2021-12-31", "Estimated efficiency, J/Th"]
-    assert jth == pytest.approx(estimated, rel=1e-3)
+    assert scenario.config.chain.difficulty == pytest.approx(history.difficulty()["2021-12-31"])
+    assert ehs == pytest.approx(history.hashrate_ehs()["2021-12-25":"2021-12-31"].mean(), rel=1e-3)
+    assert jth == pytest.approx(history.efficiency_jth()["2021-12-31"], rel=1e-3)
 
 
-@pytest.mark.skipif(not HISTORY.is_dir(), reason="calibration history files not present")
 def test_replay_csv_is_the_history_price_column():
-    source = pandas.read_csv(HISTORY / "btc_price_volume.csv")
-    copy = pandas.read_csv(SCENARIOS_DIR / "data" / "btc_price_usd.csv")
+    source = history.btc_price_usd()
+    copy = pandas.read_csv(SCENARIOS_DIR / "data" / "btc_price_usd.csv", parse_dates=["date"])
     assert list(copy.columns) == ["date", "price"]
-    assert copy["date"].equals(source["date"])
-    assert copy["price"].to_numpy() == pytest.approx(source["price"].to_numpy(), rel=1e-12)
+    assert (copy["date"].to_numpy() == source.index.to_numpy()).all()
+    assert copy["price"].to_numpy() == pytest.approx(source.to_numpy(), rel=1e-12)
 
 
 def test_bundled_files_have_no_stray_paths():

@@ -13,8 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import store
-from sim.batch import monte_carlo
+from sim.batch import monte_carlo, store
 from sim.cli import main
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]

@@ -1,9 +1,9 @@
-"""The experiment scripts (experiments/): shared helpers, and a smoke run of each (slow).
+"""The experiments (sim.experiments): shared helpers, and a smoke run of each (slow).
 
 The smoke tests run every script as a user would, with ``--runs 2`` into a temporary directory,
 and check that the figure, the CSV and the Markdown table are written and the CSV holds finite
 numbers. The halving helper is checked against the published 2016 / 2020 episodes
-(../shared/calibration/README.md §4.1) recomputed from the history files.
+(data/sources.md §4.1) recomputed from the history files.
 """
 
 from __future__ import annotations
@@ -16,12 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[1] / "experiments"
-sys.path.insert(0, str(EXPERIMENTS_DIR))
-
-import common  # noqa: E402
-import halving_2028  # noqa: E402
-import run_all  # noqa: E402
+from sim import history
+from sim.experiments import common, halving_2028, run_all
 
 
 def test_on_grid_reads_the_epoch_covering_each_date():
@@ -55,9 +51,6 @@ def test_difficulty_in_effect_switches_on_the_retarget_day():
     np.testing.assert_array_equal(common.difficulty_in_effect(epochs, grid, 1.0), [1.0, 2.0])
 
 
-@pytest.mark.skipif(
-    not (common.HISTORY_DIR / "difficulty.csv").is_file(), reason="history files not present"
-)
 @pytest.mark.parametrize(
     ("halving", "drawdown_pct", "trough_day", "recovery_day"),
     [("2016-07-09", -5.4, 25, 38), ("2020-05-11", -14.7, 25, 64)],  # calibration README §4.1
@@ -65,9 +58,9 @@ def test_difficulty_in_effect_switches_on_the_retarget_day():
 def test_drawdown_recovery_reproduces_the_published_episodes(
     halving, drawdown_pct, trough_day, recovery_day
 ):
-    series = pd.read_csv(common.HISTORY_DIR / "difficulty.csv", parse_dates=["date"])
-    days = (series["date"] - pd.Timestamp(halving)).dt.days.to_numpy()
-    got = halving_2028.drawdown_recovery(days, series["difficulty"].to_numpy())
+    series = history.difficulty()
+    days = (series.index - pd.Timestamp(halving)).days.to_numpy()
+    got = halving_2028.drawdown_recovery(days, series.to_numpy())
     assert got["drawdown_pct"] == pytest.approx(drawdown_pct, abs=0.05)
     assert got["trough_day"] == trough_day
     # §4.1 counts the first full day above the peak; the block-weighted retarget day can be 1 earlier
@@ -91,9 +84,8 @@ def check_outputs(out: Path, name: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", run_all.EXPERIMENTS)
 def test_experiment_writes_figure_and_tables(name: str, tmp_path: Path):
-    script = EXPERIMENTS_DIR / f"{name}.py"
     done = subprocess.run(
-        [sys.executable, str(script), "--runs", "2", "--out", str(tmp_path)],
+        [sys.executable, "-m", f"sim.experiments.{name}", "--runs", "2", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,

@@ -228,7 +228,7 @@ class SerialExecutor(cf.Executor):
 
 @pytest.fixture
 def serial_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    batch = pytest.importorskip("sim.batch")
+    batch = pytest.importorskip("sim.batch.runner")
 
     @contextlib.contextmanager
     def open_serial(workers=None, scheduler=None, dask_local=False):

@@ -33,7 +33,7 @@ from strategies import (
 
 import sim
 from sim.errors import MinersimError, ScenarioError
-from sim.scenario import load_scenario, parse_overrides
+from sim.input.scenario import load_scenario, parse_overrides
 
 FAST = settings(
     max_examples=150,

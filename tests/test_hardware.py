@@ -9,8 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from sim.hardware import CATALOGUE, HardwareMarket, hashprice_usd_per_th_day
-from sim.schema import Hardware
+from sim.hardware import CATALOGUE, HardwareMarket
+from sim.input.schema import Hardware
+from sim.units import hashprice_usd_per_th_day
 
 START = dt.date(2025, 10, 23)
 
@@ -83,8 +84,8 @@ def test_frontier_keeps_improving_after_the_last_release():
     hw = market(frontier_improvement_per_year=f)
     last = max(CATALOGUE, key=lambda model: model.release)
     release = day_of(last.release)
-    assert hw.frontier_jth(release + 365) == pytest.approx(last.jth * (1 - f))
-    assert hw.frontier_jth(release + 730) == pytest.approx(last.jth * (1 - f) ** 2)
+    assert hw.frontier_jth(release + 365.25) == pytest.approx(last.jth * (1 - f))
+    assert hw.frontier_jth(release + 730.5) == pytest.approx(last.jth * (1 - f) ** 2)
     assert market(frontier_improvement_per_year=0.0).frontier_jth(release + 3650) == last.jth
     assert market(frontier_improvement_per_year=1.0).frontier_jth(release + 365) > 0
 
@@ -130,9 +131,9 @@ def test_survival_factor_limits():
     rate = 0.05
     hw = market(annual_failure_rate=rate)
     assert hw.survival_factor(0.0) == 1.0
-    assert hw.survival_factor(365.0) == pytest.approx(1 - rate)
-    assert hw.survival_factor(730.0) == pytest.approx((1 - rate) ** 2)
-    assert hw.survival_factor(365.0 * 200) < 1e-4
+    assert hw.survival_factor(365.25) == pytest.approx(1 - rate)
+    assert hw.survival_factor(730.5) == pytest.approx((1 - rate) ** 2)
+    assert hw.survival_factor(365.25 * 200) < 1e-4
     days = np.linspace(0, 5000, 50)
     assert np.all(np.diff(hw.survival_factor(days)) < 0)
     assert market(annual_failure_rate=0.0).survival_factor(10_000.0) == 1.0
@@ -143,7 +144,7 @@ def test_survival_factor_limits():
 
 def test_depreciation_fraction_limits():
     hw = market(useful_life_years=4.0)
-    life = 4 * 365.0
+    life = 4 * 365.25
     assert hw.depreciation_fraction(0.0) == 0.0
     assert hw.depreciation_fraction(life / 2) == pytest.approx(0.5)
     assert hw.depreciation_fraction(life) == pytest.approx(1.0)

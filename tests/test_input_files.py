@@ -1,6 +1,6 @@
 """Input data files (issue 8): BTC price CSVs for ``process = "replay"`` and public-miner CSVs.
 
-What sim/scenario.py documents, and what is tested here:
+What sim/input/scenario.py documents, and what is tested here:
 
 * replay CSV: rows in any order are sorted; missing days are forward-filled; a repeated date, a
   price that is not a positive finite number or not a number, a malformed date, a file with no
@@ -34,8 +34,8 @@ from strategies import copy_demo, write_csv
 
 import sim
 from sim.errors import ScenarioError
+from sim.input.scenario import MINER_COLUMNS, load_scenario
 from sim.model import MiningModel
-from sim.scenario import MINER_COLUMNS, load_scenario
 
 FAST = settings(
     max_examples=120,
@@ -315,7 +315,7 @@ def test_header_only_miners_csv_runs_with_the_fringe_alone(demo: Path):
     ],
 )
 def test_accepted_extreme_values_fail_clearly_or_run_finite(demo, table, column, value):
-    # Numbers without an upper bound in sim/scenario.py's columns pass validation; the run must
+    # Numbers without an upper bound in sim/input/scenario.py's columns pass validation; the run must
     # still give finite outputs (or the loader must reject them with a clear error).
     path = demo.parent / table
     rows = read_rows(path)

@@ -30,8 +30,8 @@ from invariants import (
 from strategies import ScenarioFiles, valid_scenarios
 
 import sim
+from sim.input.scenario import load_scenario
 from sim.model import MiningModel
-from sim.scenario import load_scenario
 
 FAST = settings(
     max_examples=60,

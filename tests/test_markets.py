@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from sim.errors import ScenarioError
+from sim.input.schema import Market
 from sim.markets import BLOCK_DAYS, DT_YEARS, MAX_BLOCK_FEES_SAT, Markets
-from sim.schema import Market
 
 START = dt.date(2025, 1, 1)
 N_STAT_DAYS = 20_000  # long single paths for statistics (about 55 years)

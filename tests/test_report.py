@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import sim
+from sim.analysis.report import write_report
 from sim.errors import MinersimError
-from sim.report import write_report
 
 
 def test_report_of_a_run_with_an_experiment(tmp_path):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sim.errors import ScenarioError
-from sim.scenario import (
+from sim.input.scenario import (
     AI_COLUMNS,
     DEBT_COLUMNS,
     MINER_COLUMNS,

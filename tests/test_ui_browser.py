@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import load_scenario
+from sim.input.scenario import load_scenario
 from sim.ui.params import (
     SLIDERS,
     model_params,

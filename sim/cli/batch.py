@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from sim.errors import MinersimError
-from sim.scenario import parse_override, parse_overrides
+from sim.input.scenario import parse_override, parse_overrides
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -114,7 +114,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 
 def summarize_command(args: argparse.Namespace) -> int:
-    from sim.summary import DEFAULT_FINAL_COLUMNS, summarize
+    from sim.analysis.summary import DEFAULT_FINAL_COLUMNS, summarize
 
     paths = summarize(args.dir, final_columns=tuple(args.columns or DEFAULT_FINAL_COLUMNS))
     for name, path in paths.items():

@@ -8,10 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sim.analysis.report import write_report
 from sim.errors import MinersimError
-from sim.report import write_report
-
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,15 +55,10 @@ def main_command(args: argparse.Namespace) -> int:
 
 
 def _run_experiments(out: Path, runs: int) -> None:
-    """The research experiments (experiments/run_all.py of the checkout), written into ``out``."""
-    script = EXPERIMENTS_DIR / "run_all.py"
-    if not script.is_file():
-        print(
-            f"experiments: {script} not found (not a source checkout): the report has the run only"
-        )
-        return
+    """The research experiments (:mod:`sim.experiments.run_all`), written into ``out``."""
     workers = str(min(2, os.cpu_count() or 1))
     print(f"experiments: {runs} runs per scenario on {workers} workers into {out} (a few minutes)")
-    command = [sys.executable, str(script), "--runs", str(runs), "--workers", workers]
+    command = [sys.executable, "-m", "sim.experiments.run_all", "--runs", str(runs)]
+    command += ["--workers", workers]
     if subprocess.run([*command, "--out", str(out)], check=False).returncode != 0:
         raise MinersimError("an experiment failed (its output is above)")

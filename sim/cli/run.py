@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from sim.scenario import load_scenario, parse_overrides, resolve_scenario_path
+from sim.input.scenario import load_scenario, parse_overrides, resolve_scenario_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +44,7 @@ def run_command(args: argparse.Namespace) -> int:
         f"difficulty {e['difficulty'].iloc[-1] / 1e12:.1f} T; wrote {out}/epochs.parquet, miners.parquet"
     )
     if getattr(args, "report", False):
-        from sim.report import write_report
+        from sim.analysis.report import write_report
 
         print(f"report: {write_report(out)}")
     return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from sim.scenario import Scenario, load_scenario, parse_overrides
+from sim.input.scenario import Scenario, load_scenario, parse_overrides
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import ClassVar, get_args
 
 from sim.errors import MinersimError
+from sim.input.scenario import Scenario, list_scenarios, load_scenario, resolve_scenario_path
+from sim.input.schema import Miners
 from sim.model import MiningModel
-from sim.scenario import Scenario, list_scenarios, load_scenario, resolve_scenario_path
-from sim.schema import Miners
 
 #: Policies a scenario may give its public miners (from the schema, so new ones appear here).
 POLICY_CHOICES: tuple[str, ...] = get_args(Miners.model_fields["policy"].annotation)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import sys
 
-import common
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import sim
+from sim.experiments import common
 
 NAME = "decoupling"
 SCENARIOS = {"baseline": "C0", "no_ai": "C1"}

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import sys
 
-import common
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import sim
+from sim.experiments import common
 from sim.finance import debt_by_owner
 
 NAME = "small_vs_large"

@@ -1,6 +1,6 @@
 """Run every experiment, one after the other, and print how long each took.
 
-    .venv/bin/python experiments/run_all.py [--runs N] [--out DIR] [--workers W] [--only NAME ...]
+    .venv/bin/python -m sim.experiments.run_all [--runs N] [--out DIR] [--workers W] [--only NAME ...]
 
 Without --runs each experiment uses its own default. Each runs in its own process (as from the
 command line); the exit code is 1 if any failed.
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-import common
+from sim.experiments import common
 
 EXPERIMENTS = (
     "cost_to_mine",
@@ -29,7 +29,7 @@ EXPERIMENTS = (
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="experiments/run_all.py", description=__doc__.splitlines()[0]
+        prog="python -m sim.experiments.run_all", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--runs", type=int, help="runs per scenario (default: each experiment's)")
     parser.add_argument("--out", type=Path, default=common.DEFAULT_OUT, help="output root")
@@ -39,7 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def command(name: str, args: argparse.Namespace) -> list[str]:
-    cmd = [sys.executable, str(Path(__file__).with_name(f"{name}.py")), "--out", str(args.out)]
+    cmd = [sys.executable, "-m", f"sim.experiments.{name}", "--out", str(args.out)]
     if args.runs is not None:
         cmd += ["--runs", str(args.runs)]
     return [*cmd, "--workers", str(args.workers)]

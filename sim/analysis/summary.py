@@ -29,8 +29,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sim.batch.store import read_epochs, read_metadata
 from sim.errors import MinersimError
-from sim.store import read_epochs, read_metadata
 
 #: Epoch columns drawn as fan charts.
 FAN_COLUMNS = (
@@ -201,7 +201,7 @@ def _sobol_indices(
 ) -> dict[str, Path]:
     from SALib.analyze import sobol
 
-    from sim.batch import sobol_problem
+    from sim.batch.runner import sobol_problem
 
     sampler = meta["sampler"]
     problem = sobol_problem(sampler["ranges"])

@@ -10,7 +10,7 @@ Every backend is a :class:`concurrent.futures.Executor` and gets the same pickla
 (:func:`execute_run` of a small :class:`RunTask`: the scenario's name or path, overrides, run id
 and seed); the worker loads the scenario itself, runs it and returns its tables as Parquet bytes.
 The parent keeps a bounded number of runs in flight, writes each result to disk as it arrives
-(:mod:`sim.store`) and keeps only counts, so memory does not grow with the number of runs.
+(:mod:`sim.batch.store`) and keeps only counts, so memory does not grow with the number of runs.
 Backends: local processes (default), an existing Dask cluster (``scheduler="tcp://HOST:PORT"``)
 or a Dask ``LocalCluster`` started for the batch (``dask_local=True``).
 """
@@ -39,10 +39,10 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
+from sim.batch.store import BatchStore, frame_to_parquet
 from sim.errors import MinersimError
+from sim.input.scenario import SCENARIOS_DIR, Scenario, load_scenario, resolve_scenario_path
 from sim.model import run
-from sim.scenario import SCENARIOS_DIR, Scenario, load_scenario, resolve_scenario_path
-from sim.store import BatchStore, frame_to_parquet
 
 #: Entropy word mixed with the root seed for the samplers (LHS, Sobol'), so that their stream
 #: is independent of the runs' seeds (children of ``SeedSequence(root_seed)``).
@@ -385,7 +385,7 @@ def _process_context() -> multiprocessing.context.BaseContext:
     process that runs threads (Dask, tqdm)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["sim.batch"])
+        context.set_forkserver_preload(["sim.batch.runner"])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -520,7 +520,7 @@ def monte_carlo(
 ) -> BatchSummary:
     """Run ``scenario`` ``runs`` times with seeds derived from ``seed``, results in ``out``.
 
-    ``out`` becomes a batch folder (see :mod:`sim.store`); calling again with the same
+    ``out`` becomes a batch folder (see :mod:`sim.batch.store`); calling again with the same
     arguments on an interrupted folder runs only the missing runs. ``workers``: local processes
     (default: all CPUs) or Dask LocalCluster workers; ``scheduler``: address of an existing Dask
     scheduler (``tcp://HOST:PORT``); ``miners``: also store the per-agent table.
@@ -552,7 +552,7 @@ def sweep(
 
     Exactly one design: ``grid`` ({key: [values]}, every combination), ``lhs=N`` (N Latin
     hypercube points over ``ranges`` {key: (lo, hi)}) or ``sobol=N`` (Saltelli's design,
-    N * (D + 2) points, for Sobol' indices in :func:`sim.summary.summarize`). Samplers are
+    N * (D + 2) points, for Sobol' indices in :func:`sim.analysis.summary.summarize`). Samplers are
     seeded from ``seed``. Other arguments as in :func:`monte_carlo`.
     """
     seed = _check_seed(seed)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import sys
 
-import common
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import sim
+from sim.experiments import common
 from sim.finance import CONVERTIBLE, SECURED
 
 NAME = "debt_surge"

@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sim import plots
+from sim.analysis import plots
 from sim.errors import MinersimError
 
 

@@ -1,7 +1,7 @@
 """Typed scenario schema (pydantic): every section of a scenario TOML file.
 
 Each field states its unit. Unknown keys are rejected (``extra="forbid"``) so that a typo never
-silently falls back to a default. Loading, overrides and hashing live in :mod:`sim.scenario`.
+silently falls back to a default. Loading, overrides and hashing live in :mod:`sim.input.scenario`.
 """
 
 from __future__ import annotations
@@ -355,7 +355,7 @@ class Outputs(Strict):
 
 
 class ScenarioConfig(Strict):
-    """A complete, validated scenario file (the TOML part; tables are loaded by sim.scenario)."""
+    """A complete, validated scenario file (the TOML part; tables are loaded by sim.input.scenario)."""
 
     scenario: ScenarioInfo
     chain: Chain

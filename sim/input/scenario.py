@@ -1,6 +1,6 @@
 """Scenarios: load a TOML file and its CSV tables, validate everything, apply overrides, hash.
 
-A scenario is a TOML file checked against :class:`sim.schema.ScenarioConfig` plus up to four CSV
+A scenario is a TOML file checked against :class:`sim.input.schema.ScenarioConfig` plus up to four CSV
 tables whose paths the TOML gives *relative to the TOML file*:
 
 ``miners.csv`` (one row per public miner)
@@ -64,9 +64,9 @@ from pydantic import BaseModel, ValidationError
 
 from sim import consensus
 from sim.errors import ScenarioError
-from sim.schema import ScenarioConfig
+from sim.input.schema import ScenarioConfig
+from sim.paths import SCENARIOS_DIR
 
-SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 EXTENDS_KEY = "extends"
 PATH_KEYS = (
     ("miners", "csv"),

@@ -2,7 +2,7 @@
 
 The scenario starts from the real network state of 2022-01-01 and replays the real BTC price, so
 the bands come from block arrivals, fees and power prices. The network series in
-../shared/calibration/history stop at 2021-12-31 on purpose: the figure shows their last months
+data/history stop at 2021-12-31 on purpose: the figure shows their last months
 for context. The only realised post-2021 network figures in the calibration README are drawn as
 points (§3.1 network state in Oct 2025; §3.2 block 840,000 on 2024-04-20).
 """
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import sys
 
-import common
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 import sim
+from sim import history as sim_history
+from sim.experiments import common
 
 NAME = "backtest"
 SCENARIO = "backtest_2022"
@@ -53,15 +54,11 @@ def on_dates(runs: list[dict], dates: pd.DatetimeIndex) -> dict[str, np.ndarray]
 
 
 def history() -> pd.DataFrame:
-    """Last pre-2022 months: daily difficulty (T) and 7-day mean hashrate (EH/s); empty if absent."""
-    if not (common.HISTORY_DIR / "difficulty.csv").is_file():
-        return pd.DataFrame(columns=list(PANELS))
-    difficulty = pd.read_csv(common.HISTORY_DIR / "difficulty.csv", parse_dates=["date"])
-    hashrate = pd.read_csv(common.HISTORY_DIR / "hashrate.csv", parse_dates=["date"])
+    """Last pre-2022 months: daily difficulty (T) and 7-day mean hashrate (EH/s)."""
     frame = pd.DataFrame(
         {
-            "difficulty_t": difficulty.set_index("date")["difficulty"] / 1e12,
-            "hashrate_ehs": hashrate.set_index("date")["hashrate"].rolling(7).mean() / 1e6,
+            "difficulty_t": sim_history.difficulty() / 1e12,
+            "hashrate_ehs": sim_history.hashrate_ehs().rolling(7).mean(),
         }
     )
     return frame.loc[CONTEXT_START:]
@@ -123,7 +120,7 @@ def body(runs: list[dict]) -> list[str]:
     lag = (halvings - pd.Timestamp(HALVING_2024[1])).dt.days
     return [
         "Out of sample: the comparison needs the realised 2022+ difficulty (and hashrate) series, "
-        "which the project does not ship (../shared/calibration/history stops at 2021-12-31 on "
+        "which the project does not ship (data/history stops at 2021-12-31 on "
         "purpose). Until it is added, the figure shows the last pre-2022 months and the few "
         "realised post-2021 figures in the calibration README.",
         f"On {day} the simulated difficulty is {common.fmt_range(sim_d, '{:,.1f} T')} against "

@@ -3,7 +3,7 @@
 Method of calibration README §4.1, on daily series: peak within 14 days before the halving ->
 trough within 150 days after -> first day back above the peak. Difficulty is the one in effect
 each day; hashrate is the 30-day trailing mean of the epochs' mean hashrate. The 2016 and 2020
-episodes are drawn from ../shared/calibration/history (difficulty.csv, hashrate.csv) where
+episodes are drawn from data/history (difficulty.csv, hashrate.csv) where
 present; their reference numbers come from §4.1. Scenario: ``baseline``.
 """
 
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import sys
 
-import common
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import sim
+from sim import history as sim_history
+from sim.experiments import common
 
 NAME = "halving_2028"
 SCENARIO = "baseline"
@@ -112,19 +113,11 @@ def one_run(scenario: sim.Scenario, seed: int) -> dict | None:
 
 
 def history_paths() -> dict[str, dict[str, np.ndarray]]:
-    """Real 2016 and 2020 episodes relative to their peaks (empty if the files are absent)."""
-    if not (common.HISTORY_DIR / "difficulty.csv").is_file():
-        return {}
-
-    def read(file: str, column: str) -> pd.Series:
-        return pd.read_csv(common.HISTORY_DIR / file, parse_dates=["date"]).set_index("date")[
-            column
-        ]
-
+    """Real 2016 and 2020 episodes relative to their peaks."""
     daily = pd.DataFrame(
         {
-            "difficulty": read("difficulty.csv", "difficulty"),
-            "hashrate_30d": read("hashrate.csv", "hashrate").rolling(MEAN_DAYS).mean(),
+            "difficulty": sim_history.difficulty(),
+            "hashrate_30d": sim_history.hashrate_ehs().rolling(MEAN_DAYS).mean() * 1e6,
         }
     )
     return {

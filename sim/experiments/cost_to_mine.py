@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import sys
 
-import common
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import sim
+from sim.experiments import common
 
 NAME = "cost_to_mine"
 SCENARIOS = ("jpm_method", "baseline")

@@ -1,0 +1,51 @@
+"""The historical series minersim ships (``data/history/``, provenance in its README).
+
+Network series (difficulty, hashrate, CBECI efficiency) stop at 2021-12-31 on purpose: the years
+from 2022 are kept out of sample for the backtest. The BTC price runs to 2026-02-13 and drives
+replays. Every reader returns a float Series indexed by a daily DatetimeIndex named ``date``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+
+from sim.paths import HISTORY_DIR
+
+#: Last day of the network series; nothing after it may be used to fit a parameter.
+LAST_FITTING_DAY = pd.Timestamp("2021-12-31")
+
+
+@functools.cache
+def _read(file: str, date_column: str) -> pd.DataFrame:
+    frame = pd.read_csv(HISTORY_DIR / file, parse_dates=[date_column])
+    return frame.rename(columns={date_column: "date"}).set_index("date")
+
+
+def difficulty() -> pd.Series:
+    """Daily difficulty (block-weighted mean of the day: retarget days lie between two epochs)."""
+    return _read("difficulty.csv", "date")["difficulty"].copy()
+
+
+def hashrate_ehs() -> pd.Series:
+    """Daily network hashrate estimate, EH/s (noisy day to day: use 7-day or longer means)."""
+    return _read("hashrate.csv", "date")["hashrate"] / 1e6
+
+
+def efficiency_jth(bound: str = "estimated") -> pd.Series:
+    """CBECI fleet efficiency, J/TH: ``"lower"`` (the best machine on sale), ``"estimated"`` or
+    ``"upper"`` bound."""
+    columns = {
+        "lower": "Lower bound efficiency, J/Th",
+        "estimated": "Estimated efficiency, J/Th",
+        "upper": "Upper bound efficiency, J/Th",
+    }
+    if bound not in columns:
+        raise ValueError(f"bound must be one of {sorted(columns)}, got {bound!r}")
+    return _read("cbeci_efficiency_jth.csv", "Date")[columns[bound]].rename(bound)
+
+
+def btc_price_usd() -> pd.Series:
+    """Daily BTC-USD close, USD (2015-01-01 to 2026-02-13)."""
+    return _read("btc_price_volume.csv", "date")["price"].copy()
