@@ -38,7 +38,7 @@ def number(value: float, decimals: int) -> str:
     if value is None or not math.isfinite(value):
         return MISSING
     text = f"{value:,.{decimals}f}"
-    return "0" if text.lstrip("-").strip("0.,") == "" else text  # no "-0.0"
+    return text.lstrip("-") if text.lstrip("-").strip("0.,") == "" else text  # no "-0.0"
 
 
 def number_column(values: Sequence[float], decimals: int | None = None) -> list[str]:

@@ -44,16 +44,21 @@ class Layers:
             raise ValueError("a figure needs bands, an example run or both")
         self.bands, self.example, self.example_label = bands, example, example_label
         self.runs = int(bands["runs"].iloc[0]) if bands is not None and len(bands) else 0
+        self.inner: dict = {}  # axes -> whether every band on it has its p25-p75 drawn
 
-    def draw(self, ax, column: str, color: str, label: str | None = None) -> None:
-        """Bands (median, p25-p75, p5-p95) and the example run of ``column``, scaled to the
-        column's display unit."""
+    def draw(
+        self, ax, column: str, color: str, label: str | None = None, inner: bool = True
+    ) -> None:
+        """Bands (median, p25-p75 unless ``inner`` is false, p5-p95) and the example run of
+        ``column``, scaled to the column's display unit."""
         q = style.quantity(column)
         label = label or q.label
         if self.bands is not None:
             rows = self.bands[self.bands["column"] == column]
             p = {k: rows[f"p{k}"].to_numpy(dtype=float) * q.scale for k in (5, 25, 50, 75, 95)}
-            style.draw_bands(ax, rows["date"], p, color, f"{label} (median of {self.runs} runs)")
+            median = f"{label} (median of {self.runs} runs)"
+            style.draw_bands(ax, rows["date"], p, color, median, inner=inner)
+            self.inner[ax] = self.inner.get(ax, True) and inner
         if self.example is not None:
             banded = self.bands is not None
             ax.plot(
@@ -87,7 +92,8 @@ class Layers:
         keep = [h for h, label in zip(handles, labels, strict=True) if label != "_example"]
         if self.example is not None:
             keep.append(Line2D([], [], color="grey", ls="--", lw=1.0, label=self.example_label))
-        ax.legend(handles=keep + style.band_legend_handles(), loc="best", fontsize=8, **kwargs)
+        bands = style.band_legend_handles(self.inner.get(ax, True))
+        ax.legend(handles=keep + bands, loc="best", fontsize=8, **kwargs)
 
     def halving_dates(self) -> list[pd.Timestamp]:
         """Dates on which the example run (else the median height) crosses a halving height."""
@@ -156,7 +162,7 @@ def price_vs_cost(layers: Layers) -> Figure:
         )
     layers.finish(top, "BTC price against the median cost to mine one BTC", ylabel, log=True)
     for column, color in costs.items():
-        layers.draw(bottom, column, color, names[column])
+        layers.draw(bottom, column, color, names[column], inner=False)
     layers.finish(bottom, "Cost to mine one BTC: cash (electricity) and all-in", ylabel, log=True)
     _dates(fig, [bottom])
     return fig

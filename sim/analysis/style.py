@@ -123,16 +123,17 @@ def draw_band(
     color: str,
     alpha: float = 0.15,
     edges: bool = True,
+    edge_width: float = 0.6,
 ) -> None:
     """A shaded band from ``low`` to ``high``; with ``edges`` its borders are drawn as thin lines
     of the same colour, so two overlapping bands stay readable where their fills mix."""
     ax.fill_between(x, low, high, color=color, alpha=alpha, lw=0)
     if edges:
-        ax.plot(x, low, color=color, lw=0.6, alpha=0.7)
-        ax.plot(x, high, color=color, lw=0.6, alpha=0.7)
+        ax.plot(x, low, color=color, lw=edge_width, alpha=0.8)
+        ax.plot(x, high, color=color, lw=edge_width, alpha=0.8)
 
 
-def percentile_rows(runs: np.ndarray) -> dict[int, np.ndarray]:
+def percentiles(runs: np.ndarray) -> dict[int, np.ndarray]:
     """p5, p25, p50, p75, p95 over the rows of ``runs`` (runs x points; NaN-aware)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
@@ -140,25 +141,39 @@ def percentile_rows(runs: np.ndarray) -> dict[int, np.ndarray]:
     return dict(zip((5, 25, 50, 75, 95), values, strict=True))
 
 
-def draw_bands(ax: Axes, x, p: dict[int, np.ndarray], color: str, label: str, lw=1.6) -> None:
-    """The outer band (p5-p95, with edges), the inner band (p25-p75) and the median line."""
-    draw_band(ax, x, p[OUTER[0]], p[OUTER[1]], color, alpha=0.13)
-    draw_band(ax, x, p[INNER[0]], p[INNER[1]], color, alpha=0.28, edges=False)
+def draw_bands(
+    ax: Axes, x, p: dict[int, np.ndarray], color: str, label: str, lw=1.6, inner: bool = True
+) -> None:
+    """The outer band (p5-p95, outlined), the inner band (p25-p75) and the median line.
+
+    Where several series share an axes and their bands overlap, pass ``inner=False``: the outer
+    bands are then mostly outline (a faint fill, firmer edges), so where they overlap the reader
+    sees two coloured envelopes, not a third, mixed colour."""
+    if inner:
+        draw_band(ax, x, p[OUTER[0]], p[OUTER[1]], color, alpha=0.13)
+    else:
+        draw_band(ax, x, p[OUTER[0]], p[OUTER[1]], color, alpha=0.06, edge_width=1.0)
+    if inner:
+        draw_band(ax, x, p[INNER[0]], p[INNER[1]], color, alpha=0.28, edges=False)
     ax.plot(x, p[50], color=color, lw=lw, label=label)
 
 
-def band_legend_handles() -> list[Patch]:
-    """Legend entries that explain the two shadings."""
-    return [
-        Patch(facecolor="grey", alpha=0.45, label="p25-p75 of runs"),
-        Patch(facecolor="grey", alpha=0.15, edgecolor="grey", label="p5-p95 of runs"),
-    ]
+def band_legend_handles(inner: bool = True) -> list[Patch]:
+    """Legend entries that explain the shadings (only p5-p95 when no inner band was drawn)."""
+    outer = Patch(
+        facecolor=(0.5, 0.5, 0.5, 0.15 if inner else 0.06),
+        edgecolor="grey",
+        label="p5-p95 of runs" if inner else "p5-p95 of runs (outlined)",
+    )
+    return (
+        [Patch(facecolor="grey", alpha=0.45, label="p25-p75 of runs"), outer] if inner else [outer]
+    )
 
 
-def legend_with_bands(ax: Axes, **kwargs) -> None:
-    """The axes' legend followed by the two band entries."""
+def legend_with_bands(ax: Axes, inner: bool = True, **kwargs) -> None:
+    """The axes' legend followed by the band entries."""
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=handles + band_legend_handles(), fontsize=8, **kwargs)
+    ax.legend(handles=handles + band_legend_handles(inner), fontsize=8, **kwargs)
 
 
 def mark_date(ax: Axes, when, text: str, color: str = "grey", row: int = 0) -> None:
@@ -186,7 +201,7 @@ __all__ = [
     "log_ticks",
     "mark_date",
     "number_text",
-    "percentile_rows",
+    "percentiles",
     "plain_ticks",
     "quantity",
 ]

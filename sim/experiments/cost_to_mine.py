@@ -1,6 +1,6 @@
 """Cost to mine one BTC around the 2028 halving: JPMorgan's construction against the model's.
 
-JPMorgan's method (calibration README §3.12, §1.3): network power x $0.05/kWh / BTC issued, the
+JPMorgan's method (data/sources.md §3.12, §1.3): network power x $0.05/kWh / BTC issued, the
 network held as it was at the start (so 144 blocks a day): the subsidy halves, the cost doubles.
 The model's cash cost (electricity of the active fleet / BTC mined) and all-in cost (adds
 depreciation and other opex) let the network respond. Scenarios: ``jpm_method`` (JPM's flat
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 import sim
+from sim.analysis import style
 from sim.experiments import common
 
 NAME = "cost_to_mine"
@@ -50,8 +51,13 @@ PUBLISHED_POINTS = {  # panel -> [(date, USD per BTC, colour, label)] drawn as s
         ("2028-04-12", 180_000, "w", "JPM after the 2028 halving: $180k (cal §3.12)"),
     ],
     "baseline": [
-        ("2025-09-30", 42_956, "C0", "CleanSpark FY2025 energy: $42,956 (cal §1.4)"),
-        ("2025-09-30", 82_727, "C3", "CleanSpark FY2025 direct cost: $82,727 (cal §1.4)"),
+        ("2025-09-30", 42_956, style.BLUE, "CleanSpark FY2025 energy: $42,956 (cal §1.4)"),
+        (
+            "2025-09-30",
+            82_727,
+            style.VERMILLION,
+            "CleanSpark FY2025 direct cost: $82,727 (cal §1.4)",
+        ),
     ],
 }
 
@@ -105,7 +111,11 @@ def table(results: dict[str, list[dict]]) -> pd.DataFrame:
 
 def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex):
     fig, axes = plt.subplots(1, 2, figsize=(14, 5), sharey=True)
-    colors = {"jpm_method_usd": "k", "cost_to_mine_cash_usd": "C0", "cost_to_mine_allin_usd": "C3"}
+    colors = {
+        "jpm_method_usd": style.BLACK,
+        "cost_to_mine_cash_usd": style.BLUE,
+        "cost_to_mine_allin_usd": style.VERMILLION,
+    }
     for ax, (name, runs) in zip(axes, results.items(), strict=True):
         for column, label in MEASURES.items():
             matrix = np.array(
@@ -114,21 +124,43 @@ def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex):
             if column == "jpm_method_usd":  # deterministic given the start: a line
                 ax.plot(grid, np.nanmedian(matrix, axis=0), "k--", lw=1.4, label=label)
             else:
-                common.plot_bands(ax, grid, matrix, colors[column], label)
+                common.plot_bands(ax, grid, matrix, colors[column], label, inner=False)
         for day, usd, color, text in PUBLISHED_POINTS[name]:
-            ax.plot(pd.Timestamp(day), usd, "*", ms=14, mfc=color, mec="k", label=text)
+            ax.plot(
+                pd.Timestamp(day),
+                usd,
+                "*",
+                ms=14,
+                mfc=color,
+                mec="k",
+                label=text.replace("$", r"\$"),
+            )
         halvings = [r["halving"] for r in runs if r["halving"] is not None]
         if halvings:
             common.mark_date(ax, pd.Series(halvings).median(), "2028 halving (median date)")
         ax.set_title(f"{name}: cost to mine one BTC")
         ax.set_xlabel("date")
-        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v / 1e3:,.0f}k"))
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: style.number_text(v / 1e3)))
         ax.grid(alpha=0.3)
-        common.legend_with_bands(ax, loc="upper left")
-    axes[0].set_ylabel("USD per BTC")
+        common.legend_with_bands(ax, inner=False, loc="upper left")
+    axes[0].set_ylabel(r"cost to mine, \$k per BTC")
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
+
+
+def display(tab: pd.DataFrame) -> pd.DataFrame:
+    """The Markdown table: bands in $k per BTC and the after/before ratio."""
+    return pd.DataFrame(
+        {
+            "scenario": tab["scenario"],
+            "measure": tab["measure"],
+            f"{WINDOW_EPOCHS} epochs before, $k/BTC": common.band_cells(tab, "before_usd", 1e-3),
+            f"{WINDOW_EPOCHS} epochs after, $k/BTC": common.band_cells(tab, "after_usd", 1e-3),
+            "after / before": common.band_cells(tab, "ratio"),
+            "published figure it corresponds to": tab["published figure it corresponds to"],
+        }
+    )
 
 
 def body(tab: pd.DataFrame) -> list[str]:
@@ -171,6 +203,7 @@ def main(argv=None) -> None:
         tab,
         "Cost to mine one BTC: JPMorgan's method vs the model, around the 2028 halving",
         body(tab),
+        display=display(tab),
         references=[
             "JPMorgan cost to mine ~$92,000 (2025-10-23), 'could rise to $180,000 after the 2028 "
             "halving'; electricity only at $0.05/kWh, $18,000 per $0.01/kWh (§3.12, §1.3).",

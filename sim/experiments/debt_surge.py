@@ -2,7 +2,7 @@
 
 Steps ``sim.MiningModel`` through ``baseline`` and reads ``model.debt`` (owner, instrument,
 principal_usd) after every epoch: principal outstanding of the public miners by instrument.
-The observed surge, $2.1B -> $12.7B in the year to Oct 2025 (VanEck, calibration README §3.10),
+The observed surge, $2.1B -> $12.7B in the year to Oct 2025 (VanEck, data/sources.md §3.10),
 and the scenario's own notes by issue date (scenarios/debt_2025.csv) are drawn for context.
 """
 
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 import sim
+from sim.analysis import style
 from sim.experiments import common
 from sim.finance import CONVERTIBLE, SECURED
 
@@ -26,7 +27,7 @@ LABELS = {
     "convertible_usd": "convertible",
     "total_usd": "total",
 }
-COLORS = {"secured_usd": "C0", "convertible_usd": "C1", "total_usd": "k"}
+COLORS = {"secured_usd": style.BLUE, "convertible_usd": style.VERMILLION, "total_usd": style.BLACK}
 VANECK = (("2024-10-15", 2.1e9), ("2025-10-15", 12.7e9))  # cal §3.10, Oct 2025 ChainCheck, y/y
 
 
@@ -68,7 +69,7 @@ def figure(runs: list[pd.DataFrame], grid: pd.DatetimeIndex, notes: pd.Series):
     fig, ax = plt.subplots(figsize=(11, 5))
     for column, label in LABELS.items():
         matrix = np.array([common.on_grid(r["date"], r[column], grid) for r in runs]) / 1e9
-        common.plot_bands(ax, grid, matrix, COLORS[column], f"model {label}")
+        common.plot_bands(ax, grid, matrix, COLORS[column], f"model {label}", inner=False)
     ax.step(
         notes.index,
         notes.to_numpy() / 1e9,
@@ -82,15 +83,16 @@ def figure(runs: list[pd.DataFrame], grid: pd.DatetimeIndex, notes: pd.Series):
         pd.to_datetime(dates),
         np.array(values) / 1e9,
         "D--",
-        color="C3",
+        color=style.GREEN,
         ms=8,
         label=r"VanEck: miner debt \$2.1B -> \$12.7B y/y to Oct 2025 (cal §3.10)",
     )
-    ax.set_ylabel("principal outstanding, USD bn")
+    ax.set_ylabel(r"principal outstanding, \$bn")
+    style.plain_ticks(ax)
     ax.set_xlabel("date")
     ax.set_title(f"Public miners' debt by instrument ({SCENARIO}, {len(runs)} runs)")
     ax.grid(alpha=0.3)
-    common.legend_with_bands(ax, loc="upper left")
+    common.legend_with_bands(ax, inner=False, loc="upper left")
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
@@ -102,6 +104,14 @@ def table(runs: list[pd.DataFrame], dates: pd.DatetimeIndex) -> pd.DataFrame:
         matrix = np.array([common.on_grid(r["date"], r[column], dates) for r in runs]) / 1e9
         frame = frame.assign(**common.band_columns(f"{column.removesuffix('_usd')}_usd_bn", matrix))
     return frame
+
+
+def display(tab: pd.DataFrame) -> pd.DataFrame:
+    """The Markdown table: principal outstanding by instrument, $bn, median (p5 to p95)."""
+    shown = pd.DataFrame({"date": tab["date"]})
+    for column, label in LABELS.items():
+        shown[f"{label}, $bn"] = common.band_cells(tab, f"{column.removesuffix('_usd')}_usd_bn")
+    return shown
 
 
 def body(runs: list[pd.DataFrame], notes: pd.Series) -> list[str]:
@@ -142,12 +152,14 @@ def main(argv=None) -> None:
     yearly = pd.DatetimeIndex([pd.Timestamp(start)]).append(
         pd.date_range(f"{start.year + 1}-01-01", end, freq="YS")
     )
+    tab = table(runs, yearly)
     common.write_outputs(
         args,
         figure(runs, grid, notes),
-        table(runs, yearly),
+        tab,
         "Debt surge: public miners' debt by instrument",
         body(runs, notes),
+        display=display(tab),
         references=[
             "VanEck (Oct 2025 ChainCheck): miner debt $2.1B -> $12.7B year on year (§3.10).",
             "The Miner Mag: debt + convertible offerings by 15 public miners $4.6B (Q4 2024), "

@@ -1,6 +1,6 @@
 """Hashrate and difficulty around the 2028 halving: drawdown and recovery, against 2016 and 2020.
 
-Method of calibration README §4.1, on daily series: peak within 14 days before the halving ->
+Method of data/sources.md §4.1, on daily series: peak within 14 days before the halving ->
 trough within 150 days after -> first day back above the peak. Difficulty is the one in effect
 each day; hashrate is the 30-day trailing mean of the epochs' mean hashrate. The 2016 and 2020
 episodes are drawn from data/history (difficulty.csv, hashrate.csv) where
@@ -17,6 +17,7 @@ import pandas as pd
 
 import sim
 from sim import history as sim_history
+from sim.analysis import markdown, style
 from sim.experiments import common
 
 NAME = "halving_2028"
@@ -156,7 +157,7 @@ def figure(runs: list[dict], history: dict):
     for row, (column, label) in enumerate(SERIES.items()):
         ax = axes[row, 0]
         paths = np.array([r[column]["path"] for r in runs])
-        common.plot_bands(ax, DAYS, paths, "C0", f"2028 ({SCENARIO}, simulated)")
+        common.plot_bands(ax, DAYS, paths, style.BLUE, f"2028, {SCENARIO}, simulated")
         for year, paths_by_series in history.items():
             color, ls = styles[year]
             ax.plot(
@@ -180,14 +181,14 @@ def distribution(ax, runs: list[dict], column: str, label: str) -> None:
     drawdown = np.array([r[column]["drawdown_pct"] for r in runs])
     recovery = np.array([r[column]["recovery_day"] for r in runs])
     missing = np.isnan(recovery)
-    ax.plot(recovery[~missing], drawdown[~missing], "o", color="C0", alpha=0.6, label="runs")
+    ax.plot(recovery[~missing], drawdown[~missing], "o", color=style.BLUE, alpha=0.6, label="runs")
     if missing.any():
         right = np.nanmax(recovery) if (~missing).any() else TROUGH_DAYS_AFTER
         ax.plot(
             np.full(missing.sum(), right * 1.05 + 10),
             drawdown[missing],
             ">",
-            color="C3",
+            color=style.VERMILLION,
             alpha=0.6,
             label=f"runs not back above the peak ({missing.sum()})",
         )
@@ -207,7 +208,34 @@ def distribution(ax, runs: list[dict], column: str, label: str) -> None:
     ax.set_ylabel(f"{label} drawdown, %")
     ax.set_title("Per run: drawdown vs recovery")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
+
+
+METRIC_LABELS = {
+    "drawdown_pct": "drawdown from the peak, %",
+    "trough_day": "trough, days after the halving",
+    "recovery_day": "back above the peak, days after",
+}
+
+
+def display(tab: pd.DataFrame) -> pd.DataFrame:
+    """The Markdown table: one row per series and measure, simulated band against 2016 and 2020
+    (each row in its own number format: % beside days)."""
+    observed = ["observed_2016", "observed_2020"]
+    cells = [
+        markdown.number_column(row[["sim_median", "sim_p5", "sim_p95", *observed]].tolist())[3:]
+        for _, row in tab.iterrows()
+    ]
+    return pd.DataFrame(
+        {
+            "series": tab["series"],
+            "measure": tab["metric"].map(METRIC_LABELS),
+            "simulated 2028": common.band_cells(tab, "sim", per_row=True),
+            "runs not reached, %": tab["sim_not_reached_pct"],
+            "2016": [c[0] for c in cells],
+            "2020": [c[1] for c in cells],
+        }
+    )
 
 
 def body(runs: list[dict], tab: pd.DataFrame) -> list[str]:
@@ -250,6 +278,7 @@ def main(argv=None) -> None:
         tab,
         "The 2028 halving: drawdown and recovery of difficulty and hashrate",
         body(runs, tab),
+        display=display(tab),
         references=[
             "Halving response, daily series [derived]: difficulty 2016-07-09 213.4G -> 201.9G "
             "(-5.4%), trough +25 d, back above the peak +38 d; 2020-05-11 16.105T -> 13.732T "
