@@ -192,6 +192,35 @@ def test_jump_count_is_within_a_poisson_bound():
     assert counts.min() >= 0
 
 
+def test_jump_diffusion_log_returns_have_the_compound_poisson_moments():
+    # daily log return = drift dt + vol sqrt(dt) Z + sum of N ~ Poisson(lambda dt) jumps, each
+    # Normal(m, s): mean (drift + lambda m) dt, variance (vol^2 + lambda (m^2 + s^2)) dt.
+    drift, vol, intensity, m, s = 0.1, 0.3, 50.0, -0.02, 0.05
+    btc = {
+        "process": "jump_diffusion",
+        "drift": drift,
+        "volatility": vol,
+        "jump_intensity": intensity,
+        "jump_mean": m,
+        "jump_std": s,
+        **WIDE,
+    }
+    markets = make(btc_only(btc))
+    markets.extend_to(N_STAT_DAYS)
+    r = log_returns(markets.btc_price_usd[:N_STAT_DAYS])
+    n = r.size
+    mean = (drift + intensity * m) * DT_YEARS
+    var = (vol**2 + intensity * (m**2 + s**2)) * DT_YEARS
+    assert abs(r.mean() - mean) < Z * math.sqrt(var / n)
+    # standard error of the sample variance from the fourth central moment: sqrt((mu4 - var^2)/n)
+    lam = intensity * DT_YEARS
+    diffusion = vol**2 * DT_YEARS
+    jump2, jump4 = m**2 + s**2, m**4 + 6 * m**2 * s**2 + 3 * s**4
+    # cumulants of the compound Poisson part: k2 = lam E[J^2], k4 = lam E[J^4]; mu4 = k4 + 3 var^2
+    mu4 = lam * jump4 + 3 * (diffusion + lam * jump2) ** 2
+    assert abs(r.var(ddof=1) - var) < Z * math.sqrt((mu4 - var**2) / n)
+
+
 def test_regime_switching_spends_the_stationary_share_of_days_in_bear():
     up, down, to_bear, to_bull = 2.0, -3.0, 8.0, 4.0
     btc = {

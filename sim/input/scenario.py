@@ -209,7 +209,8 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, object]) -> Scena
     """A new Scenario with dotted-key overrides applied and everything validated again."""
     if not overrides:
         return scenario
-    raw = _lists(scenario.config.model_dump(mode="python"))
+    # exclude_unset: what the files set stays told apart from defaults (assumptions_used)
+    raw = _lists(scenario.config.model_dump(mode="python", exclude_unset=True))
     label = _display(scenario.source) if scenario.source else f"scenario '{scenario.name}'"
     origins = {(): label}
     return _build(raw, origins, scenario.source, overrides, label=label)
