@@ -32,6 +32,13 @@ def write_report(results_dir: str | Path) -> Path:
     figures = root / "figures"
     figures.mkdir(exist_ok=True)
     lines = [f"# minersim report: {root.name}", "", _headline(epochs), ""]
+    if epochs.attrs.get("stalled"):  # written by `minersim run` (sim/cli/run.py)
+        lines += [
+            f"**Warning: the chain stalled.** The run stopped on {epochs['date'].iloc[-1]:%Y-%m-%d}, "
+            f"before its end date {epochs.attrs.get('end_date', '')}: too little hashrate for "
+            "the difficulty, so no more blocks came. Figures end there.",
+            "",
+        ]
     for name, make in plots.RUN_FIGURES.items():
         _save(make(epochs), figures / f"{name}.png")
         lines += [f"![{name}](figures/{name}.png)", ""]
