@@ -57,6 +57,7 @@ order, whitespace, comments or where the files live, and changes with any value.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -389,7 +390,14 @@ class _TableReader:
         if data is None:
             data = read_bytes(path, self.confinement, MAX_TABLE_BYTES, owner=owner, key=key)
         self.used[str(path)] = data
-        return parse_table(data, columns, display(path))
+        return _parse_cached(data, columns, display(path))
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_cached(data: bytes, columns: tuple[Column, ...], shown: str) -> Table:
+    """parse_table, remembered: overrides of a loaded scenario (every run of a sweep) parse the
+    same bytes again. The frames are never changed in place (a Scenario hands out copies)."""
+    return parse_table(data, columns, shown)
 
 
 def _load_tables(
@@ -469,9 +477,10 @@ def _tables_digest(frames: Iterable[pandas.DataFrame], replay: pandas.Series | N
 
 
 def _canonical_table(frame: pandas.DataFrame) -> dict:
+    columns = [frame[name].tolist() for name in frame.columns]
     return {
         "columns": list(frame.columns),
-        "rows": [[_canonical(v) for v in row] for row in frame.itertuples(index=False)],
+        "rows": [[_canonical(v) for v in row] for row in zip(*columns, strict=True)],
     }
 
 

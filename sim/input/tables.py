@@ -266,37 +266,45 @@ def check_miner_refs(table: Table, known: set[str], miners_file: str | None) -> 
             )
 
 
+def records(frame: pandas.DataFrame) -> list[dict]:
+    """The rows of a small table as dicts (far faster than ``itertuples`` on a few rows)."""
+    columns = {name: frame[name].tolist() for name in frame.columns}
+    return [
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]
+
+
 def check_debt(table: Table, start: dt.date) -> None:
-    for row, line in zip(table.frame.itertuples(index=False), table.lines, strict=True):
+    for row, line in zip(records(table.frame), table.lines, strict=True):
         where = f"line {line}, column "
-        if row.instrument not in INSTRUMENTS:
+        if row["instrument"] not in INSTRUMENTS:
             raise ScenarioError(
                 f"must be one of {', '.join(INSTRUMENTS)}",
                 file=table.shown,
                 key=where + "instrument",
             )
-        has_price = not math.isnan(row.conversion_price_usd)
-        if row.instrument == "convertible" and not has_price:
+        has_price = not math.isnan(row["conversion_price_usd"])
+        if row["instrument"] == "convertible" and not has_price:
             raise ScenarioError(
                 "a convertible needs a conversion price",
                 file=table.shown,
                 key=where + "conversion_price_usd",
             )
-        if row.instrument == "senior_secured" and has_price:
+        if row["instrument"] == "senior_secured" and has_price:
             raise ScenarioError(
                 "must be empty for senior_secured",
                 file=table.shown,
                 key=where + "conversion_price_usd",
             )
-        if row.maturity <= row.issue_date:
+        if row["maturity"] <= row["issue_date"]:
             raise ScenarioError(
-                f"maturity {row.maturity} is not after issue_date {row.issue_date}",
+                f"maturity {row['maturity']} is not after issue_date {row['issue_date']}",
                 file=table.shown,
                 key=where + "maturity",
             )
-        if row.maturity < start:
+        if row["maturity"] < start:
             raise ScenarioError(
-                f"maturity {row.maturity} is before the scenario start {start}",
+                f"maturity {row['maturity']} is before the scenario start {start}",
                 file=table.shown,
                 key=where + "maturity",
             )
@@ -304,15 +312,17 @@ def check_debt(table: Table, start: dt.date) -> None:
 
 def check_capacity(miners: Table, ai: pandas.DataFrame) -> None:
     """Mining MW (EH/s x J/TH = MW) plus leased AI MW must fit within capacity_mw."""
-    ai_mw = ai.groupby("miner")["mw"].sum() if len(ai) else pandas.Series(dtype="float64")
-    for row, line in zip(miners.frame.itertuples(index=False), miners.lines, strict=True):
-        mining_mw = row.hashrate_ehs * row.efficiency_jth
-        leased = float(ai_mw.get(row.name, 0.0))
-        if mining_mw + leased > row.capacity_mw + CAPACITY_TOLERANCE_MW:
+    ai_mw: dict[str, float] = {}
+    for name, mw in zip(ai["miner"].tolist(), ai["mw"].tolist(), strict=True):
+        ai_mw[name] = ai_mw.get(name, 0.0) + mw
+    for row, line in zip(records(miners.frame), miners.lines, strict=True):
+        mining_mw = row["hashrate_ehs"] * row["efficiency_jth"]
+        leased = ai_mw.get(row["name"], 0.0)
+        if mining_mw + leased > row["capacity_mw"] + CAPACITY_TOLERANCE_MW:
             raise ScenarioError(
-                f"mining {mining_mw:,.1f} MW ({row.hashrate_ehs:g} EH/s x {row.efficiency_jth:g} "
-                f"J/TH) + AI {leased:,.1f} MW exceeds capacity_mw {row.capacity_mw:,.1f} "
-                f"for {quoted(row.name)}",
+                f"mining {mining_mw:,.1f} MW ({row['hashrate_ehs']:g} EH/s x "
+                f"{row['efficiency_jth']:g} J/TH) + AI {leased:,.1f} MW exceeds capacity_mw "
+                f"{row['capacity_mw']:,.1f} for {quoted(row['name'])}",
                 file=miners.shown,
                 key=f"line {line}, column capacity_mw",
             )
