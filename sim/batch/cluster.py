@@ -13,7 +13,9 @@ batch waiting in silence. So, before a Client is made:
 4. the scheduler must have at least one worker within ``wait_workers_s``.
 
 During a batch, :func:`batch_error` turns a worker that died too often (KilledWorker) and a lost
-scheduler into one line that says the finished runs are saved and how to resume.
+scheduler into one line that says the finished runs are saved and how to resume. While the client
+exists, distributed's own loggers are limited to CRITICAL: their tracebacks of reconnection
+attempts would bury that line (the scheduler's and workers' logs keep the details).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import ipaddress
+import logging
 import socket
 import struct
 import threading
@@ -154,19 +157,57 @@ def dask_client(
     """A Client of the scheduler at ``address`` that has at least one worker."""
     parsed = parse_address(address)
     probe(parsed, connect_timeout_s)
-    client = _make_client(parsed.url, connect_timeout_s)
+    with quiet_distributed_logs():
+        client = _make_client(parsed.url, connect_timeout_s)
+        with _closing(client):
+            try:
+                client.wait_for_workers(1, timeout=wait_workers_s)
+            except Exception:
+                raise MinersimError(
+                    f"the Dask scheduler at {parsed.url} has no workers after "
+                    f"{wait_workers_s:g} s: start some with `dask worker {parsed.url}` (or raise "
+                    "--wait-workers)"
+                ) from None
+            yield client
+
+
+@contextlib.contextmanager
+def _closing(client) -> Iterator[None]:
     try:
-        try:
-            client.wait_for_workers(1, timeout=wait_workers_s)
-        except Exception:
-            raise MinersimError(
-                f"the Dask scheduler at {parsed.url} has no workers after {wait_workers_s:g} s: "
-                f"start some with `dask worker {parsed.url}` (or raise --wait-workers)"
-            ) from None
-        yield client
+        yield
     finally:
         with contextlib.suppress(Exception):
             client.close(timeout=5)
+
+
+def _distributed_loggers() -> list[logging.Logger]:
+    names = ["distributed", *logging.root.manager.loggerDict]
+    chosen = [n for n in names if n == "distributed" or n.startswith("distributed.")]
+    return [logging.getLogger(name) for name in dict.fromkeys(chosen)]
+
+
+@contextlib.contextmanager
+def quiet_distributed_logs(level: int = logging.CRITICAL) -> Iterator[None]:
+    """Raise the level of the ``distributed`` loggers for the duration of the block."""
+    loggers = _distributed_loggers()
+    before = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        for logger, old in zip(loggers, before, strict=True):
+            logger.setLevel(old)
+
+
+def silence_distributed_logs() -> None:
+    """Limit the ``distributed`` loggers to CRITICAL for the rest of the process (the command
+    line reports its own one-line errors; a client's reconnection attempts may log after it
+    is closed)."""
+    import distributed  # noqa: F401  (its import configures the loggers; set them after)
+
+    for logger in _distributed_loggers():
+        logger.setLevel(logging.CRITICAL)
 
 
 def batch_error(exc: BaseException, where: str) -> MinersimError | None:

@@ -149,8 +149,10 @@ def _executor_options(args: argparse.Namespace) -> dict:
 
 
 def _report(args: argparse.Namespace, start) -> int:
-    from sim.batch import BatchInterrupted
+    from sim.batch import BatchInterrupted, cluster
 
+    if args.scheduler or args.dask_local:
+        cluster.silence_distributed_logs()
     try:
         summary = start()
     except BatchInterrupted as stop:
