@@ -149,10 +149,10 @@ def _parent_file(name: object, file: Path, label: str, confinement: Confinement)
     relative = file.parent / name
     bare = "/" not in name and "\\" not in name and not name.endswith(".toml")
     bundled = Path(SCENARIOS_DIR) / f"{name}.toml"
-    if bare and not (confinement.allows(relative) and relative.is_file()) and bundled.is_file():
+    if bare and not (confinement.allows(relative) and relative.exists()) and bundled.is_file():
         return bundled
     confinement.check(relative, owner=label, key=EXTENDS_KEY)
-    if not relative.is_file():
+    if not relative.exists():  # a FIFO or a folder: read_bytes says what it is
         names = ", ".join(sorted(p.stem for p in Path(SCENARIOS_DIR).glob("*.toml")))
         raise ScenarioError(
             f"file not found: {display(relative)} (nor a bundled scenario: {names})",
