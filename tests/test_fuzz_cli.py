@@ -230,10 +230,12 @@ class SerialExecutor(cf.Executor):
 def serial_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     from sim.batch import runner as batch
 
+    from sim.batch.executors import Backend, check_backend
+
     @contextlib.contextmanager
-    def open_serial(workers=None, scheduler=None, dask_local=False):
-        batch._check_backend(workers, scheduler, dask_local)  # keep the argument checks
-        yield SerialExecutor(), 1
+    def open_serial(workers=None, scheduler=None, dask_local=False, wait_workers_s=60.0):
+        check_backend(workers, scheduler, dask_local)  # keep the argument checks
+        yield Backend(SerialExecutor(), 1)
 
     monkeypatch.setattr(batch, "open_executor", open_serial)
 

@@ -1,16 +1,27 @@
 """Typed scenario schema (pydantic): every section of a scenario TOML file.
 
 Each field states its unit. Unknown keys are rejected (``extra="forbid"``) so that a typo never
-silently falls back to a default. Loading, overrides and hashing live in :mod:`sim.input.scenario`.
+silently falls back to a default. Types are strict (``strict=True``): a boolean is not a number,
+text is neither a number nor a boolean, a float is not an integer, and a date is a date (not a
+date-time; text ``YYYY-MM-DD`` is read as a date), so ``volatility = true`` or ``curtailment = "yes"`` is an error rather than
+1.0 or True. An integer is accepted where a float is expected. Loading, overrides and hashing live in :mod:`sim.input.scenario`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from sim import consensus
 
@@ -18,10 +29,38 @@ PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Real = Annotated[float, Field(allow_inf_nan=False)]
+#: Dates as text: YYYY-MM-DD exactly (fromisoformat alone also takes 20251001 and 2025-W40-3).
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: object) -> object:
+    """Text ``YYYY-MM-DD`` (Python overrides, quoted TOML) read as a date; a date-time stays
+    as it is and fails: a date has no time of day and no time zone."""
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+#: A calendar date: a TOML date, a ``datetime.date`` or text ``YYYY-MM-DD``.
+Date = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
+def _list_as_tuple(value: object) -> object:
+    """TOML writes pairs as arrays; strict validation takes a tuple only as a tuple."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+#: ``[date, usd]`` pairs (TOML arrays).
+DatedValue = Annotated[tuple[Date, PositiveFloat], BeforeValidator(_list_as_tuple)]
+#: ``[first, last]`` date pairs (TOML arrays).
+DateRange = Annotated[tuple[Date, Date], BeforeValidator(_list_as_tuple)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 GENESIS_DATE = dt.date(2009, 1, 3)
@@ -40,8 +79,8 @@ class ScenarioInfo(Strict):
         description="also the default results folder name: no slashes or control characters",
     )
     description: str = ""
-    start_date: dt.date
-    end_date: dt.date
+    start_date: Date
+    end_date: Date
 
     @field_validator("name")
     @classmethod
@@ -119,7 +158,7 @@ class BtcMarket(Strict):
     )
     bear_to_bull_per_year: NonNegFloat = Field(default=1.0, le=365)
     path_csv: str | None = Field(default=None, description="replay: CSV with columns date, price")
-    points: list[tuple[dt.date, PositiveFloat]] | None = Field(
+    points: list[DatedValue] | None = Field(
         default=None, description="piecewise: [[date, usd], ...], log-linear between points"
     )
     floor_usd: PositiveFloat = Field(default=1.0, description="price never falls below this")
@@ -205,9 +244,7 @@ class RatesMarket(Strict):
         default=0.3, le=365, description="intensity at which credit windows close"
     )
     window_open_per_year: NonNegFloat = Field(default=3.0, le=365)
-    closed_periods: list[tuple[dt.date, dt.date]] = Field(
-        default_factory=list, description="forced closures"
-    )
+    closed_periods: list[DateRange] = Field(default_factory=list, description="forced closures")
     equity_discount: Fraction = Field(
         default=0.05, description="new shares sold at price x (1 - discount)"
     )
