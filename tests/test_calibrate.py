@@ -335,3 +335,35 @@ def test_the_committed_calibration_reproduces_from_its_seed(tmp_path):
     )
     assert again.fitted == committed["fitted"]
     assert again.objective == committed["objective"]
+
+
+# ------------------------------------------------------------------ the history scenarios
+
+
+@pytest.mark.parametrize(
+    ("name", "week", "efficiency_day", "difficulty_day"),
+    [
+        ("history_2016", ("2015-12-25", "2015-12-31"), "2015-12-31", "2016-01-01"),
+        ("history_2020", ("2019-12-25", "2019-12-31"), "2019-12-31", "2020-01-02"),
+    ],
+)
+def test_history_scenarios_start_from_the_real_network_state(
+    name, week, efficiency_day, difficulty_day
+):
+    scenario = sim.load_scenario(name)
+    classes = scenario.config.fringe.classes
+    ehs = sum(c.hashrate_ehs for c in classes)
+    jth = sum(c.hashrate_ehs * c.efficiency_jth for c in classes) / ehs
+    assert len(scenario.miners) == 0  # fringe only
+    assert scenario.config.chain.height % 2016 == 0
+    assert scenario.config.chain.difficulty == pytest.approx(
+        history.difficulty()[difficulty_day], rel=1e-12
+    )
+    assert ehs == pytest.approx(history.hashrate_ehs()[week[0] : week[1]].mean(), rel=1e-3)
+    assert jth == pytest.approx(history.efficiency_jth()[efficiency_day], rel=1e-3)
+    tiers = {c.efficiency_jth for c in classes}
+    bounds = {round(history.efficiency_jth(b)[efficiency_day], 2) for b in ("lower", "upper")}
+    assert bounds <= tiers  # the best and worst machines CBECI counts are tiers
+    assert scenario.btc_replay is not None
+    start = scenario.config.scenario.start_date
+    assert scenario.config.market.btc.initial_usd == scenario.btc_replay[start]

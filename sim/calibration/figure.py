@@ -48,12 +48,12 @@ def fit_figure(abm: dict | None = None, params: benchmark.BenchmarkParams | None
     top.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     top.yaxis.set_minor_formatter(NullFormatter())
     top.set_ylabel("difficulty, T (monthly mean, log scale)")
-    top.legend(fontsize=8, loc="upper left")
+    top.legend(fontsize=8, loc="center right")
     top.set_title(_title(abm, windows))
     bottom.axhline(0, color="k", lw=0.8)
     bottom.set_ylabel("log(simulated / history)")
     bottom.set_xlabel("month")
-    bottom.legend(fontsize=8, loc="lower left")
+    bottom.legend(fontsize=8, loc="upper left")
     bottom.set_xlim(SHOWN[0] - pd.Timedelta(days=20), SHOWN[1] + pd.Timedelta(days=20))
     return fig
 
