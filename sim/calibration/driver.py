@@ -94,6 +94,8 @@ def calibrate(
     spec = spec if isinstance(spec, CalibrationSpec) else load_spec(spec)
     spec = spec.with_budget(replications=replications, popsize=popsize, maxiter=maxiter)
     targets = output_paths(out if out is not None else spec.output) if write else None
+    if targets:  # fail now, not after the search, if the folder cannot be made
+        targets[0].parent.mkdir(parents=True, exist_ok=True)
     seeds = tuple(run_seed(seed, r) for r in range(spec.optimizer.replications))
     space = ParameterSpace(spec.parameters)
     data = history_moments(spec.fit.window)
@@ -170,17 +172,11 @@ class _Search:
     def run(self, optimizer_seed: int):
         from scipy.optimize import differential_evolution
 
-        budget = self.spec.optimizer
+        settings = self.spec.optimizer.model_dump(exclude={"replications"})  # DE's own names
         return differential_evolution(
             self.losses,
             self.space.bounds,
-            strategy=budget.strategy,
-            maxiter=budget.maxiter,
-            popsize=budget.popsize,
-            tol=budget.tol,
-            atol=budget.atol,
-            mutation=budget.mutation,
-            recombination=budget.recombination,
+            **settings,
             rng=optimizer_seed,
             callback=self.on_generation,
             polish=False,  # a gradient polish is meaningless on a simulated loss

@@ -153,12 +153,17 @@ def _cached_base(scenario: str, fixed_json: str) -> Scenario:
 
 
 def _base(scenario: str, scenario_hash: str, fixed: dict) -> Scenario:
-    """The scenario with the fixed overrides, loaded once per worker process."""
-    base = _cached_base(scenario, json.dumps(fixed, sort_keys=True, default=str))
+    """The scenario with the fixed overrides, loaded once per process (again if its files
+    changed since: the content hash must be the one the calibration started with)."""
+    key = (scenario, json.dumps(fixed, sort_keys=True, default=str))
+    base = _cached_base(*key)
+    if base.content_hash != scenario_hash:
+        _cached_base.cache_clear()
+        base = _cached_base(*key)
     if base.content_hash != scenario_hash:
         raise MinersimError(
-            f"scenario '{scenario}' has content hash {base.content_hash[:12]} on this worker "
-            f"but {scenario_hash[:12]} where the calibration started: workers must see the same "
+            f"scenario '{scenario}' has content hash {base.content_hash[:12]} here but "
+            f"{scenario_hash[:12]} where the calibration started: workers must see the same "
             "scenario files"
         )
     return base

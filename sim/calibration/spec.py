@@ -40,6 +40,7 @@ a :class:`sim.errors.ScenarioError` naming the spec file and the key.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import tomllib
@@ -171,7 +172,7 @@ class CalibrationSpec:
             optimizer = OptimizerSpec.model_validate(self.optimizer.model_dump() | changes)
         except ValidationError as exc:
             raise MinersimError(_first_error(exc)) from None
-        return CalibrationSpec(**{**self.__dict__, "optimizer": optimizer})
+        return dataclasses.replace(self, optimizer=optimizer)
 
     @property
     def population(self) -> int:
