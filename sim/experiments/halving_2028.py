@@ -18,12 +18,11 @@ import pandas as pd
 import sim
 from sim import history as sim_history
 from sim.analysis import markdown, style
+from sim.calibration.moments import PEAK_DAYS_BEFORE, TROUGH_DAYS_AFTER, drawdown_recovery
 from sim.experiments import common
 
 NAME = "halving_2028"
 SCENARIO = "baseline"
-PEAK_DAYS_BEFORE = 14
-TROUGH_DAYS_AFTER = 150
 MEAN_DAYS = 30
 DAYS = np.arange(-60, 361)  # days since the halving shown in the figure
 PATH_YLIM = (-70, 60)  # %: the 2016 history climbs to +230% within the year; clipped
@@ -37,26 +36,6 @@ OBSERVED = {  # cal §4.1: (drawdown %, trough day, back above peak day); NaN: n
 OSCILLATION_STEP = np.log(1.2)  # a retarget of more than +20% / -17%
 OSCILLATION_FLIPS = 4
 SERIES = {"difficulty": "difficulty", "hashrate_30d": f"hashrate, {MEAN_DAYS}-day mean"}
-
-
-def drawdown_recovery(days: np.ndarray, values: np.ndarray) -> dict[str, float]:
-    """Peak (14 d before) -> trough (150 d after) -> first day back above the peak.
-
-    ``days`` are days since the halving (one value a day). The recovery day is NaN if the series
-    has not come back above the peak by its end.
-    """
-    pre = (days >= -PEAK_DAYS_BEFORE) & (days <= 0)
-    post = (days > 0) & (days <= TROUGH_DAYS_AFTER) & np.isfinite(values)
-    if not pre.any() or not post.any():
-        return {"drawdown_pct": np.nan, "trough_day": np.nan, "recovery_day": np.nan}
-    peak = np.nanmax(values[pre])
-    trough_at = np.flatnonzero(post)[np.argmin(values[post])]
-    back = np.flatnonzero((days > days[trough_at]) & (values > peak))
-    return {
-        "drawdown_pct": 100 * (values[trough_at] / peak - 1),
-        "trough_day": float(days[trough_at]),
-        "recovery_day": float(days[back[0]]) if len(back) else np.nan,
-    }
 
 
 def longest_oscillation(epochs: pd.DataFrame, start: int) -> int:
