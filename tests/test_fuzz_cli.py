@@ -229,7 +229,6 @@ class SerialExecutor(cf.Executor):
 @pytest.fixture
 def serial_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     from sim.batch import runner as batch
-
     from sim.batch.executors import Backend, check_backend
 
     @contextlib.contextmanager

@@ -27,15 +27,10 @@ import numpy as np
 import pandas as pd
 
 from sim import history as sim_history
-from sim.batch.runner import (
-    Progress,
-    _check_seed,
-    code_fingerprint,
-    default_workers,
-    open_executor,
-    run_seed,
-    sampler_seed,
-)
+from sim.batch.executors import default_workers, open_executor
+from sim.batch.progress import Progress
+from sim.batch.runner import code_fingerprint
+from sim.batch.seeds import check_seed, run_seed, sampler_seed
 from sim.calibration.moments import Moments, Window, history_moments, rmse
 from sim.calibration.objective import (
     CandidateRuns,
@@ -47,7 +42,7 @@ from sim.calibration.objective import (
 from sim.calibration.results import CalibrationResult, PeriodFit, output_paths, write_outputs
 from sim.calibration.spec import CalibrationSpec, Period, load_spec
 from sim.errors import MinersimError
-from sim.paths import PROJECT_DIR
+from sim.paths import SCENARIOS_DIR
 
 OPTIMIZER = "scipy.optimize.differential_evolution"
 
@@ -90,7 +85,7 @@ def calibrate(
         Override the spec's budget (``[optimizer]``).
     """
     started = time.perf_counter()
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     spec = spec if isinstance(spec, CalibrationSpec) else load_spec(spec)
     spec = spec.with_budget(replications=replications, popsize=popsize, maxiter=maxiter)
     targets = output_paths(out if out is not None else spec.output) if write else None
@@ -292,9 +287,9 @@ def _executor(workers, scheduler, dask_local) -> Iterator[tuple[object, str]]:
     if workers == 1 and not scheduler and not dask_local:
         yield None, "in-process"
         return
-    with open_executor(workers, scheduler, dask_local) as (executor, slots):
+    with open_executor(workers, scheduler, dask_local) as backend:
         kind = f"Dask {scheduler}" if scheduler else ("Dask local" if dask_local else "processes")
-        yield executor, f"{kind}, {slots} workers"
+        yield backend.executor, f"{kind}, {backend.slots} workers"
 
 
 def _environment(backend: str) -> dict[str, str | None]:
@@ -315,7 +310,7 @@ def _environment(backend: str) -> dict[str, str | None]:
 def _shown(path: Path) -> str:
     """A path relative to the project when inside it (committed files stay portable)."""
     try:
-        return str(path.resolve().relative_to(PROJECT_DIR))
+        return str(path.resolve().relative_to(SCENARIOS_DIR.parent))
     except ValueError:
         return str(path)
 

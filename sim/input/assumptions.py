@@ -169,16 +169,40 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         SOURCED,
         "cal §3.10: 2025 senior secured notes (TeraWulf, Cipher) mature in 2030, 5 years",
     ),
-    "market.rates.window_close_per_year": (
+    "market.rates.credit_close_drawdown": (
         ASSUMPTION,
-        "credit windows close about once in 3 years (the 2022 closure, cal §4.8, is one "
-        "episode; not fitted)",
+        "credit closes while BTC is more than 50% below its trailing-year high: on the 2015-2021 "
+        "closes that shuts it 2018-02..2019-05, 2020-03..05 and 2021-06..08; not fitted",
     ),
-    "market.rates.window_open_per_year": (
+    "market.rates.credit_reopen_drawdown": (
         ASSUMPTION,
-        "a closed window reopens after ~4 months on average; not fitted",
+        "a closed window reopens once BTC is back within 30% of its trailing high; not fitted",
     ),
+    "market.rates.credit_high_window_days": (ASSUMPTION, "the trailing high of a year of closes"),
     "market.rates.closed_periods": (OPTION, "no forced credit closures"),
+    "market.rates.covenant_secured_to_assets": (
+        ASSUMPTION,
+        "secured principal at most 85% of book assets: above every baseline miner's ratio once "
+        "its notes are issued (the highest, TeraWulf, ~0.76); no covenant terms are sourced",
+    ),
+    "market.rates.equity_discount_per_drawdown": (
+        ASSUMPTION,
+        "the issue discount widens by half the share's drawdown (60% below its high: 30 points "
+        "cheaper); not sourced",
+    ),
+    "market.rates.equity_max_discount": (ASSUMPTION, "issue discounts stop at 50%; not sourced"),
+    "market.rates.equity_max_dilution_per_epoch": (
+        ASSUMPTION,
+        "at most 10% new shares in two weeks, what an at-the-market programme places; not sourced",
+    ),
+    "market.rates.equity_min_share_price_usd": (
+        ASSUMPTION,
+        "no issuance below USD 1 a share (Nasdaq's minimum bid price, Listing Rule 5550(a)(2))",
+    ),
+    "market.rates.equity_high_window_epochs": (
+        ASSUMPTION,
+        "the share's trailing high over 26 epochs, about a year",
+    ),
     "market.rates.equity_discount": (
         ASSUMPTION,
         "new shares sold 5% below the market price, a typical at-the-market discount; not sourced",
@@ -254,6 +278,24 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "miners.default_recovery": (
         ASSUMPTION,
         "a defaulted fleet sells at half its resale value; not sourced",
+    ),
+    "miners.ai_option_weight": (
+        ASSUMPTION,
+        "the market values convertible capacity's AI option at even odds (sim/valuation.py); "
+        "not fitted",
+    ),
+    "miners.fire_sale_discount": (
+        ASSUMPTION,
+        "distressed machine sales fetch 30% below resale value (resale already falls with "
+        "hashprice: ASIC prices fell 82-87% in 2022, cal §4.8); not sourced",
+    ),
+    "miners.asset_sale_fraction": (
+        ASSUMPTION,
+        "AI halls and powered sites sold in distress fetch 70% of their market value; not sourced",
+    ),
+    "miners.site_usd_per_mw": (
+        SOURCED,
+        "cal §3.9: mining build-out costs $0.7-1.0M per MW (CoinShares); $0.85M, the midpoint",
     ),
     "miners.curtailment": (
         ASSUMPTION,
