@@ -267,7 +267,7 @@ def test_fitted_values_lie_in_bounds_and_the_best_candidate_is_reported(tiny_ser
     assert result.optimizer["candidates"] == 5 * (result.optimizer["nit"] + 1)  # population 5
 
 
-def test_the_fragment_holds_only_the_fitted_keys_and_scenarios_extend_it(tiny_serial, tmp_path):
+def test_the_fragment_holds_only_the_fitted_keys_and_scenarios_extend_it(tiny_serial):
     spec, result = tiny_serial
     fragment = spec.parent / "out" / "tiny.fit.toml"
     text = fragment.read_text()
@@ -278,9 +278,9 @@ def test_the_fragment_holds_only_the_fitted_keys_and_scenarios_extend_it(tiny_se
         }
     }
     assert f"--seed {result.seed}" in text and "RMSE of monthly log difficulty" in text
-    child = tmp_path / "child.toml"
+    child = fragment.parent / "child.toml"  # beside it: scenarios read only inside their folder
     child.write_text(
-        f'extends = "{fragment}"\n'
+        f'extends = "{fragment.name}"\n'
         "[scenario]\nname = 'child'\nstart_date = 2016-01-01\nend_date = 2016-06-30\n"
         "[chain]\nheight = 391104\ndifficulty = 103880340815.456\n"
         "[[fringe.classes]]\nname = 'f'\nhashrate_ehs = 0.77\nefficiency_jth = 500.0\n"

@@ -30,6 +30,7 @@ import pytest
 
 from sim.analysis.summary import summarize
 from sim.batch import runner
+from sim.batch.executors import Backend
 
 KEYS = ("market.btc.drift", "market.btc.jump_mean", "market.btc.bear_drift")  # all allow [-pi, pi]
 N_BASE = 256
@@ -86,8 +87,8 @@ class SerialExecutor:
 @pytest.fixture
 def functions_instead_of_runs(monkeypatch):
     @contextlib.contextmanager
-    def open_serial(workers=None, scheduler=None, dask_local=False):
-        yield SerialExecutor(), 1
+    def open_serial(workers=None, scheduler=None, dask_local=False, wait_workers_s=60.0):
+        yield Backend(SerialExecutor(), 1)
 
     monkeypatch.setattr(runner, "execute_run", fake_execute_run)
     monkeypatch.setattr(runner, "open_executor", open_serial)
