@@ -214,6 +214,18 @@ def body(results: dict[str, list[dict]], tab: pd.DataFrame, grid: pd.DatetimeInd
             f"{corr['change_p5']:+.2f} to {corr['change_p95']:+.2f}); beta to BTC "
             f"{beta['before_median']:.2f} -> {beta['after_median']:.2f}."
         )
+    companies = tab[(tab["metric"] == "beta") & (tab["series"] != SECTOR)]
+    spans = [
+        f"{lo:.2f} to {hi:.2f} ({name})"
+        for name, rows in companies.groupby("scenario", sort=False)
+        for lo, hi in [(rows["before_median"].min(), rows["before_median"].max())]
+    ]
+    lines.append(
+        "For scale: 60-day betas of single miners to BTC to 2025-08-18 were 1.39 (MARA) to 1.57 "
+        "(GREE) (§4.6); the model's per-company betas before the pivot (median of runs) range "
+        + ", ".join(spans)
+        + ": most of the model's miner equities are less levered on BTC than the market's were."
+    )
     halving_dates = [r["halving_date"] for r in results["baseline"] if r["halving_date"]]
     halving = pd.Series(halving_dates).median() if halving_dates else grid[-1]
     periods = {
