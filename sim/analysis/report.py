@@ -27,22 +27,12 @@ import pandas as pd
 
 from sim.analysis import folders, plots, style
 from sim.analysis.markdown import band_cell, markdown_table, number_column, percentiles
-from sim.analysis.summary import fan_quantiles, final_values
+from sim.analysis.summary import FAN_COLUMNS, fan_quantiles, final_values
 from sim.batch.store import read_epochs
 from sim.paths import SCENARIOS_DIR
 
 #: Rows of the headline table: the columns' values at the end of each run.
-HEADLINE_COLUMNS = (
-    "hashrate_ehs",
-    "difficulty",
-    "btc_price_usd",
-    "hashprice_usd_per_ph_day",
-    "cost_to_mine_cash_usd",
-    "cost_to_mine_allin_usd",
-    "total_debt_usd",
-    "ai_capacity_mw",
-    "miners_defaulted",
-)
+HEADLINE_COLUMNS = (*FAN_COLUMNS, "miners_defaulted")
 
 #: Columns of the yearly table (yearly means; bands: median over runs of each run's mean).
 YEARLY_COLUMNS = (
