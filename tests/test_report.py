@@ -18,6 +18,7 @@ from sim.analysis import markdown, style
 from sim.analysis.report import write_report
 from sim.batch.store import read_epochs
 from sim.cli import main
+from sim.cli.run import STALLED_EXIT
 from sim.errors import MinersimError
 
 SHORT = {"scenario.end_date": "2026-02-01"}  # demo, about 9 epochs
@@ -86,7 +87,7 @@ def test_a_stalled_run_is_recorded_and_reported(tmp_path, monkeypatch, capsys):
     stalled = sim.RunResult(real.epochs.iloc[:3], real.miners, meta={"stalled": True})
     monkeypatch.setattr("sim.model.run", lambda scenario, seed: stalled)
     code, _, err = cli(["run", "demo", "--out", str(tmp_path), *SHORT_SET], capsys)
-    assert code == 0
+    assert code == STALLED_EXIT
     assert "stalled" in err
     assert json.loads((tmp_path / "metadata.json").read_text())["stalled"] is True
     assert "stopped early" in write_report(tmp_path).read_text()

@@ -70,7 +70,7 @@ def main_command(args: argparse.Namespace) -> int:
     run_args = argparse.Namespace(
         scenario=args.scenario, seed=args.seed, out=args.out, overrides=[], force=args.force
     )
-    out = run_into_folder(run_args, "main", _command(args), rerun_replaces=True)
+    out, _ = run_into_folder(run_args, "main", _command(args), rerun_replaces=True)
     print(f"monte carlo: {args.runs} runs of {args.scenario} into {out / 'mc'}")
     batch = monte_carlo(args.scenario, args.runs, args.seed, out / "mc", workers=workers)
     print(f"monte carlo: {batch.completed_runs} runs in {batch.elapsed_s:.1f} s")

@@ -9,7 +9,12 @@ import time
 from pathlib import Path
 
 from sim.analysis import folders
+from sim.cli.options import add_data_dir_option
 from sim.input.scenario import load_scenario, parse_overrides, resolve_scenario_path
+
+#: Exit status of a run whose chain stalled before the scenario's end date (its tables are
+#: written; the horizon asked for was not reached).
+STALLED_EXIT = 3
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a scenario value, e.g. --set market.btc.volatility=0.6",
     )
+    add_data_dir_option(p)
     p.set_defaults(func=run_command)
 
 
@@ -45,19 +51,20 @@ def run_command(args: argparse.Namespace) -> int:
         words += ["--set", text]
     if args.out is not None:
         words += ["--out", str(args.out)]
-    out = run_into_folder(args, "run", shlex.join(words), rerun_replaces=False)
+    out, stalled = run_into_folder(args, "run", shlex.join(words), rerun_replaces=False)
     if args.report:
         from sim.analysis.report import write_report
 
         print(f"report: {write_report(out)}")
-    return 0
+    return STALLED_EXIT if stalled else 0
 
 
 def run_into_folder(
     args: argparse.Namespace, command_kind: str, command: str, rerun_replaces: bool
-) -> Path:
+) -> tuple[Path, bool]:
     """Run ``args.scenario`` with ``args.seed`` and ``args.overrides`` into ``args.out`` (or the
-    default folder) and return the folder.
+    default folder); returns the folder and whether the chain stalled before the end date
+    (a warning is printed: the CLI then exits with STALLED_EXIT).
 
     ``command`` (the command line that reproduces the run) and ``command_kind`` ("run", "main")
     are recorded in metadata.json. A folder that holds results is replaced only with
@@ -67,7 +74,9 @@ def run_into_folder(
     from sim.model import run
 
     overrides = parse_overrides(args.overrides)
-    scenario = load_scenario(resolve_scenario_path(args.scenario), overrides)
+    scenario = load_scenario(
+        resolve_scenario_path(args.scenario), overrides, data_dirs=getattr(args, "data_dirs", ())
+    )
     out = args.out or folders.default_run_folder(scenario.name, args.seed, overrides)
     folders.prepare_output(
         out, replace=args.force, replaceable_command=command_kind if rerun_replaces else None
@@ -88,16 +97,19 @@ def run_into_folder(
     )
     folders.write_run(result, out, meta)
     e = result.epochs
-    print(
-        f"{scenario.name}: {len(e)} epochs to {e['date'].iloc[-1]:%Y-%m-%d} in {elapsed:.2f} s; "
-        f"final hashrate {e['hashrate_ehs'].iloc[-1]:,.0f} EH/s, "
-        f"difficulty {e['difficulty'].iloc[-1] / 1e12:,.1f} T; wrote {out}/ (epochs.parquet, "
-        "miners.parquet, metadata.json)"
-    )
+    if len(e):
+        print(
+            f"{scenario.name}: {len(e)} epochs to {e['date'].iloc[-1]:%Y-%m-%d} in {elapsed:.2f} "
+            f"s; final hashrate {e['hashrate_ehs'].iloc[-1]:,.0f} EH/s, "
+            f"difficulty {e['difficulty'].iloc[-1] / 1e12:,.1f} T; wrote {out}/ (epochs.parquet, "
+            "miners.parquet, metadata.json)"
+        )
     if meta["stalled"]:
         print(
-            f"warning: the chain stalled: the run stopped at {meta['last_epoch_date']}, before its "
-            f"end date {meta['end_date']} (metadata.json: stalled = true)",
+            f"minersim: warning: the chain stalled: the run stopped at "
+            f"{meta['last_epoch_date'] or 'its start'}, before its end date {meta['end_date']} "
+            f"(too little hashrate for the difficulty; metadata.json: stalled = true); exit status "
+            f"{STALLED_EXIT}",
             file=sys.stderr,
         )
-    return out
+    return out, meta["stalled"]

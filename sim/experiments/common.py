@@ -35,6 +35,8 @@ import sim
 from sim.analysis import style
 from sim.analysis.markdown import band_column, markdown_table
 from sim.analysis.style import legend_with_bands, mark_date, percentiles
+from sim.calibration import moments
+from sim.calibration.moments import difficulty_in_effect as difficulty_in_effect  # re-exported
 
 DEFAULT_OUT = Path("results") / "experiments"
 CALIBRATION = "data/sources.md"
@@ -122,32 +124,14 @@ def on_grid(dates, values, grid: pd.DatetimeIndex) -> np.ndarray:
     return out
 
 
-def difficulty_in_effect(
-    epochs: pd.DataFrame, grid: pd.DatetimeIndex, initial: float
-) -> np.ndarray:
-    """Difficulty that applies on each grid date: an epoch's retarget (its ``difficulty``) from
-    the day of its last block on; ``initial`` before the first retarget."""
-    ends = pd.DatetimeIndex(epochs["date"]).to_numpy()
-    applied = np.searchsorted(ends, grid.to_numpy(), side="right") - 1
-    values = epochs["difficulty"].to_numpy()
-    return np.where(applied >= 0, values[np.maximum(applied, 0)], initial)
-
-
 def halving_epoch(epochs: pd.DataFrame, height: int = HALVING_2028_HEIGHT) -> int | None:
-    """Row of the epoch that mines block ``height`` (None if the run ends before it)."""
-    after = np.flatnonzero(epochs["height"].to_numpy() > height)
-    return int(after[0]) if len(after) and after[0] > 0 else None
+    """Row of the epoch that mines block ``height`` (default: the 2028 halving)."""
+    return moments.halving_epoch(epochs, height)
 
 
 def halving_date(epochs: pd.DataFrame, height: int = HALVING_2028_HEIGHT) -> pd.Timestamp | None:
-    """Day block ``height`` is mined, interpolated within its epoch (None if not reached)."""
-    k = halving_epoch(epochs, height)
-    if k is None:
-        return None
-    first = epochs["height"].iloc[k - 1]
-    fraction = (height - first) / BLOCKS_PER_EPOCH
-    start = pd.Timestamp(epochs["date"].iloc[k - 1])
-    return (start + fraction * epochs["epoch_days"].iloc[k] * DAY).normalize()
+    """Day block ``height`` (default: the 2028 halving) is mined, or None if not reached."""
+    return moments.halving_date(epochs, height)
 
 
 # ------------------------------------------------------------------ statistics

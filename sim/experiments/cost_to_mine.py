@@ -71,7 +71,8 @@ def jpm_method_usd(epochs: pd.DataFrame, fee_btc_per_block: float) -> np.ndarray
 
 
 def one_run(scenario: sim.Scenario, seed: int) -> dict:
-    """Per-epoch costs of one run and their means over the windows around the halving."""
+    """Per-epoch costs of one run, their means over the windows around the halving, the
+    difficulty over the same windows and the network of the first epoch."""
     epochs = sim.run(scenario, seed=seed).epochs
     fee = scenario.config.market.fees.mean_btc_per_block
     series = epochs[["date", "cost_to_mine_cash_usd", "cost_to_mine_allin_usd"]].copy()
@@ -79,13 +80,25 @@ def one_run(scenario: sim.Scenario, seed: int) -> dict:
     k = common.halving_epoch(epochs)
     windows = {}
     if k is not None and k + WINDOW_EPOCHS < len(epochs):
-        for column in MEASURES:
-            values = series[column].to_numpy()
+        for column in [*MEASURES, "difficulty"]:
+            values = (series[column] if column in series else epochs[column]).to_numpy()
             windows[column] = (
                 values[k - WINDOW_EPOCHS : k].mean(),
                 values[k + 1 : k + 1 + WINDOW_EPOCHS].mean(),
             )
-    return {"series": series, "windows": windows, "halving": common.halving_date(epochs)}
+    first = epochs.iloc[0]
+    start = {
+        "hashrate_ehs": float(first["hashrate_ehs"]),
+        "efficiency_j_per_th": float(first["network_efficiency_j_per_th"]),
+        "power_mw": float(first["network_power_mw"]),
+        "jpm_method_usd": float(series["jpm_method_usd"].iloc[0]),
+    }
+    return {
+        "series": series,
+        "windows": windows,
+        "halving": common.halving_date(epochs),
+        "start": start,
+    }
 
 
 def table(results: dict[str, list[dict]]) -> pd.DataFrame:
@@ -163,7 +176,7 @@ def display(tab: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def body(tab: pd.DataFrame) -> list[str]:
+def body(tab: pd.DataFrame, results: dict[str, list[dict]]) -> list[str]:
     def cell(scenario: str, measure: str) -> pd.Series:
         return tab[(tab["scenario"] == scenario) & (tab["measure"] == MEASURES[measure])].iloc[0]
 
@@ -182,13 +195,65 @@ def body(tab: pd.DataFrame) -> list[str]:
             + "; ".join(parts)
             + "."
         )
-    lines.append(
-        "JPM's construction doubles mechanically because it holds the network fixed; in the "
-        "model, hashrate that no longer covers its power cost switches off or retires after the "
-        "halving, difficulty falls, and the survivors' cash cost per BTC rises by less (the "
-        "ratio of the model's cash cost above)."
-    )
+    lines.append(construction_sentence(results["jpm_method"][0]["start"]))
+    for name in SCENARIOS:
+        complete = [r["windows"] for r in results[name] if r["windows"]]
+        if not complete:
+            lines.append(f"**{name}**: no run has 6 epochs on both sides of the halving.")
+            continue
+        difficulty = [w["difficulty"][1] / w["difficulty"][0] for w in complete]
+        lines.append(
+            response_sentence(
+                name,
+                jpm_ratio=cell(name, "jpm_method_usd")["ratio_median"],
+                cash_ratio=cell(name, "cost_to_mine_cash_usd")["ratio_median"],
+                difficulty_ratio=float(np.median(difficulty)),
+            )
+        )
     return lines
+
+
+def construction_sentence(start: dict) -> str:
+    """Says that the JPM-method figure at the start follows from the scenario's own network."""
+    return (
+        f"The JPM-method figure at the start (${start['jpm_method_usd']:,.0f} per BTC in "
+        f"`jpm_method`, beside JPM's ~$92,000) follows by construction from the scenario's "
+        f"inputs: {start['hashrate_ehs']:,.0f} EH/s at {start['efficiency_j_per_th']:.1f} J/TH "
+        f"is {start['power_mw'] / 1e3:.1f} GW, at $50/MWh over 144 blocks a day. The scenario "
+        "was set to JPM's implied ~33 J/TH (cal §3.12), so the match checks the arithmetic, "
+        "not the model."
+    )
+
+
+def response_sentence(
+    name: str, jpm_ratio: float, cash_ratio: float, difficulty_ratio: float
+) -> str:
+    """The halving response in words, each claim worded from the ratios it describes.
+
+    Ratios are after / before the halving (medians over runs): JPM's method, the model's cash
+    cost per BTC and the difficulty.
+    """
+    change = 100 * (difficulty_ratio - 1)
+    if abs(change) < 0.5:
+        network = "difficulty is about unchanged"
+    elif change < 0:
+        network = f"difficulty falls {-change:.0f}% (hashrate that no longer covers its power "
+        network += "cost switches off or retires)"
+    else:
+        network = f"difficulty still rises {change:.0f}%"
+    if cash_ratio <= 1:
+        cost = "does not rise"
+    elif np.isclose(cash_ratio, jpm_ratio, rtol=0.01):
+        cost = "rises about as much as JPM's"
+    elif cash_ratio < jpm_ratio:
+        cost = "rises by less than JPM's"
+    else:
+        cost = "rises by more than JPM's"
+    return (
+        f"**{name}**: JPM's construction holds the network fixed, so its cost per BTC goes "
+        f"x{jpm_ratio:.2f} across the halving; in the model {network}, and the cash cost per BTC "
+        f"{cost} (x{cash_ratio:.2f})."
+    )
 
 
 def main(argv=None) -> None:
@@ -202,7 +267,7 @@ def main(argv=None) -> None:
         figure(results, grid),
         tab,
         "Cost to mine one BTC: JPMorgan's method vs the model, around the 2028 halving",
-        body(tab),
+        body(tab, results),
         display=display(tab),
         references=[
             "JPMorgan cost to mine ~$92,000 (2025-10-23), 'could rise to $180,000 after the 2028 "

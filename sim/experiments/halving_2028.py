@@ -18,12 +18,11 @@ import pandas as pd
 import sim
 from sim import history as sim_history
 from sim.analysis import markdown, style
+from sim.calibration.moments import PEAK_DAYS_BEFORE, TROUGH_DAYS_AFTER, drawdown_recovery
 from sim.experiments import common
 
 NAME = "halving_2028"
 SCENARIO = "baseline"
-PEAK_DAYS_BEFORE = 14
-TROUGH_DAYS_AFTER = 150
 MEAN_DAYS = 30
 DAYS = np.arange(-60, 361)  # days since the halving shown in the figure
 PATH_YLIM = (-70, 60)  # %: the 2016 history climbs to +230% within the year; clipped
@@ -37,26 +36,6 @@ OBSERVED = {  # cal §4.1: (drawdown %, trough day, back above peak day); NaN: n
 OSCILLATION_STEP = np.log(1.2)  # a retarget of more than +20% / -17%
 OSCILLATION_FLIPS = 4
 SERIES = {"difficulty": "difficulty", "hashrate_30d": f"hashrate, {MEAN_DAYS}-day mean"}
-
-
-def drawdown_recovery(days: np.ndarray, values: np.ndarray) -> dict[str, float]:
-    """Peak (14 d before) -> trough (150 d after) -> first day back above the peak.
-
-    ``days`` are days since the halving (one value a day). The recovery day is NaN if the series
-    has not come back above the peak by its end.
-    """
-    pre = (days >= -PEAK_DAYS_BEFORE) & (days <= 0)
-    post = (days > 0) & (days <= TROUGH_DAYS_AFTER) & np.isfinite(values)
-    if not pre.any() or not post.any():
-        return {"drawdown_pct": np.nan, "trough_day": np.nan, "recovery_day": np.nan}
-    peak = np.nanmax(values[pre])
-    trough_at = np.flatnonzero(post)[np.argmin(values[post])]
-    back = np.flatnonzero((days > days[trough_at]) & (values > peak))
-    return {
-        "drawdown_pct": 100 * (values[trough_at] / peak - 1),
-        "trough_day": float(days[trough_at]),
-        "recovery_day": float(days[back[0]]) if len(back) else np.nan,
-    }
 
 
 def longest_oscillation(epochs: pd.DataFrame, start: int) -> int:
@@ -243,27 +222,54 @@ def body(runs: list[dict], tab: pd.DataFrame) -> list[str]:
         return tab[(tab["series"] == SERIES[series]) & (tab["metric"] == metric)][column].iloc[0]
 
     dates = pd.Series([r["halving"] for r in runs])
-    oscillating = [r for r in runs if r["oscillation"] >= OSCILLATION_FLIPS]
     return [
         f"Halving (block {common.HALVING_2028_HEIGHT:,}) on {dates.median():%Y-%m-%d} (median of "
         f"runs; {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}); cal §3.2 expects "
         "2028-04-10 to 2028-04-15.",
         f"Difficulty drawdown {cell('difficulty', 'drawdown_pct', 'sim_median'):.1f}% (median; p5-p95 "
         f"{cell('difficulty', 'drawdown_pct', 'sim_p5'):.1f}% to "
-        f"{cell('difficulty', 'drawdown_pct', 'sim_p95'):.1f}%) and is back above its peak after "
-        f"{cell('difficulty', 'recovery_day', 'sim_median'):.0f} days (median of the runs that "
-        f"recover; {cell('difficulty', 'recovery_day', 'sim_not_reached_pct'):.0f}% do not by the "
-        "end of 2030), against -5.4% / +38 d (2016) and -14.7% / +64 d (2020).",
+        f"{cell('difficulty', 'drawdown_pct', 'sim_p95'):.1f}%); "
+        + recovery_clause(
+            cell("difficulty", "recovery_day", "sim_median"),
+            cell("difficulty", "recovery_day", "sim_not_reached_pct"),
+        )
+        + ", against -5.4% / +38 d (2016) and -14.7% / +64 d (2020).",
         f"30-day mean hashrate drawdown {cell('hashrate_30d', 'drawdown_pct', 'sim_median'):.1f}% "
         f"(p5-p95 {cell('hashrate_30d', 'drawdown_pct', 'sim_p5'):.1f}% to "
         f"{cell('hashrate_30d', 'drawdown_pct', 'sim_p95'):.1f}%) against -2.5% (2016) and "
         "-12.6% (2020).",
-        f"{len(oscillating)} of {len(runs)} runs show a period-2 cycle after the halving: at least "
-        f"{OSCILLATION_FLIPS} consecutive retargets of alternating sign, each above +20% / -17% "
-        f"(seeds {', '.join(str(r['seed']) for r in oscillating) or 'none'}); the marginal fleet "
-        "switches off when difficulty is high and back on when it is low. Bitcoin's 2016 and "
-        "2020 halvings show no such cycle (history lines in the figure).",
+        oscillation_sentence(runs),
     ]
+
+
+def recovery_clause(median_day: float, not_reached_pct: float) -> str:
+    """When difficulty is back above its pre-halving peak, worded from the runs that get there."""
+    if not_reached_pct >= 100:
+        return "no run is back above its peak by the end of the run"
+    clause = f"back above its peak after {median_day:.0f} days (median of the runs that recover"
+    if not_reached_pct > 0:
+        clause += f"; {not_reached_pct:.0f}% do not by the end of the run"
+    return clause + ")"
+
+
+def oscillation_sentence(runs: list[dict]) -> str:
+    """How many runs cycle after the halving; the cobweb explanation only if some do."""
+    oscillating = [r for r in runs if r["oscillation"] >= OSCILLATION_FLIPS]
+    cycle = (
+        f"a period-2 cycle after the halving (at least {OSCILLATION_FLIPS} consecutive retargets "
+        "of alternating sign, each above +20% / -17%)"
+    )
+    if not oscillating:
+        return (
+            f"None of the {len(runs)} runs shows {cycle}, as Bitcoin's 2016 and 2020 halvings "
+            "show none (history lines in the figure)."
+        )
+    seeds = ", ".join(str(r["seed"]) for r in oscillating)
+    return (
+        f"{len(oscillating)} of {len(runs)} runs show {cycle} (seeds {seeds}): the marginal "
+        "fleet switches off when difficulty is high and back on when it is low. Bitcoin's 2016 "
+        "and 2020 halvings show no such cycle (history lines in the figure)."
+    )
 
 
 def main(argv=None) -> None:
