@@ -13,8 +13,6 @@ before the end date (or no epoch completed); then the command line and a batch.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -22,11 +20,11 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from serial_backend import use_serial_backend
 from strategies import copy_demo
 
 import sim
-from sim.batch import runner, store
-from sim.batch.executors import Backend, check_backend
+from sim.batch import store
 from sim.cli import main
 
 START = dt.date(2025, 10, 1)
@@ -109,26 +107,9 @@ def test_report_of_a_stalled_run_says_so(tmp_path):
     assert "**Warning: the chain stalled.**" in write_report(out).read_text()
 
 
-class SerialExecutor(cf.Executor):
-    """Runs each task at once in this process (no worker start-up)."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        future: cf.Future = cf.Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as error:
-            future.set_exception(error)
-        return future
-
-
 @pytest.fixture
 def serial(monkeypatch):
-    @contextlib.contextmanager
-    def open_serial(workers=None, scheduler=None, dask_local=False, wait_workers_s=60.0):
-        check_backend(workers, scheduler, dask_local)
-        yield Backend(SerialExecutor(), 1)
-
-    monkeypatch.setattr(runner, "open_executor", open_serial)
+    use_serial_backend(monkeypatch)
 
 
 def test_a_batch_marks_stalled_runs_and_counts_them(tmp_path, capsys, serial):
