@@ -308,13 +308,6 @@ def test_write_off_removes_only_the_defaulted_owners_debt():
     np.testing.assert_allclose(debt_by_owner(d, 2), [0.0, 250.0])
 
 
-def test_market_cap_counts_no_value_for_negative_mining_cash_flow():
-    args = (np.array([-100.0, 0.5]), np.zeros(2), np.array([50.0, 0.0]), np.zeros(2))
-    np.testing.assert_allclose(market_cap_usd(*args, 4, 12, floor_usd=1.0), [50.0, 2.0])
-    # the default floor is USD 1 million
-    assert market_cap_usd(np.zeros(1), np.zeros(1), np.zeros(1), np.ones(1), 4, 12)[0] == 1e6
-
-
 def test_contracted_noi_is_mw_times_rate_times_margin():
     c = hosting.new_contract_table()
     hosting.sign_contracts(c, np.array([0, 1]), np.array([10.0, 0.0]), 2e6, 0.0, 100, 3650, 1e7)
