@@ -11,6 +11,7 @@ Run: ``.venv/bin/python benchmarks/readme.py [--write]``
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ ROUNDS = 3
 
 def table() -> str:
     """The performance table, measured now."""
+    load = os.getloadavg()[0]  # other work on the machine inflates absolute times
     anticipation = kernel.model_anticipation()
     speed = kernel.measure_speed(ROUNDS, anticipation)
     kernel_start = kernel.measure_start_up()
@@ -95,7 +97,7 @@ def table() -> str:
     ]
     lines = [
         f"Measured by `benchmarks/readme.py` on {platform.machine()} ({_cpus()} CPUs, "
-        f"Python {platform.python_version()}).",
+        f"Python {platform.python_version()}; load average {load:.1f} when it started).",
         "",
         "| what | figure | command |",
         "|---|---|---|",
@@ -115,8 +117,6 @@ def _speed_against(other_s: float, minersim_s: float) -> str:
 
 
 def _cpus() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 

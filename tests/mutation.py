@@ -54,7 +54,7 @@ TARGETS: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, str], tuple
             "not test_long_run_interval_with_retargeting and not another_process",
         ),
         {"NUMBA_DISABLE_JIT": "1"},
-        # the simulation itself; run_epoch's argument checks (235 mutants of messages) are not
+        # the simulation itself; run_epoch and _checked_array (233 mutants, argument checks) are not
         # mutated here
         ("sim.kernel.x_simulate_epoch*", "sim.kernel.x__[a-bd-z]*", "sim.kernel.x_subsidy_sat*"),
     ),
