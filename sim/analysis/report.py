@@ -111,6 +111,7 @@ def _run_page(root: Path) -> list[str]:
     lines += _yearly_section(frame if frame is not None else _as_batch(epochs), root)
     if miners is not None:
         lines += _public_miners_section(miners, example, root)
+    lines += _assumptions_section(meta or batch_meta or {}, root)
     lines += _experiment_sections(root / "experiments")
     return lines
 
@@ -136,6 +137,7 @@ def _batch_page(root: Path) -> list[str]:
     lines += ["## Figures", "", note, ""]
     lines += _figures(plots.Layers(bands, None, ""), root)
     lines += _yearly_section(frame, root)
+    lines += _assumptions_section(meta, root)
     if parameters:
         lines += _points_section(frame, parameters, root)
         summary = summarize(root)
@@ -411,6 +413,52 @@ def _points_section(frame: pd.DataFrame, parameters: list[str], root: Path) -> l
     else:
         lines += [markdown_table(shown), ""]
     return lines
+
+
+def _assumptions_section(meta: dict, root: Path) -> list[str]:
+    """The schema defaults the scenario relies on (:func:`sim.input.assumptions.assumptions_used`),
+    from the scenario file and overrides the metadata records; the full table as CSV."""
+    from sim.errors import MinersimError
+    from sim.input.assumptions import ASSUMPTION, SOURCED, assumptions_used
+    from sim.input.scenario import load_scenario
+
+    heading = ["## Assumptions: the defaults this scenario relies on", ""]
+    source = meta.get("scenario_source")
+    if not source:
+        return [*heading, "No metadata.json names the scenario file: not listed.", ""]
+    try:
+        scenario = load_scenario(
+            source, meta.get("overrides") or {}, data_dirs=meta.get("data_dirs") or ()
+        )
+    except (MinersimError, OSError) as exc:
+        return [*heading, f"The scenario could not be loaded again ({exc}): not listed.", ""]
+    table = assumptions_used(scenario)
+    table.to_csv(root / "tables" / "assumptions.csv", index=False)
+    counts = table["status"].value_counts()
+    lines = [
+        *heading,
+        f"`{scenario.name}` leaves {len(table)} values at the schema's defaults: "
+        f"{counts.get(ASSUMPTION, 0)} are assumptions (no source gives them; the basis is "
+        f"stated) and {counts.get(SOURCED, 0)} are sourced (the section of data/sources.md is "
+        "cited). Switches and absent inputs are not listed. Set any of them in the scenario or "
+        "with `--set KEY=VALUE`; the table is also `tables/assumptions.csv`.",
+        "",
+    ]
+    if scenario.content_hash != meta.get("scenario_hash"):
+        lines += [
+            f"**The scenario file has changed since these results were made** (content hash "
+            f"`{scenario.content_hash[:12]}` now): the list below is that of the file as it is.",
+            "",
+        ]
+    shown = pd.DataFrame(
+        {
+            "key": table["key"],
+            "default": [style.number_text(v) if _is_number(v) else str(v) for v in table["value"]],
+            "status": table["status"],
+            "source or basis": table["source"],
+        }
+    )
+    return [*lines, markdown_table(shown), ""]
 
 
 def _is_number(value: object) -> bool:
