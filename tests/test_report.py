@@ -254,3 +254,15 @@ def test_main_writes_a_banded_report_and_replaces_only_its_own_folder(tmp_path, 
     assert cli(["run", "demo", "--out", str(ran), *SHORT_SET], capsys)[0] == 0
     code, _, err = cli([*argv[:-1], str(ran)], capsys)  # not main's folder: refused
     assert code == 2 and "--force" in err
+
+
+def test_the_headline_counts_runs_that_stopped_early():
+    from sim.analysis.report import HEADLINE_COLUMNS, _headline_bands
+
+    epochs = sim.run("demo", seed=0, overrides=SHORT).epochs
+    runs = [epochs.assign(run=k, point=0, stalled=k == 1) for k in range(2)]
+    frame = pd.concat(runs, ignore_index=True)[
+        ["run", "point", "epoch", "date", "stalled", *HEADLINE_COLUMNS]
+    ]
+    assert "1 of 2 runs stopped early" in _headline_bands(frame, None, None)
+    assert "stopped early" not in _headline_bands(frame.assign(stalled=False), None, None)

@@ -83,8 +83,8 @@ def _run_page(root: Path) -> list[str]:
     example = f"seed {seed}{EXAMPLE_SUFFIX}" if seed is not None else "this run"
     batch = root / "mc"
     has_batch = (batch / folders.METADATA_FILE).is_file()
-    frame = _batch_epochs(batch) if has_batch else None
     batch_meta = folders.read_json(batch / folders.METADATA_FILE) if has_batch else None
+    frame = _batch_epochs(batch, batch_meta) if has_batch else None
 
     lines = [f"# minersim report: {meta.get('scenario_name', root.name)}", ""]
     lines += [_provenance(meta, batch_meta), ""]
@@ -121,7 +121,7 @@ def _batch_page(root: Path) -> list[str]:
 
     meta = folders.read_json(root / folders.METADATA_FILE) or {}
     parameters = list(meta.get("parameters", []))
-    frame = _batch_epochs(root, parameters)
+    frame = _batch_epochs(root, meta)
     runs = frame["run"].nunique()
     sampler = meta.get("sampler", {}).get("kind", "monte_carlo")
     what = "Monte Carlo" if sampler == "monte_carlo" else f"{sampler} sweep"
@@ -137,20 +137,24 @@ def _batch_page(root: Path) -> list[str]:
     lines += ["## Figures", "", note, ""]
     lines += _figures(plots.Layers(bands, None, ""), root)
     lines += _yearly_section(frame, root)
-    lines += _assumptions_section(meta, root)
     if parameters:
         lines += _points_section(frame, parameters, root)
         summary = summarize(root)
         images = [p for name, p in summary.items() if p.suffix == ".png" and "fan_" not in name]
         if images:
-            lines += ["### Sensitivity", ""]
+            lines += ["## Sensitivity (`minersim summarize`)", ""]
             lines += [f"![{p.stem}]({p.relative_to(root).as_posix()})" for p in images] + [""]
+    lines += _assumptions_section(meta, root)
     return lines
 
 
-def _batch_epochs(root: Path, parameters: list[str] | None = None) -> pd.DataFrame:
-    wanted = dict.fromkeys(["run", "point", "epoch", "date", *(parameters or [])])
+def _batch_epochs(root: Path, meta: dict) -> pd.DataFrame:
+    """The columns the page needs of every finished run (and ``stalled`` where the batch records
+    it: batches written before it was added do not)."""
+    wanted = dict.fromkeys(["run", "point", "epoch", "date", *meta.get("parameters", [])])
     wanted.update(dict.fromkeys([*plots.FIGURE_COLUMNS, *HEADLINE_COLUMNS, "height"]))
+    if "stalled" in meta.get("columns", {}):
+        wanted["stalled"] = None
     return read_epochs(root, columns=list(wanted))
 
 
@@ -268,6 +272,13 @@ def _headline_bands(frame: pd.DataFrame, example: pd.DataFrame | None, label: st
         f"public miners defaulted: {band('miners_defaulted', decimals=0)}, with at least one "
         f"default in {100 * (defaulted > 0).mean():.0f}% of runs."
     )
+    if "stalled" in frame:
+        stalled = int(frame.groupby("run")["stalled"].any().sum())
+        if stalled:
+            sentence += (
+                f" **{stalled} of {runs} runs stopped early** (their chain stalled before the "
+                "end date): their last values are from that earlier date."
+            )
     if example is not None:
         price = example["btc_price_usd"].iloc[-1]
         rank = 100 * (finals["btc_price_usd"] < price).mean()
