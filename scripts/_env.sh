@@ -69,6 +69,10 @@ MSG
       [ -e "$cdn/${pair%%:*}" ] || [ ! -e "$cdn/${pair#*:}" ] || ln -s "${pair#*:}" "$cdn/${pair%%:*}"
     done
   fi
-  # A test install also satisfies the plain one.
-  { echo "$want"; [ -n "$extras" ] && echo "${want%-*}-"; } > "$stamp"
+  # A test install also satisfies the plain one. (An if, not `[ ... ] && echo`: under set -e a
+  # false test as the last command of the group would stop the calling script.)
+  {
+    echo "$want"
+    if [ -n "$extras" ]; then echo "${want%-*}-"; fi
+  } > "$stamp"
 }

@@ -66,8 +66,9 @@ def test_reference_dataset_has_one_file_per_run_and_the_run_seeds(reference):
     seeds = frame.groupby("run")["seed"].first()
     assert seeds.tolist() == [run_seed(ROOT_SEED, i) for i in range(RUNS)]
     assert (frame["point"] == 0).all()
-    assert list(frame.columns[:3]) == ["run", "seed", "point"]
-    assert list(frame.columns[3:]) == list(sim.EPOCH_COLUMNS)
+    assert list(frame.columns[:4]) == ["run", "seed", "point", "stalled"]
+    assert list(frame.columns[4:]) == list(sim.EPOCH_COLUMNS)
+    assert not frame["stalled"].any()
     # different seeds give different paths (else the seed comparisons below prove nothing)
     assert frame.groupby("run")["btc_price_usd"].last().nunique() == RUNS
     miners = store.read_miners(reference)
@@ -144,7 +145,8 @@ def _fake_run(task: batch.RunTask) -> batch.RunOutput:
 
 def _tasks(runs: int):
     plan = batch.monte_carlo_plan(runs)
-    template = batch.RunTask("demo", "", {}, -1, -1, -1, {}, {}, False)
+    scenario = sim.load_scenario("demo")
+    template = batch.RunTask(scenario, scenario.content_hash, -1, -1, -1, {}, {}, False)
     return (batch._task_for(template, plan, ROOT_SEED, i) for i in range(runs))
 
 

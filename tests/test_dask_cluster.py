@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +19,10 @@ from sim.cli import main
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
+#: The environment's own ``dask`` (in a venv: .venv/bin/dask, often not on PATH), else PATH's.
 DASK = Path(sys.executable).with_name("dask")
+if not DASK.exists() and shutil.which("dask"):
+    DASK = Path(shutil.which("dask"))
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -46,7 +50,7 @@ def _wait_for_file(path: Path, procs: list[subprocess.Popen], timeout: float = 1
 def scheduler_address(tmp_path):
     """``tcp://127.0.0.1:PORT`` of a scheduler (port chosen by the OS) with one worker."""
     if not DASK.exists():
-        pytest.skip(f"no dask executable at {DASK}")
+        pytest.skip(f"no dask executable at {DASK} or on PATH: pip install 'dask[distributed]'")
     info = tmp_path / "scheduler.json"
     log = (tmp_path / "dask.log").open("w")
     common = {"cwd": PROJECT, "stdout": log, "stderr": subprocess.STDOUT}

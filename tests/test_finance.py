@@ -1,4 +1,5 @@
-"""Fleets, debt service and AI hosting: the pieces of the per-epoch bookkeeping."""
+"""Fleets, debt service, the covenant, equity issuance and AI hosting: the pieces of the
+per-epoch bookkeeping."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from sim import fleet, hosting
 from sim.finance import (
     CONVERTIBLE,
     SECURED,
+    EquityMarket,
+    covenant_cure_usd,
     debt_by_owner,
     issue_notes,
-    market_cap_usd,
     new_debt_table,
+    repay_secured,
+    secured_by_owner,
     service_debt,
 )
+from sim.input.schema import RatesMarket
 from sim.tables import Table
 
 
@@ -85,6 +90,7 @@ def test_debt_service_pays_coupons_and_settles_maturities():
     np.testing.assert_allclose(s.converted_usd, [50.0, 0.0])
     np.testing.assert_allclose(s.new_shares, [5.0, 0.0])
     np.testing.assert_allclose(s.repaid_usd, [0.0, 50.0])
+    np.testing.assert_allclose(s.matured_usd, [0.0, 50.0])
     np.testing.assert_allclose(debt_by_owner(d, 2), [100.0, 200.0])
 
 
@@ -101,6 +107,7 @@ def test_amortisation_reduces_principal():
     )
     s = service_debt(d, day_end=182.625, years=0.5, share_price_usd=np.zeros(1), n=1)
     assert s.repaid_usd[0] == pytest.approx(50.0)
+    assert s.matured_usd[0] == 0.0  # amortisation is not a maturity
     assert d.principal_usd[0] == pytest.approx(950.0)
 
 
@@ -127,17 +134,80 @@ def test_hosting_builds_then_leases():
     assert hosting.committed_mw(c, 1)[0] == 10.0
 
 
-def test_market_cap_components_and_floor():
-    mcap = market_cap_usd(
-        np.array([100.0, -100.0]),
-        np.array([10.0, 0.0]),
-        np.array([5.0, 0.0]),
-        np.array([20.0, 1e9]),
-        mining_multiple=4,
-        ai_multiple=12,
-        floor_usd=1.0,
+@pytest.mark.parametrize(
+    ("secured", "assets", "limit"),
+    [(90.0, 100.0, 0.85), (50.0, 100.0, 0.85), (120.0, 100.0, 0.85), (90.0, 100.0, 0.0)],
+)
+def test_covenant_cure_restores_the_ratio_when_repaid_from_cash(secured, assets, limit):
+    cure = covenant_cure_usd(np.array([secured]), np.array([assets]), limit)[0]
+    assert 0.0 <= cure <= secured
+    if secured <= limit * assets:
+        assert cure == 0.0
+    elif cure < secured:  # repaying from cash lowers both: the covenant holds exactly afterwards
+        assert secured - cure == pytest.approx(limit * (assets - cure))
+    else:  # assets below the principal: only repaying all of it meets the covenant
+        assert assets <= secured or limit == 0.0
+
+
+def test_covenant_cure_at_limit_one_needs_all_secured_debt_only_when_assets_fall_short():
+    cure = covenant_cure_usd(np.array([90.0, 110.0]), np.array([100.0, 100.0]), 1.0)
+    np.testing.assert_array_equal(cure, [0.0, 110.0])
+
+
+def test_repay_secured_is_pro_rata_over_secured_notes_only():
+    d = _debt()  # owner 0: 100 secured + 50 convertible; owner 1: 200 secured + 50 convertible
+    issue_notes(d, np.array([0]), np.array([300.0]), SECURED, 0.07, maturity_day=900.0)
+    repay_secured(d, np.array([200.0, 200.0]), 2)
+    np.testing.assert_allclose(secured_by_owner(d, 2), [200.0, 0.0])
+    np.testing.assert_allclose(debt_by_owner(d, 2), [250.0, 50.0])  # converts untouched
+    owner0 = d.principal_usd[(d.owner == 0) & (d.instrument == SECURED)]
+    np.testing.assert_allclose(sorted(owner0), [50.0, 150.0])  # each note cut by 1/2
+    assert len(d) == 4  # owner 1's secured note, repaid in full, is gone
+
+
+def _equity_market(**rates) -> EquityMarket:
+    defaults = {
+        "equity_discount": 0.05,
+        "equity_discount_per_drawdown": 0.5,
+        "equity_max_discount": 0.4,
+        "equity_max_dilution_per_epoch": 0.1,
+        "equity_min_share_price_usd": 1.0,
+        "equity_high_window_epochs": 3,
+    }
+    return EquityMarket(
+        RatesMarket(**(defaults | rates)), np.array([20.0, 20.0, 0.5]), np.full(3, 1e8)
     )
-    np.testing.assert_allclose(mcap, [400 + 120 + 5 - 20, 1.0])
+
+
+def test_equity_discount_widens_with_the_share_drawdown_up_to_its_cap():
+    market = _equity_market()
+    price = np.array([20.0, 10.0, 2.0])  # 0%, 50% and 90% below the 20.0 high (agent 2: 0.5)
+    issue = market.issue_price_usd(price)
+    # discounts 5%, 5% + 25% = 30%, and agent 2 at its own high (2.0 > 0.5): 5%
+    np.testing.assert_allclose(issue, [19.0, 7.0, 1.9])
+    market.record(np.array([20.0, 10.0, 0.5]), np.full(3, 1e8))
+    deep = market.issue_price_usd(np.array([2.0, 10.0, 0.5]))
+    np.testing.assert_allclose(deep[0], 2.0 * (1 - 0.4))  # 90% below: capped at 40%
+
+
+def test_equity_high_is_trailing_over_the_window():
+    market = _equity_market(equity_high_window_epochs=2)
+    for price in (10.0, 8.0):  # 20.0 (opening) then 10.0, 8.0: the 20.0 has left the window
+        market.record(np.array([price, price, price]), np.full(3, 1e8))
+    np.testing.assert_allclose(market.trailing_high_usd(), [10.0, 10.0, 10.0])
+
+
+def test_equity_capacity_is_the_dilution_cap_and_shut_below_the_minimum_price():
+    market = _equity_market()
+    price = np.array([20.0, 20.0, 0.5])
+    capacity = market.capacity_usd(price)
+    # 10% of 1e8 shares at 19.0; agent 2 trades below USD 1: shut
+    np.testing.assert_allclose(capacity, [1e7 * 19.0, 1e7 * 19.0, 0.0])
+    new_shares = market.issue(np.array([0.5e7 * 19.0, 0.0, 0.0]), price)
+    np.testing.assert_allclose(new_shares, [0.5e7, 0.0, 0.0])
+    np.testing.assert_allclose(market.capacity_usd(price)[0], 0.5e7 * 19.0)  # half the cap left
+    market.record(price, np.array([1.05e8, 1e8, 1e8]))  # a new epoch: a new allowance
+    np.testing.assert_allclose(market.capacity_usd(price)[0], 1.05e7 * 19.0)
 
 
 def test_compact_merges_within_an_owner_only_whatever_the_efficiency():

@@ -228,17 +228,17 @@ class SerialExecutor(cf.Executor):
 
 @pytest.fixture
 def serial_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    batch = pytest.importorskip("sim.batch.runner")
+    from sim.batch import runner as batch
+    from sim.batch.executors import Backend, check_backend
 
     @contextlib.contextmanager
-    def open_serial(workers=None, scheduler=None, dask_local=False):
-        batch._check_backend(workers, scheduler, dask_local)  # keep the argument checks
-        yield SerialExecutor(), 1
+    def open_serial(workers=None, scheduler=None, dask_local=False, wait_workers_s=60.0):
+        check_backend(workers, scheduler, dask_local)  # keep the argument checks
+        yield Backend(SerialExecutor(), 1)
 
     monkeypatch.setattr(batch, "open_executor", open_serial)
 
 
-@pytest.mark.skipif(not BATCH, reason="sim/cli/batch.py (mc, sweep) not written yet")
 @pytest.mark.timeout(600)
 @settings(FAST, max_examples=60)
 @given(data=st.data())
@@ -246,7 +246,6 @@ def test_random_batch_argv_exits_cleanly(capsys, serial_batches, data):
     fuzz_argv(capsys, BATCH, data)
 
 
-@pytest.mark.skipif(not BATCH, reason="sim/cli/batch.py (mc, sweep) not written yet")
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 @settings(FAST, max_examples=1000)

@@ -12,6 +12,7 @@ import pytest
 
 from sim import history
 from sim.hardware import CATALOGUE, HISTORICAL_FRONTIER, HardwareMarket
+from sim.input.scenario import load_scenario
 from sim.input.schema import Hardware
 from sim.units import hashprice_usd_per_th_day
 
@@ -123,6 +124,16 @@ def test_historical_frontier_is_cbeci_lower_bound_where_it_changes():
     got = [(day, jth) for day, jth in HISTORICAL_FRONTIER]
     assert [d for d, _ in got] == [t.date() for t in steps.index]
     np.testing.assert_allclose([j for _, j in got], steps.to_numpy(), rtol=1e-4)
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "demo"])
+def test_new_price_in_the_scenarios_lies_among_the_2025_quotes(scenario):
+    # A check, not a fit (2025 is out of sample): at the 2025-11-03 hashprice of $43.33/PH/day
+    # (data/sources.md §3.4) the scenarios' frontier machine is priced between the Dec 2025
+    # S21 hydro quotes of $7-8/TH and the Nov 2025 S21 XP at $25.70/TH (§3.6).
+    config = load_scenario(scenario).config.hardware
+    price = HardwareMarket(config, START).new_price_usd_per_th(43.33 / 1000, 13.5)
+    assert 7.0 <= price <= 25.70
 
 
 def test_resale_falls_as_the_frontier_improves():

@@ -207,7 +207,9 @@ def test_missing_and_extra_columns(demo: Path):
     write_rows(path, rows)
     message = error_of(demo)
     assert "demo_miners.csv" in message and "line 1" in message
-    assert "missing column(s) btc_held" in message and "unknown column(s) colour" in message
+    assert "missing column(s) btc_held" in message
+    # the unknown column is named by its position: header text is never quoted (issue 14)
+    assert "1 unknown column(s) (position 14)" in message and "colour" not in message
 
 
 def test_optional_notes_column_may_be_absent(demo: Path):
@@ -462,7 +464,15 @@ def test_extends_resolves_parent_paths_from_the_parent(demo: Path, tmp_path: Pat
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "child.toml").write_text(f'extends = "{demo.as_posix()}"\n')
-    assert len(load_scenario(sub / "child.toml").miners) == len(load_scenario(demo).miners)
+    # the parent lies outside the child's folder: readable only once its folder is named
+    assert "is outside the folders a scenario may read" in error_of(sub / "child.toml")
+    child = load_scenario(sub / "child.toml", data_dirs=[demo.parent])
+    assert len(child.miners) == len(load_scenario(demo).miners)
+    # a child below its parent's folder needs nothing more
+    (sub / "below.toml").write_text('extends = "../demo.toml"\n')
+    assert "outside" in error_of(sub / "below.toml")
+    (demo.parent / "sibling.toml").write_text('extends = "demo.toml"\n')
+    assert load_scenario(demo.parent / "sibling.toml").miners.equals(child.miners)
 
 
 def test_extends_cycle_and_missing_parent(tmp_path: Path):

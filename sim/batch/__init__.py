@@ -1,9 +1,14 @@
 """Batches: Monte Carlo runs and parameter sweeps, streamed to a Parquet dataset on disk.
 
-:mod:`sim.batch.runner` plans the runs (points, seeds), sends them to an executor (local
-processes or Dask) and streams the results; :mod:`sim.batch.store` owns the folder layout.
+One module per seam: :mod:`~sim.batch.seeds` (a SeedSequence child per run),
+:mod:`~sim.batch.plans` (grid, Latin hypercube and Sobol' designs), :mod:`~sim.batch.worker`
+(the task a worker runs), :mod:`~sim.batch.executors` (local processes, Dask) with
+:mod:`~sim.batch.cluster` (connecting to a Dask scheduler), :mod:`~sim.batch.progress`,
+:mod:`~sim.batch.runner` (monte_carlo, sweep) and :mod:`~sim.batch.store` (the folder layout,
+resume checks, readers).
 """
 
-from sim.batch.runner import BatchInterrupted, BatchSummary, monte_carlo, run_seed, sweep
+from sim.batch.runner import BatchInterrupted, BatchSummary, monte_carlo, sweep
+from sim.batch.seeds import run_seed
 
 __all__ = ["BatchInterrupted", "BatchSummary", "monte_carlo", "run_seed", "sweep"]

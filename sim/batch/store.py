@@ -4,21 +4,34 @@ Layout of a batch folder ``DIR``::
 
     DIR/metadata.json              what produced the results (written once, before any run)
     DIR/points.csv                 parameter values of each point (sweeps only)
+    DIR/runs.jsonl                 one line per finished run: its files' sizes and SHA-256, and
+                               whether its chain stalled
     DIR/epochs/run-000123.parquet  one row per epoch of run 123
     DIR/miners/run-000123.parquet  one row per agent per epoch of run 123 (with --miners)
+    DIR/.lock                      held (flock) by the process writing the batch
 
-Every file is written under a temporary name starting with ``.tmp-`` in the same folder and then
-renamed with :func:`os.replace`, which is atomic: a run file that exists is complete, and a killed
-process leaves at most a ``.tmp-`` file, which readers ignore (pyarrow skips names starting with
-``.``) and :meth:`BatchStore.open` deletes. A run counts as done when its epochs file exists (its
-miners file, when asked for, is written first).
+Every file is written under a temporary name starting with ``.tmp-`` in the same folder, flushed
+to disk (fsync) and renamed with :func:`os.replace`, which is atomic; the folder is fsynced after
+the rename. Each Parquet file carries its run id and row count in its key-value metadata. A run
+counts as done when its files exist and either match their line in ``runs.jsonl`` (size and
+SHA-256) or, without a line (a copied file, or a kill between the rename and the line), read as
+Parquet with the right run id and row count. Anything else (a truncated or corrupted file, a file
+of another run under this name) is re-run on resume, with a warning.
+
+Only files named exactly ``run-NNNNNN.parquet`` for a run of the batch are read; anything else in
+``epochs/`` or ``miners/`` (``run-000003 (copy).parquet``, a nested folder, notes) is ignored
+with one warning. A second process that opens the same folder while a batch writes to it stops
+with an error instead of redoing the same runs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import json
 import os
+import re
 import uuid
 import warnings
 from pathlib import Path
@@ -33,12 +46,23 @@ from sim.errors import MinersimError
 
 METADATA_FILE = "metadata.json"
 POINTS_FILE = "points.csv"
+LEDGER_FILE = "runs.jsonl"
+LOCK_FILE = ".lock"
 TEMP_PREFIX = ".tmp-"
 RUN_PREFIX = "run-"
 RUN_SUFFIX = ".parquet"
+#: Format of the batch folder: 2 added the ``stalled`` column, run stamps and runs.jsonl.
+FORMAT = "minersim-batch/2"
+FORMAT_FAMILY = "minersim-batch/"
+#: Key of the run's id and row count in each Parquet file's key-value metadata.
+RUN_METADATA_KEY = b"minersim.run"
+#: Largest metadata.json read (bytes).
+MAX_METADATA_BYTES = 1 << 20
+_RUN_NAME = re.compile(r"run-([0-9]{6,})\.parquet")
 
 #: Metadata keys that must be equal for a batch to resume in an existing folder.
 RESUME_KEYS = (
+    "format",
     "scenario_name",
     "scenario_hash",
     "package_version",
@@ -63,10 +87,27 @@ def run_file_name(run_id: int) -> str:
     return f"{RUN_PREFIX}{run_id:06d}{RUN_SUFFIX}"
 
 
-def frame_to_parquet(frame: pd.DataFrame) -> bytes:
-    """A DataFrame as the bytes of a Parquet file (no index)."""
+def run_id_of(name: str) -> int | None:
+    """The run id of a canonical run file name, else None (``run-000003 (copy).parquet``,
+    ``run-0000003.parquet``, ``.tmp-...``)."""
+    match = _RUN_NAME.fullmatch(name)
+    if match is None:
+        return None
+    run_id = int(match.group(1))
+    return run_id if run_file_name(run_id) == name else None
+
+
+def frame_to_parquet(frame: pd.DataFrame, run_id: int | None = None) -> bytes:
+    """A DataFrame as the bytes of a Parquet file (no index); with ``run_id``, the run's id
+    and row count go into the file's key-value metadata."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if run_id is not None:
+        stamp = json.dumps({"run": int(run_id), "rows": table.num_rows}).encode()
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), RUN_METADATA_KEY: stamp}
+        )
     sink = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+    pq.write_table(table, sink)
     return sink.getvalue()
 
 
@@ -76,19 +117,24 @@ def json_normalized(value: object) -> object:
 
 
 class BatchStore:
-    """The folder of one batch: metadata, run files, resume bookkeeping."""
+    """The folder of one batch: metadata, run files, resume bookkeeping, the writer's lock."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self.epochs_dir = self.root / "epochs"
         self.miners_dir = self.root / "miners"
         self.metadata_path = self.root / METADATA_FILE
+        self.ledger_path = self.root / LEDGER_FILE
+        self._lock_handle = None
 
+    # ---------------------------------------------------------------- opening and locking
     def open(self, metadata: dict, points: pd.DataFrame | None = None) -> None:
-        """Start or resume a batch: write ``metadata`` (and the points table), or check that the
-        metadata already there describes the same batch; delete temp files of killed runs.
+        """Start or resume a batch: take the folder's lock, write ``metadata`` (and the points
+        table), or check that the metadata already there describes the same batch; delete temp
+        files of killed runs.
 
-        Raises MinersimError naming every setting that differs from the existing metadata.
+        Raises MinersimError naming every setting that differs from the existing metadata, or
+        saying which process holds the lock.
         """
         metadata = json_normalized(metadata)
         try:
@@ -96,19 +142,56 @@ class BatchStore:
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise MinersimError(f"cannot create the batch folder {self.root}: {exc}") from None
+        self._lock()
         if self.metadata_path.exists():
             self._check_same_batch(read_metadata(self.root), metadata)
             self.remove_temp_files()
         else:
             self.remove_temp_files()
-            if any(self.epochs_dir.iterdir()):
+            if any(self.epochs_dir.iterdir()) or self.ledger_path.exists():
                 raise MinersimError(
-                    f"{self.epochs_dir} holds run files but {self.metadata_path} is missing; "
+                    f"{self.epochs_dir} holds files but {self.metadata_path} is missing; "
                     "use an empty --out folder"
                 )
             if points is not None:
                 atomic_write(self.root / POINTS_FILE, points.to_csv(index=False).encode())
             atomic_write(self.metadata_path, (json.dumps(metadata, indent=2) + "\n").encode())
+        self._end_ledger_line()
+
+    def close(self) -> None:
+        """Release the folder's lock."""
+        if self._lock_handle is not None:
+            self._lock_handle.close()  # closing the file releases the flock
+            self._lock_handle = None
+
+    def __enter__(self) -> BatchStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks here
+            return
+        path = self.root / LOCK_FILE
+        handle = path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise MinersimError(
+                f"another minersim batch ({holder}) is writing to {self.root}; wait for it to "
+                "finish (then the same command resumes) or use another --out folder"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        self._lock_handle = handle
 
     def _check_same_batch(self, old: dict, new: dict) -> None:
         differences = [
@@ -137,82 +220,242 @@ class BatchStore:
             if not folder.is_dir():
                 continue
             for entry in os.scandir(folder):
-                if entry.name.startswith(TEMP_PREFIX) and entry.is_file():
+                if entry.name.startswith(TEMP_PREFIX) and entry.is_file(follow_symlinks=False):
                     Path(entry.path).unlink(missing_ok=True)
                     removed += 1
         return removed
 
+    # ---------------------------------------------------------------- resume
     def done_mask(self, total_runs: int, miners: bool) -> np.ndarray:
-        """Boolean array: ``mask[run_id]`` is True when that run's files are complete on disk."""
-        done = self._run_ids_in(self.epochs_dir, total_runs)
-        if miners:
-            done &= self._run_ids_in(self.miners_dir, total_runs)
+        """Boolean array: ``mask[run_id]`` is True when that run's files are complete and
+        verified on disk. Damaged run files are reported in one warning (they are re-run)."""
+        ledger = self.read_ledger()
+        folders = [self.epochs_dir, *([self.miners_dir] if miners else [])]
+        done = np.ones(total_runs, dtype=bool)
+        damaged: list[str] = []
+        for folder in folders:
+            present, strays = run_files(folder, total_runs)
+            _warn_strays(folder, strays)
+            in_folder = np.zeros(total_runs, dtype=bool)
+            for run_id, path in present.items():
+                record = ledger.get(run_id, {}).get(folder.name)
+                if _verified(path, run_id, record):
+                    in_folder[run_id] = True
+                else:
+                    damaged.append(f"{folder.name}/{path.name}")
+            done &= in_folder
+        if damaged:
+            shown = ", ".join(damaged[:5]) + (
+                f" and {len(damaged) - 5} more" if len(damaged) > 5 else ""
+            )
+            warnings.warn(
+                f"{self.root}: {len(damaged)} damaged run file(s) will be run again: {shown}",
+                stacklevel=3,
+            )
         return done
 
-    @staticmethod
-    def _run_ids_in(folder: Path, total_runs: int) -> np.ndarray:
-        present = np.zeros(total_runs, dtype=bool)
-        for entry in os.scandir(folder):
-            name = entry.name
-            if name.startswith(RUN_PREFIX) and name.endswith(RUN_SUFFIX):
-                digits = name[len(RUN_PREFIX) : -len(RUN_SUFFIX)]
-                if digits.isdigit() and int(digits) < total_runs:
-                    present[int(digits)] = True
-        return present
+    def read_ledger(self) -> dict[int, dict]:
+        """``runs.jsonl`` as {run id: {"epochs": {...}, "miners": {...}}}; torn lines skipped."""
+        try:
+            text = self.ledger_path.read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise MinersimError(f"cannot read {self.ledger_path}: {exc.strerror}") from None
+        ledger: dict[int, dict] = {}
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+                ledger[int(record["run"])] = record
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a kill, or edited by hand
+        return ledger
 
-    def write_run(self, run_id: int, epochs: bytes, miners: bytes | None) -> None:
-        """Store one finished run (Parquet bytes); the miners file first, so that an existing
-        epochs file always means a complete run."""
+    def stalled_runs(self) -> int:
+        """How many runs recorded in ``runs.jsonl`` stalled (their chain stopped early)."""
+        return sum(bool(record.get("stalled")) for record in self.read_ledger().values())
+
+    def _end_ledger_line(self) -> None:
+        """After a kill in the middle of a ledger line, start the next line on a new line."""
+        try:
+            with self.ledger_path.open("rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                if handle.tell() == 0:
+                    return
+                handle.seek(-1, os.SEEK_END)
+                last = handle.read(1)
+        except FileNotFoundError:
+            return
+        if last != b"\n":
+            with self.ledger_path.open("ab") as handle:
+                handle.write(b"\n")
+
+    # ---------------------------------------------------------------- writing runs
+    def write_run(
+        self, run_id: int, epochs: bytes, miners: bytes | None, stalled: bool = False
+    ) -> None:
+        """Store one finished run (Parquet bytes): the files first (miners before epochs),
+        then its line in ``runs.jsonl``, each flushed to disk."""
         name = run_file_name(run_id)
+        record: dict[str, object] = {"run": int(run_id), "stalled": bool(stalled)}
         if miners is not None:
             atomic_write(self.miners_dir / name, miners)
+            record["miners"] = _fingerprint(miners)
         atomic_write(self.epochs_dir / name, epochs)
+        record["epochs"] = _fingerprint(epochs)
+        line = (json.dumps(record, sort_keys=True) + "\n").encode()
+        with self.ledger_path.open("ab") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _fingerprint(data: bytes) -> dict:
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _verified(path: Path, run_id: int, record: dict | None) -> bool:
+    """A run file is complete: it matches its ledger line, or (no line) it reads as Parquet
+    stamped with this run id and its row count."""
+    if isinstance(record, dict):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return False
+        return record == _fingerprint(data)
+    return _stamp_matches(path, run_id)
+
+
+def _stamp_matches(path: Path, run_id: int) -> bool:
+    try:
+        meta = pq.read_metadata(path)
+        stamp = json.loads((meta.metadata or {}).get(RUN_METADATA_KEY, b"{}"))
+    except (OSError, ValueError, pa.ArrowException):
+        return False
+    return stamp == {"run": run_id, "rows": meta.num_rows}
+
+
+def run_files(folder: Path, total_runs: int | None = None) -> tuple[dict[int, Path], list[str]]:
+    """The canonical run files of a folder ({run id: path}) and the names of everything else
+    (temp files excluded). With ``total_runs``, run ids beyond the batch are strays too."""
+    present: dict[int, Path] = {}
+    strays: list[str] = []
+    if not folder.is_dir():
+        return present, strays
+    for entry in os.scandir(folder):
+        if entry.name.startswith(TEMP_PREFIX):
+            continue
+        run_id = run_id_of(entry.name)
+        ok = run_id is not None and (total_runs is None or run_id < total_runs)
+        if ok and entry.is_file(follow_symlinks=False):
+            present[run_id] = Path(entry.path)
+        else:
+            strays.append(entry.name)
+    return dict(sorted(present.items())), sorted(strays)
+
+
+def _warn_strays(folder: Path, strays: list[str]) -> None:
+    if strays:
+        shown = ", ".join(repr(s) for s in strays[:3]) + (", ..." if len(strays) > 3 else "")
+        warnings.warn(
+            f"{folder}: ignoring {len(strays)} file(s) that are not run files of this batch "
+            f"({shown})",
+            stacklevel=3,
+        )
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path`` and rename it into place."""
+    """Write ``data`` to a temporary file next to ``path``, flush it to disk, rename it into
+    place and flush the folder (so that the rename survives a power cut)."""
     temp = path.with_name(f"{TEMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
     try:
-        temp.write_bytes(data)
+        with temp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError, AttributeError):  # not on every OS / filesystem
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def read_metadata(root: str | os.PathLike) -> dict:
-    """The ``metadata.json`` of a batch folder."""
+    """The ``metadata.json`` of a batch folder (MinersimError, one line, if it is missing or
+    not a minersim batch's metadata)."""
     path = Path(root) / METADATA_FILE
     try:
-        return json.loads(path.read_text())
+        if path.stat().st_size > MAX_METADATA_BYTES:
+            raise MinersimError(f"{path} is larger than a batch's metadata can be")
+        metadata = json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise MinersimError(f"{path} not found: not a minersim batch folder") from None
+    except NotADirectoryError:
+        raise MinersimError(f"{Path(root)} is not a folder") from None
+    except IsADirectoryError:
+        raise MinersimError(f"{path} is a folder, not a batch's metadata file") from None
+    except UnicodeDecodeError:
+        raise MinersimError(f"{path} is not UTF-8 text: not a minersim batch's metadata") from None
     except json.JSONDecodeError as exc:
-        raise MinersimError(f"{path} is not valid JSON: {exc}") from None
+        raise MinersimError(f"{path} is not valid JSON (line {exc.lineno}): damaged?") from None
+    except (OSError, RecursionError) as exc:
+        raise MinersimError(f"cannot read {path}: {exc}") from None
+    kind = metadata.get("format") if isinstance(metadata, dict) else None
+    if not (isinstance(kind, str) and kind.startswith(FORMAT_FAMILY)):
+        raise MinersimError(
+            f'{path} is not the metadata of a minersim batch (no "format": "{FORMAT}"); '
+            "use another --out folder, or run the batch again in an empty one"
+        )
+    return metadata
 
 
 def read_epochs(root: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
-    """All finished runs' epoch rows (columns run, seed, point, parameters, epoch columns),
-    sorted by run and epoch. ``columns`` limits what is read (less memory for big batches)."""
-    return _read_table(Path(root) / "epochs", columns, ["run", "epoch"])
+    """All finished runs' epoch rows (columns run, seed, point, stalled, parameters, epoch
+    columns), sorted by run and epoch. ``columns`` limits what is read (less memory)."""
+    return _read_table(Path(root), "epochs", columns, ["run", "epoch"])
 
 
 def read_miners(root: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
     """All finished runs' per-agent rows (batches run with ``miners=True``), sorted by run,
     epoch and miner id."""
-    return _read_table(Path(root) / "miners", columns, ["run", "epoch", "miner_id"])
+    return _read_table(Path(root), "miners", columns, ["run", "epoch", "miner_id"])
 
 
-def _read_table(folder: Path, columns: list[str] | None, order: list[str]) -> pd.DataFrame:
+def _read_table(
+    root: Path, table: str, columns: list[str] | None, order: list[str]
+) -> pd.DataFrame:
+    folder = root / table
     if not folder.is_dir():
         raise MinersimError(f"{folder} not found: not a minersim batch folder")
-    dataset = ds.dataset(folder, format="parquet")
-    if not dataset.files:
+    total = read_metadata(root).get("total_runs") if (root / METADATA_FILE).exists() else None
+    present, strays = run_files(folder, total if isinstance(total, int) else None)
+    _warn_strays(folder, strays)
+    if not present:
         raise MinersimError(f"{folder} holds no finished runs yet")
-    missing = sorted(set(columns or ()) - set(dataset.schema.names))
-    if missing:
-        raise MinersimError(f"{folder}: no such column(s): {', '.join(missing)}")
-    frame = dataset.to_table(columns=columns).to_pandas()
+    files = [str(path) for path in present.values()]
+    try:
+        dataset = ds.dataset(files, format="parquet")
+        missing = sorted(set(columns or ()) - set(dataset.schema.names))
+        if missing:
+            raise MinersimError(f"{folder}: no such column(s): {', '.join(missing)}")
+        frame = dataset.to_table(columns=columns).to_pandas()
+    except (OSError, pa.ArrowException):
+        bad = next((p for r, p in present.items() if not _stamp_matches(p, r)), None)
+        what = (
+            f"{bad.name} is damaged (not a complete run file)" if bad else "a run file is damaged"
+        )
+        raise MinersimError(
+            f"{folder}: {what}; run the same mc/sweep command again to re-run damaged runs"
+        ) from None
     by = [c for c in order if c in frame.columns]
     return frame.sort_values(by, ignore_index=True) if by else frame
 
@@ -223,6 +466,7 @@ def _short(value: object, limit: int = 80) -> str:
 
 
 __all__ = [
+    "LEDGER_FILE",
     "METADATA_FILE",
     "POINTS_FILE",
     "RESUME_KEYS",
@@ -233,4 +477,5 @@ __all__ = [
     "read_metadata",
     "read_miners",
     "run_file_name",
+    "run_files",
 ]

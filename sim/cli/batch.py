@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+from sim.cli.options import add_data_dir_option
 from sim.errors import MinersimError
 from sim.input.scenario import parse_override, parse_overrides
 
@@ -84,6 +85,14 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         help="override a scenario value for every run, e.g. --set market.btc.volatility=0.6",
     )
     p.add_argument("--miners", action="store_true", help="also store the per-agent table")
+    p.add_argument(
+        "--wait-workers",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --scheduler: how long to wait for the cluster's first worker (default 60)",
+    )
+    add_data_dir_option(p)
 
 
 def mc_command(args: argparse.Namespace) -> int:
@@ -123,18 +132,27 @@ def summarize_command(args: argparse.Namespace) -> int:
 
 
 def _executor_options(args: argparse.Namespace) -> dict:
+    from sim.batch import cluster
+
+    wait = args.wait_workers
+    if wait is not None and not (math.isfinite(wait) and 0 < wait <= 86_400):
+        raise MinersimError(f"--wait-workers must be between 0 and 86400 seconds, got {wait:g}")
     return {
         "workers": args.workers,
         "scheduler": args.scheduler,
         "dask_local": args.dask_local,
         "overrides": parse_overrides(args.overrides),
         "miners": args.miners,
+        "data_dirs": args.data_dirs,
+        "wait_workers_s": cluster.WORKER_WAIT_S if wait is None else wait,
     }
 
 
 def _report(args: argparse.Namespace, start) -> int:
-    from sim.batch import BatchInterrupted
+    from sim.batch import BatchInterrupted, cluster
 
+    if args.scheduler or args.dask_local:
+        cluster.silence_distributed_logs()
     try:
         summary = start()
     except BatchInterrupted as stop:
@@ -151,6 +169,13 @@ def _report(args: argparse.Namespace, start) -> int:
         f"({summary.runs_per_s:.1f} runs/s); results in {summary.out}. "
         f"Next: minersim summarize {summary.out}"
     )
+    if summary.stalled_runs:
+        print(
+            f"minersim: warning: {summary.stalled_runs} of {summary.total_runs} runs stalled: "
+            "their chain stopped before the end date (too little hashrate for the difficulty); "
+            "their rows have stalled = True",
+            file=sys.stderr,
+        )
     return 0
 
 

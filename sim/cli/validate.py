@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from sim.cli.options import add_data_dir_option
 from sim.input.scenario import Scenario, load_scenario, parse_overrides
 
 
@@ -26,11 +27,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a setting, e.g. --set market.btc.volatility=0.6 (repeatable)",
     )
+    add_data_dir_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario, parse_overrides(args.overrides))
+    overrides = parse_overrides(args.overrides)
+    scenario = load_scenario(args.scenario, overrides, data_dirs=args.data_dirs)
     print(summary(scenario))
     return 0
 

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 import sim
+from sim.analysis import style
 from sim.experiments import common
 
 NAME = "decoupling"
-SCENARIOS = {"baseline": "C0", "no_ai": "C1"}
+SCENARIOS = {"baseline": style.BLUE, "no_ai": style.VERMILLION}
 WINDOW_EPOCHS = 13
 PIVOT_AI_SHARE = 0.5
 SECTOR = "sector (cap-weighted)"
@@ -99,9 +100,9 @@ def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex, tab: pd.DataF
     for row, (name, color) in enumerate(SCENARIOS.items()):
         runs = results[name]
         corr = np.array([common.on_grid(r["date"], r["corr"][SECTOR], grid) for r in runs])
-        common.plot_bands(ax1, grid, corr, color, name)
+        common.plot_bands(ax1, grid, corr, color, name, inner=False)
         share = np.array([common.on_grid(r["date"], 100 * r["ai_share"], grid) for r in runs])
-        common.plot_bands(ax2, grid, share, color, name)
+        common.plot_bands(ax2, grid, share, color, name, inner=False)
         pivots = [r["date"][r["pivot"]] for r in runs if r["pivot"] is not None]
         if pivots:
             when = pd.Series(pivots).median()
@@ -118,7 +119,7 @@ def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex, tab: pd.DataF
     for ax in (ax1, ax2):
         ax.set_xlabel("date")
         ax.grid(alpha=0.3)
-        common.legend_with_bands(ax, loc="lower left")
+        common.legend_with_bands(ax, inner=False, loc="lower left")
     per_miner(ax3, tab)
     fig.tight_layout()
     return fig
@@ -160,6 +161,20 @@ def per_miner(ax, tab: pd.DataFrame) -> None:
     ax.set_title("Per company: mean correlation before / after the AI pivot (median of runs)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncol=3, loc="lower left")
+
+
+def display(tab: pd.DataFrame) -> pd.DataFrame:
+    """The Markdown table: mean rolling correlation with BTC before and after the pivot."""
+    return pd.DataFrame(
+        {
+            "scenario": tab["scenario"],
+            "equity": tab["series"],
+            "correlation before the pivot": common.band_cells(tab, "corr_before", decimals=2),
+            "after": common.band_cells(tab, "corr_after", decimals=2),
+            "change": common.band_cells(tab, "change", decimals=2),
+            "runs with both": tab["runs_with_both"],
+        }
+    )
 
 
 def body(results: dict[str, list[dict]], tab: pd.DataFrame) -> list[str]:
@@ -215,6 +230,7 @@ def main(argv=None) -> None:
         tab,
         "Decoupling: miner equities vs BTC before and after the AI pivot",
         body(results, tab),
+        display=display(tab),
         references=[
             "Miner equities were a levered BTC proxy (60-day betas to 2025-08-18: GREE 1.57, "
             "BTDR 1.44, MARA 1.39) but decoupled from July 2025 as AI/HPC narratives dominated; "

@@ -7,3 +7,5 @@ maps the page's sliders to scenario overrides (no Solara import, so it is cheap 
 
 #: Environment variable naming the scenario (bundled name or TOML path) the page starts with.
 SCENARIO_ENV = "MINERSIM_UI_SCENARIO"
+#: Environment variable naming a folder whose TOML scenarios the page may also run.
+SCENARIO_DIR_ENV = "MINERSIM_UI_SCENARIO_DIR"

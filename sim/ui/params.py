@@ -5,11 +5,18 @@ class with their values as keywords. :class:`UiMiningModel` turns those keywords
 ``MiningModel(scenario, seed, overrides)``. Sliders start at the launched scenario's values; only
 a parameter the user moved away from its starting value becomes an override, so picking another
 scenario without touching the sliders runs that scenario exactly as written.
+
+The page runs only the scenarios of its list: the bundled ones, the one it was launched with and
+the TOML files of a folder named at launch (``minersim ui --scenario-dir DIR``). Any other value
+the page sends, and any scenario that fails to load, is refused on the page (a note in red, the
+launched scenario runs instead), never with a traceback.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, get_args
 
 from sim.errors import MinersimError
@@ -81,6 +88,8 @@ class PageDefaults:
     scenario: str
     sliders: dict[str, float]
     policy: str
+    #: The scenarios the page may run (its selector's values).
+    choices: tuple[str, ...] = ()
 
 
 def default_scenario() -> str:
@@ -89,10 +98,18 @@ def default_scenario() -> str:
     return "baseline" if "baseline" in names else "demo"
 
 
-def scenario_choices(launched: str) -> list[str]:
-    """Bundled scenario names, plus the launched one when it is a TOML file of the user's."""
+def scenario_choices(launched: str, scenario_dir: str | os.PathLike | None = None) -> list[str]:
+    """Bundled scenario names, the launched one when it is a TOML file of the user's, and the
+    TOML files of ``scenario_dir``."""
     names = list_scenarios()
-    return names if launched in names else [*names, launched]
+    choices = names if launched in names else [*names, launched]
+    if scenario_dir is not None:
+        folder = Path(scenario_dir)
+        if not folder.is_dir():
+            raise MinersimError(f"--scenario-dir {folder} is not a folder")
+        found = (str(path.resolve()) for path in sorted(folder.glob("*.toml")) if path.is_file())
+        choices += [path for path in found if path not in choices]
+    return choices
 
 
 def config_value(scenario: Scenario, dotted_key: str) -> object:
@@ -108,15 +125,17 @@ def slider_value(scenario: Scenario, slider: SliderSpec) -> float:
     return round(float(config_value(scenario, slider.key)) / slider.scale, 9)
 
 
-def page_defaults(launched: str) -> PageDefaults:
-    """Read the launched scenario (a bundled name or a TOML path) for the page's starting values.
+def page_defaults(launched: str, scenario_dir: str | os.PathLike | None = None) -> PageDefaults:
+    """Read the launched scenario (a bundled name or a TOML path) for the page's starting values;
+    ``scenario_dir``: a folder whose TOML files the page may run too.
 
     Raises :class:`sim.errors.MinersimError` if the scenario cannot be found or is invalid.
     """
     name = launched if launched in list_scenarios() else str(resolve_scenario_path(launched))
     spec = load_scenario(name)
     sliders = {s.name: slider_value(spec, s) for s in SLIDERS}
-    return PageDefaults(name, sliders, str(config_value(spec, POLICY_KEY)))
+    choices = tuple(scenario_choices(name, scenario_dir))
+    return PageDefaults(name, sliders, str(config_value(spec, POLICY_KEY)), choices)
 
 
 def model_params(defaults: PageDefaults) -> dict[str, dict]:
@@ -126,7 +145,7 @@ def model_params(defaults: PageDefaults) -> dict[str, dict]:
             "type": "Select",
             "label": "Scenario",
             "value": defaults.scenario,
-            "values": scenario_choices(defaults.scenario),
+            "values": list(defaults.choices or scenario_choices(defaults.scenario)),
         },
         "seed": {"type": "InputText", "label": "Seed (whole number >= 0)", "value": "0"},
     }
@@ -218,9 +237,29 @@ class UiMiningModel(MiningModel):
         except MinersimError as exc:
             seed_value = 0
             self.ui_notes.append(f"{exc}: ran seed 0 instead")
-        super().__init__(
-            scenario_name or defaults.scenario, seed=seed_value, overrides=self.ui_overrides
-        )
+        super().__init__(self._page_scenario(scenario_name), seed=seed_value)
+
+    def _page_scenario(self, scenario_name: object) -> Scenario:
+        """The scenario to run: one of the page's choices with the page's overrides, or (with a
+        note) the launched scenario."""
+        defaults = self.page_defaults
+        choices = defaults.choices or tuple(scenario_choices(defaults.scenario))
+        name = scenario_name if scenario_name is not None else defaults.scenario
+        if name not in choices:
+            shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
+            self.ui_notes.append(
+                f"scenario {shown} is not one of this page's scenarios: ran "
+                f"{defaults.scenario} instead"
+            )
+            name = defaults.scenario
+        try:
+            return load_scenario(name, self.ui_overrides)
+        except MinersimError as exc:
+            if name == defaults.scenario and not self.ui_overrides:
+                raise  # the launched scenario itself no longer loads: nothing to fall back to
+            self.ui_notes.append(f"{exc}: ran {defaults.scenario} as launched instead")
+            self.ui_overrides = {}
+            return load_scenario(defaults.scenario)
 
 
 def page_model_class(defaults: PageDefaults) -> type[UiMiningModel]:

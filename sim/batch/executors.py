@@ -1,0 +1,122 @@
+"""Executors of a batch: local processes (default), a Dask cluster, or a Dask LocalCluster.
+
+Every backend is a :class:`concurrent.futures.Executor`, wrapped in a :class:`Backend` that also
+says how many runs may run at once, whether the backend is lost for good (a Dask scheduler gone)
+and how its own failures read as one line (a worker process killed, KilledWorker).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import concurrent.futures.process
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from sim.batch import cluster
+from sim.batch.seeds import check_count
+from sim.batch.worker import init_local_worker
+from sim.errors import MinersimError
+
+
+@dataclass
+class Backend:
+    """An executor and what the runner needs to know about it."""
+
+    executor: cf.Executor
+    slots: int
+    #: True once the backend cannot finish any more runs (checked while waiting).
+    lost: Callable[[], bool] = field(default=lambda: False)
+    #: One line for a failure of the backend itself (not of a run), else None.
+    explain: Callable[[BaseException, str], MinersimError | None] = field(
+        default=lambda exc, where: None
+    )
+
+
+def default_workers() -> int:
+    """Number of CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def check_backend(workers: int | None, scheduler: str | None, dask_local: bool) -> None:
+    if workers is not None:
+        check_count("workers", workers, 10_000)
+    if scheduler and dask_local:
+        raise MinersimError("choose either --scheduler or --dask-local, not both")
+    if scheduler:
+        cluster.parse_address(scheduler)
+
+
+@contextlib.contextmanager
+def open_executor(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: bool = False,
+    wait_workers_s: float = cluster.WORKER_WAIT_S,
+) -> Iterator[Backend]:
+    """A backend; closed (pending work cancelled) on exit.
+
+    Local processes by default; ``scheduler`` connects to an existing Dask cluster (which must
+    have a worker within ``wait_workers_s``); ``dask_local`` starts a Dask LocalCluster of
+    ``workers`` single-threaded processes.
+    """
+    check_backend(workers, scheduler, dask_local)
+    if scheduler:
+        with cluster.dask_client(scheduler, wait_workers_s=wait_workers_s) as client:
+            slots = workers or max(1, sum(client.nthreads().values()))
+            yield Backend(
+                client.get_executor(pure=False),
+                slots,
+                lost=lambda: cluster.scheduler_lost(client),
+                explain=cluster.batch_error,
+            )
+    elif dask_local:
+        from distributed import Client, LocalCluster
+
+        n = workers or default_workers()
+        with (
+            LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as local,
+            Client(local) as client,
+        ):
+            yield Backend(client.get_executor(pure=False), n, explain=cluster.batch_error)
+    else:
+        n = workers or default_workers()
+        pool = cf.ProcessPoolExecutor(
+            max_workers=n,
+            mp_context=_process_context(),
+            initializer=init_local_worker,
+            initargs=(os.getpid(),),
+        )
+        try:
+            yield Backend(pool, n, explain=_local_error)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _local_error(exc: BaseException, where: str) -> MinersimError | None:
+    if isinstance(exc, concurrent.futures.process.BrokenProcessPool):
+        return MinersimError(
+            f"{where}: a worker process died (killed, or out of memory); {cluster.RESUME_HINT}"
+        )
+    return None
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    """The start method of worker processes: forkserver where available (workers fork from a
+    server that has imported sim once), else spawn; never plain fork, which can deadlock in a
+    process that runs threads (Dask, tqdm)."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["sim.batch.worker"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+__all__ = ["Backend", "check_backend", "default_workers", "open_executor"]

@@ -1,0 +1,147 @@
+"""What runs on a worker: one task, and the watch that ends a worker whose parent is gone.
+
+Every backend gets the same picklable :class:`RunTask` (the validated Scenario itself, its
+point's overrides, the run id and seed); the worker runs it and returns its tables as Parquet
+bytes with the run's columns (``run``, ``seed``, ``point``, ``stalled``, the point's parameters)
+in front. Workers never read scenario files: they get the scenario the batch started with.
+
+Local worker processes watch the process that started the batch (:func:`init_local_worker`): when
+it dies, even by SIGKILL (the OOM killer), they exit within a second instead of waiting forever
+for work, and with them the pool's forkserver and resource tracker.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sim.batch.store import frame_to_parquet
+from sim.errors import MinersimError
+from sim.input.scenario import Scenario, load_scenario
+from sim.model import run
+
+#: Columns that precede a run's own columns in the stored tables.
+RUN_COLUMNS = ("run", "seed", "point", "stalled")
+#: Exit status of a worker that found its parent gone.
+PARENT_GONE_EXIT = 70
+#: How often a worker without pidfd support checks its parent (seconds).
+PARENT_POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs for one run.
+
+    ``scenario`` is the batch's validated Scenario (with its overrides); ``scenario_hash`` its
+    content hash where the batch started, checked on the worker.
+    """
+
+    scenario: Scenario
+    scenario_hash: str
+    run_id: int
+    seed: int
+    point: int
+    point_overrides: dict
+    columns: dict
+    miners: bool
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """A finished run: its tables as Parquet bytes, its run time (seconds) and whether its chain
+    stalled before the end date."""
+
+    run_id: int
+    epochs: bytes
+    miners: bytes | None
+    seconds: float
+    stalled: bool = False
+
+
+def execute_run(task: RunTask) -> RunOutput:
+    """Run one task (on any worker) and return its tables with the run's columns in front."""
+    started = time.perf_counter()
+    if task.scenario.content_hash != task.scenario_hash:
+        raise MinersimError(
+            f"scenario '{task.scenario.name}' arrived with content hash "
+            f"{task.scenario.content_hash[:12]}, not {task.scenario_hash[:12]}"
+        )
+    result = run(load_scenario(task.scenario, task.point_overrides), seed=task.seed)
+    stalled = bool(result.meta.get("stalled", False))
+    head = {
+        "run": task.run_id,
+        "seed": task.seed,
+        "point": task.point,
+        "stalled": stalled,
+        **task.columns,
+    }
+    epochs = frame_to_parquet(_with_head(result.epochs, head), task.run_id)
+    miners = frame_to_parquet(_with_head(result.miners, head), task.run_id) if task.miners else None
+    return RunOutput(task.run_id, epochs, miners, time.perf_counter() - started, stalled)
+
+
+def _with_head(frame: pd.DataFrame, head: Mapping[str, object]) -> pd.DataFrame:
+    frame = frame.copy()
+    for position, (name, value) in enumerate(head.items()):
+        frame.insert(position, name, value)
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
+# Local workers
+
+
+def init_local_worker(parent_pid: int) -> None:
+    """Initializer of local worker processes: leave Ctrl-C to the parent (which cancels the
+    batch and shuts the pool down) and exit when the parent is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watch_parent(parent_pid)
+
+
+def watch_parent(parent_pid: int) -> threading.Thread:
+    """Start a daemon thread that ends this process (``os._exit``) once ``parent_pid`` exits.
+
+    Linux: it waits on a pidfd (no polling, no pid reuse); elsewhere it polls every
+    PARENT_POLL_S. (Workers fork from the pool's forkserver, so the parent-death signal of
+    ``prctl`` would follow the forkserver, not the process that started the batch.)
+    """
+    thread = threading.Thread(
+        target=_wait_for_exit, args=(parent_pid,), name="minersim-parent-watch", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _wait_for_exit(pid: int) -> None:
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(PARENT_GONE_EXIT)
+    except (AttributeError, OSError):  # not Linux, or an old kernel
+        fd = None
+    if fd is not None:
+        try:
+            select.select([fd], [], [])  # readable once the process has exited
+            os._exit(PARENT_GONE_EXIT)
+        except OSError:
+            pass  # fall back to polling
+    while _alive(pid):
+        time.sleep(PARENT_POLL_S)
+    os._exit(PARENT_GONE_EXIT)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
