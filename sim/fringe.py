@@ -12,8 +12,10 @@ finite at any time, so the *level* the network can reach (where entry stops payi
 Every epoch (:meth:`Fringe.order`):
 
 1. **Break-even power price.** The highest $/MWh ``p*`` at which a new frontier machine, bought
-   now at its market price (:meth:`sim.hardware.HardwareMarket.new_price_usd_per_th`) and
-   energised after ``lead_time_days``, has a non-negative net present value over its useful life
+   now at its market price (:meth:`sim.hardware.HardwareMarket.new_price_usd_per_th`), housed on
+   a new site (its build cost as an annuity over the site's life, plus other operating cost:
+   fixed costs it bears whether it runs or not) and energised after ``lead_time_days``, has a
+   non-negative net present value over its useful life
    on the expected hashprice path: today's hashprice falling at ``expected_hashprice_decline``
    a year, cut at the scheduled halving by ``halving_pass_through`` of the subsidy's cut (in
    logs), each day's margin floored at zero (a unit curtails rather than mine at a loss),
@@ -49,6 +51,7 @@ class EntryOutlook:
     hashprice_usd_per_th_day: float  # now, at the coming epoch's difficulty and subsidy
     frontier_jth: float  # best machine on sale
     machine_usd_per_th: float  # its price
+    fixed_usd_per_th_day: float  # site and other operating costs it bears whether it runs or not
     expected_decline: float  # annual log rate at which entrants expect hashprice to fall
     days_to_halving: float  # from now to the next halving (600 s blocks)
     halving_factor: float  # expected hashprice after / before the halving
@@ -71,11 +74,18 @@ def expected_margin_path(outlook: EntryOutlook) -> tuple[np.ndarray, np.ndarray]
     return hashprice, weight
 
 
+def upfront_usd_per_th(outlook: EntryOutlook) -> float:
+    """The machine's price plus the present value of its fixed costs over its life, USD/TH."""
+    _, weight = expected_margin_path(outlook)
+    return outlook.machine_usd_per_th + float(weight.sum()) * outlook.fixed_usd_per_th_day
+
+
 def entry_npv_usd_per_th(outlook: EntryOutlook, power_usd_mwh: float) -> float:
     """NPV of one TH/s of a new frontier machine at ``power_usd_mwh``, USD."""
     hashprice, weight = expected_margin_path(outlook)
     cost = power_cost_usd_per_th_day(outlook.frontier_jth, power_usd_mwh)
-    return float(np.sum(weight * np.maximum(hashprice - cost, 0.0))) - outlook.machine_usd_per_th
+    margin = float(np.sum(weight * np.maximum(hashprice - cost, 0.0)))
+    return margin - upfront_usd_per_th(outlook)
 
 
 def breakeven_power_usd_mwh(outlook: EntryOutlook) -> float:
@@ -83,18 +93,19 @@ def breakeven_power_usd_mwh(outlook: EntryOutlook) -> float:
     pay even with free power.
 
     With ``x`` the power cost per TH/s-day, NPV(x) = sum over points with hashprice ``h_i > x``
-    of ``w_i (h_i - x)`` minus the price: piecewise linear and falling in ``x``. Sorting the
-    points by hashprice (highest first) with running sums ``W_k = sum w``, ``S_k = sum w h``, the
-    root on the k-th piece is ``x = (S_k - price) / W_k``; it is the one that falls inside its
-    piece.
+    of ``w_i (h_i - x)`` minus the upfront cost ``U`` (price and fixed costs,
+    :func:`upfront_usd_per_th`): piecewise linear and falling in ``x``. Sorting the points by
+    hashprice (highest first) with running sums ``W_k = sum w``, ``S_k = sum w h``, the root on
+    the k-th piece is ``x = (S_k - U) / W_k``; it is the one that falls inside its piece.
     """
     hashprice, weight = expected_margin_path(outlook)
+    upfront = upfront_usd_per_th(outlook)
     order = np.argsort(-hashprice, kind="stable")
     h, w = hashprice[order], weight[order]
     revenue = np.cumsum(w * h)
-    if revenue[-1] <= outlook.machine_usd_per_th:
+    if revenue[-1] <= upfront:
         return 0.0
-    cost = (revenue - outlook.machine_usd_per_th) / np.cumsum(w)
+    cost = (revenue - upfront) / np.cumsum(w)
     below = np.append(h[1:], 0.0)  # lower end of each piece
     k = int(np.flatnonzero((cost >= below) & (cost <= h))[0])
     return float(cost[k]) / power_cost_usd_per_th_day(outlook.frontier_jth, 1.0)

@@ -53,11 +53,10 @@ from sim.units import (
     DAY_S,
     YEAR_DAYS,
     hashprice_usd_per_th_day,
+    mw_of,
     power_cost_usd_per_th_day,
 )
-from sim.units import (
-    energy_mwh as unit_energy_mwh,
-)
+from sim.units import energy_mwh as unit_energy_mwh
 
 #: Term of a power contract signed at renewal, days (an assumption: 3-year PPAs are typical).
 POWER_CONTRACT_TERM_DAYS = 3 * YEAR_DAYS
@@ -248,6 +247,13 @@ class MiningModel(mesa.Model):
                 self._add_initial_fleet(
                     i, ths * must_run, klass.efficiency_jth, hp0, price, must_run=True
                 )
+        r, life = cfg.fringe.discount_rate, cfg.fringe.site_life_years
+        annuity = r / -np.expm1(-r * life) if r > 0 else 1.0 / life  # per USD built, per year
+        # An entrant's fixed costs, USD per MW-year: other opex and its new site's build cost as
+        # an annuity over the site's life.
+        self._entry_fixed_usd_per_mw_year = (
+            cfg.miners.opex_usd_per_mw_year + cfg.miners.site_usd_per_mw * annuity
+        )
         fringe_agents = np.arange(n_public, n)
         self.fringe = Fringe(
             cfg.fringe,
@@ -645,6 +651,9 @@ class MiningModel(mesa.Model):
             hashprice_usd_per_th_day=ctx.hashprice_usd_per_th_day,
             frontier_jth=ctx.frontier_jth,
             machine_usd_per_th=ctx.new_usd_per_th,
+            fixed_usd_per_th_day=self._entry_fixed_usd_per_mw_year
+            * mw_of(1.0, ctx.frontier_jth)
+            / YEAR_DAYS,
             expected_decline=cfg.expected_hashprice_decline,
             days_to_halving=(next_halving - next_height) * consensus.TARGET_SPACING / DAY_S,
             halving_factor=reward_ratio**cfg.halving_pass_through,

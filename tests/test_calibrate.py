@@ -36,7 +36,7 @@ from sim.errors import MinersimError, ScenarioError
 from sim.paths import SCENARIOS_DIR
 
 HISTORY_2016 = SCENARIOS_DIR / "history_2016.toml"
-COMMITTED_SPEC = SCENARIOS_DIR / "calibration" / "fringe_today.toml"
+COMMITTED_SPEC = SCENARIOS_DIR / "calibration" / "fringe.toml"
 
 TINY = f"""
 [calibration]
@@ -52,8 +52,8 @@ end = 2016-02-29
 "scenario.end_date" = 2016-03-01
 
 [parameters]
-"fringe.max_growth_per_epoch" = {{ lower = 0.005, upper = 0.2 }}
-"fringe.entry_payback_days" = {{ lower = 200.0, upper = 5000.0, scale = "log" }}
+"fringe.max_deliveries_per_epoch" = {{ lower = 0.005, upper = 0.2 }}
+"fringe.supply_elasticity" = {{ lower = 0.2, upper = 5.0, scale = "log" }}
 
 [optimizer]
 replications = 2
@@ -77,7 +77,7 @@ def test_the_committed_spec_loads():
     assert spec.validation.base.name == "history_2020"
     assert spec.fit.window.end <= history.LAST_FITTING_DAY
     assert spec.validation.window.end <= history.LAST_FITTING_DAY
-    assert spec.output == COMMITTED_SPEC.parent / "fringe_today.fit.toml"
+    assert spec.output == COMMITTED_SPEC.parent / "fringe.fit.toml"
 
 
 @pytest.mark.parametrize(
@@ -85,24 +85,24 @@ def test_the_committed_spec_loads():
     [
         (("popsize = 2", "popsize = 2\nspeed = 3"), "optimizer.speed: unknown key"),
         (
-            ('"fringe.entry_payback_days" = {', '"fringe.entry_paybak_days" = {'),
-            "did you mean 'entry_payback_days'",
+            ('"fringe.supply_elasticity" = {', '"fringe.suply_elasticity" = {'),
+            "did you mean 'supply_elasticity'",
         ),
         (("lower = 0.005, upper = 0.2", "lower = 0.3, upper = 0.2"), "must be below upper"),
         (("lower = 0.005, upper = 0.2", "lower = 0.005, upper = 2.0"), "does not validate"),
         (("end = 2016-02-29", "end = 2022-01-31"), "out of sample"),
         (("end = 2016-02-29", "end = 2016-06-30"), "is not inside scenario 'history_2016'"),
-        (("lower = 200.0, upper", "lower = -1.0, upper"), "log-scale parameter needs lower > 0"),
+        (("lower = 0.2, upper", "lower = -1.0, upper"), "log-scale parameter needs lower > 0"),
         (("[optimizer]", "[moments]\nhalving_drawdown = 1.0\n[optimizer]"), "no halving"),
         (
             (
                 '"scenario.end_date" = 2016-03-01',
-                '"scenario.end_date" = 2016-03-01\n"fringe.max_growth_per_epoch" = 0.1',
+                '"scenario.end_date" = 2016-03-01\n"fringe.max_deliveries_per_epoch" = 0.1',
             ),
             "both fitted and fixed",
         ),
         (
-            ('"fringe.max_growth_per_epoch"', '"fringe.classes.0.hashrate_ehs"'),
+            ('"fringe.max_deliveries_per_epoch"', '"fringe.classes.0.hashrate_ehs"'),
             "cannot point into an array",
         ),
     ],
@@ -257,9 +257,9 @@ def test_calibration_gives_the_same_values_on_dask(tiny_serial, tmp_path):
 
 def test_fitted_values_lie_in_bounds_and_the_best_candidate_is_reported(tiny_serial):
     _, result = tiny_serial
-    growth = result.fitted["fringe.max_growth_per_epoch"]
-    payback = result.fitted["fringe.entry_payback_days"]
-    assert 0.005 <= growth <= 0.2 and 200.0 <= payback <= 5000.0
+    deliveries = result.fitted["fringe.max_deliveries_per_epoch"]
+    elasticity = result.fitted["fringe.supply_elasticity"]
+    assert 0.005 <= deliveries <= 0.2 and 0.2 <= elasticity <= 5.0
     assert result.objective == pytest.approx(result.fit.loss)  # re-run of the best: same loss
     assert result.objective == min(g["best_loss"] for g in result.generations)
     assert result.fit.rmse_log_difficulty == pytest.approx(math.sqrt(result.fit.loss))
@@ -273,8 +273,8 @@ def test_the_fragment_holds_only_the_fitted_keys_and_scenarios_extend_it(tiny_se
     text = fragment.read_text()
     assert tomllib.loads(text) == {
         "fringe": {
-            "max_growth_per_epoch": result.fitted["fringe.max_growth_per_epoch"],
-            "entry_payback_days": result.fitted["fringe.entry_payback_days"],
+            "max_deliveries_per_epoch": result.fitted["fringe.max_deliveries_per_epoch"],
+            "supply_elasticity": result.fitted["fringe.supply_elasticity"],
         }
     }
     assert f"--seed {result.seed}" in text and "RMSE of monthly log difficulty" in text
@@ -287,8 +287,8 @@ def test_the_fragment_holds_only_the_fitted_keys_and_scenarios_extend_it(tiny_se
         "power_price_usd_mwh = 50.0\n"
     )
     fringe = sim.load_scenario(child).config.fringe
-    assert fringe.max_growth_per_epoch == result.fitted["fringe.max_growth_per_epoch"]
-    assert fringe.entry_payback_days == result.fitted["fringe.entry_payback_days"]
+    assert fringe.max_deliveries_per_epoch == result.fitted["fringe.max_deliveries_per_epoch"]
+    assert fringe.supply_elasticity == result.fitted["fringe.supply_elasticity"]
     stats = read_fit(fragment)
     assert stats["fitted"] == result.fitted and stats["seeds"] == result.seeds
     assert stats["fit"]["window"] == ["2016-01-01", "2016-02-29"]
@@ -317,7 +317,7 @@ def test_cli_calibrates_with_progress_lines_and_writes_the_files(tmp_path, capsy
     captured = capsys.readouterr()
     assert code == 0
     assert "progress: " in captured.err and "generation 0/0: best loss" in captured.err
-    assert "calibrate tiny: fringe.max_growth_per_epoch = " in captured.out
+    assert "calibrate tiny: fringe.max_deliveries_per_epoch = " in captured.out
     assert out.is_file() and out.with_suffix(".json").is_file()
     assert (tmp_path / "fit.png").stat().st_size > 10_000
     assert read_fit(out)["budget"]["maxiter"] == 0

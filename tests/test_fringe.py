@@ -22,6 +22,7 @@ OUTLOOK = EntryOutlook(
     hashprice_usd_per_th_day=0.05,
     frontier_jth=15.0,
     machine_usd_per_th=12.0,
+    fixed_usd_per_th_day=0.002,
     expected_decline=0.3,
     days_to_halving=900.0,
     halving_factor=0.5,
@@ -58,6 +59,16 @@ def test_breakeven_is_the_root_of_the_npv():
     )
 
 
+def test_fixed_costs_count_over_the_whole_life_whether_the_machine_runs_or_not():
+    # a fixed cost of F per TH/s-day costs F x the discounted days of the life, even on days
+    # the margin is negative; so it lowers the NPV at any power price by the same amount
+    _, weight = expected_margin_path(OUTLOOK)
+    free = dataclasses.replace(OUTLOOK, fixed_usd_per_th_day=0.0)
+    for power in (0.0, 30.0, 500.0):
+        gap = entry_npv_usd_per_th(free, power) - entry_npv_usd_per_th(OUTLOOK, power)
+        assert gap == pytest.approx(0.002 * weight.sum())
+
+
 def test_breakeven_is_zero_when_even_free_power_does_not_pay():
     dear = dataclasses.replace(OUTLOOK, machine_usd_per_th=1e3)
     assert entry_npv_usd_per_th(dear, 0.0) < 0
@@ -71,6 +82,7 @@ def test_a_nearer_halving_a_dearer_machine_or_a_faster_decline_lowers_the_breake
         {"machine_usd_per_th": 15.0},
         {"expected_decline": 0.6},
         {"discount_rate": 0.3},
+        {"fixed_usd_per_th_day": 0.004},
     ):
         assert breakeven_power_usd_mwh(dataclasses.replace(OUTLOOK, **change)) < base, change
     assert breakeven_power_usd_mwh(dataclasses.replace(OUTLOOK, halving_factor=1.0)) > base

@@ -277,6 +277,11 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         ASSUMPTION,
         "machines ordered today are energised in about a quarter; not sourced",
     ),
+    "fringe.site_life_years": (
+        ASSUMPTION,
+        "a new mining site's build cost (miners.site_usd_per_mw) is spread over 10 years; not "
+        "sourced",
+    ),
     "fringe.discount_rate": (
         ASSUMPTION,
         "entrants discount a machine's margins at 15% a year, a venture-style hurdle; not fitted",

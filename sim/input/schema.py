@@ -445,6 +445,12 @@ class Fringe(Strict):
     discount_rate: NonNegFloat = Field(
         default=0.15, le=5, description="annual rate entrants discount a machine's margins at"
     )
+    site_life_years: PositiveFloat = Field(
+        default=10.0,
+        le=100,
+        description="life over which an entrant spreads a new site's build cost "
+        "(miners.site_usd_per_mw), years",
+    )
     expected_hashprice_decline: Real = Field(
         default=0.3,
         ge=-2,
