@@ -209,7 +209,9 @@ class MiningModel(mesa.Model):
         self.debt = new_debt_table()
         self.contracts = hosting.new_contract_table()
         self.share_price_usd = np.zeros(n)
-        self.power_factor = 1.0  # today's power price / its base level (fringe sites follow it)
+        self.power_factor = (
+            1.0  # trailing 30-day market power price / its base (fringe sites follow it)
+        )
         policies = []
         self.miner_agents: list[MinerAgent] = []
         start = self.start_date
@@ -1133,10 +1135,12 @@ class MiningModel(mesa.Model):
         b.btc_held[fringe] = 0.0
 
     def _renew_power_contracts(self, day: int) -> None:
-        """Fringe sites follow the day's market factor; public contracts that expired reprice
-        to the market. A fringe agent's recorded price is its fleet's MW-weighted site price."""
+        """Fringe sites follow the market's trailing 30-day mean (a one-day spike must not set a
+        whole epoch's price: curtailing the network for an epoch); public contracts that expired
+        reprice to the same mean. A fringe agent's recorded price is its fleet's MW-weighted
+        site price."""
         m = self.markets
-        self.power_factor = float(m.power_usd_mwh[day]) / self.cfg.market.power.base_usd_mwh
+        self.power_factor = m.trailing_power_usd_mwh(day) / self.cfg.market.power.base_usd_mwh
         f, agents = self.fleet, self.fringe.agents
         mw = fleet.unit_power_mw(f)
         owner_mw = fleet.per_owner(f, mw, self.n)[agents]
