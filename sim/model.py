@@ -531,15 +531,17 @@ class MiningModel(mesa.Model):
         return past_paths or t1 > self.end_time + MAX_OVERRUN_YEARS * YEAR_DAYS * DAY_S
 
     def _issue_scheduled_debt(self, day: float) -> None:
-        """Instruments in the scenario issued after its start: cash arrives on the issue date."""
+        """Instruments in the scenario issued after its start: cash arrives on the issue date.
+        A miner that has defaulted by then issues nothing (its instruments are dropped)."""
         if not self.scheduled_issue_day:
             return
         due = np.asarray(self.scheduled_issue_day) <= day
         if not due.any():
             return
         s = self.scheduled_debt
-        self.books.cash_usd += sum_by_owner(s.owner[due], s.principal_usd[due], self.n)
-        self.debt.append(**{name: getattr(s, name)[due] for name in s.columns})
+        issued = due & ~self.books.defaulted[s.owner]
+        self.books.cash_usd += sum_by_owner(s.owner[issued], s.principal_usd[issued], self.n)
+        self.debt.append(**{name: getattr(s, name)[issued] for name in s.columns})
         s.keep(~due)
         self.scheduled_issue_day = [d for d in self.scheduled_issue_day if d > day]
 

@@ -245,6 +245,9 @@ def _unit(**values) -> Table:
         book_usd=80.0,
         underwater_epochs=0,
         must_run=False,
+        site_usd_mwh=40.0,
+        mothballed=False,
+        mothballed_epochs=0,
     )
     f.append(**{**row, **values})
     return f
