@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 import sim
+from sim import history
 from sim.calibration.moments import daily_difficulty, halving_date, halving_response
 
 SEEDS = (0, 1, 2)
@@ -69,3 +70,20 @@ def test_at_a_flat_btc_price_the_2028_halving_stays_in_historys_range_and_recove
     drawdowns, recoveries = responses(scenario, 1_050_000, seeds=(0, 1))
     assert np.all((drawdowns <= 0.0) & (drawdowns >= -25.0)), drawdowns
     assert np.all(recoveries <= 180.0), recoveries
+
+
+@pytest.mark.slow
+def test_no_retarget_of_the_backtest_falls_far_below_historys_worst():
+    # History's deepest one-retarget fall of 2016-2020 (data/history, the daily series' steps):
+    # -14.6% after the March 2020 crash. The 2022-2025 backtest faces the real price (the 2022
+    # crash included); a model whose machines switch off together (a one-day power spike once
+    # priced a whole epoch and halved the next difficulty) falls far deeper.
+    daily = history.difficulty()["2016":"2020"]
+    steps = daily[daily.diff() != 0].pct_change().dropna()
+    worst_history = float(steps.min())
+    assert -0.16 < worst_history < -0.13  # the premise, from the data
+    scenario = sim.load_scenario("backtest_2022")
+    for seed in (0, 1, 2, 3):
+        difficulty = sim.run(scenario, seed=seed).epochs["difficulty"].to_numpy()
+        worst = float(np.min(difficulty[1:] / difficulty[:-1] - 1.0))
+        assert worst > worst_history - 0.05, f"seed {seed}: a retarget of {worst:+.1%}"
