@@ -10,13 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from sim.tables import Table, sum_by_owner
+from sim.units import mw_of
 
 #: Initial fleets are split into three vintages around the reported mean efficiency so that
 #: curtailment and retirement act on the least efficient machines first. Hashrate shares and
 #: efficiency factors keep the hashrate-weighted mean efficiency exactly at the reported value
 #: (0.3 x 0.8 + 0.4 x 1.0 + 0.3 x 1.2 = 1.0).
 VINTAGE_SHARES = np.array([0.3, 0.4, 0.3])
-#: Efficiency bands of :func:`compact` are clipped to +-BAND_LIMIT.
+#: Efficiency and site-price bands of :func:`compact` are clipped to +-BAND_LIMIT.
 BAND_LIMIT = 4000
 VINTAGE_EFFICIENCY_FACTORS = np.array([0.8, 1.0, 1.2])
 
@@ -31,19 +32,52 @@ def new_fleet_table() -> Table:
             "book_usd": np.float64,  # cost less accumulated depreciation and write-offs
             "underwater_epochs": np.int64,  # consecutive epochs unable to cover power
             "must_run": np.bool_,  # runs whatever the margin (stranded or prepaid power)
+            "site_usd_mwh": np.float64,  # fringe: site power price before the market factor
+            "mothballed": np.bool_,  # switched off, site kept (restarts when it pays)
+            "mothballed_epochs": np.int64,  # consecutive epochs mothballed
         },
         capacity=256,
     )
 
 
 def unit_power_mw(fleet: Table) -> np.ndarray:
-    """Power draw of each unit at full hashrate, MW."""
-    return fleet.hashrate_ths * fleet.efficiency_jth / 1e6
+    """Power draw of each unit at full hashrate, MW (mothballed units included: they keep
+    their site)."""
+    return mw_of(fleet.hashrate_ths, fleet.efficiency_jth)
+
+
+def running_ths(fleet: Table) -> np.ndarray:
+    """TH/s of each unit that is not mothballed (0 for mothballed units)."""
+    return np.where(fleet.mothballed, 0.0, fleet.hashrate_ths)
 
 
 def per_owner(fleet: Table, values: np.ndarray, n_owners: int) -> np.ndarray:
     """Sum a per-unit quantity by owner."""
     return sum_by_owner(fleet.owner, values, n_owners)
+
+
+def add_units(
+    fleet: Table,
+    owner: np.ndarray | int,
+    hashrate_ths: np.ndarray | float,
+    efficiency_jth: np.ndarray | float,
+    cost_usd: np.ndarray | float,
+    site_usd_mwh: np.ndarray | float,
+    must_run: np.ndarray | bool = False,
+) -> None:
+    """Add new units (bought at ``cost_usd``, their book value), running and never under water."""
+    fleet.append(
+        owner=owner,
+        hashrate_ths=hashrate_ths,
+        efficiency_jth=efficiency_jth,
+        cost_usd=cost_usd,
+        book_usd=cost_usd,
+        underwater_epochs=0,
+        must_run=must_run,
+        site_usd_mwh=site_usd_mwh,
+        mothballed=False,
+        mothballed_epochs=0,
+    )
 
 
 def add_vintages(
@@ -52,23 +86,17 @@ def add_vintages(
     hashrate_ths: float,
     mean_efficiency_jth: float,
     usd_per_th: np.ndarray,
+    site_usd_mwh: float,
     must_run: bool = False,
 ) -> None:
     """Add an initial fleet split into the three standard vintages.
 
-    ``usd_per_th`` gives the book value per TH/s of each vintage (its resale value at the start).
+    ``usd_per_th`` gives the book value per TH/s of each vintage (its resale value at the start);
+    ``site_usd_mwh`` the power price of the site, $/MWh before the market factor.
     """
     ths = hashrate_ths * VINTAGE_SHARES
-    cost = ths * usd_per_th
-    fleet.append(
-        owner=owner,
-        hashrate_ths=ths,
-        efficiency_jth=mean_efficiency_jth * VINTAGE_EFFICIENCY_FACTORS,
-        cost_usd=cost,
-        book_usd=cost,
-        underwater_epochs=0,
-        must_run=must_run,
-    )
+    efficiency = mean_efficiency_jth * VINTAGE_EFFICIENCY_FACTORS
+    add_units(fleet, owner, ths, efficiency, ths * usd_per_th, site_usd_mwh, must_run)
 
 
 def depreciate(fleet: Table, fraction_of_cost: float) -> np.ndarray:
@@ -123,37 +151,55 @@ def retire_to_fit(fleet: Table, limit_mw: np.ndarray, n_owners: int) -> np.ndarr
 
 
 def compact(fleet: Table, relative_bucket: float = 0.1) -> None:
-    """Merge each owner's units whose efficiencies lie in the same ``relative_bucket`` band.
+    """Merge each owner's units whose efficiencies and site prices lie in the same
+    ``relative_bucket`` bands and whose must-run and mothballed states agree.
 
     Purchases add a unit per buyer per epoch; merging keeps the table (and the kernel's work)
-    proportional to the number of agents. A merged unit keeps the total TH/s, power (MW), cost
-    and book value of its parts; its efficiency is the hashrate-weighted mean, so network power
-    is unchanged. Must-run units are never merged with curtailable ones.
+    proportional to the number of agents. A merged unit keeps the total TH/s, power (MW), cost,
+    book value and power bill of its parts: its efficiency is the hashrate-weighted mean J/TH and
+    its site price the power-weighted mean $/MWh, so network power and power cost are unchanged.
     """
     if fleet.n == 0:
         return
-    band = np.floor(np.log(fleet.efficiency_jth) / np.log1p(relative_bucket))
-    # Bands are packed into one integer key per unit; clipping keeps every key inside its
-    # owner's range whatever the efficiency (1.1**4000 spans any physical J/TH many times over).
-    band = np.clip(band, -BAND_LIMIT, BAND_LIMIT).astype(np.int64) + BAND_LIMIT
-    key = (fleet.owner * (2 * BAND_LIMIT + 1) + band) * 2 + fleet.must_run
-    unique, group = np.unique(key, return_inverse=True)
+    power_mw = unit_power_mw(fleet)
+    key = fleet.owner
+    for value in (fleet.efficiency_jth, np.maximum(fleet.site_usd_mwh, 1e-300)):
+        band = np.floor(np.log(value) / np.log1p(relative_bucket))
+        # Bands are packed into one integer key per unit; clipping keeps every key inside its
+        # owner's range whatever the value (1.1**4000 spans any physical J/TH many times over).
+        band = np.clip(band, -BAND_LIMIT, BAND_LIMIT).astype(np.int64) + BAND_LIMIT
+        key = key * (2 * BAND_LIMIT + 1) + band
+    key = (key * 2 + fleet.must_run) * 2 + fleet.mothballed
+    unique, first, group = np.unique(key, return_index=True, return_inverse=True)
     k = len(unique)
     if k == fleet.n:
         return
-    ths = np.bincount(group, weights=fleet.hashrate_ths, minlength=k)
-    power = np.bincount(group, weights=fleet.hashrate_ths * fleet.efficiency_jth, minlength=k)
-    cost = np.bincount(group, weights=fleet.cost_usd, minlength=k)
-    book = np.bincount(group, weights=fleet.book_usd, minlength=k)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=values, minlength=k)
+
+    ths, mw = total(fleet.hashrate_ths), total(power_mw)
+    bill = total(power_mw * fleet.site_usd_mwh)
+    cost, book = total(fleet.cost_usd), total(fleet.book_usd)
+    owner, must_run, mothballed = (  # shared by every member of a group
+        fleet.owner[first],
+        fleet.must_run[first],
+        fleet.mothballed[first],
+    )
     underwater = np.full(k, np.iinfo(np.int64).max)
     np.minimum.at(underwater, group, fleet.underwater_epochs)
+    idle = np.full(k, np.iinfo(np.int64).max)
+    np.minimum.at(idle, group, fleet.mothballed_epochs)
     fleet.keep(np.zeros(fleet.n, bool))
     fleet.append(
-        owner=unique // 2 // (2 * BAND_LIMIT + 1),
+        owner=owner,
         hashrate_ths=ths,
-        efficiency_jth=power / np.maximum(ths, 1e-300),
+        efficiency_jth=mw * 1e6 / np.maximum(ths, 1e-300),
         cost_usd=cost,
         book_usd=book,
         underwater_epochs=underwater,
-        must_run=(unique % 2).astype(bool),
+        must_run=must_run,
+        site_usd_mwh=bill / np.maximum(mw, 1e-300),
+        mothballed=mothballed,
+        mothballed_epochs=idle,
     )

@@ -118,11 +118,35 @@ CATALOGUE: tuple[AsicModel, ...] = (
         dt.date(2026, 1, 1),
         580.0,
         9.7,
-        20.6,
+        8.35,
         "README 3.5: 'Antminer S23 Hydro | 9.7 J/TH, 580 TH; shipping early 2026 (announced WDMS "
-        "2025)'. Price not in README [estimate]: 593 days x Jan-2026 hashprice $34.8/PH/day "
-        "(README 3.4), the S21 XP price rule of HardwareMarket.new_price_usd_per_th",
+        "2025)'. Price not in README [estimate]: 240 days x Jan-2026 hashprice $34.8/PH/day "
+        "(README 3.4), the rule of HardwareMarket.new_price_usd_per_th",
     ),
+)
+
+
+#: The efficiency frontier to 2021 (J/TH of the most efficient machine on sale), from the day
+#: each level first appears in CBECI's lower-bound fleet efficiency (data/history/
+#: cbeci_efficiency_jth.csv; CBECI's lower bound assumes the whole network runs the best
+#: machine available). Later machines come from CATALOGUE; tests/test_hardware.py rederives
+#: these steps from the data file.
+HISTORICAL_FRONTIER: tuple[tuple[dt.date, float], ...] = (
+    (dt.date(2014, 1, 1), 2000.0),
+    (dt.date(2014, 9, 1), 765.69),
+    (dt.date(2015, 2, 1), 510.82),
+    (dt.date(2015, 11, 1), 273.36),
+    (dt.date(2016, 8, 1), 98.0),
+    (dt.date(2017, 4, 1), 97.13),
+    (dt.date(2018, 6, 1), 94.85),
+    (dt.date(2018, 7, 1), 94.29),
+    (dt.date(2018, 10, 1), 93.1),
+    (dt.date(2018, 11, 1), 63.64),
+    (dt.date(2019, 2, 1), 57.0),
+    (dt.date(2019, 6, 1), 39.5),
+    (dt.date(2020, 6, 1), 38.0),
+    (dt.date(2020, 7, 1), 29.55),
+    (dt.date(2021, 9, 1), 29.5),
 )
 
 
@@ -132,14 +156,18 @@ class HardwareMarket:
     def __init__(self, config: Hardware, start_date: dt.date):
         self.config = config
         self.start_date = start_date
-        models = sorted(CATALOGUE, key=lambda model: model.release)
-        self._release_days = np.array([(m.release - start_date).days for m in models], dtype=float)
-        self._best_jth = np.minimum.accumulate([m.jth for m in models])
+        steps = sorted(
+            [(m.release, m.jth) for m in CATALOGUE] + list(HISTORICAL_FRONTIER),
+            key=lambda step: step[0],
+        )
+        self._release_days = np.array([(day - start_date).days for day, _ in steps], dtype=float)
+        self._best_jth = np.minimum.accumulate([jth for _, jth in steps])
 
     def frontier_jth(self, day: int | np.ndarray) -> float | np.ndarray:
-        """Best J/TH on sale on ``day``: the best catalogue model released on or before it (the
-        first model before any release); after the last release it keeps falling by
-        frontier_improvement_per_year, applied continuously: ``x (1 - f)^(years since)``."""
+        """Best J/TH on sale on ``day``: the best of HISTORICAL_FRONTIER and the catalogue models
+        available by then (the earliest step before any); after the last release it keeps
+        falling by frontier_improvement_per_year, applied continuously: ``x (1 - f)^(years
+        since)``."""
         days = np.asarray(day, dtype=float)
         index = np.searchsorted(self._release_days, days, side="right") - 1
         jth = self._best_jth[np.clip(index, 0, None)]
@@ -148,13 +176,15 @@ class HardwareMarket:
         jth = np.maximum(jth * improvement, MIN_FRONTIER_JTH)
         return float(jth) if jth.ndim == 0 else jth
 
-    def new_price_usd_per_th(self, hashprice_usd_per_th_day: float) -> float:
-        """Price of a new frontier machine, USD per TH/s = price_hashprice_days x hashprice.
-
-        Calibration: S21 XP $25.70/TH on 2025-11-03 (README 3.6) with hashprice $43.33/PH/day
-        = $0.04333/TH/day (README 3.4) gives 25.70 / 0.04333 = about 593 days.
-        """
-        return self.config.price_hashprice_days * hashprice_usd_per_th_day
+    def new_price_usd_per_th(self, hashprice_usd_per_th_day: float, frontier_jth: float) -> float:
+        """Price of a new frontier machine, USD per TH/s: ``price_hashprice_days`` days of the
+        current hashprice, but never below the manufacturing-cost floor ``floor_usd_per_w`` x
+        the machine's W per TH/s (its J/TH)."""
+        cfg = self.config
+        return max(
+            cfg.price_hashprice_days * hashprice_usd_per_th_day,
+            cfg.floor_usd_per_w * frontier_jth,
+        )
 
     def resale_usd_per_th(
         self, unit_jth: np.ndarray, day: int, hashprice_usd_per_th_day: float
@@ -163,10 +193,10 @@ class HardwareMarket:
         new price x (frontier J/TH / unit J/TH)^resale_exponent, the ratio capped at 1 (a used
         machine is never worth more than a new frontier one).
         Older, less efficient machines lose value as better ones ship: the melting ice cube."""
-        ratio = np.minimum(self.frontier_jth(day) / np.asarray(unit_jth, dtype=float), 1.0)
-        return (
-            self.new_price_usd_per_th(hashprice_usd_per_th_day) * ratio**self.config.resale_exponent
-        )
+        frontier = self.frontier_jth(day)
+        ratio = np.minimum(frontier / np.asarray(unit_jth, dtype=float), 1.0)
+        new = self.new_price_usd_per_th(hashprice_usd_per_th_day, frontier)
+        return new * ratio**self.config.resale_exponent
 
     def survival_factor(self, days: float) -> float:
         """Fraction of hashrate still working after ``days``: ``(1 - annual_failure_rate)^years``

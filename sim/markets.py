@@ -479,7 +479,13 @@ class Markets:
         """Contract price, $/MWh, for contracts renewing on ``day``: the mean market price of the
         30 days ending on ``day`` (fewer near day 0) x basis x (1 + renewal_shock). ``basis`` =
         a site's contract price / the market price at the start."""
+        shock = 1.0 + self.config.power.renewal_shock
+        return self.trailing_power_usd_mwh(day) * np.asarray(basis, dtype=float) * shock
+
+    def trailing_power_usd_mwh(self, day: int) -> float:
+        """Mean market price, $/MWh, of the RENEWAL_WINDOW_DAYS days ending on ``day`` (fewer
+        near day 0): what a renewed contract and a fringe site's epoch price are set from, so
+        that a one-day spike raises the month's mean instead of a whole epoch's price."""
         self._check_day(day)
         window = self.power_usd_mwh[max(0, day - RENEWAL_WINDOW_DAYS + 1) : day + 1]
-        shock = 1.0 + self.config.power.renewal_shock
-        return float(window.mean()) * np.asarray(basis, dtype=float) * shock
+        return float(window.mean())

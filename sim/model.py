@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from sim import consensus, fleet, hosting, valuation
+from sim import consensus, fleet, hosting, lifecycle, valuation
 from sim.agents import MinerAgent
 from sim.errors import MinersimError
 from sim.finance import (
@@ -41,6 +41,7 @@ from sim.finance import (
     service_debt,
     write_off_debt,
 )
+from sim.fringe import EntryOutlook, Fringe
 from sim.hardware import HardwareMarket
 from sim.input.scenario import Scenario, load_scenario
 from sim.kernel import simulate_epoch
@@ -52,11 +53,10 @@ from sim.units import (
     DAY_S,
     YEAR_DAYS,
     hashprice_usd_per_th_day,
+    mw_of,
     power_cost_usd_per_th_day,
 )
-from sim.units import (
-    energy_mwh as unit_energy_mwh,
-)
+from sim.units import energy_mwh as unit_energy_mwh
 
 #: Term of a power contract signed at renewal, days (an assumption: 3-year PPAs are typical).
 POWER_CONTRACT_TERM_DAYS = 3 * YEAR_DAYS
@@ -209,7 +209,9 @@ class MiningModel(mesa.Model):
         self.debt = new_debt_table()
         self.contracts = hosting.new_contract_table()
         self.share_price_usd = np.zeros(n)
-        self.fringe_base_price = np.zeros(n)
+        self.power_factor = (
+            1.0  # trailing 30-day market power price / its base (fringe sites follow it)
+        )
         policies = []
         self.miner_agents: list[MinerAgent] = []
         start = self.start_date
@@ -225,8 +227,11 @@ class MiningModel(mesa.Model):
             self.books.btc_held[i] = row.btc_held
             self.books.shares[i] = row.shares_outstanding
             self.share_price_usd[i] = row.share_price_usd
-            self._add_initial_fleet(i, row.hashrate_ehs * 1e6, row.efficiency_jth, hp0)
+            self._add_initial_fleet(
+                i, row.hashrate_ehs * 1e6, row.efficiency_jth, hp0, row.power_price_usd_mwh
+            )
         spread = cfg.fringe.power_price_spread
+        fringe_site = np.zeros(len(classes))
         for j, (klass, k) in enumerate(classes):
             i = n_public + j
             self.miner_agents.append(
@@ -235,16 +240,32 @@ class MiningModel(mesa.Model):
             policies.append("fringe")
             position = 2 * k / (klass.agents - 1) - 1 if klass.agents > 1 else 0.0  # -1 .. 1
             price = klass.power_price_usd_mwh * (1 + spread * position)
-            self.fringe_base_price[i] = price
+            fringe_site[j] = price
             self.power_usd_mwh[i] = price
             ths = klass.hashrate_ehs * 1e6 / klass.agents
             must_run = cfg.fringe.must_run_fraction
-            self._add_initial_fleet(i, ths * (1 - must_run), klass.efficiency_jth, hp0)
+            self._add_initial_fleet(i, ths * (1 - must_run), klass.efficiency_jth, hp0, price)
             if must_run > 0:
-                self._add_initial_fleet(i, ths * must_run, klass.efficiency_jth, hp0, must_run=True)
+                self._add_initial_fleet(
+                    i, ths * must_run, klass.efficiency_jth, hp0, price, must_run=True
+                )
+        r, life = cfg.fringe.discount_rate, cfg.fringe.site_life_years
+        annuity = r / -np.expm1(-r * life) if r > 0 else 1.0 / life  # per USD built, per year
+        # An entrant's fixed costs, USD per MW-year: other opex and its new site's build cost as
+        # an annuity over the site's life.
+        self._entry_fixed_usd_per_mw_year = (
+            cfg.miners.opex_usd_per_mw_year + cfg.miners.site_usd_per_mw * annuity
+        )
+        fringe_agents = np.arange(n_public, n)
+        self.fringe = Fringe(
+            cfg.fringe,
+            fringe_agents,
+            fringe_site,
+            fleet.per_owner(self.fleet, fleet.unit_power_mw(self.fleet), n)[fringe_agents],
+        )
         self.policy_names = np.array(policies)
-        self.policy_groups = {
-            p: np.flatnonzero(self.policy_names == p) for p in dict.fromkeys(policies)
+        self.policy_groups = {  # public miners' policies (the fringe follows sim.fringe)
+            p: np.flatnonzero(self.policy_names == p) for p in dict.fromkeys(policies[:n_public])
         }
         self.power_basis = self.power_usd_mwh / self.cfg.market.power.base_usd_mwh
         index = {name: k for k, name in enumerate(public["name"])}
@@ -292,12 +313,18 @@ class MiningModel(mesa.Model):
         self.prev_btc_price = float(self.markets.btc_price_usd[0])
 
     def _add_initial_fleet(
-        self, owner: int, ths: float, jth: float, hashprice: float, must_run: bool = False
+        self,
+        owner: int,
+        ths: float,
+        jth: float,
+        hashprice: float,
+        site_usd_mwh: float,
+        must_run: bool = False,
     ) -> None:
         usd_per_th = self.hardware.resale_usd_per_th(
             jth * fleet.VINTAGE_EFFICIENCY_FACTORS, 0, hashprice
         )
-        fleet.add_vintages(self.fleet, owner, ths, jth, usd_per_th, must_run)
+        fleet.add_vintages(self.fleet, owner, ths, jth, usd_per_th, site_usd_mwh, must_run)
 
     def _hashprice_now(self, btc_price: float) -> float:
         fee = float(self.markets.fee_btc_expected[0])
@@ -321,13 +348,14 @@ class MiningModel(mesa.Model):
         t0 = self.time_s
         day_start = (t0 - self.day0_time) / DAY_S
         hashes_per_block = consensus.bits_to_difficulty(self.bits) * 2.0**32
-        installed_ths = float(self.fleet.hashrate_ths.sum())
-        expected_days = 2016 * hashes_per_block / max(installed_ths * 1e12, 1.0) / DAY_S
-        self.markets.extend_to(int(day_start + min(3 * expected_days + 30, 40_000)) + 2)
+        self._deliver_fringe_orders(day_start)
         f = self.fleet
-        unit_price = self.power_usd_mwh[f.owner]
+        running = fleet.running_ths(f)
+        expected_days = 2016 * hashes_per_block / max(running.sum() * 1e12, 1.0) / DAY_S
+        self.markets.extend_to(int(day_start + min(3 * expected_days + 30, 40_000)) + 2)
+        unit_price = self._unit_power_usd_mwh()
         times, sat_won, active_s, n_mined, subsidy_sat, fees_sat = self._simulate_blocks(
-            t0, day_start, hashes_per_block, unit_price
+            t0, day_start, hashes_per_block, running, unit_price
         )
         t1 = float(times[n_mined - 1]) if n_mined else t0
         if n_mined == 0 or self._outran_the_horizon(t1):
@@ -343,10 +371,10 @@ class MiningModel(mesa.Model):
 
         # ---- operations and accounting
         btc_mined = sat_won / consensus.COIN
-        energy_mwh_unit = unit_energy_mwh(f.hashrate_ths, f.efficiency_jth, active_s)
+        energy_mwh_unit = unit_energy_mwh(running, f.efficiency_jth, active_s)
         energy_mwh = fleet.per_owner(f, energy_mwh_unit, n)
         power_cost = fleet.per_owner(f, energy_mwh_unit * unit_price, n)
-        hashrate_ths = fleet.per_owner(f, f.hashrate_ths * active_s, n) / epoch_s
+        hashrate_ths = fleet.per_owner(f, running * active_s, n) / epoch_s
         fleet_mw = fleet.per_owner(f, fleet.unit_power_mw(f), n)
         opex = cfg.miners.opex_usd_per_mw_year * fleet_mw * years
         ai = cfg.market.ai
@@ -409,7 +437,8 @@ class MiningModel(mesa.Model):
         for field in ("sell_btc", "buy_ths", "convert_mw"):
             getattr(decisions, field)[~alive] = 0.0
 
-        self._retire_underwater(ctx, day)
+        self._review_lifecycle(ctx, day)
+        self._order_fringe_machines(ctx, next_height, day, years)
         self._sell_btc(decisions.sell_btc, p_end, action)
         self._convert_to_ai(ctx, decisions, day, years, action)
         self._buy_asics(ctx, decisions, day, action)
@@ -454,8 +483,17 @@ class MiningModel(mesa.Model):
         if t1 >= self.end_time:
             self.running = False
 
-    def _simulate_blocks(self, t0: float, day_start: float, hashes_per_block: float, unit_price):
-        """Run the kernel for one epoch; extend the daily paths and redo it if it outran them."""
+    def _simulate_blocks(
+        self,
+        t0: float,
+        day_start: float,
+        hashes_per_block: float,
+        running_ths: np.ndarray,
+        unit_price: np.ndarray,
+    ):
+        """Run the kernel for one epoch; extend the daily paths and redo it if it outran them.
+
+        ``running_ths``: each unit's TH/s (0 when mothballed); ``unit_price``: its $/MWh."""
         f, cfg = self.fleet, self.cfg
         fees = self.markets.draw_block_fees_sat(consensus.RETARGET_INTERVAL, int(day_start))
         curtailable = ~f.must_run if cfg.miners.curtailment else np.zeros(f.n, bool)
@@ -466,7 +504,7 @@ class MiningModel(mesa.Model):
                 self.height,
                 t0,
                 hashes_per_block,
-                f.hashrate_ths,
+                running_ths,
                 f.efficiency_jth,
                 unit_price,
                 f.owner,
@@ -493,15 +531,17 @@ class MiningModel(mesa.Model):
         return past_paths or t1 > self.end_time + MAX_OVERRUN_YEARS * YEAR_DAYS * DAY_S
 
     def _issue_scheduled_debt(self, day: float) -> None:
-        """Instruments in the scenario issued after its start: cash arrives on the issue date."""
+        """Instruments in the scenario issued after its start: cash arrives on the issue date.
+        A miner that has defaulted by then issues nothing (its instruments are dropped)."""
         if not self.scheduled_issue_day:
             return
         due = np.asarray(self.scheduled_issue_day) <= day
         if not due.any():
             return
         s = self.scheduled_debt
-        self.books.cash_usd += sum_by_owner(s.owner[due], s.principal_usd[due], self.n)
-        self.debt.append(**{name: getattr(s, name)[due] for name in s.columns})
+        issued = due & ~self.books.defaulted[s.owner]
+        self.books.cash_usd += sum_by_owner(s.owner[issued], s.principal_usd[issued], self.n)
+        self.debt.append(**{name: getattr(s, name)[issued] for name in s.columns})
         s.keep(~due)
         self.scheduled_issue_day = [d for d in self.scheduled_issue_day if d > day]
 
@@ -525,7 +565,7 @@ class MiningModel(mesa.Model):
             hashprice_usd_per_th_day=hp_now,
             expected_hashprice_usd_per_th_day=expected,
             frontier_jth=frontier,
-            new_usd_per_th=self.hardware.new_price_usd_per_th(hp_now),
+            new_usd_per_th=self.hardware.new_price_usd_per_th(hp_now, frontier),
             lease_usd_per_mw_year=float(m.ai_lease_usd_per_mw_year[day]),
             ai_enabled=cfg.market.ai.enabled,
             ai_capex_usd_per_mw=cfg.market.ai.capex_usd_per_mw,
@@ -549,9 +589,6 @@ class MiningModel(mesa.Model):
             cash_buffer_usd=p.cash_buffer_months * monthly_costs,
             assets_usd=assets,
             debt_usd=debt_by_owner(self.debt, self.n),
-            fringe_growth_cap=cfg.fringe.max_growth_per_epoch,
-            fringe_entry_payback_days=cfg.fringe.entry_payback_days,
-            hashrate_ths=fleet.per_owner(self.fleet, self.fleet.hashrate_ths, self.n),
         )
 
     def _expected_hashprice(self, hp_now: float, height: int, subsidy: float, fee: float) -> float:
@@ -567,30 +604,94 @@ class MiningModel(mesa.Model):
         growth = np.exp(-np.log1p(p.expected_difficulty_growth) * days / YEAR_DAYS)
         return float(hp_now * np.mean(reward_factor * growth))
 
-    def _retire_underwater(self, ctx: PolicyContext, day: int) -> None:
-        """Units that cannot cover their power for ``fringe.exit_epochs`` epochs are sold for resale value."""
+    def _unit_power_usd_mwh(self) -> np.ndarray:
+        """Power price of every fleet unit, $/MWh: a public miner's contract price, or a fringe
+        unit's site price times today's market factor."""
         f = self.fleet
-        margin = ctx.hashprice_usd_per_th_day - power_cost_usd_per_th_day(
-            f.efficiency_jth, self.power_usd_mwh[f.owner]
+        return np.where(
+            self.is_public[f.owner],
+            self.power_usd_mwh[f.owner],
+            f.site_usd_mwh * self.power_factor,
         )
-        f.underwater_epochs[:] = np.where((margin < 0) & ~f.must_run, f.underwater_epochs + 1, 0)
-        retire = f.underwater_epochs >= self.cfg.fringe.exit_epochs
-        if np.any(retire):
-            proceeds = fleet.per_owner(
-                f,
-                np.where(
-                    retire,
-                    f.hashrate_ths
-                    * self.hardware.resale_usd_per_th(
-                        f.efficiency_jth, day, ctx.hashprice_usd_per_th_day
-                    ),
-                    0.0,
-                ),
-                self.n,
+
+    def _review_lifecycle(self, ctx: PolicyContext, day: int) -> None:
+        """Mothball units under water, restart those that pay again, scrap long-idle ones
+        (sim.lifecycle); restart costs and resale proceeds go through cash and equity."""
+        f, b = self.fleet, self.books
+        margin = ctx.hashprice_usd_per_th_day - power_cost_usd_per_th_day(
+            f.efficiency_jth, self._unit_power_usd_mwh()
+        )
+        step = lifecycle.review(f, margin, self.cfg.hardware)
+        restart_cost = fleet.per_owner(
+            f,
+            np.where(step.restarted, f.hashrate_ths * self.cfg.hardware.restart_cost_usd_per_th, 0),
+            self.n,
+        )
+        b.cash_usd -= restart_cost
+        b.equity_usd -= restart_cost
+        if np.any(step.scrapped):
+            resale = self.hardware.resale_usd_per_th(
+                f.efficiency_jth, day, ctx.hashprice_usd_per_th_day
             )
-            removed = fleet.retire(f, retire, self.n)
-            self.books.cash_usd += proceeds
-            self.books.equity_usd += proceeds - removed
+            proceeds = fleet.per_owner(
+                f, np.where(step.scrapped, f.hashrate_ths * resale, 0.0), self.n
+            )
+            removed = fleet.retire(f, step.scrapped, self.n)
+            b.cash_usd += proceeds
+            b.equity_usd += proceeds - removed
+
+    def _order_fringe_machines(
+        self, ctx: PolicyContext, next_height: int, day: int, years: float
+    ) -> None:
+        """Grow the fringe's power supply over the epoch (``years`` long) and place its orders
+        (sim.fringe); keeps the outlook and the break-even power price of entry ($/MWh) for the
+        records."""
+        cfg = self.cfg.fringe
+        subsidy = consensus.block_subsidy(next_height) / consensus.COIN
+        fee = float(self.markets.fee_btc_expected[day])
+        next_halving = (next_height // consensus.HALVING_INTERVAL + 1) * consensus.HALVING_INTERVAL
+        reward_ratio = (subsidy / 2 + fee) / max(subsidy + fee, 1e-300)
+        outlook = EntryOutlook(
+            hashprice_usd_per_th_day=ctx.hashprice_usd_per_th_day,
+            frontier_jth=ctx.frontier_jth,
+            machine_usd_per_th=ctx.new_usd_per_th,
+            fixed_usd_per_th_day=self._entry_fixed_usd_per_mw_year
+            * mw_of(1.0, ctx.frontier_jth)
+            / YEAR_DAYS,
+            expected_decline=cfg.expected_hashprice_decline,
+            days_to_halving=(next_halving - next_height) * consensus.TARGET_SPACING / DAY_S,
+            halving_factor=reward_ratio**cfg.halving_pass_through,
+            lead_time_days=cfg.lead_time_days,
+            life_years=self.cfg.hardware.useful_life_years,
+            discount_rate=cfg.discount_rate,
+        )
+        f = self.fleet
+        fleet_mw = fleet.per_owner(f, fleet.unit_power_mw(f), self.n)
+        self.fringe.grow_capacity(self.fringe.held_mw(fleet_mw), years)
+        self.entry_outlook = outlook
+        self.entry_breakeven_usd_mwh = self.fringe.order(
+            outlook,
+            fleet_mw,
+            self.power_factor,
+            float(f.hashrate_ths.sum()),
+            day,
+        )
+
+    def _deliver_fringe_orders(self, day: float) -> None:
+        """Fringe machines ordered earlier and due by ``day`` join the fleet, paid for now."""
+        arrived = self.fringe.deliveries(day)
+        if arrived.n == 0:
+            return
+        fleet.add_units(
+            self.fleet,
+            arrived.owner,
+            arrived.hashrate_ths,
+            arrived.efficiency_jth,
+            arrived.cost_usd,
+            arrived.site_usd_mwh,
+        )
+        self.books.cash_usd -= sum_by_owner(arrived.owner, arrived.cost_usd, self.n)
+        self._compact_if_grown()
 
     def _sell_btc(
         self, wanted: np.ndarray, price: float, action: np.ndarray | None = None
@@ -647,17 +748,16 @@ class MiningModel(mesa.Model):
         self.books.equity_usd -= displaced  # displaced machines are scrapped (a write-off)
 
     def _buy_asics(self, ctx: PolicyContext, dec: Decisions, day: int, action: np.ndarray) -> None:
+        """Public miners buy frontier machines (delivered at once) from spare cash, borrowing the
+        rest in converts where their policy allows and credit is open."""
         buy = dec.buy_ths
         if not np.any(buy > 0):
             return
         b = self.books
         cost = buy * ctx.new_usd_per_th
-        public = self.is_public
         spare = np.maximum(b.cash_usd - ctx.cash_buffer_usd, 0.0)
-        loan = np.where(
-            public & dec.may_borrow & ctx.credit_open, np.maximum(cost - spare, 0.0), 0.0
-        )
-        funded = np.where(public, np.minimum(cost, spare + loan), cost)
+        loan = np.where(dec.may_borrow & ctx.credit_open, np.maximum(cost - spare, 0.0), 0.0)
+        funded = np.minimum(cost, spare + loan)
         loan = np.minimum(loan, funded)
         ths = funded / ctx.new_usd_per_th
         take = ths > 0
@@ -665,17 +765,21 @@ class MiningModel(mesa.Model):
             return
         self._borrow(loan, CONVERTIBLE, day, ctx)
         owners = np.flatnonzero(take)
-        self.fleet.append(
-            owner=owners,
-            hashrate_ths=ths[take],
-            efficiency_jth=ctx.frontier_jth,
-            cost_usd=funded[take],
-            book_usd=funded[take],
-            underwater_epochs=0,
-            must_run=False,
+        fleet.add_units(
+            self.fleet,
+            owners,
+            ths[take],
+            ctx.frontier_jth,
+            funded[take],
+            self.power_usd_mwh[take],
         )
         b.cash_usd -= funded
         action[take & (action != ACTION_CODE["convert_ai"])] = ACTION_CODE["buy_asics"]
+        self._compact_if_grown()
+
+    def _compact_if_grown(self) -> None:
+        """Merge similar units (fleet.compact) once the unit table has doubled since the last
+        merge, so the kernel's work stays proportional to the number of agents."""
         if self.fleet.n > 2 * self._compacted_units:
             fleet.compact(self.fleet)
             self._compacted_units = max(self.fleet.n, 4 * self.n)
@@ -1033,10 +1137,18 @@ class MiningModel(mesa.Model):
         b.btc_held[fringe] = 0.0
 
     def _renew_power_contracts(self, day: int) -> None:
+        """Fringe sites follow the market's trailing 30-day mean (a one-day spike must not set a
+        whole epoch's price: curtailing the network for an epoch); public contracts that expired
+        reprice to the same mean. A fringe agent's recorded price is its fleet's MW-weighted
+        site price."""
         m = self.markets
-        market_factor = float(m.power_usd_mwh[day]) / self.cfg.market.power.base_usd_mwh
-        fringe = ~self.is_public
-        self.power_usd_mwh[fringe] = self.fringe_base_price[fringe] * market_factor
+        self.power_factor = m.trailing_power_usd_mwh(day) / self.cfg.market.power.base_usd_mwh
+        f, agents = self.fleet, self.fringe.agents
+        mw = fleet.unit_power_mw(f)
+        owner_mw = fleet.per_owner(f, mw, self.n)[agents]
+        bill = fleet.per_owner(f, mw * f.site_usd_mwh, self.n)[agents]
+        site = np.where(owner_mw > 0, bill / np.maximum(owner_mw, 1e-300), self.fringe.site_usd_mwh)
+        self.power_usd_mwh[agents] = site * self.power_factor
         due = self.is_public & (self.contract_end_day <= day)
         if np.any(due):
             self.power_usd_mwh[due] = m.renewal_price_usd_mwh(day, self.power_basis[due])
@@ -1085,6 +1197,13 @@ class MiningModel(mesa.Model):
         e["mining_capacity_mw"][r] = float(mining_mw.sum())
         e["ai_capacity_mw"][r] = float(ai_mw.sum())
         e["total_debt_usd"][r] = float(debt[public].sum())
+        f = self.fleet
+        e["installed_ehs"][r] = float(f.hashrate_ths.sum()) / 1e6
+        e["mothballed_ehs"][r] = float(f.hashrate_ths[f.mothballed].sum()) / 1e6
+        e["on_order_ehs"][r] = float(self.fringe.orders.hashrate_ths.sum()) / 1e6
+        e["frontier_jth"][r] = self.entry_outlook.frontier_jth
+        e["new_machine_usd_per_th"][r] = self.entry_outlook.machine_usd_per_th
+        e["entry_breakeven_usd_mwh"][r] = self.entry_breakeven_usd_mwh
         assets = self._assets_usd(price)
         m["hashrate_ehs"][r] = hashrate_ths / 1e6
         m["btc_mined"][r] = btc_mined

@@ -49,9 +49,6 @@ class PolicyContext:
     cash_buffer_usd: np.ndarray
     assets_usd: np.ndarray
     debt_usd: np.ndarray
-    fringe_growth_cap: float  # fringe: max new TH/s per epoch as a share of own hashrate
-    fringe_entry_payback_days: float
-    hashrate_ths: np.ndarray
 
 
 @dataclass
@@ -202,20 +199,4 @@ class AiFirst(Policy):
             out.convert_mw[idx] = ai_room_mw(ctx, idx)
 
 
-class Fringe(Policy):
-    """The competitive rest of the network: sells everything; adds frontier machines when they
-    pay back within ``entry_payback_days`` at the current hashprice (faster the quicker the
-    payback, up to the growth cap); new capital funds entry."""
-
-    name = "fringe"
-
-    def decide(self, ctx, idx, out):
-        out.sell_btc[idx] = ctx.btc_mined[idx]
-        payback = frontier_payback_days(ctx, idx, ctx.hashprice_usd_per_th_day)
-        eagerness = np.clip(1.0 - payback / ctx.fringe_entry_payback_days, 0.0, 1.0)
-        out.buy_ths[idx] = ctx.hashrate_ths[idx] * ctx.fringe_growth_cap * eagerness
-
-
-POLICIES: dict[str, Policy] = {
-    p.name: p for p in (Rational(), Hodl(), MiningOnly(), AiFirst(), Fringe())
-}
+POLICIES: dict[str, Policy] = {p.name: p for p in (Rational(), Hodl(), MiningOnly(), AiFirst())}

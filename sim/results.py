@@ -55,6 +55,16 @@ MINER_COLUMNS = (
     "defaulted",
 )
 
+#: Extra per-epoch columns (beyond the contract): the machine market and the fringe's entry.
+EPOCH_EXTRA_COLUMNS = (
+    "installed_ehs",  # every machine installed at the epoch's end, running or mothballed, EH/s
+    "mothballed_ehs",  # of which mothballed (off, site kept), EH/s
+    "on_order_ehs",  # fringe machines ordered and not yet delivered, EH/s
+    "frontier_jth",  # best machine on sale, J/TH
+    "new_machine_usd_per_th",  # its price, USD per TH/s
+    "entry_breakeven_usd_mwh",  # power price at which a new frontier machine breaks even, $/MWh
+)
+
 #: Extra per-agent columns (beyond the contract) used by invariant tests and experiments.
 MINER_EXTRA_COLUMNS = (
     "assets_usd",
@@ -81,7 +91,7 @@ ACTIONS = (
 
 _EPOCH_FLOAT = [
     c
-    for c in EPOCH_COLUMNS
+    for c in EPOCH_COLUMNS + EPOCH_EXTRA_COLUMNS
     if c not in ("epoch", "date", "height", "bits", "miners_active", "miners_defaulted")
 ]
 _MINER_FLOAT = [
@@ -155,7 +165,7 @@ class Recorder:
         data = {c: self.epoch_int[c][:r] for c in self.epoch_int}
         data.update({c: self.epoch_float[c][:r] for c in self.epoch_float})
         data["date"] = _dates(self.epoch_time_s[:r])
-        return pd.DataFrame(data, columns=list(EPOCH_COLUMNS))
+        return pd.DataFrame(data, columns=list(EPOCH_COLUMNS + EPOCH_EXTRA_COLUMNS))
 
     def miners_frame(self) -> pd.DataFrame:
         r, n = self.rows, self.n_agents

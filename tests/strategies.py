@@ -723,10 +723,11 @@ def _fringe(draw: st.DrawFn, min_classes: int) -> dict:
     ]
     return {
         "classes": classes,
-        "entry_payback_days": draw(_num(100.0, 3000.0)),
-        "max_growth_per_epoch": draw(_num(0.0, 0.1)),
+        "adjustment_per_epoch": draw(_num(0.0, 1.0)),
+        "max_deliveries_per_epoch": draw(_num(0.0, 0.2)),
+        "supply_elasticity": draw(_num(0.3, 10.0)),
+        "lead_time_days": draw(_num(0.0, 180.0)),
         "must_run_fraction": draw(_num(0.0, 0.2)),
-        "exit_epochs": draw(st.integers(1, 5)),
     }
 
 
@@ -766,6 +767,9 @@ def valid_scenarios(draw: st.DrawFn, max_days: int = 120) -> ScenarioFiles:
             "resale_exponent": draw(_num(0.0, 5.0)),
             "annual_failure_rate": draw(_num(0.0, 0.2)),
             "useful_life_years": draw(_num(1.0, 8.0)),
+            "floor_usd_per_w": draw(_num(0.0, 1.0)),
+            "mothball_after_epochs": draw(st.integers(1, 5)),
+            "scrap_after_epochs": draw(st.integers(1, 30)),
         },
         "miners": {
             "csv": "miners.csv",

@@ -15,6 +15,7 @@ import pytest
 
 from sim.input import assumptions
 from sim.input.assumptions import (
+    CALIBRATED,
     DEFAULTS,
     LIST_ITEM,
     OPTION,
@@ -117,7 +118,7 @@ def test_assumptions_used_are_the_defaults_the_files_do_not_set(name):
     for key, value in zip(used["key"], used["value"], strict=True):
         assert value == defaults[generic(key)], key
     figures = assumptions_used(scenario)
-    assert set(figures["status"]) <= {SOURCED, "assumption"}
+    assert set(figures["status"]) <= {SOURCED, CALIBRATED, "assumption"}
     assert set(figures["key"]) == set(used.loc[used["status"] != OPTION, "key"])
 
 

@@ -26,6 +26,7 @@ from sim.batch import monte_carlo, run_seed, store, sweep
 from sim.batch import runner as batch
 from sim.cli import main
 from sim.errors import MinersimError
+from sim.results import EPOCH_EXTRA_COLUMNS
 
 ROOT_SEED = 11
 RUNS = 6
@@ -67,7 +68,7 @@ def test_reference_dataset_has_one_file_per_run_and_the_run_seeds(reference):
     assert seeds.tolist() == [run_seed(ROOT_SEED, i) for i in range(RUNS)]
     assert (frame["point"] == 0).all()
     assert list(frame.columns[:4]) == ["run", "seed", "point", "stalled"]
-    assert list(frame.columns[4:]) == list(sim.EPOCH_COLUMNS)
+    assert list(frame.columns[4:]) == list(sim.EPOCH_COLUMNS + EPOCH_EXTRA_COLUMNS)
     assert not frame["stalled"].any()
     # different seeds give different paths (else the seed comparisons below prove nothing)
     assert frame.groupby("run")["btc_price_usd"].last().nunique() == RUNS

@@ -112,6 +112,18 @@ def test_with_no_way_out_a_maturity_ends_in_default(tmp_path):
     assert (after["hashrate_ehs"] == 0).all() and (after["btc_mined"] == 0).all()
 
 
+def test_a_note_scheduled_after_the_default_is_never_issued(tmp_path):
+    # The same default by maturity, and a USD 10M note the scenario schedules for 2026-04-01:
+    # a company in default issues nothing (run_checked would catch its debt and cash too).
+    later = note("senior_secured", 1e7, "2030-01-01").replace(",2025-01-01,", ",2026-04-01,")
+    path = write_world(tmp_path, miner_row(), [BIG_NOTE, later], [BIG_LEASE])
+    _, result = run(path, NO_WAY_OUT)
+    rows = alpha(result)
+    after = rows.loc[rows.index >= pd.Timestamp("2026-04-01")]
+    assert len(after) and after["defaulted"].all()
+    assert (after["debt_usd"] == 0).all() and (after["cash_usd"] == 0).all()
+
+
 def test_with_no_way_out_unpaid_interest_ends_in_default(tmp_path):
     # USD 2bn of 50% convertibles due 2031: USD ~38M of interest an epoch against ~3M of
     # mining cash flow and USD 50M of cash: the second or third epoch cannot pay.

@@ -37,7 +37,7 @@ def test_table_append_keep_and_grow():
 
 def test_initial_vintages_keep_the_mean_efficiency():
     f = fleet.new_fleet_table()
-    fleet.add_vintages(f, 0, 1e6, 20.0, np.array([10.0, 10.0, 10.0]))
+    fleet.add_vintages(f, 0, 1e6, 20.0, np.array([10.0, 10.0, 10.0]), 45.0)
     mean_jth = np.sum(f.hashrate_ths * f.efficiency_jth) / f.hashrate_ths.sum()
     assert mean_jth == pytest.approx(20.0)
     assert fleet.unit_power_mw(f).sum() == pytest.approx(20.0)  # 1 EH/s x 20 J/TH = 20 MW
@@ -45,15 +45,7 @@ def test_initial_vintages_keep_the_mean_efficiency():
 
 def test_retire_to_fit_removes_least_efficient_first():
     f = fleet.new_fleet_table()
-    f.append(
-        owner=[0, 0, 0, 1],
-        hashrate_ths=[1e6] * 4,
-        efficiency_jth=[30.0, 15.0, 20.0, 25.0],
-        cost_usd=[100.0] * 4,
-        book_usd=[100.0] * 4,
-        underwater_epochs=0,
-        must_run=False,
-    )
+    fleet.add_units(f, [0, 0, 0, 1], [1e6] * 4, [30.0, 15.0, 20.0, 25.0], [100.0] * 4, 45.0)
     # Owner 0 draws 15 + 20 + 30 = 65 MW; a 30 MW limit keeps the 15 J/TH unit whole and 15/20
     # of the 20 J/TH unit, and retires the 30 J/TH unit. Owner 1 is within its limit.
     removed = fleet.retire_to_fit(f, np.array([30.0, 100.0]), 2)
@@ -67,15 +59,8 @@ def test_retire_to_fit_removes_least_efficient_first():
 
 def test_depreciation_and_failures_never_push_book_below_zero():
     f = fleet.new_fleet_table()
-    f.append(
-        owner=0,
-        hashrate_ths=1e6,
-        efficiency_jth=20.0,
-        cost_usd=100.0,
-        book_usd=10.0,
-        underwater_epochs=0,
-        must_run=False,
-    )
+    fleet.add_units(f, 0, 1e6, 20.0, 100.0, 45.0)
+    f.book_usd[:] = 10.0
     charge = fleet.depreciate(f, 0.5)
     assert charge[0] == pytest.approx(10.0) and f.book_usd[0] == 0.0
     lost = fleet.apply_failures(f, 0.9)
@@ -230,15 +215,10 @@ def test_compact_merges_within_an_owner_only_whatever_the_efficiency():
     f = fleet.new_fleet_table()
     # Owner 0's units are 1% apart (one band); owner 1 has one at an absurd 5e-324 J/TH, whose
     # band once overflowed the packed key into owner 0's range.
-    f.append(
-        owner=[0, 0, 1, 1],
-        hashrate_ths=[1.0, 3.0, 2.0, 5.0],
-        efficiency_jth=[20.0, 20.2, 5e-324, 1e6],
-        cost_usd=[1.0, 2.0, 3.0, 4.0],
-        book_usd=[1.0, 2.0, 3.0, 4.0],
-        underwater_epochs=[0, 2, 0, 0],
-        must_run=False,
+    fleet.add_units(
+        f, [0, 0, 1, 1], [1.0, 3.0, 2.0, 5.0], [20.0, 20.2, 5e-324, 1e6], [1.0, 2.0, 3.0, 4.0], 45.0
     )
+    f.underwater_epochs[:] = [0, 2, 0, 0]
     power_before = fleet.per_owner(f, fleet.unit_power_mw(f), 2)
     book_before = fleet.per_owner(f, f.book_usd, 2)
     fleet.compact(f)
@@ -265,6 +245,9 @@ def _unit(**values) -> Table:
         book_usd=80.0,
         underwater_epochs=0,
         must_run=False,
+        site_usd_mwh=40.0,
+        mothballed=False,
+        mothballed_epochs=0,
     )
     f.append(**{**row, **values})
     return f

@@ -42,9 +42,6 @@ def context(**changes) -> PolicyContext:
         cash_buffer_usd=np.full(N, 1e7),
         assets_usd=np.full(N, 2e9),
         debt_usd=np.full(N, 2e8),
-        fringe_growth_cap=0.03,
-        fringe_entry_payback_days=1000,
-        hashrate_ths=np.full(N, 1e7),
     )
     return dataclasses.replace(base, **changes)
 
@@ -98,12 +95,3 @@ def test_ai_first_respects_the_ai_share_ceiling():
     ctx = context(ai_mw=np.array([0.0, 395.0, 400.0]))
     out = decide("ai_first", ctx)
     np.testing.assert_allclose(out.convert_mw, [50.0, 5.0, 0.0])  # ceiling 0.8 x 500 = 400 MW
-
-
-def test_fringe_grows_faster_the_quicker_the_payback():
-    out = decide("fringe", context())
-    assert out.buy_ths[0] > out.buy_ths[1] > 0
-    assert out.buy_ths[2] == 0
-    assert np.all(out.buy_ths <= 0.03 * 1e7)
-    none = decide("fringe", context(hashprice_usd_per_th_day=0.005))
-    assert np.all(none.buy_ths == 0)

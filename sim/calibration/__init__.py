@@ -12,8 +12,8 @@
 - :mod:`sim.calibration.figure` -- simulated bands and the benchmark against history.
 """
 
-from sim.calibration.driver import calibrate
+from sim.calibration.driver import calibrate, rescore
 from sim.calibration.results import CalibrationResult, read_fit
 from sim.calibration.spec import CalibrationSpec, load_spec
 
-__all__ = ["CalibrationResult", "CalibrationSpec", "calibrate", "load_spec", "read_fit"]
+__all__ = ["CalibrationResult", "CalibrationSpec", "calibrate", "load_spec", "read_fit", "rescore"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -149,6 +149,24 @@ def calibrate(
     if targets:
         write_outputs(result, targets[0])
     return result
+
+
+def rescore(
+    spec: str | Path | CalibrationSpec, fitted: dict, seeds: Sequence[int]
+) -> tuple[PeriodFit, PeriodFit | None]:
+    """Score given values on the spec's fit and validation periods, in this process.
+
+    With a committed fit's ``fitted`` values and ``seeds`` this reproduces its scores exactly
+    (the runs are deterministic): a check of the committed numbers without a new search.
+    """
+    spec = spec if isinstance(spec, CalibrationSpec) else load_spec(spec)
+    seeds = tuple(int(s) for s in seeds)
+    meter = Progress(0, enabled=False)
+    fit = _judge(spec, spec.fit, dict(fitted), seeds, None, meter)
+    validation = (
+        _judge(spec, spec.validation, dict(fitted), seeds, None, meter) if spec.validation else None
+    )
+    return fit, validation
 
 
 class _Search:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 import sim
+from sim import benchmark
 from sim import history as sim_history
 from sim.analysis import style
 from sim.experiments import common
@@ -69,13 +70,28 @@ def history() -> pd.DataFrame:
     return frame.loc[CONTEXT_START:]
 
 
-def figure(runs: list[dict], grid: pd.DatetimeIndex, past: pd.DataFrame):
+def benchmark_difficulty_t(months: pd.DatetimeIndex) -> pd.Series:
+    """The free-entry benchmark (:mod:`sim.benchmark`, fitted on the same 2016-2019 window as the
+    model) driven by the same real BTC price: monthly mean difficulty, T."""
+    return benchmark.difficulty_path(months[0], months[-1]) / 1e12
+
+
+def figure(runs: list[dict], grid: pd.DatetimeIndex, past: pd.DataFrame, bench: pd.Series):
     matrices = on_dates(runs, grid)
     fig, axes = plt.subplots(2, 1, figsize=(11, 9), sharex=True)
     halvings = [r["halving_2024"] for r in runs if r["halving_2024"] is not None]
     for k, (ax, (column, label)) in enumerate(zip(axes, PANELS.items(), strict=True)):
         common.plot_bands(ax, grid, matrices[column], style.BLUE, f"{SCENARIO}, simulated")
         ax.plot(past.index, past[column], color="k", lw=1.2, label="history to 2021-12-31")
+        values = bench if column == "difficulty_t" else benchmark.hashrate_ehs(bench * 1e12)
+        ax.plot(
+            bench.index + pd.Timedelta(days=14),  # a month's mean, drawn mid-month
+            values,
+            color=style.GREEN,
+            lw=1.4,
+            ls="--",
+            label="free-entry benchmark (sim.benchmark), same BTC price",
+        )
         observed = [(pd.Timestamp(d), v[k]) for d, v in OBSERVED.items() if np.isfinite(v[k])]
         ax.plot(
             [d for d, _ in observed],
@@ -101,11 +117,12 @@ def figure(runs: list[dict], grid: pd.DatetimeIndex, past: pd.DataFrame):
     return fig
 
 
-def table(runs: list[dict], months: pd.DatetimeIndex) -> pd.DataFrame:
+def table(runs: list[dict], months: pd.DatetimeIndex, bench: pd.Series) -> pd.DataFrame:
     matrices = on_dates(runs, months)
     frame = pd.DataFrame({"date": [m.date().isoformat() for m in months]})
     for column in PANELS:
         frame = frame.assign(**common.band_columns(f"sim_{column}", matrices[column]))
+    frame["benchmark_difficulty_t"] = bench.reindex(months).to_numpy()
     for k, column in enumerate(PANELS):
         frame[f"observed_{column}"] = [
             OBSERVED.get(m.date().isoformat(), (np.nan, np.nan))[k] for m in months
@@ -122,6 +139,7 @@ def display(tab: pd.DataFrame) -> pd.DataFrame:
         {
             "date": rows["date"],
             "simulated difficulty, T": common.band_cells(rows, "sim_difficulty_t"),
+            "benchmark difficulty (month mean), T": rows["benchmark_difficulty_t"].round(1),
             "realised difficulty, T": rows["observed_difficulty_t"],
             "simulated hashrate, EH/s": common.band_cells(rows, "sim_hashrate_ehs"),
             "realised hashrate, EH/s": rows["observed_hashrate_ehs"],
@@ -129,7 +147,7 @@ def display(tab: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def body(runs: list[dict]) -> list[str]:
+def body(runs: list[dict], bench: pd.Series) -> list[str]:
     day = next(iter(OBSERVED))
     at = on_dates(runs, pd.DatetimeIndex([day]))
     observed_d, observed_h = OBSERVED[day]
@@ -141,7 +159,9 @@ def body(runs: list[dict]) -> list[str]:
         f"**Fit, out of sample:** on {day} the simulated difficulty is "
         f"{common.fmt_range(ratio, '{:.2f}')} of the realised {observed_d} T (cal §3.1): "
         f"{common.fmt_range(sim_d, '{:,.1f} T')}; hashrate "
-        f"{common.fmt_range(sim_h, '{:,.0f} EH/s')} against {observed_h:,.1f} EH/s realised.",
+        f"{common.fmt_range(sim_h, '{:,.0f} EH/s')} against {observed_h:,.1f} EH/s realised. "
+        f"The free-entry benchmark, fitted on the same 2016-2019 months, gives "
+        f"{bench.loc[pd.Timestamp(day)] / observed_d:.2f} of it (its October 2025 mean).",
         f"Block {HALVING_2024[0]:,} is mined on {halvings.median():%Y-%m-%d} (median; "
         f"{common.fmt_range(lag, '{:+.0f}')} days from the real {HALVING_2024[1]}, cal §3.2).",
         "The full comparison needs the realised 2022+ difficulty and hashrate series, which the "
@@ -156,13 +176,14 @@ def main(argv=None) -> None:
     spec = common.scenario(SCENARIO).config.scenario
     grid = common.date_grid(spec.start_date, spec.end_date, step_days=3)
     months = pd.date_range(spec.start_date, spec.end_date, freq="MS")
-    tab = table(runs, months)
+    bench = benchmark_difficulty_t(months)
+    tab = table(runs, months, bench)
     common.write_outputs(
         args,
-        figure(runs, grid, history()),
+        figure(runs, grid, history(), bench),
         tab,
         "Backtest from 2022: simulated difficulty and hashrate (monthly)",
-        body(runs),
+        body(runs, bench),
         display=display(tab),
         references=[
             "Network state: 2025-10-01 hashrate 1,057.5 EH/s (7-day mean), difficulty 143.47 T; "

@@ -6,6 +6,7 @@ Each entry is ``(status, basis)``:
 
 * ``"sourced"``: the default is a figure of ``data/sources.md``; ``basis`` cites its section as
   "cal §x.y" and says how the figure was read (a range's midpoint, a derived ratio).
+* ``"calibrated"``: fitted to history to 2021 by ``minersim calibrate`` (the fit is named).
 * ``"assumption"``: no source gives the figure; ``basis`` says what the choice rests on.
 * ``"option"``: the default is not a figure but an absent input or a switch (no file, no forced
   closure, an empty description); ``basis`` says what leaving it out means.
@@ -25,8 +26,13 @@ from pydantic import BaseModel
 
 from sim.input.schema import ScenarioConfig
 
-SOURCED, ASSUMPTION, OPTION = "sourced", "assumption", "option"
-STATUSES = (SOURCED, ASSUMPTION, OPTION)
+SOURCED, CALIBRATED, ASSUMPTION, OPTION = "sourced", "calibrated", "assumption", "option"
+STATUSES = (SOURCED, CALIBRATED, ASSUMPTION, OPTION)
+#: Where the calibrated defaults come from.
+FIT = (
+    "fitted to monthly difficulty 2016-2019 and the 2016 halving (scenarios/calibration/"
+    "fringe.fit.toml; docs/calibration.md), validated on 2020-01..2021-04"
+)
 LIST_ITEM = "*"  # stands for the index of a list item in a key
 
 DEFAULTS: dict[str, tuple[str, str]] = {
@@ -215,8 +221,27 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
     "hardware.price_hashprice_days": (
         SOURCED,
-        "cal §3.6 and §3.4: S21 XP $25.70/TH over hashprice $43.33/PH/day on 2025-11-03 "
-        "= 593 days, rounded to 600",
+        "cal §3.6: the 2021 peak new-gen $101.04/TH over 2021's top hashprice is 245-269 days; "
+        "catalogue price at release over that day's hashprice (data/history): S9 2017 199 days, "
+        "S17 2019 244, S19 Pro 2020 158-261; 240 days, their median (tests/test_hardware.py)",
+    ),
+    "hardware.floor_usd_per_w": (
+        ASSUMPTION,
+        "manufacturing-cost floor of $0.30 per W of machine power; checked, not fitted, against "
+        "2022-25 lows (cal §3.6: $14.88/TH new-gen ~$0.6/W in 2022; ~$4/TH S19 XP+ ~$0.2/W in "
+        "Dec 2025)",
+    ),
+    "hardware.mothball_after_epochs": (
+        ASSUMPTION,
+        "a unit is switched off (site kept) after 2 epochs under water; not sourced",
+    ),
+    "hardware.scrap_after_epochs": (
+        ASSUMPTION,
+        "a unit mothballed for 13 epochs (about half a year) is sold for resale; not sourced",
+    ),
+    "hardware.restart_cost_usd_per_th": (
+        ASSUMPTION,
+        "bringing a mothballed machine back costs $0.50/TH (labour, hosting set-up); not sourced",
     ),
     "hardware.resale_exponent": (
         ASSUMPTION,
@@ -232,14 +257,34 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     # ---------------------------------------------------------------- fringe
     "fringe.classes": (OPTION, "no fringe classes (a scenario needs some hashrate)"),
     f"fringe.classes.{LIST_ITEM}.agents": (OPTION, "one agent per class"),
-    "fringe.entry_payback_days": (
+    "fringe.supply_elasticity": (CALIBRATED, FIT),
+    "fringe.supply_build_per_year": (CALIBRATED, FIT),
+    "fringe.adjustment_per_epoch": (CALIBRATED, FIT),
+    "fringe.max_deliveries_per_epoch": (CALIBRATED, FIT),
+    "fringe.expected_hashprice_decline": (CALIBRATED, FIT),
+    "fringe.halving_pass_through": (CALIBRATED, FIT),
+    "fringe.supply_growth_per_year": (
         ASSUMPTION,
-        "private miners enter while a frontier machine pays back within ~2.7 years; not fitted",
+        "no exogenous growth of power capacity: it is built out toward what miners hold "
+        "(supply_build_per_year)",
     ),
-    "fringe.max_growth_per_epoch": (
+    "fringe.supply_headroom": (
         ASSUMPTION,
-        "at most +3% of a class's hashrate per epoch (~+115% a year) from delivery limits; "
-        "not fitted",
+        "at the start each agent's cheap power is what its fleet uses: the network is on its "
+        "supply curve",
+    ),
+    "fringe.lead_time_days": (
+        ASSUMPTION,
+        "machines ordered today are energised in about a quarter; not sourced",
+    ),
+    "fringe.site_life_years": (
+        ASSUMPTION,
+        "a new mining site's build cost (miners.site_usd_per_mw) is spread over 10 years; not "
+        "sourced",
+    ),
+    "fringe.discount_rate": (
+        ASSUMPTION,
+        "entrants discount a machine's margins at 15% a year, a venture-style hurdle; not fitted",
     ),
     "fringe.must_run_fraction": (
         ASSUMPTION,
@@ -249,10 +294,6 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "fringe.power_price_spread": (
         ASSUMPTION,
         "agents of a class pay +-30% around its price: a smooth supply curve; not sourced",
-    ),
-    "fringe.exit_epochs": (
-        ASSUMPTION,
-        "a unit retires after 2 epochs under water; not sourced",
     ),
     # ---------------------------------------------------------------- public miners
     "miners.csv": (OPTION, "no public miners"),

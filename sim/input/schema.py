@@ -333,18 +333,50 @@ class Market(Strict):
 
 
 class Hardware(Strict):
+    """The ASIC market and machines' life cycle (every agent's fleet)."""
+
     frontier_improvement_per_year: Fraction = Field(
         default=0.15, description="J/TH falls by this fraction a year after the catalogue"
     )
     price_hashprice_days: PositiveFloat = Field(
-        default=600.0, le=10_000, description="new $/TH = days x frontier hashprice $/TH/day"
+        default=240.0,
+        le=10_000,
+        description="new frontier machine, $/TH = days x hashprice $/TH/day (above the floor)",
+    )
+    floor_usd_per_w: NonNegFloat = Field(
+        default=0.3,
+        le=100,
+        description="manufacturing-cost floor of a new machine, USD per W of its power draw "
+        "($/TH floor = floor x J/TH)",
     )
     resale_exponent: NonNegFloat = Field(
         default=2.0, le=20, description="resale $/TH ~ (frontier J/TH / unit J/TH)^exponent"
     )
     annual_failure_rate: Fraction = 0.05
     useful_life_years: PositiveFloat = Field(
-        default=4.0, le=30, description="straight-line depreciation life"
+        default=4.0,
+        le=30,
+        description="straight-line depreciation life, and the economic life "
+        "entrants value a new machine over",
+    )
+    mothball_after_epochs: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="epochs a unit must be under water (hashprice below its power cost) before "
+        "it is mothballed (switched off, site kept)",
+    )
+    scrap_after_epochs: int = Field(
+        default=13,
+        ge=1,
+        le=1000,
+        description="epochs a unit may stay mothballed before it is scrapped (sold for resale)",
+    )
+    restart_cost_usd_per_th: NonNegFloat = Field(
+        default=0.5,
+        le=1000,
+        description="cost of bringing a mothballed unit back, USD per TH/s; a unit restarts when "
+        "a quarter's margin at the current hashprice covers it",
     )
 
 
@@ -359,13 +391,16 @@ class FringeClass(Strict):
 
 
 class Fringe(Strict):
+    """The competitive rest of the network: free entry against power supply curves.
+
+    Each agent of a class has a power supply: capacity (``supply_headroom`` x its initial MW at
+    the start, growing at ``supply_growth_per_year`` and built out toward the MW held beyond it at
+    ``supply_build_per_year``) at the agent's power price; MW beyond it cost more, rising with
+    elasticity ``supply_elasticity``. Machines enter while a new frontier machine's NPV at the
+    marginal power price is positive (sim/fringe.py).
+    """
+
     classes: list[FringeClass] = Field(default_factory=list)
-    entry_payback_days: PositiveFloat = Field(
-        default=1000.0, le=10_000, description="new machines when they pay back within this"
-    )
-    max_growth_per_epoch: Fraction = Field(
-        default=0.03, description="cap on new hashrate per epoch, fraction of own"
-    )
     must_run_fraction: Fraction = Field(
         default=0.05,
         description="share of fringe hashrate that runs whatever the margin (stranded or prepaid "
@@ -376,11 +411,57 @@ class Fringe(Strict):
         description="agents of a class pay prices spread evenly over +-spread around the class "
         "price (mean kept): a smooth supply curve instead of a whole class switching at once",
     )
-    exit_epochs: int = Field(
-        default=2,
-        ge=1,
+    supply_elasticity: PositiveFloat = Field(
+        default=0.8900,
         le=100,
-        description="epochs a unit must be under water before it is retired",
+        description="% more MW per % higher power price beyond an agent's capacity",
+    )
+    supply_growth_per_year: Real = Field(
+        default=0.0,
+        ge=-0.9,
+        le=5,
+        description="exogenous annual log growth of each agent's power capacity",
+    )
+    supply_build_per_year: NonNegFloat = Field(
+        default=1.288,
+        le=100,
+        description="rate at which capacity is built out toward the MW held beyond it, per year "
+        "(1 / the power build-out's mean lag in years)",
+    )
+    supply_headroom: PositiveFloat = Field(
+        default=1.0, le=100, description="power capacity at the start / the initial fleet's MW"
+    )
+    adjustment_per_epoch: Fraction = Field(
+        default=0.2158,
+        description="share of the gap between the profitable and the held MW ordered per epoch",
+    )
+    max_deliveries_per_epoch: Fraction = Field(
+        default=0.1048,
+        description="network-wide ASIC deliveries per epoch at most, fraction of installed TH/s",
+    )
+    lead_time_days: NonNegFloat = Field(
+        default=90.0, le=3650, description="days from ordering machines to energising them"
+    )
+    discount_rate: NonNegFloat = Field(
+        default=0.15, le=5, description="annual rate entrants discount a machine's margins at"
+    )
+    site_life_years: PositiveFloat = Field(
+        default=10.0,
+        le=100,
+        description="life over which an entrant spreads a new site's build cost "
+        "(miners.site_usd_per_mw), years",
+    )
+    expected_hashprice_decline: Real = Field(
+        default=0.1576,
+        ge=-2,
+        le=10,
+        description="annual log rate at which entrants expect hashprice to fall (difficulty "
+        "growth net of the BTC drift they expect)",
+    )
+    halving_pass_through: Fraction = Field(
+        default=0.1490,
+        description="share of the scheduled halving's cut (in logs) entrants expect hashprice "
+        "to keep: 1 = the full halving, 0 = difficulty and price offset it",
     )
 
     @model_validator(mode="after")

@@ -1,0 +1,233 @@
+"""The competitive rest of the network (the fringe): free entry against power supply curves.
+
+Each fringe agent is one slice of a power-cost class. Its **power supply** offers a capacity
+(MW; at the start ``supply_headroom`` x its initial fleet's MW) at the agent's power price
+``p_a`` ($/MWh, before the power market's daily factor); MW beyond it cost more: the marginal
+price of the m-th MW is ``p_a x max(1, m / capacity)^(1 / elasticity)``. Capacity grows by
+``supply_growth_per_year`` (exogenous) and is built out toward the MW miners hold beyond it at
+``supply_build_per_year`` (power developers answer scarcity prices with a lag). Cheap power is
+finite at any time, so the *level* the network can reach (where entry stops paying) and the
+*speed* at which it gets there (orders, deliveries, build-out) are set separately.
+
+Every epoch (:meth:`Fringe.order`):
+
+1. **Break-even power price.** The highest $/MWh ``p*`` at which a new frontier machine, bought
+   now at its market price (:meth:`sim.hardware.HardwareMarket.new_price_usd_per_th`), housed on
+   a new site (its build cost as an annuity over the site's life, plus other operating cost:
+   fixed costs it bears whether it runs or not) and energised after ``lead_time_days``, has a
+   non-negative net present value over its useful life
+   on the expected hashprice path: today's hashprice falling at ``expected_hashprice_decline``
+   a year, cut at the scheduled halving by ``halving_pass_through`` of the subsidy's cut (in
+   logs), each day's margin floored at zero (a unit curtails rather than mine at a loss),
+   discounted at ``discount_rate`` (:func:`breakeven_power_usd_mwh`).
+2. **Profitable MW.** Each agent's supply offers ``capacity x (p* / p_a)^elasticity`` MW at
+   ``p*`` (none if ``p* < p_a``); it orders ``adjustment_per_epoch`` of the gap between that and
+   the MW it holds (running, mothballed and on order).
+3. **Deliveries.** All orders of an epoch together are at most ``max_deliveries_per_epoch`` x
+   the installed network TH/s (scaled down pro rata): manufacturing and logistics limit how fast
+   the network can grow, whatever the margins.
+4. Orders arrive ``lead_time_days`` later (:meth:`Fringe.deliveries`) at the price they were
+   ordered at, sited at the marginal price of the MW they occupy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.input.schema import Fringe as FringeConfig
+from sim.tables import Table, sum_by_owner
+from sim.units import YEAR_DAYS, power_cost_usd_per_th_day
+
+#: Points of the expected-hashprice path per year of machine life (NPV quadrature).
+PATH_POINTS_PER_YEAR = 12
+
+
+@dataclass(frozen=True)
+class EntryOutlook:
+    """What an entrant knows when it prices a new frontier machine (scalars, units in names)."""
+
+    hashprice_usd_per_th_day: float  # now, at the coming epoch's difficulty and subsidy
+    frontier_jth: float  # best machine on sale
+    machine_usd_per_th: float  # its price
+    fixed_usd_per_th_day: float  # site and other operating costs it bears whether it runs or not
+    expected_decline: float  # annual log rate at which entrants expect hashprice to fall
+    days_to_halving: float  # from now to the next halving (600 s blocks)
+    halving_factor: float  # expected hashprice after / before the halving
+    lead_time_days: float
+    life_years: float
+    discount_rate: float  # annual
+
+
+def expected_margin_path(outlook: EntryOutlook) -> tuple[np.ndarray, np.ndarray]:
+    """Expected hashprice (USD per TH/s per day) at the midpoints of the machine's life, and the
+    discounted days each point stands for (so that NPV = sum(weight x margin) - price)."""
+    o = outlook
+    n = max(int(np.ceil(o.life_years * PATH_POINTS_PER_YEAR)), 1)
+    step_days = o.life_years * YEAR_DAYS / n
+    days = o.lead_time_days + step_days * (np.arange(n) + 0.5)
+    years = days / YEAR_DAYS
+    halving = np.where(days < o.days_to_halving, 1.0, o.halving_factor)
+    hashprice = o.hashprice_usd_per_th_day * halving * np.exp(-o.expected_decline * years)
+    weight = step_days * np.exp(-o.discount_rate * years)
+    return hashprice, weight
+
+
+def upfront_usd_per_th(outlook: EntryOutlook) -> float:
+    """The machine's price plus the present value of its fixed costs over its life, USD/TH."""
+    _, weight = expected_margin_path(outlook)
+    return outlook.machine_usd_per_th + float(weight.sum()) * outlook.fixed_usd_per_th_day
+
+
+def entry_npv_usd_per_th(outlook: EntryOutlook, power_usd_mwh: float) -> float:
+    """NPV of one TH/s of a new frontier machine at ``power_usd_mwh``, USD."""
+    hashprice, weight = expected_margin_path(outlook)
+    cost = power_cost_usd_per_th_day(outlook.frontier_jth, power_usd_mwh)
+    margin = float(np.sum(weight * np.maximum(hashprice - cost, 0.0)))
+    return margin - upfront_usd_per_th(outlook)
+
+
+def breakeven_power_usd_mwh(outlook: EntryOutlook) -> float:
+    """The power price ($/MWh) at which a new frontier machine's NPV is zero; 0 when it does not
+    pay even with free power.
+
+    With ``x`` the power cost per TH/s-day, NPV(x) = sum over points with hashprice ``h_i > x``
+    of ``w_i (h_i - x)`` minus the upfront cost ``U`` (price and fixed costs,
+    :func:`upfront_usd_per_th`): piecewise linear and falling in ``x``. Sorting the points by
+    hashprice (highest first) with running sums ``W_k = sum w``, ``S_k = sum w h``, the root on
+    the k-th piece is ``x = (S_k - U) / W_k``; it is the one that falls inside its piece.
+    """
+    hashprice, weight = expected_margin_path(outlook)
+    upfront = upfront_usd_per_th(outlook)
+    order = np.argsort(-hashprice, kind="stable")
+    h, w = hashprice[order], weight[order]
+    revenue = np.cumsum(w * h)
+    if revenue[-1] <= upfront:
+        return 0.0
+    cost = (revenue - upfront) / np.cumsum(w)
+    below = np.append(h[1:], 0.0)  # lower end of each piece
+    k = int(np.flatnonzero((cost >= below) & (cost <= h))[0])
+    return float(cost[k]) / power_cost_usd_per_th_day(outlook.frontier_jth, 1.0)
+
+
+def new_order_table() -> Table:
+    """Machines ordered by fringe agents, not yet delivered."""
+    return Table(
+        {
+            "owner": np.int64,
+            "hashrate_ths": np.float64,
+            "efficiency_jth": np.float64,
+            "site_usd_mwh": np.float64,  # site power price before the market factor
+            "cost_usd": np.float64,  # paid on delivery
+            "arrival_day": np.float64,  # days since the scenario start
+        },
+        capacity=64,
+    )
+
+
+class Fringe:
+    """Power supply, orders and deliveries of the fringe agents (rows ``agents`` of the model).
+
+    Parameters
+    ----------
+    config:
+        The scenario's ``fringe`` section.
+    agents:
+        Model indices of the fringe agents.
+    site_usd_mwh:
+        Each agent's power price, $/MWh before the market factor (its class price, spread).
+    initial_mw:
+        MW of each agent's initial fleet.
+    """
+
+    def __init__(
+        self,
+        config: FringeConfig,
+        agents: np.ndarray,
+        site_usd_mwh: np.ndarray,
+        initial_mw: np.ndarray,
+    ):
+        self.config = config
+        self.agents = np.asarray(agents, dtype=np.int64)
+        self.site_usd_mwh = np.asarray(site_usd_mwh, dtype=float)
+        self.capacity_mw = config.supply_headroom * np.asarray(initial_mw, dtype=float)
+        self.orders = new_order_table()
+
+    # ------------------------------------------------------------------ supply
+    def grow_capacity(self, held_mw: np.ndarray, years: float) -> None:
+        """Advance each agent's capacity (MW) by ``years``: exogenous growth, then build-out of
+        a share ``1 - exp(-supply_build_per_year x years)`` of the MW held beyond it."""
+        cfg = self.config
+        self.capacity_mw *= np.exp(cfg.supply_growth_per_year * years)
+        built = -np.expm1(-cfg.supply_build_per_year * years)
+        self.capacity_mw += built * np.maximum(held_mw - self.capacity_mw, 0.0)
+
+    def marginal_usd_mwh(self, held_mw: np.ndarray) -> np.ndarray:
+        """Price of the next MW for an agent holding ``held_mw``, $/MWh before the market
+        factor."""
+        excess = np.maximum(held_mw / np.maximum(self.capacity_mw, 1e-300), 1.0)
+        return self.site_usd_mwh * excess ** (1.0 / self.config.supply_elasticity)
+
+    def supplied_mw(self, price_usd_mwh: float) -> np.ndarray:
+        """MW each agent's supply offers at ``price_usd_mwh`` (before the market factor)."""
+        ratio = price_usd_mwh / self.site_usd_mwh
+        return np.where(ratio >= 1.0, self.capacity_mw * ratio**self.config.supply_elasticity, 0.0)
+
+    def held_mw(self, fleet_mw: np.ndarray) -> np.ndarray:
+        """MW each fringe agent holds: its fleet (running or mothballed) and its orders."""
+        return (fleet_mw + self.on_order_mw(fleet_mw.size))[self.agents]
+
+    # ------------------------------------------------------------------ orders
+    def on_order_mw(self, n: int) -> np.ndarray:
+        """MW of machines on order, per model agent (length ``n``)."""
+        o = self.orders
+        return sum_by_owner(o.owner, o.hashrate_ths * o.efficiency_jth / 1e6, n)
+
+    def order(
+        self,
+        outlook: EntryOutlook,
+        fleet_mw: np.ndarray,
+        market_factor: float,
+        installed_ths: float,
+        day: float,
+    ) -> float:
+        """Place this epoch's orders; returns the break-even power price, $/MWh.
+
+        ``fleet_mw``: MW of every model agent's fleet (running and mothballed); ``market_factor``:
+        today's power price over its base level (fringe contracts follow it); ``installed_ths``:
+        the network's installed TH/s (caps deliveries); ``day``: days since the start.
+        """
+        cfg = self.config
+        breakeven = breakeven_power_usd_mwh(outlook)
+        held = self.held_mw(fleet_mw)
+        wanted_mw = self.supplied_mw(breakeven / max(market_factor, 1e-300))
+        order_mw = cfg.adjustment_per_epoch * np.maximum(wanted_mw - held, 0.0)
+        order_ths = order_mw * 1e6 / outlook.frontier_jth
+        total = float(order_ths.sum())
+        cap = cfg.max_deliveries_per_epoch * installed_ths
+        if total > cap:
+            order_ths *= cap / total
+            order_mw *= cap / total
+        take = order_ths > 0
+        if np.any(take):
+            site = self.marginal_usd_mwh(held + 0.5 * order_mw)
+            self.orders.append(
+                owner=self.agents[take],
+                hashrate_ths=order_ths[take],
+                efficiency_jth=outlook.frontier_jth,
+                site_usd_mwh=site[take],
+                cost_usd=order_ths[take] * outlook.machine_usd_per_th,
+                arrival_day=day + cfg.lead_time_days,
+            )
+        return breakeven
+
+    def deliveries(self, day: float) -> Table:
+        """Remove and return the orders that arrive by ``day`` (a table like the order table)."""
+        due = self.orders.arrival_day <= day
+        arrived = new_order_table()
+        if np.any(due):
+            o = self.orders
+            arrived.append(**{name: getattr(o, name)[due] for name in o.columns})
+            o.keep(~due)
+        return arrived
