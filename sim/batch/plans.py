@@ -103,16 +103,8 @@ class Plan:
         return p0 + local // r1, local % r1
 
     def run_table(self) -> pd.DataFrame:
-        """One row per run id: ``run``, ``point``, ``replicate`` (vectorised :meth:`locate`)."""
-        points, replicates = [], []
-        for (p0, r0), (p1, r1) in itertools.pairwise(((0, 0), *self.layout)):
-            old_p, old_r = np.divmod(np.arange(p0 * (r1 - r0)), max(r1 - r0, 1))
-            new_p, new_r = np.divmod(np.arange((p1 - p0) * r1), max(r1, 1))
-            points += [old_p, p0 + new_p]
-            replicates += [r0 + old_r, new_r]
-        point = np.concatenate(points).astype(np.int64)
-        replicate = np.concatenate(replicates).astype(np.int64)
-        return pd.DataFrame({"run": np.arange(len(point)), "point": point, "replicate": replicate})
+        """One row per run id: ``run``, ``point``, ``replicate`` (:func:`layout_table`)."""
+        return layout_table(self.layout)
 
     @functools.cached_property
     def _offsets(self) -> list[int]:
@@ -147,6 +139,20 @@ class Plan:
         points = self.points if first is None else self.points[:first]
         text = json.dumps([list(p) for p in points], default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def layout_table(layout: Sequence[Sequence[int]]) -> pd.DataFrame:
+    """One row per run id of a batch with this layout: ``run``, ``point``, ``replicate``
+    (:meth:`Plan.locate` for every run at once)."""
+    points, replicates = [], []
+    for (p0, r0), (p1, r1) in itertools.pairwise(((0, 0), *layout)):
+        old_p, old_r = np.divmod(np.arange(p0 * (r1 - r0)), max(r1 - r0, 1))
+        new_p, new_r = np.divmod(np.arange((p1 - p0) * r1), max(r1, 1))
+        points += [old_p, p0 + new_p]
+        replicates += [r0 + old_r, new_r]
+    point = np.concatenate(points).astype(np.int64)
+    replicate = np.concatenate(replicates).astype(np.int64)
+    return pd.DataFrame({"run": np.arange(len(point)), "point": point, "replicate": replicate})
 
 
 def _column_kind(values: Sequence[object]) -> type:
