@@ -190,7 +190,7 @@ def plot_robustness(result: Robustness) -> Figure:
         ax.boxplot(groups, orientation="horizontal", tick_labels=order, whis=(5, 95))
         ax.set_xlabel(label.replace("$", r"\$"), fontsize=8)
         ax.grid(alpha=0.3, axis="x")
-        style.plain_ticks(ax)
+        style.plain_ticks(ax, axis="x")
     left.invert_yaxis()
     how = "common random numbers" if result.crn else "independent seeds per setting (no --crn)"
     fig.suptitle(
