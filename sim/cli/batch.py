@@ -83,6 +83,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="COLUMN",
         help="epoch column whose final value heat maps and Sobol' indices use (repeatable)",
     )
+    summarize.add_argument(
+        "--outcome",
+        dest="outcomes",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a declared outcome summarised beside the columns, e.g. "
+        "'first_default=time_to(miners_defaulted >= 1)' (repeatable; see minersim discover -h)",
+    )
+    summarize.add_argument(
+        "--point",
+        dest="points",
+        action="append",
+        type=int,
+        default=None,
+        metavar="P",
+        help="draw the fan charts of point P on its own (repeatable; default: every point of a "
+        "sweep of at most 6 points)",
+    )
     summarize.set_defaults(func=summarize_command)
 
 
@@ -157,11 +176,29 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 
 def summarize_command(args: argparse.Namespace) -> int:
+    import warnings
+
+    from sim.analysis.outcomes import parse_outcome
+    from sim.analysis.sensitivity import SensitivityWarning
     from sim.analysis.summary import DEFAULT_FINAL_COLUMNS, summarize
 
-    paths = summarize(args.dir, final_columns=tuple(args.columns or DEFAULT_FINAL_COLUMNS))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SensitivityWarning)
+        paths = summarize(
+            args.dir,
+            final_columns=tuple(args.columns or DEFAULT_FINAL_COLUMNS),
+            outcomes=[parse_outcome(text) for text in args.outcomes],
+            points=args.points,
+        )
     for name, path in paths.items():
         print(f"{name}: {path}")
+    for warning in caught:
+        if issubclass(warning.category, SensitivityWarning):
+            print(f"minersim: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     return 0
 
 
