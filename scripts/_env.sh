@@ -59,7 +59,10 @@ MSG
   local target="$ROOT"; [ -n "$extras" ] && target="$ROOT[$extras]"
   # Some machines' pip.conf names local indexes that may be absent: hide only those warnings.
   "$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
-  if ! "$VENV/bin/python" -m pip install --quiet -e "$target" 2>&1 | { grep -v "^WARNING: Location" || true; }; then
+  # setuptools warns that folders named like the package may shadow it in an editable install:
+  # here the checkout's sim/ is the package itself, so the warning says nothing to act on.
+  if ! PYTHONWARNINGS="ignore:Editable installation" "$VENV/bin/python" -m pip install --quiet -e "$target" 2>&1 \
+       | { grep -v "^WARNING: Location" || true; }; then
     echo "minersim: pip install failed (see above)" >&2; exit 1
   fi
   # Solara's offline assets: Altair needs unversioned links beside the pinned bundles.

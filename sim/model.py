@@ -735,25 +735,19 @@ class MiningModel(mesa.Model):
         need = np.where(live, np.maximum(-b.cash_usd, 0.0), 0.0)
         unmet = self._raise_cash(need, ctx, price, day, action)
         short = live & (unmet > CASH_TOL_USD)
-        cause = np.where(
-            unmet <= service.matured_usd,
-            "maturity",
-            np.where(
-                unmet <= service.interest_usd + service.repaid_usd, "debt_service", "operating"
-            ),
-        )
         cure_left = self._meet_covenant(live & ~short, ctx, price, day, action)
         failed = short | (cure_left > 0)
-        if np.any(failed):
-            self._log_defaults(
-                failed,
-                np.where(short, cause, "covenant"),
-                np.where(short, unmet, cure_left),
-                price,
-                day,
-            )
-            self._default(failed, ctx, day, price)
-            action[failed] = ACTION_CODE["default"]
+        if not np.any(failed):
+            return
+        debt_service = service.interest_usd + service.repaid_usd
+        cause = np.select(
+            [~short, unmet <= service.matured_usd, unmet <= debt_service],
+            ["covenant", "maturity", "debt_service"],
+            "operating",
+        )
+        self._log_defaults(failed, cause, np.where(short, unmet, cure_left), price, day)
+        self._default(failed, ctx, day, price)
+        action[failed] = ACTION_CODE["default"]
 
     def _meet_covenant(
         self, tested: np.ndarray, ctx: PolicyContext, price: float, day: int, action: np.ndarray
@@ -773,10 +767,12 @@ class MiningModel(mesa.Model):
             linear = (assets > secured) & (limit < 1.0)
             return cure, np.where(linear, limit, 0.0)
 
+        if not np.any(tested) or not np.any(self.debt.instrument == SECURED):
+            return np.zeros(self.n)
         for _ in range(COVENANT_ROUNDS):
             cure, round_limit = cure_and_limit()
             if not np.any(cure > 0):
-                break
+                return cure
             self._raise_cash(
                 np.maximum(cure - b.cash_usd, 0.0), ctx, price, day, action, round_limit
             )

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from invariants import SHORT_RUN_DAYS
 from pydantic import BaseModel
 
+from sim.input.documents import unwrap
 from sim.input.scenario import AI_COLUMNS, DEBT_COLUMNS, MINER_COLUMNS, SCENARIOS_DIR
 from sim.input.schema import ScenarioConfig
 
@@ -114,6 +115,29 @@ def _is_model(annotation: object) -> bool:
 
 
 SCHEMA_KEYS = tuple(schema_keys())
+
+
+def leaf_kind(key: str) -> str:
+    """The type of a schema key's value: float, int, bool, date, str, literal or other."""
+    annotation: object = ScenarioConfig
+    for part in key.split("."):
+        annotation = unwrap(annotation)
+        if _is_model(annotation):
+            annotation = annotation.model_fields[part].annotation
+        elif typing.get_origin(annotation) in (list, dict):
+            annotation = typing.get_args(annotation)[-1]
+    annotation = unwrap(annotation)
+    if typing.get_origin(annotation) is typing.Literal:
+        return "literal"
+    names = {float: "float", int: "int", bool: "bool", dt.date: "date", str: "str"}
+    return names.get(annotation, "other")
+
+
+#: Schema keys by the type of their value.
+KEYS_BY_KIND: dict[str, tuple[str, ...]] = {
+    kind: tuple(k for k in SCHEMA_KEYS if leaf_kind(k) == kind)
+    for kind in ("float", "int", "bool", "date", "str", "literal", "other")
+}
 
 
 def document_paths(node: object, prefix: tuple = ()) -> list[tuple]:

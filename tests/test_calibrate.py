@@ -92,6 +92,10 @@ def test_the_committed_spec_loads():
         (("lower = 0.005, upper = 0.2", "lower = 0.005, upper = 2.0"), "does not validate"),
         (("end = 2016-02-29", "end = 2022-01-31"), "out of sample"),
         (("end = 2016-02-29", "end = 2016-06-30"), "is not inside scenario 'history_2016'"),
+        (
+            ('"scenario.end_date" = 2016-03-01', '"scenario.end_date" = 2022-03-01'),
+            "runs to 2022-03-01, past 2021-12-31",
+        ),
         (("lower = 200.0, upper", "lower = -1.0, upper"), "log-scale parameter needs lower > 0"),
         (("[optimizer]", "[moments]\nhalving_drawdown = 1.0\n[optimizer]"), "no halving"),
         (

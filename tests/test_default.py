@@ -193,3 +193,16 @@ def test_idle_sites_are_sold_last(tmp_path):
     sold_mw = 1500 - model.capacity_mw[0]
     # The sites paid what the machines and cash did not: at most the whole 3e8.
     assert 0 < sold_mw * 0.7 * 0.85e6 <= 3e8 * (1 + 1e-9)
+
+
+def test_the_invariants_catch_debt_left_after_a_default(tmp_path):
+    """check_defaulted_mine_nothing fails if a defaulted miner still owes anything."""
+    from invariants import check_defaulted_mine_nothing
+
+    path = write_world(tmp_path, miner_row(), [BIG_NOTE], [BIG_LEASE])
+    _, result = run(path, NO_WAY_OUT)
+    miners = result.miners.copy()
+    row = miners.index[miners["defaulted"]][-1]
+    miners.loc[row, "debt_usd"] = 1.0
+    with pytest.raises(AssertionError, match="debt_usd"):
+        check_defaulted_mine_nothing(RunResult(epochs=result.epochs, miners=miners))

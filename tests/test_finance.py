@@ -18,6 +18,7 @@ from sim.finance import (
     repay_secured,
     secured_by_owner,
     service_debt,
+    write_off_debt,
 )
 from sim.input.schema import RatesMarket
 from sim.tables import Table
@@ -246,3 +247,97 @@ def test_compact_merges_within_an_owner_only_whatever_the_efficiency():
     np.testing.assert_allclose(fleet.per_owner(f, f.book_usd, 2), book_before)
     merged = f.owner == 0
     assert f.hashrate_ths[merged][0] == 4.0 and f.underwater_epochs[merged][0] == 0
+
+
+# ------------------------------------------------------------------ the rules one by one
+# Added after the mutation check (tests/README.md): each pins one bookkeeping rule with values
+# worked out by hand, where the whole-run balance-sheet identity alone let wrong rules through
+# (a rule that is wrong on both sides of the books keeps them balanced).
+
+
+def _unit(**values) -> Table:
+    f = fleet.new_fleet_table()
+    row = dict(
+        owner=0,
+        hashrate_ths=1e6,
+        efficiency_jth=20.0,
+        cost_usd=100.0,
+        book_usd=80.0,
+        underwater_epochs=0,
+        must_run=False,
+    )
+    f.append(**{**row, **values})
+    return f
+
+
+def test_failures_shrink_hashrate_cost_and_book_by_the_survival_factor():
+    f = _unit(owner=[0, 1], hashrate_ths=[1e6, 2e6], cost_usd=[100.0, 50.0], book_usd=[80.0, 40.0])
+    lost = fleet.apply_failures(f, 0.95)
+    np.testing.assert_allclose(lost, [4.0, 2.0])  # 5% of the book written off
+    np.testing.assert_allclose(f.book_usd, [76.0, 38.0])
+    np.testing.assert_allclose(f.cost_usd, [95.0, 47.5])
+    np.testing.assert_allclose(f.hashrate_ths, [0.95e6, 1.9e6])
+
+
+def test_depreciation_charges_a_share_of_cost_capped_at_book():
+    f = _unit(owner=[0, 0], cost_usd=[100.0, 100.0], book_usd=[80.0, 3.0])
+    np.testing.assert_allclose(fleet.depreciate(f, 0.04), [4.0, 3.0])
+    np.testing.assert_allclose(f.book_usd, [76.0, 0.0])
+
+
+def test_retire_returns_the_book_removed_per_owner():
+    f = _unit(owner=[0, 0, 1], book_usd=[10.0, 20.0, 40.0])
+    removed = fleet.retire(f, np.array([True, False, True]), 3)
+    np.testing.assert_allclose(removed, [10.0, 40.0, 0.0])
+    np.testing.assert_allclose(f.book_usd, [20.0])
+
+
+def test_notes_of_zero_are_not_issued_and_small_ones_are():
+    d = new_debt_table()
+    issue_notes(d, np.array([0, 1, 2]), np.array([0.0, 0.5, 7.0]), SECURED, 0.08, 365.0)
+    np.testing.assert_array_equal(d.owner, [1, 2])
+    np.testing.assert_allclose(d.principal_usd, [0.5, 7.0])
+    issue_notes(d, np.array([0]), np.array([0.0]), SECURED, 0.08, 365.0)
+    assert len(d) == 2
+
+
+def test_write_off_removes_only_the_defaulted_owners_debt():
+    d = _debt()
+    write_off_debt(d, np.array([True, False]))
+    np.testing.assert_array_equal(d.owner, [1, 1])
+    np.testing.assert_allclose(debt_by_owner(d, 2), [0.0, 250.0])
+
+
+def test_contracted_noi_is_mw_times_rate_times_margin():
+    c = hosting.new_contract_table()
+    hosting.sign_contracts(c, np.array([0, 1]), np.array([10.0, 0.0]), 2e6, 0.0, 100, 3650, 1e7)
+    hosting.sign_contracts(c, np.array([1]), np.array([0.5]), 1e6, 0.0, 100, 3650, 1e7)
+    np.testing.assert_allclose(
+        hosting.contracted_noi_per_year(c, 0.8, 2), [10 * 2e6 * 0.8, 0.5 * 1e6 * 0.8]
+    )
+    np.testing.assert_allclose(c.end_day, [3750.0, 3750.0])  # lead time + term from signing
+    np.testing.assert_allclose(c.start_day, [100.0, 100.0])
+
+
+def test_hosting_build_out_then_lease_then_re_lease_at_the_market_rate():
+    c = hosting.new_contract_table()
+    hosting.sign_contracts(c, np.array([0]), np.array([2.0]), 1e6, 0.0, 100, 200, 5e6)
+    # day 0-40: 40 of 100 build days, 40% of the capex; nothing leased or completed
+    a = hosting.step_hosting(c, 0.0, 40.0, 0.5, 3e6, 200, 1)
+    np.testing.assert_allclose([a.capex_usd[0], a.noi_usd[0], a.completed_usd[0]], [4e6, 0, 0])
+    assert c.capex_remaining_usd[0] == pytest.approx(6e6)
+    # day 40-70: 30 of the 60 build days left, half the remaining capex
+    b = hosting.step_hosting(c, 40.0, 70.0, 0.5, 3e6, 200, 1)
+    np.testing.assert_allclose([b.capex_usd[0], b.completed_usd[0], b.noi_usd[0]], [3e6, 0, 0])
+    # day 70-100: the rest; the hall completes on day 100 and its cost leaves construction
+    b = hosting.step_hosting(c, 70.0, 100.0, 0.5, 3e6, 200, 1)
+    np.testing.assert_allclose([b.capex_usd[0], b.completed_usd[0], b.noi_usd[0]], [3e6, 1e7, 0])
+    assert c.capex_spent_usd[0] == 0.0 and c.capex_remaining_usd[0] == 0.0
+    # day 100-300: leased the whole term (200 days) at 1e6, then renewed at the market's 3e6
+    d = hosting.step_hosting(c, 100.0, 300.0, 0.5, 3e6, 200, 1)
+    assert d.noi_usd[0] == pytest.approx(2 * 1e6 * 0.5 * 200 / 365.25)
+    assert d.capex_usd[0] == 0.0 and d.completed_usd[0] == 0.0
+    assert (c.usd_per_mw_year[0], c.start_day[0], c.end_day[0]) == (3e6, 300.0, 500.0)
+    # the renewed lease earns the new rate
+    e = hosting.step_hosting(c, 300.0, 310.0, 0.5, 9e6, 200, 1)
+    assert e.noi_usd[0] == pytest.approx(2 * 3e6 * 0.5 * 10 / 365.25)

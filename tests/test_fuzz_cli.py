@@ -12,7 +12,6 @@ sub-command, so a generated option may still override them (with a value from a 
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import datetime as dt
 import subprocess
@@ -25,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from invariants import check_balance_sheet, check_btc_conservation, check_finite
+from serial_backend import use_serial_backend
 from strategies import argv_for, copy_demo, override_texts, short_end, subcommand_parsers
 
 from sim.cli import build_parser, main
@@ -212,31 +212,11 @@ def test_random_argv_exits_cleanly_many(capsys, data):
     fuzz_argv(capsys, FUZZED, data)
 
 
-class SerialExecutor(cf.Executor):
-    """Runs each task at once in this process: a stand-in for the worker pool, which costs
-    seconds to start, so that fuzzing tests the command line and the runs, not process start-up.
-    """
-
-    def submit(self, fn, /, *args, **kwargs) -> cf.Future:
-        future: cf.Future = cf.Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as error:  # handed back through the future, as a pool does
-            future.set_exception(error)
-        return future
-
-
 @pytest.fixture
 def serial_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sim.batch import runner as batch
-    from sim.batch.executors import Backend, check_backend
-
-    @contextlib.contextmanager
-    def open_serial(workers=None, scheduler=None, dask_local=False, wait_workers_s=60.0):
-        check_backend(workers, scheduler, dask_local)  # keep the argument checks
-        yield Backend(SerialExecutor(), 1)
-
-    monkeypatch.setattr(batch, "open_executor", open_serial)
+    """Batches run in this process: fuzzing tests the command line and the runs, not process
+    start-up."""
+    use_serial_backend(monkeypatch)
 
 
 @pytest.mark.timeout(600)

@@ -213,3 +213,30 @@ def test_ticks_are_plain_numbers():
     assert linear.yaxis.get_offset_text().get_text() == ""
     assert "50,000" in labels or "100,000" in labels
     assert style.number_text(60_000) == "60,000" and style.number_text(0.25) == "0.25"
+
+
+@pytest.mark.slow
+def test_main_writes_a_banded_report_and_replaces_only_its_own_folder(tmp_path, capsys):
+    out = tmp_path / "main"
+    argv = [
+        "main",
+        "--scenario",
+        "demo",
+        "--runs",
+        "3",
+        "--experiment-runs",
+        "0",
+        "--out",
+        str(out),
+    ]
+    assert cli(argv, capsys)[0] == 0
+    page = (out / "report.md").read_text()
+    assert "## Headline: 3 runs" in page and "seed 0, one example run" in page
+    assert json.loads((out / "metadata.json").read_text())["command_kind"] == "main"
+    assert read_epochs(out / "mc")["run"].nunique() == 3
+    code, text, _ = cli(argv, capsys)  # a re-run replaces what main wrote, and says so
+    assert code == 0 and "replacing" in text
+    ran = tmp_path / "ran"
+    assert cli(["run", "demo", "--out", str(ran), *SHORT_SET], capsys)[0] == 0
+    code, _, err = cli([*argv[:-1], str(ran)], capsys)  # not main's folder: refused
+    assert code == 2 and "--force" in err

@@ -18,6 +18,8 @@ outputs when they are in the folder.
 
 from __future__ import annotations
 
+import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -25,21 +27,12 @@ import pandas as pd
 
 from sim.analysis import folders, plots, style
 from sim.analysis.markdown import band_cell, markdown_table, number_column, percentiles
-from sim.analysis.summary import fan_quantiles, final_values
+from sim.analysis.summary import FAN_COLUMNS, fan_quantiles, final_values
 from sim.batch.store import read_epochs
+from sim.paths import SCENARIOS_DIR
 
 #: Rows of the headline table: the columns' values at the end of each run.
-HEADLINE_COLUMNS = (
-    "hashrate_ehs",
-    "difficulty",
-    "btc_price_usd",
-    "hashprice_usd_per_ph_day",
-    "cost_to_mine_cash_usd",
-    "cost_to_mine_allin_usd",
-    "total_debt_usd",
-    "ai_capacity_mw",
-    "miners_defaulted",
-)
+HEADLINE_COLUMNS = (*FAN_COLUMNS, "miners_defaulted")
 
 #: Columns of the yearly table (yearly means; bands: median over runs of each run's mean).
 YEARLY_COLUMNS = (
@@ -193,9 +186,25 @@ def _provenance(run_meta: dict, batch_meta: dict | None) -> str:
                 f"**The example run stopped early**: its chain stalled on "
                 f"{run_meta['last_epoch_date']}, before the end date {run_meta['end_date']}."
             )
-    if run_meta.get("command"):
-        parts.append(f"Reproduce with `{run_meta['command']}`.")
+    command = run_meta.get("command") or _batch_command(batch_meta)
+    if command:
+        parts.append(f"Reproduce with `{command}`.")
     return " ".join(parts)
+
+
+def _batch_command(meta: dict | None) -> str | None:
+    """The ``minersim mc`` command of a Monte Carlo batch (a sweep's sampler settings are in its
+    metadata.json, too long for one line)."""
+    if not meta or meta.get("sampler", {}).get("kind") != "monte_carlo":
+        return None
+    source = meta.get("scenario_source")
+    bundled = source is None or Path(source).parent == SCENARIOS_DIR
+    scenario = meta["scenario_name"] if bundled else source
+    words = ["minersim", "mc", scenario, "--runs", str(meta["total_runs"])]
+    words += ["--seed", str(meta["root_seed"])]
+    for key, value in (meta.get("overrides") or {}).items():
+        words += ["--set", f"{key}={json.dumps(value) if isinstance(value, str) else value}"]
+    return shlex.join([*words, "--out", "DIR"])
 
 
 def _overrides(overrides: dict) -> str:
@@ -390,6 +399,8 @@ def _points_section(frame: pd.DataFrame, parameters: list[str], root: Path) -> l
     )
     medians.reset_index().to_csv(root / "tables" / "points.csv", index=False)
     shown = medians[parameters].reset_index()
+    for p in parameters:  # values as given, not in a column number format (0.3, not 0.300)
+        shown[p] = [style.number_text(v) if _is_number(v) else str(v) for v in shown[p]]
     for column in columns:
         q = style.quantity(column)
         shown[f"final {q.header}"] = (medians[column] * q.scale).to_numpy()
@@ -400,6 +411,10 @@ def _points_section(frame: pd.DataFrame, parameters: list[str], root: Path) -> l
     else:
         lines += [markdown_table(shown), ""]
     return lines
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
 
 
 def _experiment_sections(folder: Path) -> list[str]:

@@ -119,7 +119,7 @@ def frame_to_parquet(frame: pd.DataFrame, run_id: int | None = None) -> bytes:
             {**(table.schema.metadata or {}), RUN_METADATA_KEY: stamp}
         )
     sink = io.BytesIO()
-    pq.write_table(table, sink)
+    pq.write_table(table, sink, write_page_checksum=True)
     return sink.getvalue()
 
 
@@ -351,8 +351,9 @@ def _fingerprint(data: bytes) -> dict:
 
 
 def _verified(path: Path, run_id: int, record: dict | None) -> bool:
-    """A run file is complete: it matches its ledger line, or (no line) it reads as Parquet
-    stamped with this run id and its row count."""
+    """A run file is complete: it matches its ledger line (size and SHA-256), or (no line) it
+    reads as Parquet, every page's checksum holds, and it is stamped with this run id and its
+    row count."""
     if isinstance(record, dict):
         try:
             data = path.read_bytes()
@@ -364,11 +365,11 @@ def _verified(path: Path, run_id: int, record: dict | None) -> bool:
 
 def _stamp_matches(path: Path, run_id: int) -> bool:
     try:
-        meta = pq.read_metadata(path)
-        stamp = json.loads((meta.metadata or {}).get(RUN_METADATA_KEY, b"{}"))
+        table = pq.read_table(path, page_checksum_verification=True)
+        stamp = json.loads((table.schema.metadata or {}).get(RUN_METADATA_KEY, b"{}"))
     except (OSError, ValueError, pa.ArrowException):
         return False
-    return stamp == {"run": run_id, "rows": meta.num_rows}
+    return stamp == {"run": run_id, "rows": table.num_rows}
 
 
 def run_files(folder: Path, total_runs: int | None = None) -> tuple[dict[int, Path], list[str]]:
@@ -472,11 +473,23 @@ def _read_table(
     folder = root / table
     if not folder.is_dir():
         raise MinersimError(f"{folder} not found: not a minersim batch folder")
-    total = read_metadata(root).get("total_runs") if (root / METADATA_FILE).exists() else None
+    total = read_metadata(root).get("total_runs")
     present, strays = run_files(folder, total if isinstance(total, int) else None)
     _warn_strays(folder, strays)
     if not present:
         raise MinersimError(f"{folder} holds no finished runs yet")
+    ledger = BatchStore(root).read_ledger()
+    damaged = [
+        path.name
+        for run_id, path in present.items()
+        if not _verified(path, run_id, ledger.get(run_id, {}).get(table))
+    ]
+    if damaged:
+        more = f" and {len(damaged) - 3} more" if len(damaged) > 3 else ""
+        raise MinersimError(
+            f"{folder}: {len(damaged)} damaged run file(s) ({', '.join(damaged[:3])}{more}); "
+            "run the same mc or sweep command again: it re-runs damaged runs"
+        )
     files = [str(path) for path in present.values()]
     try:
         dataset = ds.dataset(files, format="parquet")
@@ -484,14 +497,9 @@ def _read_table(
         if missing:
             raise MinersimError(f"{folder}: no such column(s): {', '.join(missing)}")
         frame = dataset.to_table(columns=columns).to_pandas()
-    except (OSError, pa.ArrowException):
-        bad = next((p for r, p in present.items() if not _stamp_matches(p, r)), None)
-        what = (
-            f"{bad.name} is damaged (not a complete run file)" if bad else "a run file is damaged"
-        )
-        raise MinersimError(
-            f"{folder}: {what}; run the same mc/sweep command again to re-run damaged runs"
-        ) from None
+    except (OSError, pa.ArrowException) as exc:  # changed while being read
+        raise MinersimError(f"{folder}: cannot read the run files: {exc}") from None
+
     by = [c for c in order if c in frame.columns]
     return frame.sort_values(by, ignore_index=True) if by else frame
 

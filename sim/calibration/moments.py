@@ -178,11 +178,6 @@ class Moments:
     log_difficulty: np.ndarray
     halvings: dict[int, HalvingResponse]
 
-    def on(self, window: Window) -> Moments:
-        """The moments restricted to a window's months (halvings kept as they are)."""
-        keep = self.months.isin(window.months)
-        return Moments(self.months[keep], self.log_difficulty[keep], self.halvings)
-
 
 def run_moments(
     epochs: pd.DataFrame, initial: float, horizon: Window, halvings: Sequence[int]

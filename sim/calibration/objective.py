@@ -114,10 +114,6 @@ class CandidateRuns:
     error: str | None
     seconds: float
 
-    @property
-    def runs(self) -> int:
-        return 0 if self.moments is None else len(self.moments)
-
 
 def simulate(task: CandidateTask) -> CandidateRuns:
     """Run one candidate on any worker (a module-level function, so it pickles)."""

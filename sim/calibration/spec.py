@@ -34,7 +34,8 @@ A spec is a TOML file (``scenarios/calibration/*.toml``; docs/calibration.md sho
 
 Parameters are the dotted keys ``--set`` and :func:`sim.load_scenario` take; each is checked
 against the scenario schema at both bounds before anything runs. Windows must end by
-:data:`sim.history.LAST_FITTING_DAY` and lie inside their scenario's dates. Every problem raises
+:data:`sim.history.LAST_FITTING_DAY` and lie inside their scenario's dates, and the scenarios
+must end by it too (no run of a fit sees a later price). Every problem raises
 a :class:`sim.errors.ScenarioError` naming the spec file and the key.
 """
 
@@ -249,6 +250,14 @@ def _period(
     path = resolve_scenario_path(reference)
     base = load_scenario(path, fixed)
     info = base.config.scenario
+    if info.end_date > sim_history.LAST_FITTING_DAY.date():
+        raise ScenarioError(
+            f"scenario '{base.name}' runs to {info.end_date}, past "
+            f"{sim_history.LAST_FITTING_DAY.date()}: no run of a fit may see later prices "
+            "(set scenario.end_date in [fixed])",
+            file=shown,
+            key=f"{section}.scenario",
+        )
     if window.start.date() < info.start_date or window.end.date() > info.end_date:
         raise ScenarioError(
             f"window {window} is not inside scenario '{base.name}' ({info.start_date} to "

@@ -32,7 +32,7 @@ OBSERVED = {  # date -> (difficulty T, hashrate EH/s 7-day mean or NaN), cal §3
     "2025-10-01": (143.47, 1_057.5),
     "2025-10-23": (146.72, np.nan),
 }
-PANELS = {"difficulty_t": "difficulty, T (10^12)", "hashrate_ehs": "hashrate, EH/s"}
+PANELS = {"difficulty_t": "difficulty, T", "hashrate_ehs": "hashrate, EH/s"}
 DISPLAY_MONTHS = (1, 7)  # the Markdown table shows January and July (and observed dates)
 
 

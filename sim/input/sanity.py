@@ -96,6 +96,20 @@ def check_units(config: ScenarioConfig, tables: Iterable[Table], origin: str) ->
                     )
 
 
+#: Hints for values above a field's bound, by the unit at the end of its name.
+BOUND_HINTS = {
+    "_ehs": "a TH/s or PH/s figure written as EH/s? 1 EH/s = 1,000 PH/s = 1,000,000 TH/s",
+}
+
+
+def bound_hint(name: str) -> str:
+    """``"; <hint>"`` for a value above the bound of a field or column named ``name``."""
+    for suffix, hint in BOUND_HINTS.items():
+        if str(name).endswith(suffix):
+            return f"; {hint}"
+    return ""
+
+
 def _hint(rule: UnitRule, value: float) -> str:
     return rule.hint.format(value=value, fixed=value * rule.factor)
 

@@ -362,6 +362,8 @@ def _error_text(error: Mapping) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if isinstance(value, str | int | float | bool | dt.date) and kind != "value_error":
         message += f" (got {_quote(value)})"
+    if kind in ("less_than_equal", "less_than") and error["loc"]:
+        message += sanity.bound_hint(error["loc"][-1])
     return message
 
 

@@ -229,6 +229,8 @@ def _check_range(number: float, col: Column, shown: str, where: str) -> None:
         problem = f"must be >= {col.minimum:g}"
     elif number > col.maximum:
         problem = f"must be <= {col.maximum:g}"
+        if col.name.endswith("_ehs"):
+            problem += " (a TH/s or PH/s figure? 1 EH/s = 1,000 PH/s = 1,000,000 TH/s)"
     else:
         return
     raise ScenarioError(f"{problem} (got {number:g})", file=shown, key=where)
