@@ -132,6 +132,22 @@ def _box_limits(box: pd.DataFrame, p_values: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["parameter", "min", "max", "qp_min", "qp_max"])
 
 
+def limit_sides(limit, digits: int = 4, quasi_p: bool = True) -> str:
+    """The restricted sides of one row of :attr:`PrimResult.limits` as text: ``">= 0.69
+    (quasi-p 1e-17) and <= 46 (quasi-p 4e-14)"``, or ``"in {a, b}"`` for a category."""
+    if isinstance(limit.min, set | frozenset):
+        text = f"in {{{', '.join(sorted(map(str, limit.min)))}}}"
+        return text + (
+            f" (quasi-p {limit.qp_min:.2g})" if quasi_p and np.isfinite(limit.qp_min) else ""
+        )
+    sides = [
+        f"{sign} {value:.{digits}g}" + (f" (quasi-p {qp:.2g})" if quasi_p else "")
+        for sign, value, qp in ((">=", limit.min, limit.qp_min), ("<=", limit.max, limit.qp_max))
+        if np.isfinite(qp)
+    ]
+    return " and ".join(sides)
+
+
 def _choose(trajectory: pd.DataFrame, min_density: float) -> int:
     dense = trajectory[trajectory["density"] >= min_density]
     if len(dense):
@@ -283,18 +299,9 @@ def _plot_limits(ax, limits: pd.DataFrame, x: pd.DataFrame) -> None:
             lo, hi = float(column.min()), float(column.max())
             a = (float(limit.min) - lo) / (hi - lo) if hi > lo else 0.0
             b = (float(limit.max) - lo) / (hi - lo) if hi > lo else 1.0
-            text = "; ".join(
-                f"{limit.parameter} {sign} {_num(value)} (quasi-p {qp:.2g})"
-                for sign, value, qp in (
-                    (">=", limit.min, limit.qp_min),
-                    ("<=", limit.max, limit.qp_max),
-                )
-                if np.isfinite(qp)
-            )
         else:
             a, b = 0.0, 1.0
-            text = f"{limit.parameter} in {{{', '.join(sorted(map(str, limit.min)))}}}"
-            text += f" (quasi-p {limit.qp_min:.2g})" if np.isfinite(limit.qp_min) else ""
+        text = f"{limit.parameter} {limit_sides(limit)}"
         ax.plot([0, 1], [row, row], color="0.8", lw=6, solid_capstyle="butt")
         ax.plot([a, b], [row, row], color=style.BLUE, lw=6, solid_capstyle="butt")
         ax.text(0.5, row + 0.28, text, ha="center", fontsize=7.5)
@@ -355,6 +362,7 @@ def discover(
     each outcome named in ``score``. Files go to ``root/discovery/<where as a name>/``."""
     from sim.analysis.batch_view import open_batch
     from sim.analysis.outcomes import condition
+    from sim.analysis.summary import write_csv
 
     require_workbench()  # before reading anything: say how to install it first
     batch = open_batch(root)
@@ -373,11 +381,11 @@ def discover(
     dest.mkdir(parents=True, exist_ok=True)
     runs = experiments.assign(of_interest=cases).merge(values, on="run")
     paths = {
-        "runs_csv": _csv(runs, dest / "runs.csv"),
-        "prim_trajectory_csv": _csv(prim.trajectory, dest / "prim_trajectory.csv"),
-        "prim_box_csv": _csv(prim.limits, dest / "prim_box.csv"),
-        "cart_boxes_csv": _csv(cart, dest / "cart_boxes.csv"),
-        "feature_scores_csv": _csv(scores.reset_index(), dest / "feature_scores.csv"),
+        "runs_csv": write_csv(runs, dest / "runs.csv"),
+        "prim_trajectory_csv": write_csv(prim.trajectory, dest / "prim_trajectory.csv"),
+        "prim_box_csv": write_csv(prim.limits, dest / "prim_box.csv"),
+        "cart_boxes_csv": write_csv(cart, dest / "cart_boxes.csv"),
+        "feature_scores_csv": write_csv(scores.reset_index(), dest / "feature_scores.csv"),
     }
     share = f"{prim.interest} of {prim.runs} runs"
     paths["prim_png"] = plot_prim(prim, x, f"PRIM: {where} ({share})", dest / "prim.png")
@@ -391,14 +399,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:60] or "condition"
 
 
-def _csv(frame: pd.DataFrame, path: Path) -> Path:
-    try:
-        frame.to_csv(path, index=False)
-    except OSError as exc:
-        raise MinersimError(f"cannot write {path}: {exc}") from None
-    return path
-
-
 __all__ = [
     "INSTALL_HINT",
     "Discovery",
@@ -406,6 +406,7 @@ __all__ = [
     "cart_boxes",
     "discover",
     "feature_scores",
+    "limit_sides",
     "plot_prim",
     "plot_scores",
     "prim_box",

@@ -90,8 +90,10 @@ class Mean:
 
     def __post_init__(self) -> None:
         for bound in (self.start, self.end):
+            if bound is None:
+                continue
             try:
-                bound is None or np.datetime64(bound, "ns")
+                np.datetime64(bound, "ns")
             except ValueError:
                 raise MinersimError(f"mean: '{bound}' is not a date (YYYY-MM-DD)") from None
 

@@ -103,7 +103,7 @@ def summarize(
 
     paths: dict[str, Path] = {}
     quantiles = fan_quantiles(frame, fan_columns, step_days)
-    paths["quantiles_csv"] = _write_csv(quantiles, dest / "quantiles.csv")
+    paths["quantiles_csv"] = write_csv(quantiles, dest / "quantiles.csv")
     for column, table in quantiles.groupby("column", sort=False):
         paths[f"fan_{column}"] = _plot_fan(table, column, dest / f"fan_{column}.png")
     paths.update(_fans_by_point(frame, fan_columns, step_days, meta, points, dest))
@@ -115,7 +115,7 @@ def summarize(
         values = outcome_module.compute(frame, outcomes, miners)
         finals = finals.merge(values, on="run", how="left")
         names += [o.name for o in outcomes]
-    paths["final_values_csv"] = _write_csv(finals, dest / "final_values.csv")
+    paths["final_values_csv"] = write_csv(finals, dest / "final_values.csv")
     kind = meta["sampler"]["kind"]
     if kind == "grid":
         paths.update(_heat_maps(finals, parameters, names, dest))
@@ -203,7 +203,7 @@ def _heat_maps(
     paths: dict[str, Path] = {}
     for a, b in itertools.combinations(varying, 2):
         medians = finals.groupby([a, b])[list(columns)].median().reset_index()
-        paths[f"heatmap_{a}__{b}_csv"] = _write_csv(medians, dest / f"heatmap_{a}__{b}.csv")
+        paths[f"heatmap_{a}__{b}_csv"] = write_csv(medians, dest / f"heatmap_{a}__{b}.csv")
         for column in columns:
             table = medians.pivot(index=a, columns=b, values=column)
             path = dest / f"heatmap_{column}__{a}__{b}.png"
@@ -251,14 +251,14 @@ def _indices(kind: str, means: pd.DataFrame, meta: dict, root: Path, dest: Path)
         design = pd.read_csv(root / POINTS_FILE)[problem["names"]].to_numpy(dtype=float)
         table = sensitivity.morris_effects(means, design, sampler, problem)
         return {
-            "morris_csv": _write_csv(table, dest / "morris_effects.csv"),
+            "morris_csv": write_csv(table, dest / "morris_effects.csv"),
             "morris_png": sensitivity.plot_morris(table, dest / "morris_effects.png"),
         }
     table = sensitivity.sobol_indices(means, sampler, problem)
     for line in sensitivity.sobol_warnings(table, sampler["n"]):
         warnings.warn(line, sensitivity.SensitivityWarning, stacklevel=3)
     return {
-        "sobol_csv": _write_csv(table, dest / "sobol_indices.csv"),
+        "sobol_csv": write_csv(table, dest / "sobol_indices.csv"),
         "sobol_png": sensitivity.plot_sobol(table, dest / "sobol_indices.png"),
     }
 
@@ -302,7 +302,7 @@ def _fans_by_point(
     if not tables:
         return {}
     quantiles = pd.concat(tables, ignore_index=True)
-    paths = {"quantiles_by_point_csv": _write_csv(quantiles, dest / "quantiles_by_point.csv")}
+    paths = {"quantiles_by_point_csv": write_csv(quantiles, dest / "quantiles_by_point.csv")}
     for column in columns:
         path = dest / f"fan_by_point_{column}.png"
         paths[f"fan_by_point_{column}"] = _plot_fans_by_point(quantiles, column, labels, path)
@@ -356,7 +356,7 @@ def _plot_scatter_matrix(
     return path
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     try:
         frame.to_csv(path, index=False)
     except OSError as exc:
@@ -364,4 +364,11 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-__all__ = ["DEFAULT_FINAL_COLUMNS", "FAN_COLUMNS", "fan_quantiles", "final_values", "summarize"]
+__all__ = [
+    "DEFAULT_FINAL_COLUMNS",
+    "FAN_COLUMNS",
+    "fan_quantiles",
+    "final_values",
+    "summarize",
+    "write_csv",
+]

@@ -276,12 +276,7 @@ def sobol_plan(
     n = check_count("--sobol N", n, MAX_POINTS)
     if n & (n - 1):
         raise MinersimError(f"--sobol N must be a power of 2 (Sobol' sequence balance), got {n}")
-    _check_ranges(ranges)
-    if n * (len(ranges) + 2) > MAX_POINTS:
-        raise MinersimError(
-            f"--sobol {n} with {len(ranges)} ranges makes {n * (len(ranges) + 2):,} points; "
-            f"a sweep may have at most {MAX_POINTS:,}"
-        )
+    _check_design_size("--sobol", n, ranges, per_unit=len(ranges) + 2)
     seed = sampler_seed(root_seed)
     problem = sobol_problem(ranges)
     values = sobol.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
@@ -307,12 +302,7 @@ def morris_plan(
     n = check_count("--morris N", n, MAX_POINTS)
     if n < 2:
         raise MinersimError("--morris N needs at least 2 trajectories (sigma needs two effects)")
-    _check_ranges(ranges)
-    if n * (len(ranges) + 1) > MAX_POINTS:
-        raise MinersimError(
-            f"--morris {n} with {len(ranges)} ranges makes {n * (len(ranges) + 1):,} points; "
-            f"a sweep may have at most {MAX_POINTS:,}"
-        )
+    _check_design_size("--morris", n, ranges, per_unit=len(ranges) + 1)
     seed = sampler_seed(root_seed)
     values = morris.sample(sobol_problem(ranges), n, num_levels=MORRIS_LEVELS, seed=seed)
     sampler = {
@@ -422,6 +412,16 @@ def sobol_problem(ranges: Mapping[str, Sequence[float]]) -> dict:
         "names": list(ranges),
         "bounds": [[float(lo), float(hi)] for lo, hi in ranges.values()],
     }
+
+
+def _check_design_size(option: str, n: int, ranges: Mapping, per_unit: int) -> None:
+    """Ranges valid and ``n * per_unit`` points at most :data:`MAX_POINTS`."""
+    _check_ranges(ranges)
+    if n * per_unit > MAX_POINTS:
+        raise MinersimError(
+            f"{option} {n} with {len(ranges)} ranges makes {n * per_unit:,} points; "
+            f"a sweep may have at most {MAX_POINTS:,}"
+        )
 
 
 def _check_ranges(ranges: Mapping[str, tuple[float, float]]) -> tuple[list, list]:

@@ -89,7 +89,7 @@ def _fraction(name: str, value: float) -> float:
 
 
 def discover_command(args: argparse.Namespace) -> int:
-    from sim.analysis.discovery import discover
+    from sim.analysis.discovery import discover, limit_sides
     from sim.analysis.outcomes import parse_outcome
 
     result = discover(
@@ -110,15 +110,7 @@ def discover_command(args: argparse.Namespace) -> int:
         f"{stats['density']:.0%} (of its runs of interest), mass {stats['mass']:.0%}:"
     )
     for limit in prim.limits.itertuples(index=False):
-        parts = [
-            f"{sign} {value:.4g} (quasi-p {qp:.2g})"
-            for sign, value, qp in (
-                (">=", limit.min, limit.qp_min),
-                ("<=", limit.max, limit.qp_max),
-            )
-            if isinstance(qp, float) and math.isfinite(qp)
-        ]
-        print(f"  {limit.parameter} {' and '.join(parts) or limit.min}")
+        print(f"  {limit.parameter} {limit_sides(limit)}")
     if prim.limits.empty:
         print("  (no parameter restricted: the condition is not explained by the swept ranges)")
     top = result.cart.iloc[0]

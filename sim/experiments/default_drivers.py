@@ -33,6 +33,7 @@ import pandas as pd
 
 import sim
 from sim.analysis import style
+from sim.analysis.discovery import limit_sides
 from sim.analysis.markdown import markdown_table
 from sim.analysis.outcomes import AfterHalving, MaxDrawdown, Outcome
 from sim.errors import MinersimError
@@ -171,7 +172,8 @@ def _scatter_panel(ax, x, y: np.ndarray, drawdown: np.ndarray, label: str, found
             ranked = list(scores[target].sort_values(ascending=False).index)
             break
     a, b = ranked[0], ranked[1]
-    points = ax.scatter(x[a], x[b], c=100 * drawdown, cmap="viridis", s=22, vmin=0, vmax=100)
+    points = ax.scatter(x[a], x[b], c=100 * drawdown, cmap="viridis", s=22, vmin=0,
+                        vmax=max(10.0, float(np.nanmax(100 * drawdown, initial=0))))  # fmt: skip
     ax.figure.colorbar(points, ax=ax, label=f"{label} miners' largest equity drawdown, %")
     if y.any():
         ax.scatter(x.loc[y, a], x.loc[y, b], s=90, facecolors="none", edgecolors=COLORS[label],
@@ -259,17 +261,10 @@ def _prim_words(prim) -> str:
     stats = prim.stats
     if prim.limits.empty:
         return "PRIM found no box that restricts an uncertainty."
-    parts = []
-    for limit in prim.limits.itertuples(index=False):
-        sides = [
-            f"{sign} {value:.3g} (quasi-p {qp:.2g})"
-            for sign, value, qp in (
-                (">=", limit.min, limit.qp_min),
-                ("<=", limit.max, limit.qp_max),
-            )
-            if np.isfinite(qp)
-        ]
-        parts.append(f"{limit.parameter.removeprefix('market.')} {' and '.join(sides)}")
+    parts = [
+        f"{limit.parameter.removeprefix('market.')} {limit_sides(limit, digits=3)}"
+        for limit in prim.limits.itertuples(index=False)
+    ]
     significant = all(
         min(np.nan_to_num(r.qp_min, nan=1.0), np.nan_to_num(r.qp_max, nan=1.0)) < 0.05
         for r in prim.limits.itertuples(index=False)
@@ -326,12 +321,8 @@ def display(found: dict) -> pd.DataFrame:
 
 
 def _limit_text(limits: pd.DataFrame, key: str) -> str:
-    row = limits[limits["parameter"] == key]
-    if row.empty:
-        return "free"
-    r = row.iloc[0]
-    sides = [f"{s} {v:.3g}" for s, v, qp in ((">=", r["min"], r["qp_min"]), ("<=", r["max"], r["qp_max"])) if np.isfinite(qp)]  # fmt: skip
-    return " and ".join(sides)
+    rows = [r for r in limits.itertuples(index=False) if r.parameter == key]
+    return limit_sides(rows[0], digits=3, quasi_p=False) if rows else "free"
 
 
 def write(args, fig, runs: pd.DataFrame, lines: list[str], table: pd.DataFrame) -> None:
