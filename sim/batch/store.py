@@ -217,9 +217,10 @@ class BatchStore:
 
     def _check_same_batch(self, old: dict, new: dict, growing: tuple[str, ...] = ()) -> None:
         differences = [
-            f"{key} is {_short(_resume_value(old, key))} there but {_short(new.get(key))} now"
+            f"{key} is {_short(_resume_value(old, key))} there but "
+            f"{_short(_resume_value(new, key))} now"
             for key in RESUME_KEYS
-            if key not in growing and _resume_value(old, key) != new.get(key)
+            if key not in growing and _resume_value(old, key) != _resume_value(new, key)
         ]
         if differences:
             raise MinersimError(
