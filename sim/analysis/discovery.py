@@ -301,10 +301,10 @@ def _plot_limits(ax, limits: pd.DataFrame, x: pd.DataFrame) -> None:
             b = (float(limit.max) - lo) / (hi - lo) if hi > lo else 1.0
         else:
             a, b = 0.0, 1.0
-        text = f"{limit.parameter} {limit_sides(limit)}"
+        text = limit_sides(limit, digits=3)  # the parameter is the row's tick label
         ax.plot([0, 1], [row, row], color="0.8", lw=6, solid_capstyle="butt")
         ax.plot([a, b], [row, row], color=style.BLUE, lw=6, solid_capstyle="butt")
-        ax.text(0.5, row + 0.28, text, ha="center", fontsize=7.5)
+        ax.text(0.01, row + 0.25, text, ha="left", fontsize=7)
     ax.set_yticks(range(len(limits)), limits["parameter"], fontsize=8)
     ax.set_ylim(-0.6, len(limits) - 0.3)
     ax.set_xlim(0, 1)

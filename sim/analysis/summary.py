@@ -333,7 +333,9 @@ def _plot_scatter_matrix(
     finals: pd.DataFrame, parameters: list[str], names: Sequence[str], dest: Path
 ) -> Path:
     """Each outcome (rows) against each swept parameter (columns), one dot per run."""
-    shown = [n for n in names if pd.api.types.is_numeric_dtype(finals[n])][:MAX_SCATTER_ROWS]
+    shown = [
+        n for n in names if pd.api.types.is_numeric_dtype(finals[n]) and finals[n].notna().any()
+    ][:MAX_SCATTER_ROWS]  # an outcome that never happened (all NaN) has nothing to show
     fig = Figure(figsize=(2.6 * len(parameters) + 1, 2.1 * len(shown) + 0.8), layout="constrained")
     axes = fig.subplots(len(shown), len(parameters), squeeze=False, sharex="col", sharey="row")
     for i, name in enumerate(shown):
@@ -348,6 +350,7 @@ def _plot_scatter_matrix(
             style.plain_ticks(ax)
             if i == len(shown) - 1:
                 ax.set_xlabel(parameter, fontsize=8)
+                style.plain_ticks(ax, axis="x")
             if j == 0:
                 ax.set_ylabel(q.axis_label if name in style.QUANTITIES else name, fontsize=8)
     fig.suptitle(f"Final outcomes against swept parameters ({len(finals)} runs)", fontsize=10)

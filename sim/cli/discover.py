@@ -110,7 +110,10 @@ def discover_command(args: argparse.Namespace) -> int:
         f"{stats['density']:.0%} (of its runs of interest), mass {stats['mass']:.0%}:"
     )
     for limit in prim.limits.itertuples(index=False):
-        print(f"  {limit.parameter} {limit_sides(limit)}")
+        quasi_p = [q for q in (limit.qp_min, limit.qp_max) if math.isfinite(q)]
+        weak = bool(quasi_p) and min(quasi_p) >= 0.05
+        note = "  (not significant at 5%: the box may not need this limit)" if weak else ""
+        print(f"  {limit.parameter} {limit_sides(limit)}{note}")
     if prim.limits.empty:
         print("  (no parameter restricted: the condition is not explained by the swept ranges)")
     top = result.cart.iloc[0]
