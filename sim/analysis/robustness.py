@@ -74,11 +74,7 @@ def regret_table(
     ``experiments``: one row per run (replicate, levers, uncertainties); ``values``: the
     outcome per run (same order); ``defaulted``: optionally a 0/1 per run, for a default rate.
     """
-    if not levers:
-        raise MinersimError(
-            "robustness needs a lever sweep: mark decisions with --lever KEY=V1,V2,... "
-            "(and the market uncertainties with --range or --grid)"
-        )
+    require_levers(levers)
     frame = experiments[["replicate", *uncertainties]].copy()
     frame["setting"] = _setting_names(experiments, levers)
     frame["outcome"] = np.asarray(values, dtype=float)
@@ -124,6 +120,15 @@ def regret_table(
     return table, long, dropped
 
 
+def require_levers(levers: Sequence[str]) -> None:
+    """MinersimError unless the batch marked some parameters as levers."""
+    if not levers:
+        raise MinersimError(
+            "robustness needs a lever sweep: mark decisions with --lever KEY=V1,V2,... "
+            "(and the market uncertainties with --range or --grid)"
+        )
+
+
 def _setting_names(experiments: pd.DataFrame, levers: Sequence[str]) -> list[str]:
     """ "key=value, key=value" per run, with the keys' last dotted part."""
     parts = [experiments[key].astype(str).radd(f"{key.rsplit('.', 1)[-1]}=") for key in levers]
@@ -144,6 +149,7 @@ def robustness(
     if (miner is None) == (outcome is None):
         raise MinersimError("robustness needs --miner NAME or --outcome SPEC (one of them)")
     batch = open_batch(root)
+    require_levers(batch.levers)
     wanted: list[Outcome] = [outcome] if outcome else list(miner_outcomes(miner))
     experiments, values = batch.results(wanted)
     chosen = wanted[0]
