@@ -5,6 +5,8 @@ the irrelevant parameters irrelevant), CART's densest leaf and the feature score
 from __future__ import annotations
 
 import builtins
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -137,3 +139,12 @@ def test_discover_with_a_bad_condition_is_one_line(tmp_path, monkeypatch, capsys
     assert main(["discover", str(tmp_path / "b"), "--where", "nonesuch >= 3"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--where 'nonesuch >= 3'" in err
+
+
+def test_import_sim_leaves_the_analysis_extra_unimported():
+    code = (
+        "import sys, sim; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'ema_workbench', 'sklearn'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
