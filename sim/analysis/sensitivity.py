@@ -59,6 +59,16 @@ def outcome_title(column: str) -> str:
     return f"final {style.quantity(column).label}" if column in style.QUANTITIES else column
 
 
+#: What a panel says when an outcome has no indices.
+NO_INDICES = (
+    "no indices: the outcome is the same in every run\n(or not finite): no variance to apportion"
+)
+
+
+#: What a Morris panel says when no parameter has an effect.
+NO_EFFECTS = "no effects: the outcome is the same in every run"
+
+
 def sobol_indices(means: pd.DataFrame, sampler: dict, problem: dict) -> pd.DataFrame:
     """S1, S1_conf, ST, ST_conf and ``warning`` per (column, parameter); rows of a column whose
     outputs are constant or not finite are NaN (SALib divides by the output's variance)."""
@@ -146,6 +156,8 @@ def plot_sobol(table: pd.DataFrame, path: Path) -> Path:
         ax.set_title(title, fontsize=9, color="#B00000" if bad.any() else "k")
         ax.axhline(0, color="k", lw=0.5)
         ax.axhline(1, color="0.6", lw=0.5, ls=":")
+        if part["S1"].isna().all():  # constant or not finite: sobol_indices left it NaN
+            ax.text(0.5, 0.5, NO_INDICES, transform=ax.transAxes, ha="center", fontsize=8)
     for ax in axes[len(columns) :]:
         ax.set_visible(False)
     axes[0].legend(fontsize=8)
@@ -190,16 +202,22 @@ def plot_morris(table: pd.DataFrame, path: Path) -> Path:
     fig = Figure(figsize=(max(6.5, 4.6 * ncols), 3.8 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, column in zip(axes, columns, strict=False):
+        q = style.quantity(column)
+        unit = f", {q.unit}".replace("$", r"\$") if column in style.QUANTITIES and q.unit else ""
         part = table[table["column"] == column]
+        part = part.assign(**{k: part[k] * q.scale for k in ("mu_star", "mu_star_conf", "sigma")})
         ax.errorbar(
             part["mu_star"], part["sigma"], xerr=part["mu_star_conf"], fmt="o",
             color=style.BLUE, ecolor="0.6", capsize=2,
         )  # fmt: skip
-        for row in part.itertuples(index=False):
-            ax.annotate(row.parameter, (row.mu_star, row.sigma), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")  # fmt: skip
-        ax.set_xlabel("mu* (mean |elementary effect|)")
-        ax.set_ylabel("sigma (spread of the effects)")
+        if part["mu_star"].fillna(0).eq(0).all() and part["sigma"].fillna(0).eq(0).all():
+            ax.text(0.5, 0.5, NO_EFFECTS, transform=ax.transAxes, ha="center", fontsize=8)
+        else:
+            for row in part.itertuples(index=False):
+                ax.annotate(row.parameter, (row.mu_star, row.sigma), fontsize=7,
+                            xytext=(3, 3), textcoords="offset points")  # fmt: skip
+        ax.set_xlabel(f"mu* (mean |elementary effect|){unit}")
+        ax.set_ylabel(f"sigma (spread of the effects){unit}")
         widest = float(np.nanmax(part["mu_star"] + part["mu_star_conf"].fillna(0)))
         widest = widest if np.isfinite(widest) and widest > 0 else 1.0
         ax.set_xlim(0, 1.3 * widest)  # room for the labels

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.analysis import outcomes as outcome_module
 from sim.analysis import plots, sensitivity, style
@@ -343,14 +343,21 @@ def _plot_scatter_matrix(
         for j, parameter in enumerate(parameters):
             ax = axes[i, j]
             x = finals[parameter]
+            settings = None
             if not pd.api.types.is_numeric_dtype(x):
-                x = pd.Categorical(x).codes  # a lever's settings, in order of appearance
+                settings = pd.Categorical(x, categories=pd.unique(x))  # a lever's settings
+                x = settings.codes
             ax.plot(x, finals[name] * q.scale, ".", ms=3, alpha=0.5, color=style.BLUE)
             ax.grid(alpha=0.3)
             style.plain_ticks(ax)
             if i == len(shown) - 1:
                 ax.set_xlabel(parameter, fontsize=8)
-                style.plain_ticks(ax, axis="x")
+                if settings is not None:
+                    ax.set_xticks(range(len(settings.categories)), settings.categories)
+                else:
+                    style.plain_ticks(ax, axis="x")
+                    # three ticks: labels such as 2,500,000 fit side by side in a narrow panel
+                    ax.xaxis.set_major_locator(MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]))
             if j == 0:
                 ax.set_ylabel(q.axis_label if name in style.QUANTITIES else name, fontsize=8)
     fig.suptitle(f"Final outcomes against swept parameters ({len(finals)} runs)", fontsize=10)

@@ -107,7 +107,7 @@ def discover_command(args: argparse.Namespace) -> int:
     print(
         f"PRIM box {prim.chosen} of {len(prim.trajectory)} on the trajectory: coverage "
         f"{stats['coverage']:.0%} (of the runs of interest inside it), density "
-        f"{stats['density']:.0%} (of its runs of interest), mass {stats['mass']:.0%}:"
+        f"{stats['density']:.0%} (the share of its runs that are of interest), mass {stats['mass']:.0%}:"
     )
     for limit in prim.limits.itertuples(index=False):
         quasi_p = [q for q in (limit.qp_min, limit.qp_max) if math.isfinite(q)]
@@ -121,8 +121,11 @@ def discover_command(args: argparse.Namespace) -> int:
         f"CART densest leaf: {top['rules']} (density {top['density']:.0%}, coverage "
         f"{top['coverage']:.0%})"
     )
-    ranking = result.scores[args.where].sort_values(ascending=False)
-    print("feature scores: " + ", ".join(f"{k} {v:.2f}" for k, v in ranking.items()))
+    for outcome, scores in result.scores.items():
+        ranking = scores.sort_values(ascending=False)
+        print(
+            f"feature scores, {outcome}: " + ", ".join(f"{k} {v:.2f}" for k, v in ranking.items())
+        )
     for name, path in result.paths.items():
         print(f"{name}: {path}")
     return 0

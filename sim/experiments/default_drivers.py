@@ -45,11 +45,13 @@ SCENARIO = "baseline"
 GROUPS = ("small", "large")
 COLORS = {"small": style.VERMILLION, "large": style.BLUE}
 #: The uncertainties and their ranges (assumptions: wide bands around the baseline's values,
-#: cited there; the fee range spans 2025's 0.036 BTC/block to a fee market ~5x larger).
+#: cited there; the fee range spans 2025's 0.036 BTC/block to a fee market ~5x larger; power
+#: is swept as a multiplier of the price path, since market.power.base_usd_mwh is only the
+#: level the miners' own prices are quoted against and changes no run).
 UNCERTAINTIES = {
     "market.btc.drift": (-0.4, 0.4),
     "market.btc.volatility": (0.3, 0.9),
-    "market.power.base_usd_mwh": (30.0, 70.0),
+    "market.power.shock_multiplier": (0.6, 1.6),  # scales the power path every contract follows
     "market.fees.mean_btc_per_block": (0.01, 0.2),
     "market.ai.lease_usd_per_mw_year": (1.0e6, 2.6e6),
     "market.ai.demand_mw_per_year": (500.0, 4_000.0),
