@@ -7,9 +7,12 @@ Public API (names other tools call):
   and ``.miners`` DataFrames follow the output contract (docs/outputs.md);
 - :class:`MiningModel` -- the Mesa model, for stepping through a run;
 - :func:`monte_carlo`, :func:`sweep` -- batches (see :mod:`sim.batch`);
+- :func:`open_batch` -- a batch folder's experiments and outcomes as DataFrames (see
+  :mod:`sim.analysis.batch_view` and :mod:`sim.analysis.outcomes`);
 - :func:`calibrate` -- fit scenario parameters to history (see :mod:`sim.calibration`).
 """
 
+from sim.analysis.batch_view import open_batch
 from sim.batch import monte_carlo, sweep
 from sim.calibration import calibrate
 from sim.input.scenario import Scenario, load_scenario
@@ -25,6 +28,7 @@ __all__ = [
     "calibrate",
     "load_scenario",
     "monte_carlo",
+    "open_batch",
     "run",
     "sweep",
 ]

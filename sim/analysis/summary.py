@@ -8,10 +8,19 @@
 - Grid sweeps, every pair of varying parameters: ``heatmap_<a>__<b>.csv`` and
   ``heatmap_<column>__<a>__<b>.png``: median over repeats (and over any other swept
   parameters) of each chosen column's final value.
+- Declared outcomes (:mod:`sim.analysis.outcomes`, ``--outcome``) join the final values: one
+  column each in ``final_values.csv``, and heat maps, indices and scatter plots of them.
+- Sweeps with several points: ``quantiles_by_point.csv`` and ``fan_by_point_<column>.png``,
+  one band per point, for the chosen points (``points``; by default every point of a sweep of
+  at most :data:`MAX_POINTS_DRAWN` points).
+- LHS, Sobol' and Morris sweeps: ``scatter_matrix.png``, each chosen outcome (rows) against each
+  swept parameter (columns), one dot per run.
 - Sobol' sweeps: ``sobol_indices.csv`` and ``sobol_indices.png``: first-order (S1) and total
-  (ST) indices with 95% confidence half-widths from :func:`SALib.analyze.sobol.analyze`, on the
-  mean over repeats of each chosen column's final value, with the problem definition of the
-  sampler (:func:`sim.batch.sobol_problem`).
+  (ST) indices with 95% bootstrap half-widths and a ``warning`` column where they cannot be
+  trusted (:mod:`sim.analysis.sensitivity`; also raised as a
+  :class:`~sim.analysis.sensitivity.SensitivityWarning`, which the CLI prints).
+- Morris sweeps: ``morris_effects.csv`` and ``morris_effects.png``: mu*, its interval, mu and
+  sigma of each parameter.
 
 Plots are plain matplotlib Figures (no pyplot, no global backend change), drawn with the names,
 units and band style of :mod:`sim.analysis.style`.
@@ -28,10 +37,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from sim.analysis import plots, style
-from sim.batch.store import read_epochs, read_metadata
+from sim.analysis import outcomes as outcome_module
+from sim.analysis import plots, sensitivity, style
+from sim.analysis.outcomes import Outcome
+from sim.batch.store import POINTS_FILE, read_epochs, read_metadata, read_miners
 from sim.errors import MinersimError
 
 #: Epoch columns drawn as fan charts.
@@ -55,6 +66,11 @@ DEFAULT_FINAL_COLUMNS = (
     "miners_defaulted",
 )
 
+#: Most points drawn in one per-point fan chart (one colour each).
+MAX_POINTS_DRAWN = 6
+#: Most outcomes (rows) in a scatter matrix.
+MAX_SCATTER_ROWS = 6
+
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 QUANTILE_NAMES = ("p5", "p25", "p50", "p75", "p95")
 
@@ -64,31 +80,64 @@ def summarize(
     fan_columns: Sequence[str] = FAN_COLUMNS,
     final_columns: Sequence[str] = DEFAULT_FINAL_COLUMNS,
     step_days: int = 7,
+    outcomes: Sequence[Outcome] = (),
+    points: Sequence[int] | None = None,
 ) -> dict[str, Path]:
-    """Write the summaries of a batch folder to ``root/summary``; return {name: path}."""
+    """Write the summaries of a batch folder to ``root/summary``; return {name: path}.
+
+    ``outcomes``: declared outcomes summarised beside ``final_columns``; ``points``: the points
+    whose fan charts are drawn one by one (default: all, for sweeps of at most
+    :data:`MAX_POINTS_DRAWN` points; ``[]``: none).
+    """
     root = Path(root)
     meta = read_metadata(root)
     parameters = list(meta["parameters"])
     wanted = dict.fromkeys(["run", "point", "epoch", "date", *parameters])
     wanted.update(dict.fromkeys([*fan_columns, *final_columns]))
+    if outcomes:
+        wanted.update(dict.fromkeys(["height", "epoch_days"]))
+        wanted.update(dict.fromkeys(o.column for o in outcomes if o.table == "epochs"))
     frame = read_epochs(root, columns=list(wanted))
     dest = root / "summary"
     dest.mkdir(exist_ok=True)
 
     paths: dict[str, Path] = {}
     quantiles = fan_quantiles(frame, fan_columns, step_days)
-    paths["quantiles_csv"] = _write_csv(quantiles, dest / "quantiles.csv")
+    paths["quantiles_csv"] = write_csv(quantiles, dest / "quantiles.csv")
     for column, table in quantiles.groupby("column", sort=False):
         paths[f"fan_{column}"] = _plot_fan(table, column, dest / f"fan_{column}.png")
+    paths.update(_fans_by_point(frame, fan_columns, step_days, meta, points, dest))
 
     finals = final_values(frame, [*parameters, *final_columns])
-    paths["final_values_csv"] = _write_csv(finals, dest / "final_values.csv")
+    names = list(final_columns)
+    if outcomes:
+        miners = _miners_for(root, outcomes, meta)
+        values = outcome_module.compute(frame, outcomes, miners)
+        finals = finals.merge(values, on="run", how="left")
+        names += [o.name for o in outcomes]
+    paths["final_values_csv"] = write_csv(finals, dest / "final_values.csv")
     kind = meta["sampler"]["kind"]
     if kind == "grid":
-        paths.update(_heat_maps(finals, parameters, final_columns, dest))
-    elif kind == "sobol":
-        paths.update(_sobol_indices(finals, meta, final_columns, dest))
+        paths.update(_heat_maps(finals, parameters, names, dest))
+    if kind in ("lhs", "sobol", "morris") and parameters:
+        paths["scatter_matrix"] = _plot_scatter_matrix(finals, parameters, names, dest)
+    if kind in ("sobol", "morris"):
+        means = sensitivity.point_means(finals, names, meta["points"])
+        if means is not None:
+            paths.update(_indices(kind, means, meta, root, dest))
     return paths
+
+
+def _miners_for(root: Path, outcomes: Sequence[Outcome], meta: dict) -> pd.DataFrame | None:
+    per_miner = [o for o in outcomes if o.table == "miners"]
+    if not per_miner:
+        return None
+    if not meta.get("miners"):
+        raise MinersimError(
+            f"outcome '{per_miner[0].name}' reads the miners table: run the batch with --miners"
+        )
+    columns = dict.fromkeys(["run", "epoch", "name", *(o.column for o in per_miner)])
+    return read_miners(root, columns=list(columns))
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,7 +203,7 @@ def _heat_maps(
     paths: dict[str, Path] = {}
     for a, b in itertools.combinations(varying, 2):
         medians = finals.groupby([a, b])[list(columns)].median().reset_index()
-        paths[f"heatmap_{a}__{b}_csv"] = _write_csv(medians, dest / f"heatmap_{a}__{b}.csv")
+        paths[f"heatmap_{a}__{b}_csv"] = write_csv(medians, dest / f"heatmap_{a}__{b}.csv")
         for column in columns:
             table = medians.pivot(index=a, columns=b, values=column)
             path = dest / f"heatmap_{column}__{a}__{b}.png"
@@ -192,85 +241,132 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float | np.number) and not isinstance(value, bool)
 
 
-def _sobol_indices(
-    finals: pd.DataFrame, meta: dict, columns: Sequence[str], dest: Path
-) -> dict[str, Path]:
-    from SALib.analyze import sobol
-
-    from sim.batch.runner import sobol_problem
+def _indices(kind: str, means: pd.DataFrame, meta: dict, root: Path, dest: Path) -> dict:
+    """Sobol' indices or Morris effects of the point means, as CSV and figure."""
+    from sim.batch.plans import sobol_problem
 
     sampler = meta["sampler"]
     problem = sobol_problem(sampler["ranges"])
-    means = finals.groupby("point")[list(columns)].mean()
-    if not means.index.equals(pd.RangeIndex(meta["points"])):
-        warnings.warn(
-            f"Sobol' indices need all {meta['points']} points; {len(means)} have finished runs "
-            "(resume the batch first): indices skipped",
-            stacklevel=3,
-        )
-        return {}
-    rows = []
-    for column in columns:
-        y = means[column].to_numpy(dtype=float)
-        result = None
-        if np.all(np.isfinite(y)) and np.ptp(y) > 0:  # SALib divides by the output's spread
-            result = sobol.analyze(
-                problem,
-                y,
-                calc_second_order=sampler["calc_second_order"],
-                seed=sampler["sampler_seed"],
-            )
-        for j, name in enumerate(problem["names"]):
-            indices = {
-                k: (result[k][j] if result else np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")
-            }
-            rows.append({"column": column, "parameter": name, **indices})
-    table = pd.DataFrame(rows)
+    if kind == "morris":
+        design = pd.read_csv(root / POINTS_FILE)[problem["names"]].to_numpy(dtype=float)
+        table = sensitivity.morris_effects(means, design, sampler, problem)
+        return {
+            "morris_csv": write_csv(table, dest / "morris_effects.csv"),
+            "morris_png": sensitivity.plot_morris(table, dest / "morris_effects.png"),
+        }
+    table = sensitivity.sobol_indices(means, sampler, problem)
+    for line in sensitivity.sobol_warnings(table, sampler["n"]):
+        warnings.warn(line, sensitivity.SensitivityWarning, stacklevel=3)
     return {
-        "sobol_csv": _write_csv(table, dest / "sobol_indices.csv"),
-        "sobol_png": _plot_sobol(table, dest / "sobol_indices.png"),
+        "sobol_csv": write_csv(table, dest / "sobol_indices.csv"),
+        "sobol_png": sensitivity.plot_sobol(table, dest / "sobol_indices.png"),
     }
 
 
-def _plot_sobol(table: pd.DataFrame, path: Path) -> Path:
-    columns = list(dict.fromkeys(table["column"]))
-    ncols = min(3, len(columns))
-    nrows = -(-len(columns) // ncols)
-    fig = Figure(figsize=(4.5 * ncols, 3.5 * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax, column in zip(axes, columns, strict=False):
-        part = table[table["column"] == column]
-        x = np.arange(len(part))
-        ax.bar(
-            x - 0.2,
-            part["S1"],
-            0.4,
-            yerr=part["S1_conf"],
-            color=style.BLUE,
-            label="S1 (first order)",
+# --------------------------------------------------------------------------------------------
+# Per-point fan charts and scatter matrices
+
+
+def _fans_by_point(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    step_days: int,
+    meta: dict,
+    points: Sequence[int] | None,
+    dest: Path,
+) -> dict[str, Path]:
+    if points is None:
+        points = range(meta["points"]) if 1 < meta["points"] <= MAX_POINTS_DRAWN else []
+    points = list(points)
+    if not points:
+        return {}
+    unknown = sorted(set(points) - set(range(meta["points"])))
+    if unknown:
+        raise MinersimError(f"--point {unknown[0]}: the batch has points 0 to {meta['points'] - 1}")
+    if len(points) > MAX_POINTS_DRAWN:
+        raise MinersimError(
+            f"at most {MAX_POINTS_DRAWN} points per fan chart (asked for {len(points)})"
         )
-        ax.bar(
-            x + 0.2,
-            part["ST"],
-            0.4,
-            yerr=part["ST_conf"],
-            color=style.VERMILLION,
-            label="ST (total)",
-        )
-        ax.set_xticks(x, part["parameter"], rotation=20, ha="right", fontsize=8)
-        ax.set_ylabel("index (share of variance)")
-        style.plain_ticks(ax)
-        ax.set_title(f"final {style.quantity(column).label}", fontsize=9)
-        ax.axhline(0, color="k", lw=0.5)
-    for ax in axes[len(columns) :]:
-        ax.set_visible(False)
-    axes[0].legend(fontsize=8)
-    fig.suptitle("Sobol' sensitivity indices (95% confidence bars)")
+    parameters = list(meta["parameters"])
+    labels = {
+        p: ", ".join(f"{k.rsplit('.', 1)[-1]}={_tick(v)}" for k, v in row.items())
+        for p, row in frame.groupby("point")[parameters].first().iterrows()
+        if p in points
+    }
+    tables = []
+    for point in points:
+        part = frame[frame["point"] == point]
+        if part.empty:
+            continue  # no finished run yet
+        tables.append(fan_quantiles(part, columns, step_days).assign(point=point))
+    if not tables:
+        return {}
+    quantiles = pd.concat(tables, ignore_index=True)
+    paths = {"quantiles_by_point_csv": write_csv(quantiles, dest / "quantiles_by_point.csv")}
+    for column in columns:
+        path = dest / f"fan_by_point_{column}.png"
+        paths[f"fan_by_point_{column}"] = _plot_fans_by_point(quantiles, column, labels, path)
+    return paths
+
+
+def _plot_fans_by_point(quantiles: pd.DataFrame, column: str, labels: dict, path: Path) -> Path:
+    q = style.quantity(column)
+    fig = Figure(figsize=(9, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    rows = quantiles[quantiles["column"] == column]
+    for color, (point, part) in zip(style.PALETTE, rows.groupby("point", sort=False), strict=False):
+        p = {k: part[f"p{k}"].to_numpy(dtype=float) * q.scale for k in (5, 25, 50, 75, 95)}
+        runs = int(part["runs"].iloc[0])
+        label = f"point {point}: {labels.get(point, '')} (median of {runs} runs)"
+        style.draw_bands(ax, part["date"], p, color, label, inner=False)
+    ax.set_ylabel(q.axis_label)
+    style.plain_ticks(ax)
+    ax.grid(alpha=0.3)
+    style.legend_with_bands(ax, inner=False, loc="best")
+    ax.set_title(f"{q.label} by point: median and p5-p95 over each point's runs", fontsize=10)
+    fig.autofmt_xdate()
     fig.savefig(path, dpi=110)
     return path
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
+def _plot_scatter_matrix(
+    finals: pd.DataFrame, parameters: list[str], names: Sequence[str], dest: Path
+) -> Path:
+    """Each outcome (rows) against each swept parameter (columns), one dot per run."""
+    shown = [
+        n for n in names if pd.api.types.is_numeric_dtype(finals[n]) and finals[n].notna().any()
+    ][:MAX_SCATTER_ROWS]  # an outcome that never happened (all NaN) has nothing to show
+    fig = Figure(figsize=(2.6 * len(parameters) + 1, 2.1 * len(shown) + 0.8), layout="constrained")
+    axes = fig.subplots(len(shown), len(parameters), squeeze=False, sharex="col", sharey="row")
+    for i, name in enumerate(shown):
+        q = style.quantity(name)
+        for j, parameter in enumerate(parameters):
+            ax = axes[i, j]
+            x = finals[parameter]
+            settings = None
+            if not pd.api.types.is_numeric_dtype(x):
+                settings = pd.Categorical(x, categories=pd.unique(x))  # a lever's settings
+                x = settings.codes
+            ax.plot(x, finals[name] * q.scale, ".", ms=3, alpha=0.5, color=style.BLUE)
+            ax.grid(alpha=0.3)
+            style.plain_ticks(ax)
+            if i == len(shown) - 1:
+                ax.set_xlabel(parameter, fontsize=8)
+                if settings is not None:
+                    ax.set_xticks(range(len(settings.categories)), settings.categories)
+                else:
+                    style.plain_ticks(ax, axis="x")
+                    # three ticks: labels such as 2,500,000 fit side by side in a narrow panel
+                    ax.xaxis.set_major_locator(MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]))
+            if j == 0:
+                ax.set_ylabel(q.axis_label if name in style.QUANTITIES else name, fontsize=8)
+    fig.suptitle(f"Final outcomes against swept parameters ({len(finals)} runs)", fontsize=10)
+    path = dest / "scatter_matrix.png"
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     try:
         frame.to_csv(path, index=False)
     except OSError as exc:
@@ -278,4 +374,11 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-__all__ = ["DEFAULT_FINAL_COLUMNS", "FAN_COLUMNS", "fan_quantiles", "final_values", "summarize"]
+__all__ = [
+    "DEFAULT_FINAL_COLUMNS",
+    "FAN_COLUMNS",
+    "fan_quantiles",
+    "final_values",
+    "summarize",
+    "write_csv",
+]

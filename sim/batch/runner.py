@@ -21,7 +21,7 @@ import itertools
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -31,14 +31,18 @@ from sim.batch.executors import Backend, check_backend, default_workers, open_ex
 from sim.batch.plans import (
     Plan,
     grid_plan,
+    grown,
+    lhs_history,
     lhs_plan,
     monte_carlo_plan,
+    morris_plan,
     sobol_plan,
     sobol_problem,
+    with_levers,
 )
 from sim.batch.progress import Progress
 from sim.batch.seeds import check_count, check_seed, run_seed
-from sim.batch.store import FORMAT, BatchStore
+from sim.batch.store import FORMAT, METADATA_FILE, BatchStore, read_metadata
 from sim.batch.worker import RUN_COLUMNS, RunOutput, RunTask, execute_run
 from sim.errors import MinersimError
 from sim.input.scenario import Scenario, load_scenario
@@ -100,7 +104,8 @@ def monte_carlo(
     """Run ``scenario`` ``runs`` times with seeds derived from ``seed``, results in ``out``.
 
     ``out`` becomes a batch folder (see :mod:`sim.batch.store`); calling again with the same
-    arguments on an interrupted folder runs only the missing (or damaged) runs. ``workers``:
+    arguments on an interrupted folder runs only the missing (or damaged) runs, and with more
+    ``runs`` on a finished one adds runs ``old..runs-1`` (the first runs are kept). ``workers``:
     local processes (default: all CPUs) or Dask LocalCluster workers; ``scheduler``: address of
     an existing Dask scheduler (``tcp://HOST:PORT``), which must have a worker within
     ``wait_workers_s``; ``miners``: also store the per-agent table; ``data_dirs``: folders the
@@ -120,7 +125,10 @@ def sweep(
     grid: Mapping[str, Sequence[object]] | None = None,
     lhs: int | None = None,
     sobol: int | None = None,
+    morris: int | None = None,
     ranges: Mapping[str, tuple[float, float]] | None = None,
+    levers: Mapping[str, Sequence[object]] | None = None,
+    crn: bool = False,
     workers: int | None = None,
     scheduler: str | None = None,
     dask_local: bool = False,
@@ -133,25 +141,52 @@ def sweep(
     """Sweep parameters (dotted scenario keys) and run each point ``runs`` times.
 
     Exactly one design: ``grid`` ({key: [values]}, every combination), ``lhs=N`` (N Latin
-    hypercube points over ``ranges`` {key: (lo, hi)}) or ``sobol=N`` (Saltelli's design,
-    N * (D + 2) points, for Sobol' indices in :func:`sim.analysis.summary.summarize`). Samplers are
-    seeded from ``seed``. Other arguments as in :func:`monte_carlo`.
+    hypercube points over ``ranges`` {key: (lo, hi)}), ``sobol=N`` (Saltelli's design,
+    N * (D + 2) points, for Sobol' indices in :func:`sim.analysis.summary.summarize`) or
+    ``morris=N`` (N Morris trajectories of D + 1 points, for elementary effects), or none with
+    ``levers`` alone. ``levers`` ({key: [values]}) are crossed with the design's points, the
+    uncertainties (:func:`sim.batch.plans.with_levers`). ``crn=True``: common random numbers,
+    run r of every point gets the same seed (the same market paths and block draws), so that
+    differences between points are the parameters' doing. Samplers are seeded from ``seed``.
+
+    Calling again on a finished folder with larger ``runs``, or a larger ``lhs`` (a whole
+    multiple), ``sobol`` (a power of 2) or ``morris``, extends the batch in place: the runs
+    already there are kept and the new ones get the seeds of the same rule. Other arguments as
+    in :func:`monte_carlo`.
     """
     seed = check_seed(seed)
-    designs = [name for name, v in (("grid", grid), ("lhs", lhs), ("sobol", sobol)) if v]
-    if len(designs) != 1:
-        raise MinersimError("a sweep needs exactly one of --grid, --lhs N or --sobol N")
+    designs = [
+        name
+        for name, v in (("grid", grid), ("lhs", lhs), ("sobol", sobol), ("morris", morris))
+        if v
+    ]
+    if len(designs) > 1 or not (designs or levers):
+        raise MinersimError(
+            "a sweep needs exactly one of --grid, --lhs N, --sobol N or --morris N "
+            "(or --lever alone)"
+        )
     runs = check_count("runs", runs)
+    if ranges and not (lhs or sobol or morris):
+        raise MinersimError("--range goes with --lhs, --sobol or --morris")
+    previous = _previous_metadata(out)
     if grid:
-        if ranges:
-            raise MinersimError("--range goes with --lhs or --sobol, not with --grid")
         plan = grid_plan(grid, runs)
     elif lhs:
-        plan = lhs_plan(lhs, ranges or {}, runs, seed)
-    else:
+        plan = lhs_plan(lhs, ranges or {}, runs, seed, lhs_history(previous, ranges or {}, seed))
+    elif sobol:
         plan = sobol_plan(sobol, ranges or {}, runs, seed)
+    elif morris:
+        plan = morris_plan(morris, ranges or {}, runs, seed)
+    else:
+        plan = monte_carlo_plan(runs)
+    plan = with_levers(replace(plan, crn=bool(crn)), levers or {})
     backend = BackendOptions(workers, scheduler, dask_local, wait_workers_s)
     return _run_batch(scenario, plan, seed, out, backend, overrides, miners, progress, data_dirs)
+
+
+def _previous_metadata(out: str | os.PathLike) -> dict | None:
+    """The metadata of an existing batch folder ``out`` (None for a new folder)."""
+    return read_metadata(out) if (Path(out) / METADATA_FILE).is_file() else None
 
 
 def _run_batch(
@@ -163,9 +198,10 @@ def _run_batch(
     overrides = dict(overrides or {})
     base = load_scenario(scenario, overrides, data_dirs=data_dirs)
     _check_parameters(base, plan, overrides)
+    plan, grows = grown(plan, _previous_metadata(out))
     metadata = batch_metadata(base, plan, seed, overrides, miners)
     with BatchStore(out) as store:
-        store.open(metadata, plan.points_frame() if plan.parameters else None)
+        store.open(metadata, plan.points_frame() if plan.parameters else None, grows=grows)
         done = store.done_mask(plan.total_runs, miners)
         skipped = int(done.sum())
         template = RunTask(base, base.content_hash, -1, -1, -1, {}, {}, bool(miners))
@@ -202,7 +238,7 @@ def _task_for(template: RunTask, plan: Plan, root_seed: int, run_id: int) -> Run
         scenario=template.scenario,
         scenario_hash=template.scenario_hash,
         run_id=run_id,
-        seed=run_seed(root_seed, run_id),
+        seed=run_seed(root_seed, plan.seed_index(run_id)),
         point=point,
         point_overrides=plan.overrides_of(point),
         columns=plan.column_values(point),
@@ -282,7 +318,8 @@ def _check_parameters(base: Scenario, plan: Plan, overrides: Mapping) -> None:
         return
     first = plan.overrides_of(0)
     load_scenario(base, first)
-    values = plan.sampler.get("grid") or plan.sampler.get("ranges")
+    values = {**(plan.sampler.get("grid") or plan.sampler.get("ranges") or {})}
+    values.update(plan.sampler.get("levers") or {})
     for key in plan.parameters:
         for value in values[key]:
             load_scenario(base, {**first, key: value})
@@ -313,9 +350,20 @@ def batch_metadata(
         "points_sha256": plan.points_sha256(),
         "runs_per_point": plan.runs_per_point,
         "total_runs": plan.total_runs,
+        "layout": [list(step) for step in plan.layout],
         "root_seed": root_seed,
-        "seeds": "run i: int(SeedSequence(root_seed).spawn(total_runs)[i]"
-        ".generate_state(1, dtype=uint64)[0] >> 1); point = i // runs_per_point",
+        "crn": plan.crn,
+        "seeds": (
+            "run i, replicate r of its point: seed = int(SeedSequence(root_seed).spawn(k + 1)[k]"
+            ".generate_state(1, dtype=uint64)[0] >> 1) with k = "
+            + (
+                "r (common random numbers: replicate r of every point shares its seed)"
+                if plan.crn
+                else "i"
+            )
+            + "; (point, replicate) of run i follow the layout (sim.batch.plans.Plan.locate): "
+            "with one layout step, point = i // runs_per_point and r = i % runs_per_point"
+        ),
         "overrides": dict(overrides),
         "miners": bool(miners),
         "columns": {"stalled": "True when the run's chain stopped before the end date"},

@@ -75,7 +75,19 @@ RESUME_KEYS = (
     "total_runs",
     "overrides",
     "miners",
+    "crn",
+    "layout",
 )
+
+#: Values of resume keys that folders written before the key existed do not record.
+RESUME_DEFAULTS = {
+    "crn": False,
+    "layout": lambda meta: [[meta.get("points"), meta.get("runs_per_point")]],
+}
+
+#: Resume keys that change when a batch grows in place (more runs per point, a larger design):
+#: the runner checks that the folder's runs stay what they were (sim.batch.plans.grown).
+GROWTH_KEYS = ("sampler", "points", "points_sha256", "runs_per_point", "total_runs", "layout")
 
 #: Metadata keys that may differ on resume, with a warning: the simulator's source files changed
 #: since the batch started (same package version), so old and new runs may not be comparable.
@@ -128,10 +140,12 @@ class BatchStore:
         self._lock_handle = None
 
     # ---------------------------------------------------------------- opening and locking
-    def open(self, metadata: dict, points: pd.DataFrame | None = None) -> None:
+    def open(self, metadata: dict, points: pd.DataFrame | None = None, grows: bool = False) -> None:
         """Start or resume a batch: take the folder's lock, write ``metadata`` (and the points
         table), or check that the metadata already there describes the same batch; delete temp
-        files of killed runs.
+        files of killed runs. ``grows``: the batch is extended in place, so its size keys
+        (:data:`GROWTH_KEYS`) may differ; the metadata and points table are rewritten (the
+        first ``created`` stays, ``extended`` lists when it grew).
 
         Raises MinersimError naming every setting that differs from the existing metadata, or
         saying which process holds the lock.
@@ -144,8 +158,16 @@ class BatchStore:
             raise MinersimError(f"cannot create the batch folder {self.root}: {exc}") from None
         self._lock()
         if self.metadata_path.exists():
-            self._check_same_batch(read_metadata(self.root), metadata)
+            old = read_metadata(self.root)
+            self._check_same_batch(old, metadata, GROWTH_KEYS if grows else ())
             self.remove_temp_files()
+            if grows:
+                extended = [*old.get("extended", []), _now()]
+                metadata = {**metadata, "created": old.get("created"), "extended": extended}
+                if points is not None:
+                    atomic_write(self.root / POINTS_FILE, points.to_csv(index=False).encode())
+                text = json.dumps(metadata, indent=2) + "\n"
+                atomic_write(self.metadata_path, text.encode())
         else:
             self.remove_temp_files()
             if any(self.epochs_dir.iterdir()) or self.ledger_path.exists():
@@ -193,11 +215,12 @@ class BatchStore:
         handle.flush()
         self._lock_handle = handle
 
-    def _check_same_batch(self, old: dict, new: dict) -> None:
+    def _check_same_batch(self, old: dict, new: dict, growing: tuple[str, ...] = ()) -> None:
         differences = [
-            f"{key} is {_short(old.get(key))} there but {_short(new.get(key))} now"
+            f"{key} is {_short(_resume_value(old, key))} there but "
+            f"{_short(_resume_value(new, key))} now"
             for key in RESUME_KEYS
-            if old.get(key) != new.get(key)
+            if key not in growing and _resume_value(old, key) != _resume_value(new, key)
         ]
         if differences:
             raise MinersimError(
@@ -308,6 +331,20 @@ class BatchStore:
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def _resume_value(metadata: dict, key: str) -> object:
+    """``metadata[key]``, or for folders written before the key existed its implied value."""
+    if key in metadata or key not in RESUME_DEFAULTS:
+        return metadata.get(key)
+    default = RESUME_DEFAULTS[key]
+    return default(metadata) if callable(default) else default
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _fingerprint(data: bytes) -> dict:

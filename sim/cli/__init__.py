@@ -9,7 +9,16 @@ import sys
 
 from sim.errors import MinersimError
 
-COMMAND_MODULES = ("run", "validate", "batch", "report", "experiment", "ui", "calibrate")
+COMMAND_MODULES = (
+    "run",
+    "validate",
+    "batch",
+    "report",
+    "experiment",
+    "ui",
+    "calibrate",
+    "discover",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,9 @@ from sim.input.scenario import parse_override, parse_overrides
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     mc = sub.add_parser(
-        "mc", help="Monte Carlo: run a scenario N times with independent seeds (resumable)"
+        "mc",
+        help="Monte Carlo: run a scenario N times with independent seeds (resumable; a larger "
+        "--runs extends a finished batch in place)",
     )
     _add_common(mc)
     mc.set_defaults(func=mc_command)
@@ -24,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "sweep", help="sweep scenario parameters on a grid, Latin hypercube or Sobol' design"
     )
     _add_common(sweep)
-    design = sweep.add_mutually_exclusive_group(required=True)
+    design = sweep.add_mutually_exclusive_group()
     design.add_argument(
         "--grid",
         action="append",
@@ -38,13 +40,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="Saltelli design for Sobol' indices: N*(D+2) points for D ranges (N a power of 2)",
     )
+    design.add_argument(
+        "--morris",
+        type=int,
+        metavar="N",
+        help="Morris screening design: N trajectories of D+1 points (elementary effects)",
+    )
     sweep.add_argument(
         "--range",
         dest="ranges",
         action="append",
         default=[],
         metavar="KEY=LO:HI",
-        help="bounds of a swept key for --lhs / --sobol; repeat for more keys",
+        help="bounds of a swept key for --lhs / --sobol / --morris; repeat for more keys",
+    )
+    sweep.add_argument(
+        "--lever",
+        dest="levers",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="a lever (a decision, e.g. miners.policies.MARA=rational,hodl): every setting runs "
+        "in every future of the design, whose keys are the uncertainties (repeatable)",
+    )
+    sweep.add_argument(
+        "--crn",
+        action="store_true",
+        help="common random numbers: run r of every point gets the same seed (same market "
+        "paths and block draws), so differences between points are the parameters' doing",
     )
     sweep.set_defaults(func=sweep_command)
 
@@ -59,6 +82,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="COLUMN",
         help="epoch column whose final value heat maps and Sobol' indices use (repeatable)",
+    )
+    summarize.add_argument(
+        "--outcome",
+        dest="outcomes",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a declared outcome summarised beside the columns, e.g. "
+        "'first_default=time_to(miners_defaulted >= 1)' (repeatable; see minersim discover -h)",
+    )
+    summarize.add_argument(
+        "--point",
+        dest="points",
+        action="append",
+        type=int,
+        default=None,
+        metavar="P",
+        help="draw the fan charts of point P on its own (repeatable; default: every point of a "
+        "sweep of at most 6 points)",
     )
     summarize.set_defaults(func=summarize_command)
 
@@ -110,10 +152,21 @@ def sweep_command(args: argparse.Namespace) -> int:
     from sim.batch import sweep
 
     if args.ranges and args.grid:
-        raise MinersimError("--range goes with --lhs or --sobol, not with --grid")
+        raise MinersimError("--range goes with --lhs, --sobol or --morris, not with --grid")
+    if not (args.grid or args.lhs or args.sobol or args.morris or args.levers):
+        raise MinersimError(
+            "a sweep needs one of --grid, --lhs N, --sobol N, --morris N or --lever"
+        )
     design = {"grid": parse_grid(args.grid)} if args.grid else {}
     if not args.grid:
-        design = {"lhs": args.lhs, "sobol": args.sobol, "ranges": parse_ranges(args.ranges)}
+        design = {
+            "lhs": args.lhs,
+            "sobol": args.sobol,
+            "morris": args.morris,
+            "ranges": parse_ranges(args.ranges),
+        }
+    design["levers"] = parse_grid(args.levers, option="--lever")
+    design["crn"] = args.crn
     return _report(
         args,
         lambda: sweep(
@@ -123,11 +176,29 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 
 def summarize_command(args: argparse.Namespace) -> int:
+    import warnings
+
+    from sim.analysis.outcomes import parse_outcome
+    from sim.analysis.sensitivity import SensitivityWarning
     from sim.analysis.summary import DEFAULT_FINAL_COLUMNS, summarize
 
-    paths = summarize(args.dir, final_columns=tuple(args.columns or DEFAULT_FINAL_COLUMNS))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SensitivityWarning)
+        paths = summarize(
+            args.dir,
+            final_columns=tuple(args.columns or DEFAULT_FINAL_COLUMNS),
+            outcomes=[parse_outcome(text) for text in args.outcomes],
+            points=args.points,
+        )
     for name, path in paths.items():
         print(f"{name}: {path}")
+    for warning in caught:
+        if issubclass(warning.category, SensitivityWarning):
+            print(f"minersim: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     return 0
 
 
@@ -179,7 +250,7 @@ def _report(args: argparse.Namespace, start) -> int:
     return 0
 
 
-def parse_grid(texts: list[str]) -> dict[str, list]:
+def parse_grid(texts: list[str], option: str = "--grid") -> dict[str, list]:
     """``["a.b=1,2", "c=x,y"]`` -> ``{"a.b": [1, 2], "c": ["x", "y"]}`` (values read as TOML)."""
     grid: dict[str, list] = {}
     for text in texts:
@@ -187,9 +258,9 @@ def parse_grid(texts: list[str]) -> dict[str, list]:
         items = [v.strip() for v in values.split(",")]
         key = key.strip()
         if not sep or not _is_dotted_key(key) or not all(items):
-            raise MinersimError(f"--grid '{text}' must look like key=v1,v2,...")
+            raise MinersimError(f"{option} '{text}' must look like key=v1,v2,...")
         if key in grid:
-            raise MinersimError(f"--grid {key} is given twice")
+            raise MinersimError(f"{option} {key} is given twice")
         grid[key] = [parse_override(f"{key}={item}")[1] for item in items]
     return grid
 

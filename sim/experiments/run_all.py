@@ -23,6 +23,7 @@ EXPERIMENTS = (
     "decoupling",
     "small_vs_large",
     "halving_2028",
+    "default_drivers",
     "backtest",
 )
 
