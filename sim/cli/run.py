@@ -82,6 +82,12 @@ def run_into_folder(
     folders.prepare_output(
         out, replace=args.force, replaceable_command=command_kind if rerun_replaces else None
     )
+    config = scenario.config.scenario
+    print(
+        f"{scenario.name}: running {config.start_date} to {config.end_date}, seed {args.seed} "
+        "(a first run on this machine also compiles the block kernel: a minute or two)",
+        flush=True,
+    )
     started, clock = folders.now(), time.perf_counter()
     result = run(scenario, seed=args.seed)
     elapsed = time.perf_counter() - clock
