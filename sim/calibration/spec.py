@@ -3,8 +3,8 @@
 A spec is a TOML file (``scenarios/calibration/*.toml``; docs/calibration.md shows one in full)::
 
     [calibration]
-    name = "fringe_today"
-    output = "fringe_today.fit.toml"     # the fragment to write, relative to this file
+    name = "fringe"
+    output = "fringe.fit.toml"           # the fragment to write, relative to this file
 
     [fit]                                 # the scenario the objective runs, and its window
     scenario = "../history_2016.toml"     # relative to this file, or a bundled scenario name
@@ -20,8 +20,8 @@ A spec is a TOML file (``scenarios/calibration/*.toml``; docs/calibration.md sho
     "market.fees.mean_btc_per_block" = 0.5
 
     [parameters]                          # dotted scenario keys and their search bounds
-    "fringe.max_growth_per_epoch" = { lower = 0.005, upper = 0.2 }
-    "fringe.entry_payback_days" = { lower = 200.0, upper = 5000.0, scale = "log" }
+    "fringe.max_deliveries_per_epoch" = { lower = 0.02, upper = 0.25 }
+    "fringe.supply_elasticity" = { lower = 0.2, upper = 10.0, scale = "log" }
 
     [moments]                             # weights of the objective's terms (sim.calibration.moments)
     log_difficulty = 1.0

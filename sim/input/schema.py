@@ -196,7 +196,13 @@ class FeeMarket(Strict):
 class PowerMarket(Strict):
     """Wholesale power: mean-reverting log price with spikes; site contracts reprice to it."""
 
-    base_usd_mwh: PositiveFloat = Field(default=45.0, le=10_000)
+    base_usd_mwh: PositiveFloat = Field(
+        default=45.0,
+        le=10_000,
+        description="the market's reference level, $/MWh: sites keep their own prices (miners "
+        "and fringe files) and move with path / base, so this alone changes no run; scale the "
+        "path with shock_multiplier",
+    )
     mean_reversion_per_year: NonNegFloat = Field(default=2.0, le=365)
     volatility: NonNegFloat = Field(default=0.3, le=5, description="annual, of log price")
     spike_probability_per_day: Fraction = 0.01
@@ -412,7 +418,7 @@ class Fringe(Strict):
         "price (mean kept): a smooth supply curve instead of a whole class switching at once",
     )
     supply_elasticity: PositiveFloat = Field(
-        default=0.8900,
+        default=0.9144,
         le=100,
         description="% more MW per % higher power price beyond an agent's capacity",
     )
@@ -423,7 +429,7 @@ class Fringe(Strict):
         description="exogenous annual log growth of each agent's power capacity",
     )
     supply_build_per_year: NonNegFloat = Field(
-        default=1.288,
+        default=1.014,
         le=100,
         description="rate at which capacity is built out toward the MW held beyond it, per year "
         "(1 / the power build-out's mean lag in years)",
@@ -432,11 +438,11 @@ class Fringe(Strict):
         default=1.0, le=100, description="power capacity at the start / the initial fleet's MW"
     )
     adjustment_per_epoch: Fraction = Field(
-        default=0.2158,
+        default=0.4969,
         description="share of the gap between the profitable and the held MW ordered per epoch",
     )
     max_deliveries_per_epoch: Fraction = Field(
-        default=0.1048,
+        default=0.1074,
         description="network-wide ASIC deliveries per epoch at most, fraction of installed TH/s",
     )
     lead_time_days: NonNegFloat = Field(
@@ -452,14 +458,14 @@ class Fringe(Strict):
         "(miners.site_usd_per_mw), years",
     )
     expected_hashprice_decline: Real = Field(
-        default=0.1576,
+        default=0.1109,
         ge=-2,
         le=10,
         description="annual log rate at which entrants expect hashprice to fall (difficulty "
         "growth net of the BTC drift they expect)",
     )
     halving_pass_through: Fraction = Field(
-        default=0.1490,
+        default=0.3548,
         description="share of the scheduled halving's cut (in logs) entrants expect hashprice "
         "to keep: 1 = the full halving, 0 = difficulty and price offset it",
     )
