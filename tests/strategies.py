@@ -233,10 +233,12 @@ def mutated_documents(draw: st.DrawFn, base: dict | None = None) -> dict:
 
 
 def _parent(doc: dict, path: tuple) -> object:
+    """The node holding ``path``'s last part, made on the way; a list index met where a table
+    is becomes a text key (TOML keys are text: tomli_w cannot write an integer key)."""
     node: object = doc
     for part in path[:-1]:
         if isinstance(node, dict):
-            node = node.setdefault(part, {})
+            node = node.setdefault(str(part), {})
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
         else:
@@ -247,7 +249,7 @@ def _parent(doc: dict, path: tuple) -> object:
 def _set_path(doc: dict, path: tuple, value: object) -> None:
     parent, last = _parent(doc, path), path[-1]
     if isinstance(parent, dict):
-        parent[last] = value
+        parent[str(last)] = value
     elif isinstance(parent, list) and str(last).isdecimal() and int(last) < len(parent):
         parent[int(last)] = value
 
@@ -255,15 +257,15 @@ def _set_path(doc: dict, path: tuple, value: object) -> None:
 def _delete_path(doc: dict, path: tuple) -> None:
     parent, last = _parent(doc, path), path[-1]
     if isinstance(parent, dict):
-        parent.pop(last, None)
+        parent.pop(str(last), None)
     elif isinstance(parent, list) and isinstance(last, int) and last < len(parent):
         del parent[last]
 
 
 def _rename_last(doc: dict, path: tuple, suffix: str) -> None:
     parent, last = _parent(doc, path), path[-1]
-    if isinstance(parent, dict) and last in parent:
-        parent[f"{last}{suffix}"] = parent.pop(last)
+    if isinstance(parent, dict) and str(last) in parent:
+        parent[f"{last}{suffix}"] = parent.pop(str(last))
 
 
 def dump_toml(doc: dict) -> bytes:
