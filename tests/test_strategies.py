@@ -31,7 +31,7 @@ from strategies import (
 from sim.cli import build_parser
 from sim.input.scenario import load_scenario
 
-FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _keys_are_text(node: object) -> bool:
@@ -101,8 +101,9 @@ def test_argv_for_gives_tokens_of_text(data):
 
 
 @pytest.mark.timeout(600)
-@settings(FAST, max_examples=100)
+@settings(FAST, max_examples=50)
 @given(valid_scenarios())
+
 def test_valid_scenarios_are_valid(files):
     # the property tests assume every draw loads: a draw that does not is a helper bug
     with tempfile.TemporaryDirectory() as folder:
