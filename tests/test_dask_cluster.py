@@ -165,39 +165,43 @@ def test_a_scheduler_without_workers_fails_in_one_line(tmp_path, capsys):
     assert elapsed < 60
 
 
+def _fault_mid_batch(tmp_path: Path, fault, env: dict | None = None) -> str:
+    """Start a 40-run batch on a fresh cluster, apply ``fault(scheduler, nanny)`` once a run is
+    done, and return the batch's one error line (exit 2 within a minute of the fault)."""
+    out = tmp_path / "batch"
+    with dask_cluster(tmp_path, workers=1, env=env) as (address, scheduler, nanny):
+        proc = _start_batch(address, out)
+        _wait_for_runs(out, proc)
+        fault(scheduler, nanny)
+        started = time.monotonic()
+        _, err = proc.communicate(timeout=120)
+        elapsed = time.monotonic() - started
+    line = _one_error_line(err)
+    assert proc.returncode == 2 and "run the same command again to resume" in line
+    assert elapsed < 60
+    assert 1 <= _runs_done(out) < 40
+    return line
+
+
+def _kill_workers(scheduler, nanny) -> None:
+    for child in psutil.Process(nanny.pid).children(recursive=True):
+        child.kill()  # the worker process, mid-batch
+
+
+def _kill_scheduler(scheduler, nanny) -> None:
+    os.killpg(scheduler.pid, signal.SIGKILL)
+
+
 def test_a_worker_killed_repeatedly_ends_in_one_killedworker_line(tmp_path):
     # allowed-failures = 0: the scheduler gives up on a task the first time its worker dies
     env = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
-    out = tmp_path / "batch"
-    with dask_cluster(tmp_path, workers=1, env=env) as (address, _, nanny):
-        proc = _start_batch(address, out)
-        _wait_for_runs(out, proc)
-        for child in psutil.Process(nanny.pid).children(recursive=True):
-            child.kill()  # the worker process, mid-batch
-        killed = time.monotonic()
-        _, err = proc.communicate(timeout=120)
-        elapsed = time.monotonic() - killed
-    line = _one_error_line(err)
-    assert proc.returncode == 2 and "KilledWorker" in line
-    assert "run the same command again to resume" in line
-    assert elapsed < 60
-    assert 1 <= _runs_done(out) < 40
+    assert "KilledWorker" in _fault_mid_batch(tmp_path, _kill_workers, env)
 
 
 def test_a_lost_scheduler_ends_in_one_line_and_the_batch_resumes(tmp_path):
+    assert "lost the Dask scheduler" in _fault_mid_batch(tmp_path, _kill_scheduler)
     out = tmp_path / "batch"
-    with dask_cluster(tmp_path, workers=1) as (address, scheduler, _):
-        proc = _start_batch(address, out)
-        _wait_for_runs(out, proc)
-        os.killpg(scheduler.pid, signal.SIGKILL)
-        killed = time.monotonic()
-        _, err = proc.communicate(timeout=120)
-        elapsed = time.monotonic() - killed
-    line = _one_error_line(err)
-    assert proc.returncode == 2 and "lost the Dask scheduler" in line
-    assert "run the same command again to resume" in line
-    assert elapsed < 60
     done = _runs_done(out)
-    assert 1 <= done < 40
+
     summary = monte_carlo("demo", 40, 0, out, workers=2, progress=False)  # resume locally
     assert summary.skipped_runs == done and summary.completed_runs == 40 - done
