@@ -284,8 +284,62 @@ def run_short(scenario: Scenario, seed: int = 0) -> RunResult | None:
     return result
 
 
-def load_and_run(source: Path | str, overrides: dict | None = None, seed: int = 0) -> None:
-    """Load (clear error or scenario), then run it short (clear error or a checked result)."""
+#: Outcomes of :func:`load_and_run`, for the fuzzers' reach counts.
+LOAD_ERROR, RUN_ERROR, RAN = "load error", "run error", "ran"
+
+
+def load_and_run(source: Path | str, overrides: dict | None = None, seed: int = 0) -> str:
+    """Load (clear error or scenario), then run it short (clear error or a checked result).
+    Returns the outcome: LOAD_ERROR, RUN_ERROR or RAN (a run that passed every check)."""
     scenario = load_or_error(source, overrides)
-    if scenario is not None:
-        run_short(scenario, seed)
+    if scenario is None:
+        return LOAD_ERROR
+    return RAN if run_short(scenario, seed) is not None else RUN_ERROR
+
+
+class Reach:
+    """Counts the outcomes of a fuzz test's inputs and checks that at least ``floor`` of them
+    reached a run: a fuzzer whose inputs all end in a load error tests only the error branch.
+
+    Use: ``reach = Reach(0.1)``; ``reach.add(load_and_run(...))`` in the hypothesis test;
+    ``reach.check()`` after it.
+    """
+
+    def __init__(self, floor: float):
+        self.floor = floor
+        self.counts: dict[str, int] = {}
+
+    def add(self, outcome: str) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+
+    @property
+    def share(self) -> float:
+        total = sum(self.counts.values())
+        return self.counts.get(RAN, 0) / total if total else 0.0
+
+    def check(self) -> None:
+        assert self.share >= self.floor, (
+            f"only {self.share:.0%} of the inputs reached a run (floor {self.floor:.0%}): "
+            f"{self.counts}"
+        )
+
+
+def fuzz_with_reach(name: str, config, check, floor: float, **strategies) -> Reach:
+    """Run ``check(**drawn)`` (which returns an outcome) on inputs drawn from ``strategies``
+    under hypothesis settings ``config``, then check the share that reached a run.
+
+    ``name`` keeps each fuzz test's examples apart in hypothesis' database (the inner function
+    is the same for every caller).
+    """
+    from hypothesis import given
+
+    reach = Reach(floor)
+
+    def inner(**drawn) -> None:
+        reach.add(check(**drawn))
+
+    inner._hypothesis_internal_add_digest = name.encode()
+    config(given(**strategies)(inner))()
+    print(f"{name}: {reach.share:.0%} of {sum(reach.counts.values())} inputs ran {reach.counts}")
+    reach.check()
+    return reach

@@ -207,12 +207,58 @@ BAD_VALUES = st.one_of(
 )
 
 
+def _demo_leaves() -> dict[str, object]:
+    """Dotted key -> value of every number, boolean and choice the demo's TOML sets (list items
+    by index), the starting points of the valid variations below."""
+    leaves: dict[str, object] = {}
+
+    def walk(node: object, prefix: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}.")
+        elif isinstance(node, list) and all(isinstance(v, dict) for v in node):
+            for index, value in enumerate(node):
+                walk(value, f"{prefix}{index}.")
+        elif isinstance(node, bool | int | float) or (
+            isinstance(node, str) and prefix.rstrip(".").endswith(("process", "policy"))
+        ):
+            leaves[prefix.rstrip(".")] = node
+
+    walk(demo_document(), "")
+    return leaves
+
+
+DEMO_LEAVES = _demo_leaves()
+
+
+@st.composite
+def valid_variations(draw: st.DrawFn) -> tuple[str, object]:
+    """(dotted key, value): a demo value moved a little (numbers x 0.8-1.2, whole numbers kept
+    or moved by one, booleans flipped, another policy): usually still a valid scenario, so that
+    fuzzers reach runs too, not only the error branch."""
+    key = draw(st.sampled_from(sorted(DEMO_LEAVES)))
+    value = DEMO_LEAVES[key]
+    if isinstance(value, bool):
+        return key, not value
+    if isinstance(value, int):
+        return key, max(value + draw(st.sampled_from([0, 1])), 0)
+    if isinstance(value, float):
+        return key, value * draw(st.floats(0.8, 1.2))
+    if key.endswith("policy"):
+        return key, draw(st.sampled_from(POLICY_NAMES))
+    return key, value
+
+
 @st.composite
 def mutated_documents(draw: st.DrawFn, base: dict | None = None) -> dict:
-    """The demo TOML document (or ``base``) with 1-4 random mutations: a key deleted, a value
-    replaced by a bad one, an unknown key added, a key misspelt, or a schema key set."""
+    """The demo TOML document (or ``base``) with 0-4 random mutations: a key deleted, a value
+    replaced by a bad one, an unknown key added, a key misspelt, or a schema key set; and 0-3
+    valid variations (about a quarter of the documents have no bad mutation)."""
     doc = copy.deepcopy(base if base is not None else demo_document())
-    for _ in range(draw(st.integers(1, 4))):
+    for _ in range(draw(st.integers(0, 3))):
+        key, value = draw(valid_variations())
+        _set_path(doc, tuple(int(p) if p.isdecimal() else p for p in key.split(".")), value)
+    for _ in range(draw(st.sampled_from([0, 1, 1, 2, 3, 4]))):
         paths = document_paths(doc)
         kind = draw(st.sampled_from(["delete", "set", "unknown", "typo", "schema"]))
         if kind == "schema" or not paths:
@@ -340,14 +386,16 @@ BAD_CELLS = st.one_of(
 TABLE_EDITS = (
     *("cell", "cell", "cell"),  # a cell edit is the most common kind
     *("drop_col", "add_col", "rename", "repeat", "ragged", "no_header", "bytes"),
+    *("nudge", "nudge", "nudge"),  # a number moved by 10% at most: usually still valid
 )
 
 
 @st.composite
 def mutated_tables(draw: st.DrawFn) -> tuple[dict[str, list[list[str]]], dict[str, bytes]]:
     """The demo CSVs (rows of text, header first) with 1-3 edits: a cell replaced, a column
-    deleted / added / renamed, a row repeated or made ragged, the header dropped; plus, for
-    some files, raw bytes appended (garbage, bad UTF-8). Returns (tables, extra bytes)."""
+    deleted / added / renamed, a row repeated or made ragged, the header dropped, a number
+    nudged (x 0.9-1.1, usually still valid); plus, for some files, raw bytes appended (garbage,
+    bad UTF-8). Returns (tables, extra bytes)."""
     tables = demo_tables()
     extra: dict[str, bytes] = {}
     for _ in range(draw(st.integers(1, 3))):
@@ -374,7 +422,20 @@ def mutated_tables(draw: st.DrawFn) -> tuple[dict[str, list[list[str]]], dict[st
             del rows[0]
         elif kind == "bytes":
             extra[name] = draw(st.sampled_from([b"\xff\xfe", b"\x00\x00", b"a,b\n", b"\n\n\r"]))
+        elif kind == "nudge" and len(rows) > 1:
+            row = rows[draw(st.integers(1, len(rows) - 1))]
+            numbers = [i for i, cell in enumerate(row) if _is_number_text(cell)]
+            if numbers:
+                i = draw(st.sampled_from(numbers))
+                row[i] = repr(float(row[i]) * draw(st.floats(0.9, 1.1)))
     return tables, extra
+
+
+def _is_number_text(cell: str) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return False
 
 
 def write_tables(directory: Path, tables: dict[str, list[list[str]]], extra: dict) -> None:
@@ -435,12 +496,18 @@ _KEY_TEXTS = st.one_of(
 )
 
 
+def toml_value(value: object) -> str:
+    """``value`` as a TOML value text (what a user would type after ``--set key=``)."""
+    return tomli_w.dumps({"v": value}).partition("=")[2].strip()
+
+
 def override_texts() -> st.SearchStrategy[str]:
-    """``KEY=VALUE`` texts for ``--set``: schema keys or junk, with good or bad values; or any
-    text at all."""
+    """``KEY=VALUE`` texts for ``--set``: schema keys or junk, with good or bad values; valid
+    variations of the demo's values; or any text at all."""
     return st.one_of(
         st.builds(lambda k, v: f"{k}={v}", _KEY_TEXTS, _VALUE_TEXTS),
         st.builds(lambda k, v: f"{k}={v}", st.sampled_from(SCHEMA_KEYS), _VALUE_TEXTS),
+        valid_variations().map(lambda kv: f"{kv[0]}={toml_value(kv[1])}"),
         _LINE_TEXT,
     )
 

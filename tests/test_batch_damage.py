@@ -42,7 +42,6 @@ RUNS, SEED = 5, 3
 SHORT = {"scenario.end_date": "2025-12-01"}
 FAST = settings(
     max_examples=30,
-
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -103,7 +103,6 @@ def test_argv_for_gives_tokens_of_text(data):
 @pytest.mark.timeout(600)
 @settings(FAST, max_examples=50)
 @given(valid_scenarios())
-
 def test_valid_scenarios_are_valid(files):
     # the property tests assume every draw loads: a draw that does not is a helper bug
     with tempfile.TemporaryDirectory() as folder:
