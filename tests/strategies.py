@@ -858,3 +858,96 @@ def valid_scenarios(draw: st.DrawFn, max_days: int = 120) -> ScenarioFiles:
         },
     }
     return ScenarioFiles(document, miners, debt, ai)
+
+
+# ------------------------------------------------------------------------------- mechanisms
+
+#: Blocks a day at 600 s per block, and the halving interval (blocks).
+BLOCKS_PER_DAY = 144
+HALVING_INTERVAL = 210_000
+
+
+def _has_public_hashrate(files: ScenarioFiles) -> bool:
+    return any(float(row["hashrate_ehs"]) > 0 for row in files.miners)
+
+
+@st.composite
+def mechanism_scenarios(
+    draw: st.DrawFn, min_days: int = 365, max_days: int = 1100
+) -> ScenarioFiles:
+    """A valid scenario (as :func:`valid_scenarios`, with a public miner that mines) made long
+    and favourable enough that the model's mechanisms occur in a good share of draws: a horizon
+    of ``min_days`` to ``max_days``; a start height before a halving that falls inside the
+    horizon in about 60% of draws; AI leasing enabled and worth converting to; power contracts
+    that end inside the horizon (renewals); and, for about half of the miners, a secured note
+    larger than their cash maturing inside the horizon (borrowing, then defaults).
+    tests/test_strategies.py measures the shares."""
+    files = draw(valid_scenarios(max_days=120).filter(_has_public_hashrate))
+    doc = files.document
+    start = doc["scenario"]["start_date"]
+    days = draw(st.integers(min_days, max_days))
+    doc["scenario"]["end_date"] = start + dt.timedelta(days=days)
+    # the next halving in 0.1-1.5 horizons of blocks (hypothesis leans to small integers, so the
+    # share is set by a list): inside the horizon in 5 of 7 cases
+    fraction = draw(st.sampled_from([0.1, 1.2, 0.3, 1.5, 0.5, 0.7, 0.9]))
+    before = int(fraction * days * BLOCKS_PER_DAY)
+
+    next_halving = draw(st.integers(2, 32)) * HALVING_INTERVAL  # minus "before" stays >= 0
+    doc["chain"]["height"] = max(next_halving - before, 0)
+    doc["market"]["ai"].update(
+        enabled=True,
+        lease_usd_per_mw_year=draw(_num(2e6, 6e6)),
+        demand_mw_per_year=draw(_num(2000.0, 10_000.0)),
+        capex_usd_per_mw=draw(_num(3e6, 8e6)),
+        lead_time_days=draw(st.integers(30, 365)),
+    )
+    doc["miners"]["policy"] = draw(st.sampled_from(["ai_first", "rational"]))
+    doc["policy"].update(
+        max_ai_fraction=draw(_num(0.5, 1.0)),
+        ai_step_fraction=draw(_num(0.1, 0.5)),
+        max_leverage=draw(_num(0.5, 0.9)),
+    )
+    doc["market"]["rates"]["window_close_per_year"] = draw(_num(0.0, 0.5))
+    for row in files.miners:
+        row["contract_end"] = (start + draw(_days(30, max(days - 30, 31)))).isoformat()
+        if draw(st.booleans()):
+            principal = float(row["cash_usd"]) * draw(_num(2.0, 10.0)) + draw(_num(1e8, 2e9))
+            files.debt.append(
+                _row_text(
+                    {
+                        "miner": row["name"],
+                        "instrument": "senior_secured",
+                        "principal_usd": principal,
+                        "coupon": draw(_num(0.05, 0.15)),
+                        "issue_date": start - dt.timedelta(days=365),
+                        "maturity": start + draw(_days(60, max(days - 60, 61))),
+                        "conversion_price_usd": "",
+                        "amortization_per_year": 0.0,
+                        "source": "generated",
+                    }
+                )
+            )
+    return files
+
+
+def mechanisms_seen(result, start_height: int) -> set[str]:
+    """Which mechanisms a run shows: ``halving`` (the chain crossed a halving height),
+    ``ai_conversion``, ``borrowing``, ``default`` (a public miner's action), ``renewal`` (a
+    public miner's power price changed, as it does when its contract renews)."""
+    seen: set[str] = set()
+    epochs, miners = result.epochs, result.miners
+    if len(epochs):
+        first = start_height // 2016 * 2016
+        if int(epochs["height"].iloc[-1]) // HALVING_INTERVAL > first // HALVING_INTERVAL:
+            seen.add("halving")
+    public = miners[miners["kind"] == "public"]
+    actions = set(public["action"])
+    for action, name in (("convert_ai", "ai_conversion"), ("borrow", "borrowing")):
+        if action in actions:
+            seen.add(name)
+    if public["defaulted"].any():
+        seen.add("default")
+    prices = public.groupby("miner_id")["power_price_usd_mwh"].nunique()
+    if (prices > 1).any():
+        seen.add("renewal")
+    return seen

@@ -178,7 +178,6 @@ def check_argv(argv: list[str], capsys: pytest.CaptureFixture[str], box: Sandbox
     return LOAD_ERROR
 
 
-
 #: Values that make a command valid and short: one run, a two-month horizon, a tiny design.
 DEFAULTS = {
     "out": ["out"],
