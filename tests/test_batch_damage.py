@@ -45,7 +45,7 @@ FAST = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-SLOW = settings(FAST, max_examples=400)
+SLOW = settings(FAST, max_examples=150)
 
 
 def run_batch(out: Path) -> sim.batch.BatchSummary:
