@@ -2,19 +2,23 @@
 
 For 10, 100, 1,000 and 10,000 owners (one unit each) it times full epochs of 2016 blocks with a
 realistic mix (80 % of units curtailable, costs around the revenue so units switch on and off
-between days, a halving mid-epoch, fees per block) and prints, from the same run:
+between days, a halving mid-epoch, fees per block), at the curtailment anticipation the bundled
+baseline scenario runs at (``miners.curtailment_anticipation``, 0.5), and prints, from the same
+run:
 
 * numba blocks/s (best of a few rounds of many epochs, compilation excluded);
-* plain-Python blocks/s of the same algorithm (lists, floats, ``random``, ``bisect``; fewer
-  epochs); the speed-up is the ratio. The plain-Python loop draws the same random numbers (a
-  Mersenne Twister put in the state numba's ``np.random.seed`` gives), so the script also checks
-  that both produce bit-identical results;
+* plain-Python blocks/s of the same algorithm, anticipation included (lists, floats, ``random``,
+  ``bisect``; fewer epochs, same best-of-rounds statistic); the speed-up is the ratio. The
+  plain-Python loop draws the same random numbers (a Mersenne Twister put in the state numba's
+  ``np.random.seed`` gives), so the script also checks, for every owner count, that both produce
+  bit-identical results (column "identical"; the run fails if one differs);
 * the floor (benchmarks/floor.py: only arrivals and winners) and the kernel's share of it.
 
 Then the start-up time of a fresh process with an empty ``NUMBA_CACHE_DIR`` (cold: import and
 first call compile) and of a second fresh process reusing that cache (warm).
 
-Run: ``.venv/bin/python benchmarks/kernel.py [--rounds R]``
+Run: ``.venv/bin/python benchmarks/kernel.py [--rounds R] [--anticipation A]``
+(benchmarks/readme.py prints the README's performance table from the same measurements.)
 """
 
 from __future__ import annotations
@@ -37,8 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from floor import floor_seconds
 
+import sim
 from sim.consensus import COIN, HALVING_INTERVAL, block_subsidy
-from sim.kernel import simulate_epoch
+from sim.kernel import TARGET_SPACING_S, simulate_epoch
 
 OWNER_COUNTS = (10, 100, 1_000, 10_000)
 BLOCKS_PER_EPOCH = 2016
@@ -62,7 +67,12 @@ print(json.dumps({{"import_s": imported - start, "first_call_s": called - callin
 """
 
 
-def epoch_case(n_owners: int, seed: int) -> tuple:
+def model_anticipation() -> float:
+    """The curtailment anticipation the baseline scenario runs the kernel at."""
+    return sim.load_scenario("baseline").config.miners.curtailment_anticipation
+
+
+def epoch_case(n_owners: int, seed: int, anticipation: float = 0.0) -> tuple:
     """Arguments of simulate_epoch for one epoch of ``n_owners`` owners, one unit each."""
     rng = np.random.default_rng(12345)
     hashrate_ths = rng.lognormal(0.0, 1.0, size=n_owners)
@@ -84,6 +94,7 @@ def epoch_case(n_owners: int, seed: int) -> tuple:
         np.full(N_DAYS, 0.25),  # expected fees, BTC per block
         rng.integers(0, 50_000_000, size=BLOCKS_PER_EPOCH),  # sat per block
         seed,
+        anticipation,
     )
 
 
@@ -115,6 +126,7 @@ def python_epoch(
     fee_btc_expected,
     block_fees_sat,
     seed,
+    anticipation=0.0,
 ):
     """simulate_epoch in plain Python (same algorithm, same random numbers, same results)."""
     rng = numba_random(seed)
@@ -127,9 +139,40 @@ def python_epoch(
     last_day = min(len(price), len(fee_expected)) - 1
     n_units = len(hashrate)
     active_s = [0.0] * n_units
+    # anticipation: curtailable units sorted by cost (stable), TH/s of the cheapest i, must-run TH/s
+    cheap_first = sorted((j for j in range(n_units) if curtailable[j]), key=lambda j: cost[j])
+    sorted_cost = [cost[j] for j in cheap_first]
+    prefix_ths = [0.0]
+    for j in cheap_first:
+        prefix_ths.append(prefix_ths[-1] + hashrate[j])
+    must_run_ths = 0.0
+    for j in range(n_units):
+        if not curtailable[j]:
+            must_run_ths += hashrate[j]
+
+    def anticipated(revenue_now, running_ths):
+        if running_ths <= 0.0:
+            return math.inf
+        implied = running_ths * 1e12 * TARGET_SPACING_S
+        return revenue_now * (hashes_per_block / implied) ** anticipation
 
     def revenue(day, subsidy):
-        return 86400.0 * 1e12 / hashes_per_block * (subsidy / COIN + fee_expected[day]) * price[day]
+        """The revenue curtailable units decide on: today's, or the anticipated fixed point."""
+        now = 86400.0 * 1e12 / hashes_per_block * (subsidy / COIN + fee_expected[day]) * price[day]
+        n = len(sorted_cost)
+        if anticipation == 0.0 or n == 0:
+            return now
+        low, high = 0, n
+        while low < high:
+            mid = (low + high + 1) // 2
+            if sorted_cost[mid - 1] <= anticipated(now, must_run_ths + prefix_ths[mid]):
+                low = mid
+            else:
+                high = mid - 1
+        decided = anticipated(now, must_run_ths + prefix_ths[low])
+        if low < n:
+            decided = min(decided, math.nextafter(sorted_cost[low], -math.inf))
+        return decided
 
     def start_segment(elapsed_s, revenue, on):
         """Credit elapsed_s to the units on, switch units; return (on, cumulative, total TH/s)."""
@@ -236,40 +279,75 @@ def start_up_seconds(cache_dir: str) -> dict[str, float]:
     return {**times, "process_s": time.perf_counter() - start}
 
 
-def main() -> None:
+def measure_speed(rounds: int, anticipation: float) -> list[dict]:
+    """Per owner count: numba, plain-Python and floor blocks/s and whether results are identical."""
+    rows = []
+    for n_owners in OWNER_COUNTS:
+        case = epoch_case(n_owners, seed=7, anticipation=anticipation)
+        numba_result = simulate_epoch(*case)  # compiles or loads the cache: not timed
+        identical = same_results(numba_result, python_epoch(*case))
+        numba_rate = best_blocks_per_second(simulate_epoch, case, 200, rounds)
+        python_rate = best_blocks_per_second(python_epoch, case, 2, rounds)
+        floor_rate = BLOCKS_PER_EPOCH / floor_seconds(BLOCKS_PER_EPOCH, n_owners, 200)
+        rows.append(
+            {
+                "owners": n_owners,
+                "numba": numba_rate,
+                "python": python_rate,
+                "identical": identical,
+                "floor": floor_rate,
+            }
+        )
+    return rows
+
+
+def measure_start_up() -> dict[str, dict[str, float]]:
+    """Cold (empty numba cache) and warm start-up of a fresh process calling the kernel."""
+    with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache_dir:
+        cold = start_up_seconds(cache_dir)
+        warm = start_up_seconds(cache_dir)
+    return {"cold": cold, "warm": warm}
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds; the best counts")
+    parser.add_argument(
+        "--anticipation",
+        type=float,
+        default=None,
+        help="curtailment anticipation (default: the baseline scenario's)",
+    )
     args = parser.parse_args()
+    anticipation = model_anticipation() if args.anticipation is None else args.anticipation
 
+    rows = measure_speed(args.rounds, anticipation)
+    print(f"anticipation {anticipation}; best of {args.rounds} rounds on both sides\n")
     print(
         "| owners | numba blocks/s | plain Python blocks/s | speed-up | identical | "
         "floor blocks/s | kernel / floor |"
     )
     print("|---:|---:|---:|---:|:---:|---:|---:|")
-    for n_owners in OWNER_COUNTS:
-        case = epoch_case(n_owners, seed=7)
-        numba_result = simulate_epoch(*case)  # compiles or loads the cache: not timed
-        identical = same_results(numba_result, python_epoch(*case))
-        numba_rate = best_blocks_per_second(simulate_epoch, case, 200, args.rounds)
-        python_rate = best_blocks_per_second(python_epoch, case, 2, args.rounds)
-        floor_rate = BLOCKS_PER_EPOCH / floor_seconds(BLOCKS_PER_EPOCH, n_owners, 200)
+    for row in rows:
         print(
-            f"| {n_owners:,} | {numba_rate:,.0f} | {python_rate:,.0f} | "
-            f"{numba_rate / python_rate:,.0f}x | {'yes' if identical else 'NO'} | "
-            f"{floor_rate:,.0f} | {numba_rate / floor_rate:.0%} |"
+            f"| {row['owners']:,} | {row['numba']:,.0f} | {row['python']:,.0f} | "
+            f"{row['numba'] / row['python']:,.0f}x | {'yes' if row['identical'] else 'NO'} | "
+            f"{row['floor']:,.0f} | {row['numba'] / row['floor']:.0%} |"
         )
-
-    with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache_dir:
-        cold = start_up_seconds(cache_dir)
-        warm = start_up_seconds(cache_dir)
+    start = measure_start_up()
     print("\n| start | import sim.kernel (s) | first call (s) | whole process (s) |")
     print("|---|---:|---:|---:|")
-    for name, times in (("cold (empty NUMBA_CACHE_DIR)", cold), ("warm (same cache)", warm)):
+    for name, key in (("cold (empty NUMBA_CACHE_DIR)", "cold"), ("warm (same cache)", "warm")):
+        times = start[key]
         print(
             f"| {name} | {times['import_s']:.2f} | {times['first_call_s']:.2f} | "
             f"{times['process_s']:.2f} |"
         )
+    if not all(row["identical"] for row in rows):
+        print("kernel.py: the plain-Python loop and the kernel differ", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -5,9 +5,16 @@ Prints Markdown tables:
 1. one baseline run (about 100 agents, to 2030, every block simulated): wall time and peak
    memory, beside the floor loop (benchmarks/floor.py: only draws the same number of blocks and
    winners, in numba) and a plain-Python Mesa model of the same block loop
-   (benchmarks/plain_mesa.py);
+   (benchmarks/plain_mesa.py). Every side is timed the same way: the best of the same number of
+   repeats of the whole call (``sim.run`` builds its model, so the plain model's build is timed
+   too);
 2. scaling: time per run against the number of epochs (horizon) and of agents (fringe agents);
-3. start-up: `minersim run demo` end to end in a fresh process, with numba's cache warm and cold.
+3. start-up: `minersim run demo` end to end in a fresh process, with numba's cache warm and cold;
+4. memory of a whole `minersim run baseline` process (peak RSS) and of the imports alone.
+
+It measures the public entry points (``sim.run``, the ``minersim`` command), not internals, so it
+keeps working when the engine is rewritten. benchmarks/readme.py prints the README's performance
+table from the same functions.
 
 Run: ``.venv/bin/python benchmarks/model.py [--quick]``
 """
@@ -17,6 +24,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,90 +37,116 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from floor import floor_seconds  # noqa: E402
-from plain_mesa import plain_mesa_seconds  # noqa: E402
+from plain_mesa import run_plain_mesa  # noqa: E402
 
 import sim  # noqa: E402
 
+IMPORTS = "import sim, sim.model, mesa, pandas, numba, scipy"
 
-def best_of(fn, repeats: int) -> float:
-    best = float("inf")
+
+def timings(fn, repeats: int) -> list[float]:
+    """Wall times (s) of ``repeats`` calls of ``fn``."""
+    out = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+        out.append(time.perf_counter() - start)
+    return out
 
 
-def one_run(repeats: int) -> None:
+def best_of(fn, repeats: int) -> float:
+    return min(timings(fn, repeats))
+
+
+def measure_one_run(repeats: int) -> dict:
+    """One baseline run against the floor loop and the plain Mesa loop, best of ``repeats``."""
     scenario = sim.load_scenario("baseline")
     result = sim.run(scenario, seed=0)  # warm-up: numba cache load
     n_epochs, n_agents = len(result.epochs), result.miners["miner_id"].nunique()
     n_blocks = n_epochs * 2016
-    run_s = best_of(lambda: sim.run(scenario, seed=1), repeats)
+    run_s = timings(lambda: sim.run(scenario, seed=1), repeats)
+    run_plain_mesa(n_agents, 1)  # warm-up, as for sim.run
+    plain_s = timings(lambda: run_plain_mesa(n_agents, n_epochs), repeats)
     tracemalloc.start()
     sim.run(scenario, seed=1)
     peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
-    floor_s = floor_seconds(n_blocks, n_agents, repeats)
-    plain_s = plain_mesa_seconds(n_agents, n_epochs)
-    print(f"## One baseline run: {n_agents} agents, {n_epochs} epochs, {n_blocks:,} blocks\n")
-    print("| what | seconds | ratio to minersim |")
-    print("|---|---:|---:|")
-    print(f"| minersim `sim.run` (best of {repeats}) | {run_s:.3f} | 1.00 |")
-    print(f"| floor loop (numba, blocks + winners only) | {floor_s:.4f} | {floor_s / run_s:.3f} |")
-    print(f"| plain-Python Mesa block loop | {plain_s:.3f} | {plain_s / run_s:.2f} |")
-    print(
-        f"\nminersim / floor = {run_s / floor_s:.1f}x; plain Mesa / minersim = {plain_s / run_s:.1f}x; "
-        f"peak Python memory of one run (tracemalloc) = {peak_mb:.0f} MB\n"
-    )
+    return {
+        "agents": n_agents,
+        "epochs": n_epochs,
+        "blocks": n_blocks,
+        "repeats": repeats,
+        "run_s": min(run_s),
+        "run_median_s": statistics.median(run_s),
+        "plain_s": min(plain_s),
+        "plain_median_s": statistics.median(plain_s),
+        "floor_s": floor_seconds(n_blocks, n_agents, repeats),
+        "tracemalloc_mb": peak_mb,
+    }
 
 
-def scaling(repeats: int, agent_counts: list[int]) -> None:
+def measure_epoch_scaling(repeats: int, years: tuple[int, ...] = (1, 2, 4)) -> list[dict]:
+    """Time of a baseline run (best of ``repeats``) against its horizon."""
+    start = sim.load_scenario("baseline").config.scenario.start_date
+    rows = []
+    for n_years in years:
+        end = dt.date(start.year + n_years, start.month, start.day).isoformat()
+        scenario = sim.load_scenario("baseline", {"scenario.end_date": end})
+        epochs = len(sim.run(scenario, seed=0).epochs)
+        seconds = best_of(lambda sc=scenario: sim.run(sc, seed=1), repeats)
+        rows.append({"years": n_years, "epochs": epochs, "seconds": seconds})
+    return rows
+
+
+def measure_agent_scaling(repeats: int, agent_counts: list[int]) -> list[dict]:
+    """Time of a one-year baseline run against the number of agents (fringe agents per class)."""
     base = sim.load_scenario("baseline")
     start = base.config.scenario.start_date
-    print("## Scaling with epochs (baseline agents)\n")
-    print("| years | epochs | seconds | ms per epoch |")
-    print("|---:|---:|---:|---:|")
-    for years in (1, 2, 4):
-        end = dt.date(start.year + years, start.month, start.day).isoformat()
-        sc = sim.load_scenario("baseline", {"scenario.end_date": end})
-        epochs = len(sim.run(sc, seed=0).epochs)
-        s = best_of(lambda sc=sc: sim.run(sc, seed=1), repeats)
-        print(f"| {years} | {epochs} | {s:.3f} | {1e3 * s / epochs:.2f} |")
-    print("\n## Scaling with agents (one year; fringe agents per class varied)\n")
-    print("| agents | seconds | ms per epoch | ms per epoch per 100 agents |")
-    print("|---:|---:|---:|---:|")
     n_classes = len(base.config.fringe.classes)
     n_public = len(base.miners)
     end = dt.date(start.year + 1, start.month, start.day).isoformat()
+    rows = []
     for target in agent_counts:
         per_class = max(1, (target - n_public) // n_classes)
         overrides = {"scenario.end_date": end}
         overrides.update({f"fringe.classes.{k}.agents": per_class for k in range(n_classes)})
-        sc = sim.load_scenario("baseline", overrides)
-        result = sim.run(sc, seed=0)
+        scenario = sim.load_scenario("baseline", overrides)
+        result = sim.run(scenario, seed=0)
         agents, epochs = result.miners["miner_id"].nunique(), len(result.epochs)
-        s = best_of(lambda sc=sc: sim.run(sc, seed=1), max(1, repeats // 2))
-        print(
-            f"| {agents:,} | {s:.3f} | {1e3 * s / epochs:.2f} | {1e5 * s / epochs / agents:.3f} |"
-        )
-    print()
+        seconds = best_of(lambda sc=scenario: sim.run(sc, seed=1), repeats)
+        rows.append({"agents": agents, "epochs": epochs, "seconds": seconds})
+    return rows
 
 
-def startup() -> None:
+def measure_start_up() -> dict[str, float]:
+    """`minersim run demo` end to end in fresh processes: numba cache cold, then warm (s)."""
     exe = Path(sys.executable).with_name("minersim")
-    print("## `minersim run demo` end to end (fresh process)\n")
-    print("| numba cache | seconds |")
-    print("|---|---:|")
-    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as results:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        for label in ("cold (empty cache)", "warm (second process)"):
+        for label in ("cold", "warm"):
             start = time.perf_counter()
             subprocess.run(
-                [str(exe), "run", "demo", "--out", out], env=env, check=True, capture_output=True
+                [str(exe), "run", "demo", "--out", results],
+                env=env,
+                check=True,
+                capture_output=True,
             )
-            print(f"| {label} | {time.perf_counter() - start:.2f} |")
-    print()
+            out[label] = time.perf_counter() - start
+    return out
+
+
+def measure_process_memory() -> dict[str, float]:
+    """Peak RSS (MB) of a process that only imports the stack, then of `minersim run baseline`."""
+    exe = Path(sys.executable).with_name("minersim")
+    subprocess.run([sys.executable, "-c", IMPORTS], check=True)
+    imports_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e3
+    with tempfile.TemporaryDirectory() as results:
+        subprocess.run(
+            [str(exe), "run", "baseline", "--out", results], check=True, capture_output=True
+        )
+    run_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e3  # max over children
+    return {"imports_mb": imports_mb, "run_mb": run_mb}
 
 
 def main() -> None:
@@ -119,9 +154,61 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats and agent counts")
     args = parser.parse_args()
     repeats = 2 if args.quick else 5
-    one_run(repeats)
-    scaling(repeats, [100, 1_000] if args.quick else [100, 1_000, 10_000])
-    startup()
+
+    one = measure_one_run(repeats)
+    print(
+        f"## One baseline run: {one['agents']} agents, {one['epochs']} epochs, "
+        f"{one['blocks']:,} blocks\n"
+    )
+    print(f"Best and median of {repeats} calls each.\n")
+    print("| what | best (s) | median (s) | best / minersim's best |")
+    print("|---|---:|---:|---:|")
+    print(f"| minersim `sim.run` | {one['run_s']:.3f} | {one['run_median_s']:.3f} | 1.00 |")
+    print(
+        f"| floor loop (numba, blocks + winners only) | {one['floor_s']:.4f} | | "
+        f"{one['floor_s'] / one['run_s']:.3f} |"
+    )
+    print(
+        f"| plain-Python Mesa block loop | {one['plain_s']:.3f} | {one['plain_median_s']:.3f} | "
+        f"{one['plain_s'] / one['run_s']:.2f} |"
+    )
+    print(
+        f"\nminersim / floor = {one['run_s'] / one['floor_s']:.1f}x; plain Mesa / minersim = "
+        f"{one['plain_s'] / one['run_s']:.1f}x; peak Python memory of one run (tracemalloc) = "
+        f"{one['tracemalloc_mb']:.0f} MB\n"
+    )
+
+    print("## Scaling with epochs (baseline agents)\n")
+    print("| years | epochs | seconds | ms per epoch |")
+    print("|---:|---:|---:|---:|")
+    for row in measure_epoch_scaling(repeats):
+        ms = 1e3 * row["seconds"] / row["epochs"]
+        print(f"| {row['years']} | {row['epochs']} | {row['seconds']:.3f} | {ms:.2f} |")
+    print("\n## Scaling with agents (one year; fringe agents per class varied)\n")
+    print("| agents | seconds | ms per epoch | ms per epoch per 100 agents |")
+    print("|---:|---:|---:|---:|")
+    counts = [100, 1_000] if args.quick else [100, 1_000, 10_000]
+    for row in measure_agent_scaling(max(1, repeats // 2), counts):
+        ms = 1e3 * row["seconds"] / row["epochs"]
+        print(
+            f"| {row['agents']:,} | {row['seconds']:.3f} | {ms:.2f} | "
+            f"{100 * ms / row['agents']:.3f} |"
+        )
+
+    start = measure_start_up()
+    print("\n## `minersim run demo` end to end (fresh process)\n")
+    print("| numba cache | seconds |")
+    print("|---|---:|")
+    print(f"| cold (empty cache) | {start['cold']:.2f} |")
+    print(f"| warm (second process) | {start['warm']:.2f} |")
+
+    memory = measure_process_memory()
+    print("\n## Peak memory of a process (RSS)\n")
+    print("| process | peak RSS |")
+    print("|---|---:|")
+    print(f"| imports only (`{IMPORTS}`) | {memory['imports_mb']:.0f} MB |")
+    print(f"| `minersim run baseline` | {memory['run_mb']:.0f} MB |")
+    print()
 
 
 if __name__ == "__main__":

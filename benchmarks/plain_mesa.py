@@ -7,7 +7,7 @@ the epoch's accounting (revenue, power cost, cash) and the exact retarget. It do
 minersim (no curtailment, markets, finance or decisions), so the speed ratio it gives is a
 lower bound on what the numba kernel and vectorised accounting buy.
 
-Other benchmark scripts import :func:`plain_mesa_seconds` after putting this folder on sys.path.
+Other benchmark scripts import :func:`run_plain_mesa` after putting this folder on sys.path.
 """
 
 from __future__ import annotations
@@ -70,12 +70,19 @@ class PlainMiningModel(mesa.Model):
         self.bits = consensus.next_bits(self.bits, int(first), int(self.time_s))
 
 
-def plain_mesa_seconds(n_agents: int, n_epochs: int, seed: int = 0) -> float:
-    """Wall time (s) of ``n_epochs`` epochs of the plain Mesa model with ``n_agents`` agents."""
+def run_plain_mesa(n_agents: int, n_epochs: int, seed: int = 0) -> PlainMiningModel:
+    """Build the plain Mesa model and run ``n_epochs`` epochs (what benchmarks time, like
+    ``sim.run``, which also builds its model)."""
     model = PlainMiningModel(n_agents, seed)
-    start = time.perf_counter()
     for _ in range(n_epochs):
         model.step()
+    return model
+
+
+def plain_mesa_seconds(n_agents: int, n_epochs: int, seed: int = 0) -> float:
+    """Wall time (s) of one :func:`run_plain_mesa`."""
+    start = time.perf_counter()
+    run_plain_mesa(n_agents, n_epochs, seed)
     return time.perf_counter() - start
 
 

@@ -59,7 +59,10 @@ MSG
   local target="$ROOT"; [ -n "$extras" ] && target="$ROOT[$extras]"
   # Some machines' pip.conf names local indexes that may be absent: hide only those warnings.
   "$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
-  if ! "$VENV/bin/python" -m pip install --quiet -e "$target" 2>&1 | { grep -v "^WARNING: Location" || true; }; then
+  # setuptools warns that folders named like the package may shadow it in an editable install:
+  # here the checkout's sim/ is the package itself, so the warning says nothing to act on.
+  if ! PYTHONWARNINGS="ignore:Editable installation" "$VENV/bin/python" -m pip install --quiet -e "$target" 2>&1 \
+       | { grep -v "^WARNING: Location" || true; }; then
     echo "minersim: pip install failed (see above)" >&2; exit 1
   fi
   # Solara's offline assets: Altair needs unversioned links beside the pinned bundles.
@@ -69,6 +72,10 @@ MSG
       [ -e "$cdn/${pair%%:*}" ] || [ ! -e "$cdn/${pair#*:}" ] || ln -s "${pair#*:}" "$cdn/${pair%%:*}"
     done
   fi
-  # A test install also satisfies the plain one.
-  { echo "$want"; [ -n "$extras" ] && echo "${want%-*}-"; } > "$stamp"
+  # A test install also satisfies the plain one. (An if, not `[ ... ] && echo`: under set -e a
+  # false test as the last command of the group would stop the calling script.)
+  {
+    echo "$want"
+    if [ -n "$extras" ]; then echo "${want%-*}-"; fi
+  } > "$stamp"
 }

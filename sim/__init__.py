@@ -6,10 +6,12 @@ Public API (names other tools call):
 - :func:`run` -- run a scenario to its horizon, returning a :class:`RunResult` whose ``.epochs``
   and ``.miners`` DataFrames follow the output contract (docs/outputs.md);
 - :class:`MiningModel` -- the Mesa model, for stepping through a run;
-- :func:`monte_carlo`, :func:`sweep` -- batches (see :mod:`sim.batch`).
+- :func:`monte_carlo`, :func:`sweep` -- batches (see :mod:`sim.batch`);
+- :func:`calibrate` -- fit scenario parameters to history (see :mod:`sim.calibration`).
 """
 
 from sim.batch import monte_carlo, sweep
+from sim.calibration import calibrate
 from sim.input.scenario import Scenario, load_scenario
 from sim.model import MiningModel, run
 from sim.results import EPOCH_COLUMNS, MINER_COLUMNS, RunResult
@@ -20,6 +22,7 @@ __all__ = [
     "MiningModel",
     "RunResult",
     "Scenario",
+    "calibrate",
     "load_scenario",
     "monte_carlo",
     "run",

@@ -1,4 +1,5 @@
-"""Balance sheets, debt instruments and valuation of all agents, as arrays over agents.
+"""Balance sheets, debt instruments, the covenant of secured notes and at-the-market equity
+issuance of all agents, as arrays over agents (valuation is in :mod:`sim.valuation`).
 
 Accounting identity kept every epoch, per agent:
 
@@ -11,6 +12,11 @@ so ``assets - liabilities - equity`` is a real check on the bookkeeping (tested)
 Net income = mining revenue (BTC won at the epoch's mean price) + BTC fair-value gain + AI net
 operating income - power - other opex - interest - depreciation - write-offs + gains on sales.
 BTC is carried at market (fair value, as under ASU 2023-08).
+
+Senior secured notes carry a maintenance covenant: secured principal <= ``limit`` x total
+assets (book), tested every epoch (:func:`covenant_cure_usd`). Equity is issued at the market
+through :class:`EquityMarket`, priced off each agent's own share price and open whatever the
+credit window does.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.input.schema import RatesMarket
 from sim.tables import Table, sum_by_owner
 
 SECURED = 0
@@ -63,7 +70,8 @@ class DebtService:
     """Cash flows of one epoch of debt service, per agent (USD; shares as a count)."""
 
     interest_usd: np.ndarray
-    repaid_usd: np.ndarray
+    repaid_usd: np.ndarray  # amortisation plus principal repaid at maturity
+    matured_usd: np.ndarray  # of which principal repaid at maturity (not converted)
     converted_usd: np.ndarray
     new_shares: np.ndarray
 
@@ -91,13 +99,17 @@ def service_debt(
         & (debt.instrument == CONVERTIBLE)
         & (share_price_usd[debt.owner] >= debt.conversion_price_usd)
     )
-    repaid = amortised + np.where(matures & ~converts, debt.principal_usd, 0.0)
+    matured = np.where(matures & ~converts, debt.principal_usd, 0.0)
+    repaid = amortised + matured
     converted = np.where(converts, debt.principal_usd, 0.0)
     new_shares = np.where(
         converts, converted / np.where(converts, debt.conversion_price_usd, 1.0), 0.0
     )
     result = DebtService(
-        *(sum_by_owner(debt.owner, v, n) for v in (interest, repaid, converted, new_shares))
+        *(
+            sum_by_owner(debt.owner, v, n)
+            for v in (interest, repaid, matured, converted, new_shares)
+        )
     )
     debt.keep(~matures & (debt.principal_usd > 0))
     return result
@@ -132,25 +144,95 @@ def write_off_debt(debt: Table, owners_mask: np.ndarray) -> None:
     debt.keep(~owners_mask[debt.owner])
 
 
-def market_cap_usd(
-    mining_cash_flow_usd_per_year: np.ndarray,
-    ai_noi_usd_per_year: np.ndarray,
-    btc_value_usd: np.ndarray,
-    net_debt_usd: np.ndarray,
-    mining_multiple: float,
-    ai_multiple: float,
-    floor_usd: float = 1e6,
-) -> np.ndarray:
-    """Market capitalisation, USD.
+def secured_by_owner(debt: Table, n: int) -> np.ndarray:
+    """Outstanding principal of senior secured notes per agent, USD."""
+    secured = debt.instrument == SECURED
+    return sum_by_owner(debt.owner[secured], debt.principal_usd[secured], n)
 
-    value of mining (a multiple of forward mining cash flow, which moves with BTC)
-    + value of AI contracts (contracted net operating income at a higher, steadier multiple)
-    + BTC treasury - net debt, floored at ``floor_usd`` (equity keeps an option value).
+
+def covenant_cure_usd(secured_usd: np.ndarray, assets_usd: np.ndarray, limit: float) -> np.ndarray:
+    """Secured principal each agent must repay from its cash to meet the maintenance covenant
+    ``secured <= limit x assets``, USD.
+
+    Repaying ``x`` from cash lowers both sides by ``x``, so ``x = (S - limit A) / (1 - limit)``,
+    clipped to ``[0, S]`` (with no secured notes left there is no covenant). ``limit = 1`` is
+    met unless the assets fall below the secured principal; then all of it is due.
     """
-    value = (
-        mining_multiple * np.maximum(mining_cash_flow_usd_per_year, 0.0)
-        + ai_multiple * ai_noi_usd_per_year
-        + btc_value_usd
-        - net_debt_usd
-    )
-    return np.maximum(value, floor_usd)
+    excess = secured_usd - limit * assets_usd
+    if limit >= 1.0:
+        return np.where(excess > 0, secured_usd, 0.0)
+    return np.clip(excess / (1.0 - limit), 0.0, secured_usd)
+
+
+def repay_secured(debt: Table, amount_usd: np.ndarray, n: int) -> None:
+    """Repay ``amount_usd`` (per agent, at most its secured principal) pro rata across each
+    agent's senior secured notes; notes repaid in full are removed."""
+    secured = debt.instrument == SECURED
+    total = sum_by_owner(debt.owner[secured], debt.principal_usd[secured], n)
+    share = np.divide(amount_usd, total, out=np.zeros(n), where=total > 0)
+    debt.principal_usd[:] *= np.where(secured, 1.0 - np.clip(share[debt.owner], 0.0, 1.0), 1.0)
+    debt.keep(debt.principal_usd > 0)
+
+
+class EquityMarket:
+    """At-the-market share issuance by listed agents, priced off their own share price.
+
+    An agent sells new shares at ``price x (1 - discount)``, the discount widening as the share
+    falls below its trailing high (the highest price of the last ``equity_high_window_epochs``
+    recorded epochs): ``discount = min(equity_discount + equity_discount_per_drawdown x
+    drawdown, equity_max_discount)``. At most ``equity_max_dilution_per_epoch`` x the shares
+    outstanding at the last record may be sold per epoch, and none while the share trades below
+    ``equity_min_share_price_usd``. The market is open whatever the credit window does.
+
+    Parameters
+    ----------
+    rates:
+        The scenario's ``market.rates`` section.
+    share_price_usd, shares:
+        Opening share prices (USD) and shares outstanding, one per agent (0 where not listed).
+    """
+
+    def __init__(self, rates: RatesMarket, share_price_usd: np.ndarray, shares: np.ndarray):
+        self._rates = rates
+        self._history = np.full((rates.equity_high_window_epochs, share_price_usd.size), np.nan)
+        self._row = 0
+        self.record(share_price_usd, shares)
+
+    def record(self, share_price_usd: np.ndarray, shares: np.ndarray) -> None:
+        """Close an epoch: remember its share prices (USD) and reset the dilution allowance to
+        ``equity_max_dilution_per_epoch`` x ``shares``."""
+        self._history[self._row % self._history.shape[0]] = share_price_usd
+        self._row += 1
+        self._allowance = self._rates.equity_max_dilution_per_epoch * np.asarray(shares, float)
+
+    def trailing_high_usd(self) -> np.ndarray:
+        """Highest recorded share price in the window, USD per share (0 if never positive)."""
+        filled = self._history[: min(self._row, self._history.shape[0])]
+        return np.maximum(filled.max(axis=0), 0.0)
+
+    def issue_price_usd(self, share_price_usd: np.ndarray) -> np.ndarray:
+        """Price new shares sell at, USD per share: the share price less the discount."""
+        r = self._rates
+        high = self.trailing_high_usd()
+        drawdown = np.clip(
+            1.0 - np.divide(share_price_usd, high, out=np.ones_like(high), where=high > 0), 0, 1
+        )
+        discount = np.minimum(
+            r.equity_discount + r.equity_discount_per_drawdown * drawdown, r.equity_max_discount
+        )
+        return share_price_usd * (1.0 - discount)
+
+    def capacity_usd(self, share_price_usd: np.ndarray) -> np.ndarray:
+        """Cash each agent can still raise this epoch, USD (0 below the minimum share price)."""
+        is_open = (share_price_usd >= self._rates.equity_min_share_price_usd) & (
+            share_price_usd > 0
+        )
+        return np.where(is_open, self._allowance * self.issue_price_usd(share_price_usd), 0.0)
+
+    def issue(self, amount_usd: np.ndarray, share_price_usd: np.ndarray) -> np.ndarray:
+        """Sell shares for ``amount_usd`` (per agent, within :meth:`capacity_usd`); returns the
+        new shares per agent."""
+        price = self.issue_price_usd(share_price_usd)
+        new_shares = np.divide(amount_usd, price, out=np.zeros_like(price), where=amount_usd > 0)
+        self._allowance = np.maximum(self._allowance - new_shares, 0.0)
+        return new_shares

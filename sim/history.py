@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pandas as pd
 
+from sim.errors import MinersimError
 from sim.paths import HISTORY_DIR
 
 #: Last day of the network series; nothing after it may be used to fit a parameter.
@@ -49,3 +51,38 @@ def efficiency_jth(bound: str = "estimated") -> pd.Series:
 def btc_price_usd() -> pd.Series:
     """Daily BTC-USD close, USD (2015-01-01 to 2026-02-13)."""
     return _read("btc_price_volume.csv", "date")["price"].copy()
+
+
+def check_fitting_day(day: object, what: str = "a fit window") -> pd.Timestamp:
+    """``day`` as a Timestamp; a :class:`~sim.errors.MinersimError` if it is after
+    :data:`LAST_FITTING_DAY` (the years from 2022 are out of sample: no fit may read them)."""
+    when = pd.Timestamp(day)
+    if when > LAST_FITTING_DAY:
+        raise MinersimError(
+            f"{what} ends on {when.date()}, after {LAST_FITTING_DAY.date()}: data from 2022 on "
+            "are kept out of sample and may not be used to fit a parameter"
+        )
+    return when
+
+
+def for_fitting(series: pd.Series, end: object) -> pd.Series:
+    """A daily history series cut at ``end`` (checked against :data:`LAST_FITTING_DAY`)."""
+    return series.loc[: check_fitting_day(end, "the data read for a fit")]
+
+
+def monthly_log_mean(series: pd.Series) -> pd.Series:
+    """Mean of the natural log of a daily series per calendar month, indexed by the month's first
+    day (``date``); only months with a value on every day are kept (partial months would compare
+    unlike periods)."""
+    daily = series[series.index.notna()]
+    logs = np.log(daily.where(daily > 0))
+    month = daily.index.to_period("M")
+    grouped = logs.groupby(month)
+    days_in_month = grouped.size().index.days_in_month
+    complete = (grouped.count().to_numpy() == days_in_month) & (
+        grouped.size().to_numpy() == days_in_month
+    )
+    means = grouped.mean()[complete]
+    means.index = means.index.to_timestamp()
+    means.index.name = "date"
+    return means.rename(series.name)

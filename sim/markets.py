@@ -6,7 +6,8 @@ Per-block fees are drawn on demand by :meth:`Markets.draw_block_fees_sat`.
 
 Randomness. The model passes one ``numpy.random.SeedSequence``; :class:`Markets` spawns one child
 per process (BTC, power, AI lease, credit windows, fees), so changing one process's parameters
-never changes another's path. Paths are generated in fixed blocks of :data:`BLOCK_DAYS` days, each
+never changes another's path. Credit windows draw nothing: they follow the BTC path (closed
+in deep drawdowns), so only BTC's parameters move them. Paths are generated in fixed blocks of :data:`BLOCK_DAYS` days, each
 block drawing the same variates in the same order from its process's generator, so a path is the
 same whatever order or chunk sizes it is extended in (extending to 100 days then to 300 gives
 exactly the arrays of extending to 300 at once). Per-block fee draws come from their own child
@@ -34,7 +35,9 @@ RENEWAL_WINDOW_DAYS = 30  # contract renewals reprice to the trailing mean marke
 SAT_PER_BTC = 100_000_000
 MAX_BLOCK_FEES_SAT = 21_000_000 * SAT_PER_BTC  # a block cannot pay more fees than all BTC
 
-_N_PROCESSES = 5  # children spawned from the seed sequence: btc, power, ai, credit, fees
+#: Children spawned from the seed sequence: btc, power, ai, credit (unused: the credit window
+#: follows BTC), fees. Keep the order: each child's stream depends on its position.
+_N_PROCESSES = 5
 
 
 def _generator(seed: np.random.SeedSequence) -> np.random.Generator:
@@ -257,28 +260,63 @@ class _PowerProcess:
         return level * factor * np.where(spikes, self._cfg.spike_multiplier, 1.0)
 
 
-class _CreditProcess:
-    """Credit window open (True) or closed: a two-state chain, open on day 0, closing at
-    window_close_per_year and reopening at window_open_per_year; days inside any closed_periods
-    (both end dates included) are forced closed. The chain runs on underneath a forced closure."""
+def trailing_high(prices: np.ndarray, window_days: int, history: np.ndarray) -> np.ndarray:
+    """Highest price of the ``window_days`` days ending on each day of ``prices`` (the day itself
+    included). ``history`` holds the days before ``prices[0]``, oldest first (any length: only its
+    last ``window_days - 1`` count); days before it do not exist."""
+    past = history[history.size - min(history.size, window_days - 1) :]
+    padded = np.concatenate([np.full(window_days - 1 - past.size, -np.inf), past, prices])
+    return np.lib.stride_tricks.sliding_window_view(padded, window_days).max(axis=1)
 
-    def __init__(self, rates: RatesMarket, start_date: dt.date, rng: np.random.Generator):
-        self._rng = rng
-        self._p_close = _switch_probability(rates.window_close_per_year)
-        self._p_open = _switch_probability(rates.window_open_per_year)
+
+def drawdown_windows(
+    drawdown: np.ndarray, close_drawdown: float, reopen_drawdown: float, start_open: bool
+) -> np.ndarray:
+    """Open (True) / closed days from a drawdown series (fraction below the trailing high):
+    an open window closes on a day the drawdown exceeds ``close_drawdown``; a closed one reopens
+    on the first day it is below ``reopen_drawdown``. ``start_open`` is the state of the day
+    before ``drawdown[0]``."""
+    out = np.empty(drawdown.size, dtype=bool)
+    state = start_open
+    for i, dd in enumerate(drawdown.tolist()):
+        if state and dd > close_drawdown:
+            state = False
+        elif not state and dd < reopen_drawdown:
+            state = True
+        out[i] = state
+    return out
+
+
+class _CreditProcess:
+    """Credit window open (True) or closed, driven by BTC: it closes on a day BTC ends more than
+    ``credit_close_drawdown`` below its trailing high (the highest close of the last
+    ``credit_high_window_days`` days, day 0 onwards: the path has no earlier history) and reopens
+    on the first day it is less than ``credit_reopen_drawdown`` below it; open on day 0. Days
+    inside any ``closed_periods`` (both end dates included) are forced closed; the drawdown rule
+    runs on beneath a forced closure. No random draws: the windows are a function of the BTC
+    path, so they close in the BTC crashes that hurt miners, not on independent coin flips."""
+
+    def __init__(self, rates: RatesMarket, start_date: dt.date):
+        self._rates = rates
         self._open = True
+        self._history = np.empty(0)  # the last window - 1 days of BTC before the next block
         self._closed_days = [
             (_day_offset(first, start_date), _day_offset(last, start_date))
             for first, last in rates.closed_periods
         ]
 
-    def block(self, first_day: int, n: int) -> np.ndarray:
-        uniforms = self._rng.random(n)
-        if first_day == 0:
-            uniforms[0] = 1.0  # day 0 is open
-        is_open = _two_state_chain(self._open, uniforms, self._p_open, self._p_close)
+    def block(self, first_day: int, btc_usd: np.ndarray) -> np.ndarray:
+        """Open/closed for the days ``[first_day, first_day + len(btc_usd))`` given their BTC
+        prices (USD); blocks must come in order."""
+        r = self._rates
+        high = trailing_high(btc_usd, r.credit_high_window_days, self._history)
+        is_open = drawdown_windows(
+            1.0 - btc_usd / high, r.credit_close_drawdown, r.credit_reopen_drawdown, self._open
+        )
         self._open = bool(is_open[-1])
-        days = np.arange(first_day, first_day + n)
+        self._history = np.concatenate([self._history, btc_usd])
+        self._history = self._history[self._history.size - (r.credit_high_window_days - 1) :]
+        days = np.arange(first_day, first_day + btc_usd.size)
         for first, last in self._closed_days:
             is_open[(days >= first) & (days <= last)] = False
         return is_open
@@ -304,13 +342,15 @@ class Markets:
     ):
         self.config = config
         self.start_date = start_date
-        btc_seed, power_seed, ai_seed, credit_seed, fee_seed = seed_seq.spawn(_N_PROCESSES)
+        # The credit window draws nothing (it follows BTC), but its child is still spawned so
+        # that the fee stream, spawned after it, is the same as before.
+        btc_seed, power_seed, ai_seed, _credit_seed, fee_seed = seed_seq.spawn(_N_PROCESSES)
         self._btc = _BtcProcess(config.btc, start_date, _generator(btc_seed), btc_replay)
         self._power = _PowerProcess(config.power, _generator(power_seed))
         self._ai = _LogOU(
             _generator(ai_seed), config.ai.mean_reversion_per_year, config.ai.volatility
         )
-        self._credit = _CreditProcess(config.rates, start_date, _generator(credit_seed))
+        self._credit = _CreditProcess(config.rates, start_date)
         self._fee_rng = _generator(fee_seed)
         self._filled = 0
         self._paths: dict[str, np.ndarray] = {
@@ -347,7 +387,7 @@ class Markets:
             self._ai.block(first, BLOCK_DAYS)
         )
         paths["base_rate"][days] = self.config.rates.base_rate
-        paths["credit_open"][days] = self._credit.block(first, BLOCK_DAYS)
+        paths["credit_open"][days] = self._credit.block(first, paths["btc"][days])
         fees = self.config.fees
         paths["fee"][days] = fees.mean_btc_per_block + fees.burst_probability * fees.burst_btc
 

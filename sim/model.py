@@ -6,7 +6,9 @@ Order within a step (docs/architecture.md has the diagram):
 2. kernel: simulate the 2016 blocks (arrivals, winners, subsidy, fees, daily curtailment);
 3. accounting: revenue, power, opex, AI hosting, debt service, depreciation, failures;
 4. decisions: policies propose; the model retires, sells BTC, converts to AI, buys ASICs and
-   finances the rest (cash, notes, converts, equity) or records a default;
+   finances the rest, then meets what is due and the covenant of secured notes through the
+   financing waterfall (sell BTC, draw credit if the window is open, issue equity at market,
+   sell machines, sell AI halls, sell sites) or records a default;
 5. power contracts that expired reprice to the market; valuation; data collection;
 6. ``consensus.next_bits`` gives the next epoch's difficulty exactly.
 """
@@ -14,12 +16,13 @@ Order within a step (docs/architecture.md has the diagram):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import mesa
 import numpy as np
 
-from sim import consensus, fleet, hosting
+from sim import consensus, fleet, hosting, valuation
 from sim.agents import MinerAgent
 from sim.errors import MinersimError
 from sim.finance import (
@@ -27,10 +30,14 @@ from sim.finance import (
     INSTRUMENT_NAMES,
     SECURED,
     BalanceSheets,
+    DebtService,
+    EquityMarket,
+    covenant_cure_usd,
     debt_by_owner,
     issue_notes,
-    market_cap_usd,
     new_debt_table,
+    repay_secured,
+    secured_by_owner,
     service_debt,
     write_off_debt,
 )
@@ -59,6 +66,13 @@ ACTION_CODE = {name: code for code, name in enumerate(ACTIONS)}
 MAX_PATH_DAYS = 100_000
 #: An epoch ending this long after the scenario's end date ends the run as stalled.
 MAX_OVERRUN_YEARS = 10.0
+#: Cash shortfalls and covenant cures below this are rounding, not a default, USD.
+CASH_TOL_USD = 1e-6
+#: Rounds of raising cash and repaying secured notes to cure a covenant breach: an asset sold
+#: below book lowers the assets too, so the cure is recomputed after each round.
+COVENANT_ROUNDS = 4
+#: Fleet columns that scale with the share of a unit sold (the others describe the machines).
+EXTENSIVE_FLEET_COLUMNS = ("hashrate_ths", "cost_usd", "book_usd")
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -72,6 +86,21 @@ def _unix_seconds(day: dt.date) -> float:
 
 def _date_to_day(day, start: dt.date) -> float:
     return float((dt.date.fromisoformat(str(day)[:10]) - start).days)
+
+
+@dataclass
+class _Offer:
+    """What one source of cash in the financing waterfall can raise now, per agent.
+
+    ``book_per_usd`` is the book value of the assets given up per USD raised (1 for BTC, which
+    is carried at market; 0 for new shares): it decides how far a USD raised goes towards curing
+    a covenant. ``take(usd)`` raises ``usd`` (per agent, at most ``available_usd``).
+    """
+
+    available_usd: np.ndarray
+    book_per_usd: np.ndarray | float
+    take: Callable[[np.ndarray], None]
+    action: str
 
 
 @dataclass
@@ -137,6 +166,10 @@ class MiningModel(mesa.Model):
         self.stalled = False
         self._compacted_units = 0  # fleet size after the last compaction
         self._build_agents()
+        self.equity_market = EquityMarket(cfg.market.rates, self.share_price_usd, self.books.shares)
+        #: One record per default: epoch, date, miner, cause ("maturity", "debt_service",
+        #: "operating" or "covenant"), the unmet USD, and the market state that day.
+        self.default_events: list[dict] = []
         horizon_days = (cfg.scenario.end_date - self.start_date).days
         self.recorder = Recorder(
             self.n,
@@ -380,24 +413,17 @@ class MiningModel(mesa.Model):
         self._sell_btc(decisions.sell_btc, p_end, action)
         self._convert_to_ai(ctx, decisions, day, years, action)
         self._buy_asics(ctx, decisions, day, action)
-        self._cover_shortfalls(ctx, p_end, day, action)
+        self._cover_shortfalls(ctx, service, p_end, day, action)
         self._settle_fringe_cash()
         self._renew_power_contracts(day)
 
         # ---- valuation and records
         debt = debt_by_owner(self.debt, n)
-        ai_noi_year = hosting.contracted_noi_per_year(self.contracts, ai.noi_margin, n)
         mining_cf_year = (btc_mined * p_end - power_cost - opex) / years
-        mcap = market_cap_usd(
-            mining_cf_year,
-            ai_noi_year,
-            b.btc_held * p_end,
-            debt - b.cash_usd,
-            cfg.miners.mining_multiple,
-            cfg.miners.ai_multiple,
-        )
+        mcap = self._equity_value(mining_cf_year, debt, p_end, day).market_cap_usd
         mcap[b.defaulted | ~self.is_public] = 0.0  # fringe agents are not listed
         self.share_price_usd = np.where(b.shares > 0, mcap / np.maximum(b.shares, 1e-300), 0.0)
+        self.equity_market.record(self.share_price_usd, b.shares)
         self._record(
             EpochOutcome(
                 t1,
@@ -566,12 +592,17 @@ class MiningModel(mesa.Model):
             self.books.cash_usd += proceeds
             self.books.equity_usd += proceeds - removed
 
-    def _sell_btc(self, wanted: np.ndarray, price: float, action: np.ndarray) -> np.ndarray:
+    def _sell_btc(
+        self, wanted: np.ndarray, price: float, action: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Sell up to ``wanted`` BTC per agent at ``price`` (USD/BTC); returns the BTC sold. BTC
+        is carried at market, so a sale moves value from BTC to cash and equity is unchanged."""
         b = self.books
         sold = np.clip(wanted, 0.0, b.btc_held)
         b.btc_held -= sold
         b.cash_usd += sold * price
-        action[(sold > 0) & (action == ACTION_CODE["mine"])] = ACTION_CODE["sell_btc"]
+        if action is not None:
+            action[sold > 0] = np.minimum(action[sold > 0], ACTION_CODE["sell_btc"])
         return sold
 
     def _convert_to_ai(
@@ -675,35 +706,261 @@ class MiningModel(mesa.Model):
             )
         self.books.cash_usd += amount
 
+    # ------------------------------------------------------------------ financing waterfall
     def _cover_shortfalls(
-        self, ctx: PolicyContext, price: float, day: int, action: np.ndarray
+        self,
+        ctx: PolicyContext,
+        service: DebtService,
+        price: float,
+        day: int,
+        action: np.ndarray,
     ) -> None:
-        """A public miner short of cash sells BTC, then borrows, then issues shares; failing all, defaults."""
+        """Meet what is due, then the covenant of secured notes; default whoever cannot.
+
+        A listed miner whose cash is negative after the epoch's bills, capex, interest,
+        amortisation and maturities (a maturity the miner cannot refinance must be repaid)
+        raises the gap through the waterfall of :meth:`_raise_cash`. A miner whose senior secured
+        principal then exceeds ``market.rates.covenant_secured_to_assets`` x its assets must
+        repay enough of it (:meth:`_meet_covenant`). Whoever cannot do either after every option
+        defaults; :attr:`default_events` records why:
+
+        * ``maturity``: the shortfall left is no larger than the principal due at maturity
+          this epoch (without that repayment the miner would have met its bills);
+        * ``debt_service``: no larger than interest + amortisation + maturities;
+        * ``operating``: larger (power, opex and AI capex alone could not be met);
+        * ``covenant``: bills met, but the covenant could not be cured.
+        """
         b = self.books
-        short = self.is_public & ~b.defaulted & (b.cash_usd < 0)
-        if not np.any(short):
+        live = self.is_public & ~b.defaulted
+        need = np.where(live, np.maximum(-b.cash_usd, 0.0), 0.0)
+        unmet = self._raise_cash(need, ctx, price, day, action)
+        short = live & (unmet > CASH_TOL_USD)
+        cure_left = self._meet_covenant(live & ~short, ctx, price, day, action)
+        failed = short | (cure_left > 0)
+        if not np.any(failed):
             return
-        need_btc = np.where(short, np.minimum(-b.cash_usd / price, b.btc_held), 0.0)
-        self._sell_btc(need_btc, price, action)
-        gap = np.where(short, np.maximum(-b.cash_usd, 0.0), 0.0)
-        if ctx.credit_open:
-            room = np.maximum(ctx.max_leverage * ctx.assets_usd - ctx.debt_usd, 0.0)
-            loan = np.where(gap > 0, np.minimum(gap, room), 0.0)
-            self._borrow(loan, SECURED, day, ctx)
-            action[loan > 0] = ACTION_CODE["borrow"]
-            gap = np.where(short, np.maximum(-b.cash_usd, 0.0), 0.0)
-            equity_room = 0.3 * self.share_price_usd * b.shares  # at most 30% dilution at once
-            issue = np.where((gap > 0) & (equity_room >= gap), gap, 0.0)
-            if np.any(issue > 0):
-                price_per_share = self.share_price_usd * (1 - self.cfg.market.rates.equity_discount)
-                b.shares += np.where(issue > 0, issue / np.maximum(price_per_share, 1e-300), 0.0)
-                b.cash_usd += issue
-                b.equity_usd += issue
-                action[issue > 0] = ACTION_CODE["issue_equity"]
-        failed = short & (b.cash_usd < -1e-6)
-        if np.any(failed):
-            self._default(failed, ctx, day, price)
-            action[failed] = ACTION_CODE["default"]
+        debt_service = service.interest_usd + service.repaid_usd
+        cause = np.select(
+            [~short, unmet <= service.matured_usd, unmet <= debt_service],
+            ["covenant", "maturity", "debt_service"],
+            "operating",
+        )
+        self._log_defaults(failed, cause, np.where(short, unmet, cure_left), price, day)
+        self._default(failed, ctx, day, price)
+        action[failed] = ACTION_CODE["default"]
+
+    def _meet_covenant(
+        self, tested: np.ndarray, ctx: PolicyContext, price: float, day: int, action: np.ndarray
+    ) -> np.ndarray:
+        """Cure covenant breaches of the miners in ``tested``: raise cash through the waterfall
+        (no new debt) and repay secured notes with it. Returns the secured principal each still
+        had to repay after every option, USD (0 where the covenant holds)."""
+        limit = self.cfg.market.rates.covenant_secured_to_assets
+        b = self.books
+
+        def cure_and_limit():
+            secured, assets = secured_by_owner(self.debt, self.n), self._assets_usd(price)
+            cure = np.where(tested, covenant_cure_usd(secured, assets, limit), 0.0)
+            cure[cure <= CASH_TOL_USD + 1e-9 * secured] = 0.0  # rounding, not a breach
+            # Where the assets are below the secured principal all of it is due, whatever is
+            # raised: each USD raised then cures one USD (limit 0 in the waterfall's formula).
+            linear = (assets > secured) & (limit < 1.0)
+            return cure, np.where(linear, limit, 0.0)
+
+        if not np.any(tested) or not np.any(self.debt.instrument == SECURED):
+            return np.zeros(self.n)
+        for _ in range(COVENANT_ROUNDS):
+            cure, round_limit = cure_and_limit()
+            if not np.any(cure > 0):
+                return cure
+            self._raise_cash(
+                np.maximum(cure - b.cash_usd, 0.0), ctx, price, day, action, round_limit
+            )
+            cure, _ = cure_and_limit()
+            pay = np.minimum(cure, np.maximum(b.cash_usd, 0.0))
+            repay_secured(self.debt, pay, self.n)
+            b.cash_usd -= pay
+        return cure_and_limit()[0]
+
+    def _raise_cash(
+        self,
+        need: np.ndarray,
+        ctx: PolicyContext,
+        price: float,
+        day: int,
+        action: np.ndarray,
+        covenant_limit: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Raise ``need`` (USD per agent) through the waterfall, in this order, each agent
+        stopping once it has what it needs; returns what is still missing, USD.
+
+        1. sell BTC at ``price``;
+        2. draw senior secured credit, only if the credit window is open that day, up to the
+           leverage ceiling ``policy.max_leverage`` (debt / assets after the loan);
+        3. issue shares at market (:class:`sim.finance.EquityMarket`: discount, dilution cap);
+        4. sell machines at resale value x (1 - ``miners.fire_sale_discount``): the same share
+           of every unit, bought by the fringe;
+        5. sell AI halls with their leases at ``miners.asset_sale_fraction`` x their market
+           value (contracted NOI x ``miners.ai_multiple`` less the capex still to spend);
+        6. sell idle powered sites at ``miners.asset_sale_fraction`` x (``miners.site_usd_per_mw``
+           + the AI option on the MW), USD per MW.
+
+        With ``covenant_limit`` (per agent) the cash goes to repay secured notes: new debt cures
+        nothing, and a USD raised by giving up ``k`` USD of book value lowers the repayment the
+        covenant needs by ``(1 - limit k) / (1 - limit)`` USD (:func:`covenant_cure_usd`), so an
+        asset sold far below book may not help at all.
+        """
+        offers = [self._offer_btc, self._offer_credit, self._offer_equity]
+        offers += [self._offer_machines, self._offer_halls, self._offer_sites]
+        if covenant_limit is not None:
+            offers.remove(self._offer_credit)
+        for make_offer in offers:
+            if not np.any(need > CASH_TOL_USD):
+                break
+            offer = make_offer(ctx, price, day)
+            gain = np.ones(self.n)
+            if covenant_limit is not None:
+                binding = covenant_limit > 0
+                book = np.broadcast_to(offer.book_per_usd, gain.shape)[binding]
+                limit = covenant_limit[binding]
+                gain[binding] = (1.0 - limit * book) / (1.0 - limit)
+            usable = (need > 0) & (gain > 0) & (offer.available_usd > 0)
+            take = np.zeros(self.n)
+            take[usable] = np.minimum(offer.available_usd[usable], need[usable] / gain[usable])
+            if np.any(usable):
+                offer.take(take)
+                action[usable] = np.minimum(action[usable], ACTION_CODE[offer.action])
+                need = np.where(
+                    usable, np.maximum(need - take * np.where(usable, gain, 0), 0), need
+                )
+        return need
+
+    def _listed(self) -> np.ndarray:
+        """Public miners that have not defaulted (the only agents that raise cash)."""
+        return self.is_public & ~self.books.defaulted
+
+    def _offer_btc(self, ctx: PolicyContext, price: float, day: int) -> _Offer:
+        held = np.where(self._listed(), self.books.btc_held * price, 0.0)
+        return _Offer(held, 1.0, lambda usd: self._sell_btc(usd / price, price), "sell_btc")
+
+    def _offer_credit(self, ctx: PolicyContext, price: float, day: int) -> _Offer:
+        lev = self.cfg.policy.max_leverage
+        room = np.maximum(lev * self._assets_usd(price) - debt_by_owner(self.debt, self.n), 0.0)
+        room = room / max(1.0 - lev, 1e-9)  # debt and assets both grow by the loan
+        is_open = bool(self.markets.credit_open[day])
+        available = np.where(self._listed() & is_open, room, 0.0)
+        return _Offer(available, 0.0, lambda usd: self._borrow(usd, SECURED, day, ctx), "borrow")
+
+    def _offer_equity(self, ctx: PolicyContext, price: float, day: int) -> _Offer:
+        market, b = self.equity_market, self.books
+        available = np.where(self._listed(), market.capacity_usd(self.share_price_usd), 0.0)
+
+        def take(usd: np.ndarray) -> None:
+            b.shares += market.issue(usd, self.share_price_usd)
+            b.cash_usd += usd
+            b.equity_usd += usd
+
+        return _Offer(available, 0.0, take, "issue_equity")
+
+    def _offer_machines(self, ctx: PolicyContext, price: float, day: int) -> _Offer:
+        f = self.fleet
+        resale = self.hardware.resale_usd_per_th(
+            f.efficiency_jth, day, ctx.hashprice_usd_per_th_day
+        )
+        unit_usd = f.hashrate_ths * resale * (1.0 - self.cfg.miners.fire_sale_discount)
+        unit_usd = np.where(self._listed()[f.owner], unit_usd, 0.0)
+        available = fleet.per_owner(f, unit_usd, self.n)
+        book = fleet.per_owner(f, f.book_usd, self.n)
+        book_per_usd = np.divide(book, available, out=np.full(self.n, np.inf), where=available > 0)
+
+        def take(usd: np.ndarray) -> None:
+            share = np.divide(usd, available, out=np.zeros(self.n), where=available > 0)
+            self._sell_units(np.clip(share, 0.0, 1.0)[self.fleet.owner], unit_usd)
+
+        return _Offer(available, book_per_usd, take, "sell_assets")
+
+    def _sell_units(self, fraction: np.ndarray, unit_usd: np.ndarray) -> None:
+        """Sell ``fraction`` of every fleet unit for ``fraction x unit_usd`` (USD). The first
+        fringe agent buys the machines with new capital (as in a default) and runs them at its
+        power price; with no fringe they leave the network."""
+        f, b = self.fleet, self.books
+        proceeds = unit_usd * fraction
+        sold_book = f.book_usd * fraction
+        b.cash_usd += fleet.per_owner(f, proceeds, self.n)
+        b.equity_usd += fleet.per_owner(f, proceeds - sold_book, self.n)
+        sold = fraction > 0
+        bought = {column: getattr(f, column)[sold].copy() for column in f.columns}
+        for column in EXTENSIVE_FLEET_COLUMNS:
+            bought[column] *= fraction[sold]
+            getattr(f, column)[:] *= 1.0 - fraction
+        f.keep(fraction < 1.0)
+        if self.n > self.n_public:
+            buyer = self.n_public
+            bought["owner"][:] = buyer
+            bought["cost_usd"] = proceeds[sold]
+            bought["book_usd"] = proceeds[sold].copy()
+            b.equity_usd[buyer] += proceeds[sold].sum()  # paid with new capital: cash stays 0
+            f.append(**bought)
+
+    def _offer_halls(self, ctx: PolicyContext, price: float, day: int) -> _Offer:
+        c, b, cfg = self.contracts, self.books, self.cfg
+        value = cfg.miners.ai_multiple * c.mw * c.usd_per_mw_year * cfg.market.ai.noi_margin
+        value = np.maximum(value - c.capex_remaining_usd, 0.0) * cfg.miners.asset_sale_fraction
+        value = np.where(self._listed()[c.owner], value, 0.0)
+        available = sum_by_owner(c.owner, value, self.n)
+        book = b.ai_ppe_usd + b.cip_usd
+        book_per_usd = np.divide(book, available, out=np.full(self.n, np.inf), where=available > 0)
+
+        def take(usd: np.ndarray) -> None:
+            share = np.clip(
+                np.divide(usd, available, out=np.zeros(self.n), where=available > 0), 0, 1
+            )
+            self.capacity_mw -= share * hosting.committed_mw(c, self.n)
+            kept = 1.0 - share[c.owner]
+            for column in (c.mw, c.capex_remaining_usd, c.capex_spent_usd):
+                column *= kept
+            c.keep(kept > 0)
+            b.cash_usd += usd
+            b.equity_usd += usd - share * book
+            b.ai_ppe_usd *= 1.0 - share
+            b.cip_usd *= 1.0 - share
+
+        return _Offer(available, book_per_usd, take, "sell_assets")
+
+    def _offer_sites(self, ctx: PolicyContext, price: float, day: int) -> _Offer:
+        cfg, n = self.cfg, self.n
+        fleet_mw = fleet.per_owner(self.fleet, fleet.unit_power_mw(self.fleet), n)
+        used = fleet_mw + hosting.committed_mw(self.contracts, n)
+        idle_mw = np.maximum(np.where(self._listed(), self.capacity_mw, 0.0) - used, 0.0)
+        option = cfg.miners.ai_option_weight * max(self._lease_value_usd_per_mw(day), 0.0)
+        usd_per_mw = cfg.miners.asset_sale_fraction * (cfg.miners.site_usd_per_mw + option)
+
+        def take(usd: np.ndarray) -> None:
+            self.capacity_mw -= usd / usd_per_mw
+            self.books.cash_usd += usd
+            self.books.equity_usd += usd  # sites are not on the books: all of it is a gain
+
+        return _Offer(idle_mw * usd_per_mw, 0.0, take, "sell_assets")
+
+    def _log_defaults(
+        self, failed: np.ndarray, cause: np.ndarray, unmet_usd: np.ndarray, price: float, day: int
+    ) -> None:
+        debt = debt_by_owner(self.debt, self.n)
+        date = (self.start_date + dt.timedelta(days=day)).isoformat()
+        for i in np.flatnonzero(failed):
+            self.default_events.append(
+                {
+                    "epoch": self.epoch,
+                    "date": date,
+                    "miner": self.miner_agents[i].name,
+                    "cause": str(cause[i]),
+                    "unmet_usd": float(unmet_usd[i]),
+                    "btc_price_usd": float(price),
+                    "market_cap_usd": float(self.share_price_usd[i] * self.books.shares[i]),
+                    "debt_usd": float(debt[i]),
+                    "credit_open": bool(self.markets.credit_open[day]),
+                }
+            )
 
     def _default(self, failed: np.ndarray, ctx: PolicyContext, day: int, price: float) -> None:
         """Liquidate: machines sold at a discount to resale value, then the books close at zero.
@@ -732,6 +989,40 @@ class MiningModel(mesa.Model):
             arr[failed] = 0.0
         b.defaulted |= failed
         self.capacity_mw[failed] = 0.0
+
+    # ------------------------------------------------------------------ valuation
+    def _lease_value_usd_per_mw(self, day: int) -> float:
+        """Market value of a MW leased to AI today (0 with the AI market off), USD per MW."""
+        ai = self.cfg.market.ai
+        if not ai.enabled:
+            return 0.0
+        return valuation.lease_value_usd_per_mw(
+            float(self.markets.ai_lease_usd_per_mw_year[day]),
+            ai.noi_margin,
+            self.cfg.miners.ai_multiple,
+            ai.capex_usd_per_mw,
+        )
+
+    def _equity_value(
+        self, mining_cf_usd_per_year: np.ndarray, debt_usd: np.ndarray, price: float, day: int
+    ) -> valuation.EquityValue:
+        """Each agent's equity value at BTC ``price`` on ``day`` (:mod:`sim.valuation`)."""
+        cfg, b, n = self.cfg, self.books, self.n
+        ai_mw = hosting.committed_mw(self.contracts, n)
+        capacity = np.where(self.is_public, self.capacity_mw, 0.0)  # the fringe's is unbounded
+        return valuation.equity_value(
+            mining_cf_usd_per_year,
+            hosting.contracted_noi_per_year(self.contracts, cfg.market.ai.noi_margin, n),
+            sum_by_owner(self.contracts.owner, self.contracts.capex_remaining_usd, n),
+            cfg.policy.max_ai_fraction * capacity - ai_mw,
+            capacity - ai_mw,
+            self._lease_value_usd_per_mw(day),
+            b.btc_held * price,
+            debt_usd - b.cash_usd,
+            cfg.miners.mining_multiple,
+            cfg.miners.ai_multiple,
+            cfg.miners.ai_option_weight,
+        )
 
     def _settle_fringe_cash(self) -> None:
         """Fringe agents pay out surplus cash and are recapitalised by new capital: cash stays 0."""
@@ -821,7 +1112,7 @@ class MiningModel(mesa.Model):
             scenario_name=self.spec.name,
             seed=self.seed,
             scenario_hash=self.spec.content_hash,
-            meta={"stalled": self.stalled},
+            meta={"stalled": self.stalled, "defaults": list(self.default_events)},
         )
 
 

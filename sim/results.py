@@ -68,6 +68,7 @@ MINER_EXTRA_COLUMNS = (
 #: Actions, most significant first: an agent's ``action`` in an epoch is the first that applies.
 ACTIONS = (
     "default",
+    "sell_assets",  # a distressed sale of machines, AI halls or sites (the financing waterfall)
     "convert_ai",
     "buy_asics",
     "borrow",

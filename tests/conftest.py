@@ -1,13 +1,17 @@
-"""Shared pytest fixtures.
+"""Shared pytest fixtures and the CI rule for skips.
 
-So far only the browser set-up for pytest-playwright (tests marked ``browser``); keep this file
-minimal and add other shared fixtures below it. Fixture names to avoid: ``solara_server``,
+The browser set-up for pytest-playwright (tests marked ``browser``), and: **with ``CI`` set
+(``CI=true``, as CI runs ``.ci/run``) a skipped test fails.** A test that needs something the
+machine lacks (Debian chromium, the ``dask`` executable, a data file) skips on a developer's
+machine with a message saying what to install, but in CI the missing dependency must fail the
+run instead of hiding the coverage it stands for. Keep this file minimal. Fixture names to avoid: ``solara_server``,
 ``solara_app``, ``solara_test`` and ``page_session`` belong to solara's auto-loaded
 pytest-ipywidgets plugin, and a fixture of ours with one of those names silently replaces it.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -38,3 +42,19 @@ def browser_type_launch_args(browser_type_launch_args):
         "args": CHROMIUM_ARGS,
         "headless": True,
     }
+
+
+def in_ci() -> bool:
+    """Whether the suite runs in CI (``CI`` set to anything but an empty string, 0 or false)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI, report a skipped test (``pytest.skip``, ``skipif``, ``importorskip``) as failed."""
+    outcome = yield
+    report = outcome.get_result()
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI (CI={os.environ['CI']!r}), which must not skip: {reason}"

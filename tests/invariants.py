@@ -161,8 +161,9 @@ def check_retarget_clamp(result: RunResult, initial_difficulty: float | None = N
 
 
 def check_defaulted_mine_nothing(result: RunResult) -> None:
-    """A defaulted public miner stays defaulted and, after its default epoch, has no hashrate,
-    mines no BTC and holds no mining or AI capacity."""
+    """A defaulted public miner stays defaulted; from the end of its default epoch it has no
+    debt, cash, BTC or assets (the books close at zero), and after that epoch it has no
+    hashrate, mines no BTC and holds no mining or AI capacity."""
     m = result.miners
     public = m[m["kind"] == "public"].sort_values(["miner_id", "epoch"])
     flips = public.groupby("miner_id")["defaulted"].apply(
@@ -175,6 +176,10 @@ def check_defaulted_mine_nothing(result: RunResult) -> None:
         assert not bad.any(), f"defaulted miner has {column} != 0: {_first_row(after, bad)}"
     defaults = public[public["action"].astype(str) == "default"]
     assert defaults["defaulted"].all(), "a 'default' action without the defaulted flag"
+    closed = public[public["defaulted"]]
+    for column in ("debt_usd", "cash_usd", "btc_held", "assets_usd"):
+        bad = closed[column] != 0
+        assert not bad.any(), f"defaulted miner has {column} != 0: {_first_row(closed, bad)}"
 
 
 def check_public_cash(result: RunResult) -> None:

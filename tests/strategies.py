@@ -725,6 +725,8 @@ def _markets(draw: st.DrawFn, start: dt.date) -> dict:
     if draw(st.booleans()):
         first = start + draw(_days(-30, 60))
         closed.append([first, first + draw(_days(0, 90))])
+    close_drawdown = draw(_num(0.0, 1.0))
+    discount = draw(_num(0.0, 0.5))
     return {
         "btc": draw(_btc_market(start)),
         "fees": {
@@ -761,10 +763,17 @@ def _markets(draw: st.DrawFn, start: dt.date) -> dict:
             "convertible_premium": draw(_num(0.0, 1.0)),
             "convertible_years": draw(_num(1.0, 8.0)),
             "secured_years": draw(_num(1.0, 8.0)),
-            "window_close_per_year": draw(_num(0.0, 5.0)),
-            "window_open_per_year": draw(_num(0.0, 10.0)),
+            "credit_close_drawdown": close_drawdown,
+            "credit_reopen_drawdown": draw(_num(0.0, close_drawdown)),
+            "credit_high_window_days": draw(st.integers(1, 730)),
             "closed_periods": closed,
-            "equity_discount": draw(_num(0.0, 0.5)),
+            "covenant_secured_to_assets": draw(_num(0.0, 1.0)),
+            "equity_discount": discount,
+            "equity_discount_per_drawdown": draw(_num(0.0, 2.0)),
+            "equity_max_discount": draw(_num(discount, 1.0)),
+            "equity_max_dilution_per_epoch": draw(_num(0.0, 0.5)),
+            "equity_min_share_price_usd": draw(_num(0.0, 5.0)),
+            "equity_high_window_epochs": draw(st.integers(1, 52)),
         },
     }
 
@@ -840,7 +849,11 @@ def valid_scenarios(draw: st.DrawFn, max_days: int = 120) -> ScenarioFiles:
             "opex_usd_per_mw_year": draw(_num(0.0, 2e5)),
             "mining_multiple": draw(_num(0.0, 10.0)),
             "ai_multiple": draw(_num(0.0, 20.0)),
+            "ai_option_weight": draw(_num(0.0, 1.0)),
             "default_recovery": draw(_num(0.0, 1.0)),
+            "fire_sale_discount": draw(_num(0.0, 1.0)),
+            "asset_sale_fraction": draw(_num(0.0, 1.0)),
+            "site_usd_per_mw": draw(_num(0.0, 3e6)),
             "curtailment": draw(st.booleans()),
         },
         "fringe": fringe,

@@ -25,7 +25,7 @@ from sim.consensus import (
     expected_hashes,
     next_bits,
 )
-from sim.kernel import run_epoch, simulate_epoch, subsidy_sat
+from sim.kernel import _pick_owner, run_epoch, simulate_epoch, subsidy_sat
 
 T0 = 1_700_000_000.0  # unix seconds, start of the test epochs and day 0 of the daily paths
 DAY = 86400.0
@@ -296,13 +296,16 @@ def test_block_rate_follows_the_active_hashrate_each_day(price_drop_epoch):
         assert poisson_within(count, expected, k=4.0), (day, count)
 
 
-def test_anticipating_miners_run_the_fixed_point_set():
+@pytest.mark.parametrize("anticipation", [0.5, 1.0])
+def test_anticipating_miners_run_the_fixed_point_set(anticipation):
     # Same fleet as price_drop_epoch, but one day at $14,000 (myopic revenue 0.021 USD per
     # TH/s-day: only the 15 J/TH unit, cost 0.018, runs). With full anticipation (a = 1) miners
     # decide on the revenue at the difficulty the running set implies at 600 s blocks:
     # revenue(set) = 0.021 * 3e8 / running TH/s. The 15+20 J/TH set (1.5e8 TH/s) earns 0.042,
     # covering the 20 J/TH cost (0.024); adding the 30 J/TH unit (3e8 TH/s) earns 0.021 < 0.036.
     # So exactly 15 and 20 J/TH run: the marginal unit covers its cost, the next one would not.
+    # With a = 0.5 the blend is revenue * (3e8 / running TH/s) ** 0.5: 0.021 * sqrt(2) = 0.0297
+    # still covers 0.024, and the whole fleet's 0.021 still does not cover 0.036: the same set.
     kw = epoch_inputs(
         [0.75e8, 0.75e8, 1.5e8],
         efficiency_jth=np.array([15.0, 20.0, 30.0]),
@@ -313,7 +316,7 @@ def test_anticipating_miners_run_the_fixed_point_set():
     )
     kw["hashes_per_block"] = 3e8 * 1e12 * SPACING
     myopic = run_epoch(**kw)
-    anticipating = run_epoch(**kw, anticipation=1.0)
+    anticipating = run_epoch(**kw, anticipation=anticipation)
     duration = anticipating[0][-1] - T0
     assert myopic[2][0] > 0 and myopic[2][1] == 0 and myopic[2][2] == 0
     assert anticipating[2][0] == pytest.approx(duration)
@@ -422,6 +425,38 @@ def test_stall_after_the_paths_end_counts_time_to_the_last_block_only():
     np.testing.assert_allclose(active_s, block_times[n_mined - 1] - T0, atol=1e-6)
     assert subsidy == n_mined * 50 * COIN
     assert int(sat_won.sum()) == subsidy + fees
+
+
+def test_multi_day_stall_with_anticipation_takes_back_every_day_past_the_last_block():
+    # Blocks every ~1.5 days on average (hashes_per_block set for 1.5-day spacing). Myopic
+    # revenue (0.0067 USD per TH/s-day) is below the cost (0.024), but anticipating miners
+    # (a = 0.5) expect 0.0067 * sqrt(216) = 0.098 at the difficulty their hashrate implies, so
+    # both units run on days 0-3; on the last day (price 0) they stop and the chain stalls.
+    # Days that closed after the last block were credited in full when they closed; the kernel
+    # must take them back (replaying each day's anticipated decision), so every unit hashed
+    # exactly until the last block. Seed 5: the last block comes on day 0.
+    kw = epoch_inputs(
+        [1e8, 2e8],
+        curtailable=np.ones(2, bool),
+        btc_price_usd=[6e4, 6e4, 6e4, 6e4, 0.0],
+        spacing_s=1.5 * DAY,
+        seed=5,
+    )
+    block_times, _, active_s, n_mined, _, _ = run_epoch(**kw, anticipation=0.5)
+    last = block_times[n_mined - 1]
+    assert 0 < n_mined < 2016
+    assert last < T0 + DAY  # days 1, 2 and 3 closed without a block
+    np.testing.assert_allclose(active_s, last - T0, atol=1e-6)
+
+
+def test_pick_owner_never_gives_a_block_to_an_owner_without_hashrate():
+    # a draw at the total (possible through rounding) goes to the last owner with hashrate,
+    # not to the trailing owner whose cumulative TH/s equals the total
+    cumulative = np.array([1.0, 3.0, 3.0])
+    assert _pick_owner(cumulative, 3.0) == 1
+    assert _pick_owner(cumulative, 2.999) == 1
+    assert _pick_owner(cumulative, 0.5) == 0
+    assert _pick_owner(np.array([2.0]), 2.0) == 0
 
 
 def test_stall_when_no_unit_has_hashrate():

@@ -52,10 +52,12 @@ BTC_CONFIGS = {
     },
 }
 
-# closes and reopens often, with a forced closure, so the credit chain is exercised
+# closes and reopens often (10% below a 30-day high, back within 5%), with a forced closure,
+# so the credit window's state carried across blocks is exercised
 RATES = {
-    "window_close_per_year": 12.0,
-    "window_open_per_year": 24.0,
+    "credit_close_drawdown": 0.1,
+    "credit_reopen_drawdown": 0.05,
+    "credit_high_window_days": 30,
     "closed_periods": [[dt.date(2025, 3, 1), dt.date(2025, 3, 20)]],
 }
 
@@ -190,6 +192,35 @@ def test_jump_count_is_within_a_poisson_bound():
     expected = intensity * (N_STAT_DAYS - 1) * DT_YEARS
     assert abs(counts.sum() - expected) < Z * math.sqrt(expected)
     assert counts.min() >= 0
+
+
+def test_jump_diffusion_log_returns_have_the_compound_poisson_moments():
+    # daily log return = drift dt + vol sqrt(dt) Z + sum of N ~ Poisson(lambda dt) jumps, each
+    # Normal(m, s): mean (drift + lambda m) dt, variance (vol^2 + lambda (m^2 + s^2)) dt.
+    drift, vol, intensity, m, s = 0.1, 0.3, 50.0, -0.02, 0.05
+    btc = {
+        "process": "jump_diffusion",
+        "drift": drift,
+        "volatility": vol,
+        "jump_intensity": intensity,
+        "jump_mean": m,
+        "jump_std": s,
+        **WIDE,
+    }
+    markets = make(btc_only(btc))
+    markets.extend_to(N_STAT_DAYS)
+    r = log_returns(markets.btc_price_usd[:N_STAT_DAYS])
+    n = r.size
+    mean = (drift + intensity * m) * DT_YEARS
+    var = (vol**2 + intensity * (m**2 + s**2)) * DT_YEARS
+    assert abs(r.mean() - mean) < Z * math.sqrt(var / n)
+    # standard error of the sample variance from the fourth central moment: sqrt((mu4 - var^2)/n)
+    lam = intensity * DT_YEARS
+    diffusion = vol**2 * DT_YEARS
+    jump2, jump4 = m**2 + s**2, m**4 + 6 * m**2 * s**2 + 3 * s**4
+    # cumulants of the compound Poisson part: k2 = lam E[J^2], k4 = lam E[J^4]; mu4 = k4 + 3 var^2
+    mu4 = lam * jump4 + 3 * (diffusion + lam * jump2) ** 2
+    assert abs(r.var(ddof=1) - var) < Z * math.sqrt((mu4 - var**2) / n)
 
 
 def test_regime_switching_spends_the_stationary_share_of_days_in_bear():
@@ -327,7 +358,7 @@ def test_extreme_parameters_over_30_years_stay_finite(case):
             "burst_probability": 1.0,
             "burst_btc": 10_000.0,
         },
-        "rates": {"window_close_per_year": 365.0, "window_open_per_year": 365.0},
+        "rates": {"credit_close_drawdown": 0.0, "credit_reopen_drawdown": 0.0},
     }
     markets = make(market)
     markets.extend_to(366 * 30)
@@ -415,13 +446,13 @@ def test_renewal_price_uses_the_trailing_30_day_market_mean():
 
 def test_credit_windows_are_forced_closed_in_closed_periods():
     rates = {
-        "window_close_per_year": 0.0,
+        "credit_close_drawdown": 1.0,  # BTC never closes the window
         "closed_periods": [
             [dt.date(2025, 2, 1), dt.date(2025, 2, 10)],
             [dt.date(2024, 12, 20), dt.date(2025, 1, 3)],  # begins before the start date
         ],
     }
-    markets = make({"rates": rates})
+    markets = make({"btc": {"volatility": 2.0}, "rates": rates})
     markets.extend_to(100)
     is_open = markets.credit_open
     closed = np.zeros(is_open.size, dtype=bool)
@@ -430,17 +461,83 @@ def test_credit_windows_are_forced_closed_in_closed_periods():
     np.testing.assert_array_equal(is_open, ~closed)
 
 
-def test_credit_chain_is_open_on_day_zero_and_at_the_stationary_share():
-    close, reopen = 20.0, 30.0
-    markets = make({"rates": {"window_close_per_year": close, "window_open_per_year": reopen}})
-    markets.extend_to(N_STAT_DAYS)
-    is_open = markets.credit_open[:N_STAT_DAYS]
-    assert is_open[0]
-    p_close, p_open = 1 - math.exp(-close * DT_YEARS), 1 - math.exp(-reopen * DT_YEARS)
-    share = p_open / (p_open + p_close)
-    rho = 1 - p_open - p_close
-    se = math.sqrt(share * (1 - share) / is_open.size * (1 + rho) / (1 - rho))
-    assert abs(is_open.mean() - share) < Z * se
+def _scripted_btc(points: list[tuple[int, float]]) -> dict:
+    """A deterministic piecewise BTC path through (day offset from START, USD) points."""
+    return {
+        "process": "piecewise",
+        "volatility": 0.0,
+        "points": [[START + dt.timedelta(days=day), usd] for day, usd in points],
+    }
+
+
+def test_credit_window_closes_in_a_drawdown_and_reopens_with_hysteresis():
+    # 100k flat to day 10, log-linear down to 40k on day 110, back to 100k on day 210. With a
+    # 365-day window the trailing high stays 100k: the window closes on the first day BTC ends
+    # more than 50% below it (below 50k) and reopens on the first day it is less than 30%
+    # below it (above 70k), on the way up.
+    btc = _scripted_btc([(10, 100_000.0), (110, 40_000.0), (210, 100_000.0)])
+    markets = make({"btc": btc, "rates": {}})
+    markets.extend_to(300)
+    price = markets.btc_price_usd[:300]
+    days = np.arange(300)
+    closes = int(np.flatnonzero(price < 50_000.0)[0])
+    reopens = int(np.flatnonzero((price > 70_000.0) & (days > closes))[0])
+    expected = (days < closes) | (days >= reopens)
+    np.testing.assert_array_equal(markets.credit_open[:300], expected)
+    assert 10 < closes < 110 < reopens < 210
+
+
+def test_credit_window_trailing_high_forgets_old_peaks():
+    # A 60% fall closes the window; with a 30-day window the high falls with the price, so the
+    # window reopens once the peak is 30 days old, although BTC never recovers.
+    btc = _scripted_btc([(10, 100_000.0), (12, 40_000.0)])
+    rates = {"credit_high_window_days": 30}
+    markets = make({"btc": btc, "rates": rates})
+    markets.extend_to(100)
+    is_open = markets.credit_open[:100]
+    assert is_open[:12].all() and not is_open[12]
+    # Day 10 (100k) leaves the window on day 40, whose high is day 11's 63.2k (37% above 40k:
+    # still closed); on day 41 the high is the flat 40k and the window reopens.
+    assert not is_open[12:41].any() and is_open[41:].all()
+
+
+def test_credit_window_follows_btc_only():
+    """The window is a function of the BTC path: other processes and seeds of other streams do
+    not move it, and its own parameters move no other path."""
+    base = make({"btc": {"volatility": 1.0}, "rates": RATES})
+    changed = make({"btc": {"volatility": 1.0}, "rates": {"credit_close_drawdown": 0.3}})
+    for markets in (base, changed):
+        markets.extend_to(800)
+    assert not np.array_equal(base.credit_open, changed.credit_open)
+    for name in ("btc_price_usd", "power_usd_mwh", "ai_lease_usd_per_mw_year"):
+        np.testing.assert_array_equal(getattr(base, name), getattr(changed, name), err_msg=name)
+    np.testing.assert_array_equal(
+        base.draw_block_fees_sat(500, 0), changed.draw_block_fees_sat(500, 0)
+    )
+
+
+def test_credit_rule_on_btc_history_closes_in_the_documented_windows():
+    """On the 2015-2021 BTC closes the default rule (50% below the 365-day high closes, within
+    30% reopens) shuts credit exactly in the periods docs/architecture.md and the schema state."""
+    from sim import history
+    from sim.input.schema import RatesMarket
+    from sim.markets import drawdown_windows, trailing_high
+
+    rates = RatesMarket()
+    prices = history.btc_price_usd()[: history.LAST_FITTING_DAY]
+    close = prices.to_numpy()
+    high = trailing_high(close, rates.credit_high_window_days, np.empty(0))
+    is_open = pd.Series(
+        drawdown_windows(
+            1 - close / high, rates.credit_close_drawdown, rates.credit_reopen_drawdown, True
+        ),
+        index=prices.index,
+    )
+    change = is_open.astype(int).diff()
+    closed_on = [d.date().isoformat() for d in is_open.index[change == -1]]
+    reopened_on = [d.date().isoformat() for d in is_open.index[change == 1]]
+    assert closed_on == ["2018-02-01", "2020-03-12", "2021-06-21"]
+    assert reopened_on == ["2019-05-10", "2020-05-06", "2021-08-07"]
 
 
 def test_spread_and_borrowing_rate_rise_with_clipped_leverage():

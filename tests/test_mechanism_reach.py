@@ -39,7 +39,6 @@ FLOORS = {
 }
 
 
-
 @pytest.mark.timeout(1800)
 def test_mechanism_scenarios_reach_every_mechanism_and_keep_the_invariants():
     seen: Counter[str] = Counter()

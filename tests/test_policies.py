@@ -67,11 +67,15 @@ def test_mining_only_buys_only_where_payback_beats_hurdle():
 
 
 def test_hodl_sells_nothing_and_never_borrows():
-    out = decide("hodl", context())
+    # Spare cash (2e8 - 1e7 USD) buys 1.9e8 / 15 = 1.27e7 TH/s, less than the free capacity
+    # (200 MW / 13.5 J/TH = 1.48e7 TH/s), so the cash bound binds; no borrowing tops it up.
+    ctx = context(cash_usd=np.full(N, 2e8))
+    out = decide("hodl", ctx)
     assert np.all(out.sell_btc == 0)
     assert not out.may_borrow.any()
-    # Spare cash only: 4.9e8 USD / 15 USD per TH caps what it can buy.
-    assert np.all(out.buy_ths <= (5e8 - 1e7) / 15.0 + 1e-6)
+    np.testing.assert_allclose(out.buy_ths, [1.9e8 / 15.0, 1.9e8 / 15.0, 0.0])
+    # mining_only in the same position borrows and fills the free capacity instead
+    np.testing.assert_allclose(decide("mining_only", ctx).buy_ths[:2], 200e6 / 13.5)
 
 
 def test_rational_converts_when_ai_beats_mining_and_not_when_ai_is_off():

@@ -14,6 +14,7 @@ before the end date (or no epoch completed); then the command line and a batch.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -84,13 +85,15 @@ def test_run_command_warns_and_exits_3_when_the_chain_stalls(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 3
     assert err.count("\n") == 1 and err.startswith("minersim: warning: the chain stalled"), err
-    epochs = pd.read_parquet(out / "epochs.parquet")
-    assert epochs.attrs["stalled"] is True  # the report reads this
+    meta = json.loads((out / "metadata.json").read_text())  # the report reads this
+    assert meta["stalled"] is True and meta["end_date"] == "2026-10-01"
+    assert (
+        pd.read_parquet(out / "epochs.parquet")["date"].iloc[-1].date().isoformat()
+        == (meta["last_epoch_date"])
+    )
     healthy = main(["run", str(demo), "--out", str(tmp_path / "ok")])
-    assert healthy == 0 and pd.read_parquet(tmp_path / "ok" / "epochs.parquet").attrs == {
-        "stalled": False,
-        "end_date": "2026-10-01",
-    }
+    assert healthy == 0
+    assert json.loads((tmp_path / "ok" / "metadata.json").read_text())["stalled"] is False
 
 
 def test_report_of_a_stalled_run_says_so(tmp_path):
@@ -98,13 +101,11 @@ def test_report_of_a_stalled_run_says_so(tmp_path):
 
     demo = copy_demo(tmp_path)
     out = tmp_path / "out"
-    overrides = collapse(1_000.0, 31, 0.0, 365)
-    result = sim.run(demo, seed=0, overrides=overrides)
-    assert result.meta["stalled"] and not result.epochs.empty  # one epoch, then no block
-    out.mkdir()
-    result.epochs.attrs.update(stalled=True, end_date="2026-10-01")
-    result.epochs.to_parquet(out / "epochs.parquet", index=False)
-    assert "**Warning: the chain stalled.**" in write_report(out).read_text()
+    sets = ["--set", 'market.btc.process="piecewise"', "--set", "market.btc.volatility=0.0"]
+    sets += ["--set", "market.btc.points=[[2025-10-01, 118649.0], [2025-11-01, 1000.0]]"]
+    sets += ["--set", "fringe.must_run_fraction=0.0"]
+    assert main(["run", str(demo), "--out", str(out), *sets]) == 3
+    assert "stopped early**: its chain stalled" in write_report(out).read_text()
 
 
 @pytest.fixture

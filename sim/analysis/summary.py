@@ -13,7 +13,8 @@
   mean over repeats of each chosen column's final value, with the problem definition of the
   sampler (:func:`sim.batch.sobol_problem`).
 
-Plots use matplotlib's Agg canvas directly (no pyplot, no global backend change).
+Plots are plain matplotlib Figures (no pyplot, no global backend change), drawn with the names,
+units and band style of :mod:`sim.analysis.style`.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
+from sim.analysis import plots, style
 from sim.batch.store import read_epochs, read_metadata
 from sim.errors import MinersimError
 
@@ -76,9 +78,8 @@ def summarize(
     paths: dict[str, Path] = {}
     quantiles = fan_quantiles(frame, fan_columns, step_days)
     paths["quantiles_csv"] = _write_csv(quantiles, dest / "quantiles.csv")
-    runs = frame["run"].nunique()
     for column, table in quantiles.groupby("column", sort=False):
-        paths[f"fan_{column}"] = _plot_fan(table, column, runs, dest / f"fan_{column}.png")
+        paths[f"fan_{column}"] = _plot_fan(table, column, dest / f"fan_{column}.png")
 
     finals = final_values(frame, [*parameters, *final_columns])
     paths["final_values_csv"] = _write_csv(finals, dest / "final_values.csv")
@@ -131,20 +132,8 @@ def _date_grid(first: int, last: int, step_days: int) -> np.ndarray:
     return grid if grid[-1] == last else np.append(grid, last)
 
 
-def _plot_fan(table: pd.DataFrame, column: str, runs: int, path: Path) -> Path:
-    fig = Figure(figsize=(8, 4.5))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    x = table["date"].to_numpy()
-    ax.fill_between(x, table["p5"], table["p95"], color="C0", alpha=0.2, label="p5-p95")
-    ax.fill_between(x, table["p25"], table["p75"], color="C0", alpha=0.4, label="p25-p75")
-    ax.plot(x, table["p50"], color="C0", label="median")
-    ax.set_title(f"{column}: quantiles over {runs} runs")
-    ax.set_ylabel(column)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best")
-    fig.autofmt_xdate()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+def _plot_fan(table: pd.DataFrame, column: str, path: Path) -> Path:
+    plots.fan(table, column).savefig(path, dpi=110)
     return path
 
 
@@ -174,22 +163,29 @@ def _heat_maps(
 
 
 def _plot_heat_map(table: pd.DataFrame, column: str, path: Path) -> Path:
-    fig = Figure(figsize=(1.2 * table.shape[1] + 3, 0.8 * table.shape[0] + 2))
-    FigureCanvasAgg(fig)
+    q = style.quantity(column)
+    values = table.to_numpy(dtype=float) * q.scale
+    fig = Figure(figsize=(1.2 * table.shape[1] + 3, 0.8 * table.shape[0] + 2), layout="constrained")
     ax = fig.add_subplot()
-    image = ax.imshow(table.to_numpy(dtype=float), origin="lower", aspect="auto", cmap="viridis")
-    ax.set_xticks(
-        range(table.shape[1]), [f"{v:.4g}" if _is_number(v) else v for v in table.columns]
-    )
-    ax.set_yticks(range(table.shape[0]), [f"{v:.4g}" if _is_number(v) else v for v in table.index])
+    image = ax.imshow(values, origin="lower", aspect="auto", cmap="viridis")
+    ax.set_xticks(range(table.shape[1]), [_tick(v) for v in table.columns])
+    ax.set_yticks(range(table.shape[0]), [_tick(v) for v in table.index])
     ax.set_xlabel(str(table.columns.name))
     ax.set_ylabel(str(table.index.name))
-    for (i, j), value in np.ndenumerate(table.to_numpy(dtype=float)):
-        ax.text(j, i, f"{value:.4g}", ha="center", va="center", color="w", fontsize=8)
-    fig.colorbar(image, ax=ax, label=f"final {column} (median over runs)")
-    ax.set_title(f"final {column}")
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    middle = np.nanmean([np.nanmin(values), np.nanmax(values)]) if np.isfinite(values).any() else 0
+    for (i, j), value in np.ndenumerate(values):
+        color = "k" if value > middle else "w"  # dark text on viridis' light end
+        ax.text(j, i, style.number_text(value), ha="center", va="center", color=color, fontsize=8)
+    bar = fig.colorbar(image, ax=ax, label=f"final {q.axis_label} (median over runs)")
+    bar.formatter = FuncFormatter(lambda v, _: style.number_text(v))
+    bar.update_ticks()
+    ax.set_title(f"Final {q.label}: median over runs at each point", fontsize=10)
+    fig.savefig(path, dpi=110)
     return path
+
+
+def _tick(value: object) -> str:
+    return style.number_text(float(value)) if _is_number(value) else str(value)
 
 
 def _is_number(value: object) -> bool:
@@ -240,22 +236,36 @@ def _plot_sobol(table: pd.DataFrame, path: Path) -> Path:
     columns = list(dict.fromkeys(table["column"]))
     ncols = min(3, len(columns))
     nrows = -(-len(columns) // ncols)
-    fig = Figure(figsize=(4.5 * ncols, 3.5 * nrows))
-    FigureCanvasAgg(fig)
+    fig = Figure(figsize=(4.5 * ncols, 3.5 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, column in zip(axes, columns, strict=False):
         part = table[table["column"] == column]
         x = np.arange(len(part))
-        ax.bar(x - 0.2, part["S1"], 0.4, yerr=part["S1_conf"], label="S1 (first order)")
-        ax.bar(x + 0.2, part["ST"], 0.4, yerr=part["ST_conf"], label="ST (total)")
+        ax.bar(
+            x - 0.2,
+            part["S1"],
+            0.4,
+            yerr=part["S1_conf"],
+            color=style.BLUE,
+            label="S1 (first order)",
+        )
+        ax.bar(
+            x + 0.2,
+            part["ST"],
+            0.4,
+            yerr=part["ST_conf"],
+            color=style.VERMILLION,
+            label="ST (total)",
+        )
         ax.set_xticks(x, part["parameter"], rotation=20, ha="right", fontsize=8)
-        ax.set_title(f"final {column}", fontsize=9)
+        ax.set_ylabel("index (share of variance)")
+        style.plain_ticks(ax)
+        ax.set_title(f"final {style.quantity(column).label}", fontsize=9)
         ax.axhline(0, color="k", lw=0.5)
     for ax in axes[len(columns) :]:
         ax.set_visible(False)
     axes[0].legend(fontsize=8)
     fig.suptitle("Sobol' sensitivity indices (95% confidence bars)")
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
 

@@ -217,7 +217,6 @@ def _stream(
     yield its run id. On any error or interrupt, pending tasks are cancelled. A bare Executor
     (tests) is taken as a backend that is never lost."""
     if isinstance(backend, cf.Executor):
-
         backend = Backend(backend, window)
     tasks = iter(tasks)
     in_flight: dict[cf.Future, RunTask] = {}

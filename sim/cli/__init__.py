@@ -9,7 +9,7 @@ import sys
 
 from sim.errors import MinersimError
 
-COMMAND_MODULES = ("run", "validate", "batch", "report", "ui")
+COMMAND_MODULES = ("run", "validate", "batch", "report", "experiment", "ui", "calibrate")
 
 
 def build_parser() -> argparse.ArgumentParser:

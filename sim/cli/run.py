@@ -1,12 +1,14 @@
-"""``minersim run``: one run of a scenario, written as Parquet tables."""
+"""``minersim run``: one run of a scenario, written as Parquet tables with its metadata."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
 
+from sim.analysis import folders
 from sim.cli.options import add_data_dir_option
 from sim.input.scenario import load_scenario, parse_overrides, resolve_scenario_path
 
@@ -16,10 +18,20 @@ STALLED_EXIT = 3
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run one scenario and write epochs.parquet and miners.parquet")
+    p = sub.add_parser(
+        "run", help="run one scenario and write epochs.parquet, miners.parquet and metadata.json"
+    )
     p.add_argument("scenario", help="scenario name (e.g. baseline) or path to a TOML file")
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default results/NAME-seedS, plus a hash of the --set overrides)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="replace the results already in the output folder"
+    )
     p.add_argument("--report", action="store_true", help="also write report.md with figures")
     p.add_argument(
         "--set",
@@ -34,42 +46,70 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from sim.model import run
-
-    scenario = load_scenario(
-        resolve_scenario_path(args.scenario),
-        parse_overrides(args.overrides),
-        data_dirs=getattr(args, "data_dirs", ()),
-    )
-    out = args.out or Path("results") / scenario.name
-    started = time.perf_counter()
-    result = run(scenario, seed=args.seed)
-    elapsed = time.perf_counter() - started
-    out.mkdir(parents=True, exist_ok=True)
-    end = scenario.config.scenario.end_date
-    # Parquet keeps DataFrame.attrs: the report reads whether the run stopped early.
-    result.epochs.attrs.update(stalled=bool(result.meta.get("stalled")), end_date=str(end))
-    result.epochs.to_parquet(out / "epochs.parquet", index=False)
-    result.miners.to_parquet(out / "miners.parquet", index=False)
-    e = result.epochs
-    last = f"{e['date'].iloc[-1]:%Y-%m-%d}" if len(e) else "(no epoch completed)"
-    if len(e):
-        print(
-            f"{scenario.name}: {len(e)} epochs to {last} in {elapsed:.2f} s; "
-            f"final hashrate {e['hashrate_ehs'].iloc[-1]:.0f} EH/s, "
-            f"difficulty {e['difficulty'].iloc[-1] / 1e12:.1f} T; wrote {out}/epochs.parquet, "
-            "miners.parquet"
-        )
-    if getattr(args, "report", False) and len(e):
+    words = ["minersim", "run", args.scenario, "--seed", str(args.seed)]
+    for text in args.overrides:
+        words += ["--set", text]
+    if args.out is not None:
+        words += ["--out", str(args.out)]
+    out, stalled = run_into_folder(args, "run", shlex.join(words), rerun_replaces=False)
+    if args.report:
         from sim.analysis.report import write_report
 
         print(f"report: {write_report(out)}")
-    if result.meta.get("stalled"):
+    return STALLED_EXIT if stalled else 0
+
+
+def run_into_folder(
+    args: argparse.Namespace, command_kind: str, command: str, rerun_replaces: bool
+) -> tuple[Path, bool]:
+    """Run ``args.scenario`` with ``args.seed`` and ``args.overrides`` into ``args.out`` (or the
+    default folder); returns the folder and whether the chain stalled before the end date
+    (a warning is printed: the CLI then exits with STALLED_EXIT).
+
+    ``command`` (the command line that reproduces the run) and ``command_kind`` ("run", "main")
+    are recorded in metadata.json. A folder that holds results is replaced only with
+    ``args.force``, or with ``rerun_replaces`` when an earlier command of the same kind wrote it
+    (``minersim main`` re-runs into its own folder).
+    """
+    from sim.model import run
+
+    overrides = parse_overrides(args.overrides)
+    scenario = load_scenario(
+        resolve_scenario_path(args.scenario), overrides, data_dirs=getattr(args, "data_dirs", ())
+    )
+    out = args.out or folders.default_run_folder(scenario.name, args.seed, overrides)
+    folders.prepare_output(
+        out, replace=args.force, replaceable_command=command_kind if rerun_replaces else None
+    )
+    started, clock = folders.now(), time.perf_counter()
+    result = run(scenario, seed=args.seed)
+    elapsed = time.perf_counter() - clock
+    meta = folders.run_metadata(
+        scenario,
+        args.seed,
+        overrides,
+        started,
+        folders.now(),
+        result.meta.get("stalled", False),
+        result.epochs,
+        command,
+        command_kind,
+    )
+    folders.write_run(result, out, meta)
+    e = result.epochs
+    if len(e):
         print(
-            f"minersim: warning: the chain stalled: the run stopped on {last}, before the end "
-            f"date {end} (too little hashrate for the difficulty); tables in {out}; exit "
-            f"status {STALLED_EXIT}",
+            f"{scenario.name}: {len(e)} epochs to {e['date'].iloc[-1]:%Y-%m-%d} in {elapsed:.2f} "
+            f"s; final hashrate {e['hashrate_ehs'].iloc[-1]:,.0f} EH/s, "
+            f"difficulty {e['difficulty'].iloc[-1] / 1e12:,.1f} T; wrote {out}/ (epochs.parquet, "
+            "miners.parquet, metadata.json)"
+        )
+    if meta["stalled"]:
+        print(
+            f"minersim: warning: the chain stalled: the run stopped at "
+            f"{meta['last_epoch_date'] or 'its start'}, before its end date {meta['end_date']} "
+            f"(too little hashrate for the difficulty; metadata.json: stalled = true); exit status "
+            f"{STALLED_EXIT}",
             file=sys.stderr,
         )
-        return STALLED_EXIT
-    return 0
+    return out, meta["stalled"]

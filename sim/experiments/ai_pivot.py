@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 import sim
+from sim.analysis import style
 from sim.experiments import common
 
 NAME = "ai_pivot"
-SCENARIOS = {"baseline": "C0", "no_ai": "C1"}
+SCENARIOS = {"baseline": style.BLUE, "no_ai": style.VERMILLION}
 COLUMNS = ("hashrate_ehs", "ai_capacity_mw")
 BERNSTEIN = ("2026-02-01", 3_700.0)  # cal §4.7: ~3.7 GW under $90B of AI contracts, early 2026
 
@@ -33,14 +34,22 @@ def on_grid(runs: list[pd.DataFrame], column: str, grid: pd.DatetimeIndex) -> np
 def figure(results: dict[str, list[pd.DataFrame]], grid: pd.DatetimeIndex):
     fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(11, 11), sharex=True)
     for name, color in SCENARIOS.items():
-        common.plot_bands(ax1, grid, on_grid(results[name], "hashrate_ehs", grid), color, name)
+        hashrate = on_grid(results[name], "hashrate_ehs", grid)
+        common.plot_bands(ax1, grid, hashrate, color, name, inner=False)
         common.plot_bands(
-            ax3, grid, on_grid(results[name], "ai_capacity_mw", grid) / 1e3, color, name
+            ax3,
+            grid,
+            on_grid(results[name], "ai_capacity_mw", grid) / 1e3,
+            color,
+            name,
+            inner=False,
         )
     ax1.set_ylabel("network hashrate, EH/s")
     ax1.set_title("Network hashrate (epoch mean)")
     ax2.axhline(0, color="grey", lw=0.8)
-    common.plot_bands(ax2, grid, paired_difference_pct(results, grid), "C2", "baseline vs no_ai")
+    common.plot_bands(
+        ax2, grid, paired_difference_pct(results, grid), style.GREEN, "baseline vs no_ai"
+    )
     ax2.set_ylabel("hashrate difference, %")
     ax2.set_title("Same seed: (baseline - no_ai) / no_ai")
     day, mw = BERNSTEIN
@@ -48,7 +57,7 @@ def figure(results: dict[str, list[pd.DataFrame]], grid: pd.DatetimeIndex):
         pd.Timestamp(day),
         mw / 1e3,
         "D",
-        color="C3",
+        color=style.BLACK,
         ms=8,
         label="~3.7 GW under AI contracts, all public miners, early 2026 (cal §4.7)",
     )
@@ -56,8 +65,9 @@ def figure(results: dict[str, list[pd.DataFrame]], grid: pd.DatetimeIndex):
     ax3.set_title("Capacity the ten public miners reserve for AI/HPC (leased or being built)")
     ax3.set_xlabel("date")
     for ax in (ax1, ax2, ax3):
+        style.plain_ticks(ax)
         ax.grid(alpha=0.3)
-        common.legend_with_bands(ax, loc="upper left")
+        common.legend_with_bands(ax, inner=ax is ax2, loc="upper left")
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
@@ -77,6 +87,17 @@ def table(results, dates: pd.DatetimeIndex) -> pd.DataFrame:
             frame = frame.assign(**common.band_columns(f"{name}_{column}", matrix))
     diff = paired_difference_pct(results, dates)
     return frame.assign(**common.band_columns("hashrate_diff_pct", diff))
+
+
+def display(tab: pd.DataFrame) -> pd.DataFrame:
+    """The Markdown table: hashrate (EH/s), the paired difference (%), AI/HPC capacity (GW)."""
+    shown = pd.DataFrame({"date": tab["date"]})
+    for name in SCENARIOS:
+        shown[f"{name} hashrate, EH/s"] = common.band_cells(tab, f"{name}_hashrate_ehs")
+    shown["same seed: hashrate difference, %"] = common.band_cells(tab, "hashrate_diff_pct")
+    for name in SCENARIOS:
+        shown[f"{name} AI/HPC, GW"] = common.band_cells(tab, f"{name}_ai_capacity_mw", 1e-3)
+    return shown
 
 
 def body(results, grid: pd.DatetimeIndex) -> list[str]:
@@ -107,12 +128,14 @@ def main(argv=None) -> None:
     yearly = pd.DatetimeIndex([pd.Timestamp(spec.start_date)]).append(
         pd.date_range(f"{spec.start_date.year + 1}-01-01", spec.end_date, freq="YS")
     )
+    tab = table(results, yearly)
     common.write_outputs(
         args,
         figure(results, grid),
-        table(results, yearly),
+        tab,
         "AI pivot: network hashrate with and without the AI/HPC option",
         body(results, grid),
+        display=display(tab),
         references=[
             "Share of capacity committed to AI/HPC: 0.46% of power capacity mid-2024 (CCAF); "
             "~3.7 GW under $90B of AI contracts vs ~27 GW controlled (~14%) by late 2025/early "

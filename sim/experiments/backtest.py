@@ -3,8 +3,12 @@
 The scenario starts from the real network state of 2022-01-01 and replays the real BTC price, so
 the bands come from block arrivals, fees and power prices. The network series in
 data/history stop at 2021-12-31 on purpose: the figure shows their last months
-for context. The only realised post-2021 network figures in the calibration README are drawn as
+for context. The only realised post-2021 network figures in data/sources.md are drawn as
 points (§3.1 network state in Oct 2025; §3.2 block 840,000 on 2024-04-20).
+
+The CSV's columns ``date``, ``sim_difficulty_t_median`` / ``_p5`` / ``_p95`` and
+``observed_difficulty_t`` are read by the report (:mod:`sim.analysis.report`), which quotes the
+simulated / realised ratio as its caveat.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ import sys
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 import sim
 from sim import history as sim_history
+from sim.analysis import style
 from sim.experiments import common
 
 NAME = "backtest"
@@ -28,7 +32,8 @@ OBSERVED = {  # date -> (difficulty T, hashrate EH/s 7-day mean or NaN), cal §3
     "2025-10-01": (143.47, 1_057.5),
     "2025-10-23": (146.72, np.nan),
 }
-PANELS = {"difficulty_t": "difficulty, T (10^12)", "hashrate_ehs": "hashrate, EH/s"}
+PANELS = {"difficulty_t": "difficulty, T", "hashrate_ehs": "hashrate, EH/s"}
+DISPLAY_MONTHS = (1, 7)  # the Markdown table shows January and July (and observed dates)
 
 
 def one_run(scenario: sim.Scenario, seed: int) -> dict:
@@ -69,26 +74,23 @@ def figure(runs: list[dict], grid: pd.DatetimeIndex, past: pd.DataFrame):
     fig, axes = plt.subplots(2, 1, figsize=(11, 9), sharex=True)
     halvings = [r["halving_2024"] for r in runs if r["halving_2024"] is not None]
     for k, (ax, (column, label)) in enumerate(zip(axes, PANELS.items(), strict=True)):
-        common.plot_bands(ax, grid, matrices[column], "C0", f"{SCENARIO} (simulated)")
+        common.plot_bands(ax, grid, matrices[column], style.BLUE, f"{SCENARIO}, simulated")
         ax.plot(past.index, past[column], color="k", lw=1.2, label="history to 2021-12-31")
         observed = [(pd.Timestamp(d), v[k]) for d, v in OBSERVED.items() if np.isfinite(v[k])]
         ax.plot(
             [d for d, _ in observed],
             [v for _, v in observed],
             "D",
-            color="C3",
+            color=style.VERMILLION,
             ms=8,
             label="realised, Oct 2025 (cal §3.1)",
         )
         common.mark_date(ax, pd.Timestamp(HALVING_2024[1]), "real 2024 halving (cal §3.2)", "k")
         if halvings:
             common.mark_date(
-                ax, pd.Series(halvings).median(), "simulated block 840,000 (median)", "C0", 1
+                ax, pd.Series(halvings).median(), "simulated block 840,000 (median)", style.BLUE, 1
             )
-        ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,g}"))
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        style.log_ticks(ax)
         ax.set_ylabel(f"{label} (log scale)")
         ax.grid(alpha=0.3, which="both")
         common.legend_with_bands(ax, loc="upper left")
@@ -111,6 +113,22 @@ def table(runs: list[dict], months: pd.DatetimeIndex) -> pd.DataFrame:
     return frame
 
 
+def display(tab: pd.DataFrame) -> pd.DataFrame:
+    """The Markdown table: January and July of each year and the dates with a realised value."""
+    month = pd.DatetimeIndex(tab["date"]).month
+    observed = np.isfinite(tab["observed_difficulty_t"]) | np.isfinite(tab["observed_hashrate_ehs"])
+    rows = tab[np.isin(month, DISPLAY_MONTHS) | observed]
+    return pd.DataFrame(
+        {
+            "date": rows["date"],
+            "simulated difficulty, T": common.band_cells(rows, "sim_difficulty_t"),
+            "realised difficulty, T": rows["observed_difficulty_t"],
+            "simulated hashrate, EH/s": common.band_cells(rows, "sim_hashrate_ehs"),
+            "realised hashrate, EH/s": rows["observed_hashrate_ehs"],
+        }
+    )
+
+
 def body(runs: list[dict]) -> list[str]:
     day = next(iter(OBSERVED))
     at = on_dates(runs, pd.DatetimeIndex([day]))
@@ -118,16 +136,17 @@ def body(runs: list[dict]) -> list[str]:
     sim_d, sim_h = at["difficulty_t"][:, 0], at["hashrate_ehs"][:, 0]
     halvings = pd.Series([r["halving_2024"] for r in runs if r["halving_2024"] is not None])
     lag = (halvings - pd.Timestamp(HALVING_2024[1])).dt.days
+    ratio = sim_d / observed_d
     return [
-        "Out of sample: the comparison needs the realised 2022+ difficulty (and hashrate) series, "
-        "which the project does not ship (data/history stops at 2021-12-31 on "
-        "purpose). Until it is added, the figure shows the last pre-2022 months and the few "
-        "realised post-2021 figures in the calibration README.",
-        f"On {day} the simulated difficulty is {common.fmt_range(sim_d, '{:,.1f} T')} against "
-        f"{observed_d} T realised (cal §3.1): {np.median(sim_d) / observed_d:.2f} of it (median); "
-        f"hashrate {common.fmt_range(sim_h, '{:,.0f} EH/s')} against {observed_h:,.1f} EH/s.",
+        f"**Fit, out of sample:** on {day} the simulated difficulty is "
+        f"{common.fmt_range(ratio, '{:.2f}')} of the realised {observed_d} T (cal §3.1): "
+        f"{common.fmt_range(sim_d, '{:,.1f} T')}; hashrate "
+        f"{common.fmt_range(sim_h, '{:,.0f} EH/s')} against {observed_h:,.1f} EH/s realised.",
         f"Block {HALVING_2024[0]:,} is mined on {halvings.median():%Y-%m-%d} (median; "
         f"{common.fmt_range(lag, '{:+.0f}')} days from the real {HALVING_2024[1]}, cal §3.2).",
+        "The full comparison needs the realised 2022+ difficulty and hashrate series, which the "
+        "project does not ship (data/history stops at 2021-12-31 on purpose); the figure shows "
+        "the last pre-2022 months and the few realised post-2021 figures in data/sources.md.",
     ]
 
 
@@ -137,19 +156,21 @@ def main(argv=None) -> None:
     spec = common.scenario(SCENARIO).config.scenario
     grid = common.date_grid(spec.start_date, spec.end_date, step_days=3)
     months = pd.date_range(spec.start_date, spec.end_date, freq="MS")
+    tab = table(runs, months)
     common.write_outputs(
         args,
         figure(runs, grid, history()),
-        table(runs, months),
+        tab,
         "Backtest from 2022: simulated difficulty and hashrate (monthly)",
         body(runs),
+        display=display(tab),
         references=[
             "Network state: 2025-10-01 hashrate 1,057.5 EH/s (7-day mean), difficulty 143.47 T; "
             "2025-10-23 difficulty 146.72 T (Blockchain.com series, [derived]) (§3.1). Hashrate "
             "estimators disagree by 10-15% (§3.1).",
             "Block 840,000 mined 2024-04-20 (§3.2).",
             "history/difficulty.csv and hashrate.csv (Blockchain.com estimates, to 2021-12-31): "
-            "the context lines before 2022 (file list at the top of the README).",
+            "the context lines before 2022 (file list at the top of data/sources.md).",
         ],
     )
 

@@ -1,12 +1,14 @@
 """Helpers shared by the experiment scripts: arguments, the seeds loop, bands, tables.
 
-Every experiment is run as ``.venv/bin/python -m sim.experiments.NAME [--runs N] [--out DIR]`` and
-writes ``DIR/NAME/NAME.png`` (figure), ``NAME.csv`` and ``NAME.md`` (table; the Markdown adds the
-key numbers in words and the observed references with their calibration-README sections).
+Every experiment is run as ``minersim experiment NAME [--runs N] [--out DIR]`` (or
+``python -m sim.experiments.NAME ...``) and writes ``DIR/NAME/NAME.png`` (figure), ``NAME.csv``
+(every column, every percentile) and ``NAME.md`` (the key numbers in words, a table of at most
+about eight columns with units in the headers, and the observed references with their sections
+of data/sources.md).
 
 Monte Carlo: run ``i`` uses seed ``first_seed + i``. Seeds run in this process, or in a pool of
 ``--workers`` processes (each loads the scenario once). Bands are percentiles over runs:
-p5-p95 and p25-p75 shaded, median as a line.
+p5-p95 (outlined) and p25-p75 shaded, median as a line (:mod:`sim.analysis.style`).
 """
 
 from __future__ import annotations
@@ -28,17 +30,21 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 
 import sim
+from sim.analysis import style
+from sim.analysis.markdown import band_column, markdown_table
+from sim.analysis.style import legend_with_bands, mark_date, percentiles
+from sim.calibration import moments
+from sim.calibration.moments import difficulty_in_effect as difficulty_in_effect  # re-exported
 
 DEFAULT_OUT = Path("results") / "experiments"
 CALIBRATION = "data/sources.md"
 
 BLOCKS_PER_EPOCH = 2016
 HALVING_2028_HEIGHT = 1_050_000
-PERCENTILES = (5, 25, 50, 75, 95)
 DAY = pd.Timedelta(days=1)
+BAND_STATS = ("median", "p5", "p95")
 
 
 # ------------------------------------------------------------------ command line
@@ -118,43 +124,17 @@ def on_grid(dates, values, grid: pd.DatetimeIndex) -> np.ndarray:
     return out
 
 
-def difficulty_in_effect(
-    epochs: pd.DataFrame, grid: pd.DatetimeIndex, initial: float
-) -> np.ndarray:
-    """Difficulty that applies on each grid date: an epoch's retarget (its ``difficulty``) from
-    the day of its last block on; ``initial`` before the first retarget."""
-    ends = pd.DatetimeIndex(epochs["date"]).to_numpy()
-    applied = np.searchsorted(ends, grid.to_numpy(), side="right") - 1
-    values = epochs["difficulty"].to_numpy()
-    return np.where(applied >= 0, values[np.maximum(applied, 0)], initial)
-
-
 def halving_epoch(epochs: pd.DataFrame, height: int = HALVING_2028_HEIGHT) -> int | None:
-    """Row of the epoch that mines block ``height`` (None if the run ends before it)."""
-    after = np.flatnonzero(epochs["height"].to_numpy() > height)
-    return int(after[0]) if len(after) and after[0] > 0 else None
+    """Row of the epoch that mines block ``height`` (default: the 2028 halving)."""
+    return moments.halving_epoch(epochs, height)
 
 
 def halving_date(epochs: pd.DataFrame, height: int = HALVING_2028_HEIGHT) -> pd.Timestamp | None:
-    """Day block ``height`` is mined, interpolated within its epoch (None if not reached)."""
-    k = halving_epoch(epochs, height)
-    if k is None:
-        return None
-    first = epochs["height"].iloc[k - 1]
-    fraction = (height - first) / BLOCKS_PER_EPOCH
-    start = pd.Timestamp(epochs["date"].iloc[k - 1])
-    return (start + fraction * epochs["epoch_days"].iloc[k] * DAY).normalize()
+    """Day block ``height`` (default: the 2028 halving) is mined, or None if not reached."""
+    return moments.halving_date(epochs, height)
 
 
 # ------------------------------------------------------------------ statistics
-def percentiles(runs: np.ndarray, axis: int = 0) -> dict[int, np.ndarray]:
-    """p5, p25, p50, p75, p95 over runs (NaN-aware; all-NaN columns give NaN)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        values = np.nanpercentile(np.asarray(runs, dtype=float), PERCENTILES, axis=axis)
-    return dict(zip(PERCENTILES, values, strict=True))
-
-
 def summary_row(values: Iterable[float], prefix: str = "") -> dict[str, float]:
     """Median, p5 and p95 of a set of per-run values, as table columns."""
     p = percentiles(np.asarray(list(values), dtype=float))
@@ -175,64 +155,41 @@ def fmt_range(values: Iterable[float], fmt: str = "{:,.0f}") -> str:
 
 # ------------------------------------------------------------------ figures
 def plot_bands(
-    ax: Axes, x, runs: np.ndarray, color: str, label: str, lw: float = 1.6, mean: bool = False
+    ax: Axes,
+    x,
+    runs: np.ndarray,
+    color: str,
+    label: str,
+    lw: float = 1.6,
+    mean: bool = False,
+    inner: bool = True,
 ) -> None:
     """p25-p75 and p5-p95 shading of ``runs`` (rows = runs, columns = x) and the median line
-    (the mean with ``mean=True``, e.g. for survival shares, whose median is 0 or 1)."""
+    (the mean with ``mean=True``, e.g. for survival shares, whose median is 0 or 1); no p25-p75
+    with ``inner=False`` (several series whose bands overlap on one axes)."""
     p = percentiles(runs)
-    ax.fill_between(x, p[5], p[95], color=color, alpha=0.15, lw=0)
-    ax.fill_between(x, p[25], p[75], color=color, alpha=0.3, lw=0)
     if mean:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            ax.plot(x, np.nanmean(runs, axis=0), color=color, lw=lw, label=f"{label} (mean)")
-    else:
-        ax.plot(x, p[50], color=color, lw=lw, label=f"{label} (median)")
-
-
-def band_handles() -> list[Patch]:
-    """Legend entries explaining the two shadings."""
-    return [
-        Patch(facecolor="grey", alpha=0.45, label="p25-p75 of runs"),
-        Patch(facecolor="grey", alpha=0.15, label="p5-p95 of runs"),
-    ]
-
-
-def legend_with_bands(ax: Axes, **kwargs) -> None:
-    handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=handles + band_handles(), fontsize=8, **kwargs)
-
-
-def mark_date(ax: Axes, when, text: str, color: str = "grey", row: int = 0) -> None:
-    """A dotted vertical line with a small label at the top of the axes (``row`` 1, 2: lower)."""
-    ax.axvline(when, color=color, ls=":", lw=1)
-    ax.annotate(
-        text,
-        (when, 1),
-        xycoords=("data", "axes fraction"),
-        xytext=(3, -12 - 11 * row),
-        textcoords="offset points",
-        fontsize=8,
-        color=color,
-    )
+            p[50] = np.nanmean(runs, axis=0)
+    style.draw_bands(ax, x, p, color, f"{label} ({'mean' if mean else 'median'})", lw, inner)
 
 
 # ------------------------------------------------------------------ outputs
-def format_number(x: float) -> str:
-    """Readable table cell: thousands separators from 100 up, else 3 significant digits."""
-    if not np.isfinite(x):
-        return ""
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.3g}"
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    cells = table.copy()
-    for column in cells.columns:
-        if pd.api.types.is_float_dtype(cells[column]):
-            cells[column] = cells[column].map(format_number)
-    return cells.to_markdown(index=False, disable_numparse=True)
+def band_cells(
+    table: pd.DataFrame,
+    prefix: str,
+    scale: float = 1.0,
+    per_row: bool = False,
+    decimals: int | None = None,
+) -> list[str]:
+    """Cells "median (p5 to p95)" of the columns PREFIX_median, PREFIX_p5 and PREFIX_p95, with
+    one number of decimals for the column (or ``decimals``), or for each row with ``per_row``
+    (a table whose rows are different measures: a drawdown in % beside a delay in days)."""
+    columns = [table[f"{prefix}_{stat}"].to_numpy(dtype=float) * scale for stat in BAND_STATS]
+    if per_row:
+        return [band_column([m], [lo], [hi])[0] for m, lo, hi in zip(*columns, strict=True)]
+    return band_column(*columns, decimals=decimals)
 
 
 def output_dir(args: argparse.Namespace) -> Path:
@@ -248,11 +205,14 @@ def write_outputs(
     title: str,
     body: Sequence[str],
     references: Sequence[str] = (),
+    display: pd.DataFrame | None = None,
 ) -> Path:
     """Write NAME.png, NAME.csv and NAME.md under OUT/NAME/ and report the runtime.
 
+    ``table`` goes to the CSV whole; ``display`` (default: ``table``) is the Markdown table: at
+    most about eight columns, units in the headers, bands as "median (p5 to p95)" cells.
     ``body`` holds Markdown paragraphs placed before the table (the key numbers, worded);
-    ``references`` lists observed figures with their calibration-README sections.
+    ``references`` lists observed figures with their sections of data/sources.md.
     """
     out = output_dir(args)
     fig.savefig(out / f"{args.name}.png", dpi=120, bbox_inches="tight")
@@ -262,18 +222,47 @@ def write_outputs(
     lines = [
         f"# {title}",
         "",
-        f"Generated by `python -m sim.experiments.{args.name} --runs {args.runs}` "
+        f"Generated by `minersim experiment {args.name} --runs {args.runs}` "
         f"(seeds {args.first_seed}-{args.first_seed + args.runs - 1}; {elapsed:.0f} s). "
-        f"Figure: `{args.name}.png`; table: `{args.name}.csv`. Bands and ranges are percentiles "
-        "over runs (median; p5-p95).",
+        f"Figure: `{args.name}.png`; every column of the table: `{args.name}.csv`. Bands and "
+        "ranges are percentiles over runs: median (p5 to p95).",
         "",
     ]
     for paragraph in body:
         lines += [paragraph, ""]
-    lines += [markdown_table(table), ""]
+    lines += [markdown_table(table if display is None else display), ""]
     if references:
         lines += [f"## Observed references ({CALIBRATION})", ""]
         lines += [f"- {ref}" for ref in references] + [""]
     (out / f"{args.name}.md").write_text("\n".join(lines))
     print(f"{args.name}: wrote {out} in {elapsed:.1f} s ({args.runs} runs per scenario)")
     return out
+
+
+__all__ = [
+    "BAND_STATS",
+    "BLOCKS_PER_EPOCH",
+    "CALIBRATION",
+    "DAY",
+    "DEFAULT_OUT",
+    "HALVING_2028_HEIGHT",
+    "band_cells",
+    "band_columns",
+    "date_grid",
+    "difficulty_in_effect",
+    "fmt_range",
+    "halving_date",
+    "halving_epoch",
+    "legend_with_bands",
+    "mark_date",
+    "on_grid",
+    "output_dir",
+    "over_seeds",
+    "parse_args",
+    "percentiles",
+    "plot_bands",
+    "scenario",
+    "seeds",
+    "summary_row",
+    "write_outputs",
+]

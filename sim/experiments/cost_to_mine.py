@@ -1,6 +1,6 @@
 """Cost to mine one BTC around the 2028 halving: JPMorgan's construction against the model's.
 
-JPMorgan's method (calibration README §3.12, §1.3): network power x $0.05/kWh / BTC issued, the
+JPMorgan's method (data/sources.md §3.12, §1.3): network power x $0.05/kWh / BTC issued, the
 network held as it was at the start (so 144 blocks a day): the subsidy halves, the cost doubles.
 The model's cash cost (electricity of the active fleet / BTC mined) and all-in cost (adds
 depreciation and other opex) let the network respond. Scenarios: ``jpm_method`` (JPM's flat
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 import sim
+from sim.analysis import style
 from sim.experiments import common
 
 NAME = "cost_to_mine"
@@ -50,8 +51,13 @@ PUBLISHED_POINTS = {  # panel -> [(date, USD per BTC, colour, label)] drawn as s
         ("2028-04-12", 180_000, "w", "JPM after the 2028 halving: $180k (cal §3.12)"),
     ],
     "baseline": [
-        ("2025-09-30", 42_956, "C0", "CleanSpark FY2025 energy: $42,956 (cal §1.4)"),
-        ("2025-09-30", 82_727, "C3", "CleanSpark FY2025 direct cost: $82,727 (cal §1.4)"),
+        ("2025-09-30", 42_956, style.BLUE, "CleanSpark FY2025 energy: $42,956 (cal §1.4)"),
+        (
+            "2025-09-30",
+            82_727,
+            style.VERMILLION,
+            "CleanSpark FY2025 direct cost: $82,727 (cal §1.4)",
+        ),
     ],
 }
 
@@ -65,7 +71,8 @@ def jpm_method_usd(epochs: pd.DataFrame, fee_btc_per_block: float) -> np.ndarray
 
 
 def one_run(scenario: sim.Scenario, seed: int) -> dict:
-    """Per-epoch costs of one run and their means over the windows around the halving."""
+    """Per-epoch costs of one run, their means over the windows around the halving, the
+    difficulty over the same windows and the network of the first epoch."""
     epochs = sim.run(scenario, seed=seed).epochs
     fee = scenario.config.market.fees.mean_btc_per_block
     series = epochs[["date", "cost_to_mine_cash_usd", "cost_to_mine_allin_usd"]].copy()
@@ -73,13 +80,25 @@ def one_run(scenario: sim.Scenario, seed: int) -> dict:
     k = common.halving_epoch(epochs)
     windows = {}
     if k is not None and k + WINDOW_EPOCHS < len(epochs):
-        for column in MEASURES:
-            values = series[column].to_numpy()
+        for column in [*MEASURES, "difficulty"]:
+            values = (series[column] if column in series else epochs[column]).to_numpy()
             windows[column] = (
                 values[k - WINDOW_EPOCHS : k].mean(),
                 values[k + 1 : k + 1 + WINDOW_EPOCHS].mean(),
             )
-    return {"series": series, "windows": windows, "halving": common.halving_date(epochs)}
+    first = epochs.iloc[0]
+    start = {
+        "hashrate_ehs": float(first["hashrate_ehs"]),
+        "efficiency_j_per_th": float(first["network_efficiency_j_per_th"]),
+        "power_mw": float(first["network_power_mw"]),
+        "jpm_method_usd": float(series["jpm_method_usd"].iloc[0]),
+    }
+    return {
+        "series": series,
+        "windows": windows,
+        "halving": common.halving_date(epochs),
+        "start": start,
+    }
 
 
 def table(results: dict[str, list[dict]]) -> pd.DataFrame:
@@ -105,7 +124,11 @@ def table(results: dict[str, list[dict]]) -> pd.DataFrame:
 
 def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex):
     fig, axes = plt.subplots(1, 2, figsize=(14, 5), sharey=True)
-    colors = {"jpm_method_usd": "k", "cost_to_mine_cash_usd": "C0", "cost_to_mine_allin_usd": "C3"}
+    colors = {
+        "jpm_method_usd": style.BLACK,
+        "cost_to_mine_cash_usd": style.BLUE,
+        "cost_to_mine_allin_usd": style.VERMILLION,
+    }
     for ax, (name, runs) in zip(axes, results.items(), strict=True):
         for column, label in MEASURES.items():
             matrix = np.array(
@@ -114,24 +137,46 @@ def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex):
             if column == "jpm_method_usd":  # deterministic given the start: a line
                 ax.plot(grid, np.nanmedian(matrix, axis=0), "k--", lw=1.4, label=label)
             else:
-                common.plot_bands(ax, grid, matrix, colors[column], label)
+                common.plot_bands(ax, grid, matrix, colors[column], label, inner=False)
         for day, usd, color, text in PUBLISHED_POINTS[name]:
-            ax.plot(pd.Timestamp(day), usd, "*", ms=14, mfc=color, mec="k", label=text)
+            ax.plot(
+                pd.Timestamp(day),
+                usd,
+                "*",
+                ms=14,
+                mfc=color,
+                mec="k",
+                label=text.replace("$", r"\$"),
+            )
         halvings = [r["halving"] for r in runs if r["halving"] is not None]
         if halvings:
             common.mark_date(ax, pd.Series(halvings).median(), "2028 halving (median date)")
         ax.set_title(f"{name}: cost to mine one BTC")
         ax.set_xlabel("date")
-        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v / 1e3:,.0f}k"))
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: style.number_text(v / 1e3)))
         ax.grid(alpha=0.3)
-        common.legend_with_bands(ax, loc="upper left")
-    axes[0].set_ylabel("USD per BTC")
+        common.legend_with_bands(ax, inner=False, loc="upper left")
+    axes[0].set_ylabel(r"cost to mine, \$k per BTC")
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
 
 
-def body(tab: pd.DataFrame) -> list[str]:
+def display(tab: pd.DataFrame) -> pd.DataFrame:
+    """The Markdown table: bands in $k per BTC and the after/before ratio."""
+    return pd.DataFrame(
+        {
+            "scenario": tab["scenario"],
+            "measure": tab["measure"],
+            f"{WINDOW_EPOCHS} epochs before, $k/BTC": common.band_cells(tab, "before_usd", 1e-3),
+            f"{WINDOW_EPOCHS} epochs after, $k/BTC": common.band_cells(tab, "after_usd", 1e-3),
+            "after / before": common.band_cells(tab, "ratio"),
+            "published figure it corresponds to": tab["published figure it corresponds to"],
+        }
+    )
+
+
+def body(tab: pd.DataFrame, results: dict[str, list[dict]]) -> list[str]:
     def cell(scenario: str, measure: str) -> pd.Series:
         return tab[(tab["scenario"] == scenario) & (tab["measure"] == MEASURES[measure])].iloc[0]
 
@@ -150,13 +195,65 @@ def body(tab: pd.DataFrame) -> list[str]:
             + "; ".join(parts)
             + "."
         )
-    lines.append(
-        "JPM's construction doubles mechanically because it holds the network fixed; in the "
-        "model, hashrate that no longer covers its power cost switches off or retires after the "
-        "halving, difficulty falls, and the survivors' cash cost per BTC rises by less (the "
-        "ratio of the model's cash cost above)."
-    )
+    lines.append(construction_sentence(results["jpm_method"][0]["start"]))
+    for name in SCENARIOS:
+        complete = [r["windows"] for r in results[name] if r["windows"]]
+        if not complete:
+            lines.append(f"**{name}**: no run has 6 epochs on both sides of the halving.")
+            continue
+        difficulty = [w["difficulty"][1] / w["difficulty"][0] for w in complete]
+        lines.append(
+            response_sentence(
+                name,
+                jpm_ratio=cell(name, "jpm_method_usd")["ratio_median"],
+                cash_ratio=cell(name, "cost_to_mine_cash_usd")["ratio_median"],
+                difficulty_ratio=float(np.median(difficulty)),
+            )
+        )
     return lines
+
+
+def construction_sentence(start: dict) -> str:
+    """Says that the JPM-method figure at the start follows from the scenario's own network."""
+    return (
+        f"The JPM-method figure at the start (${start['jpm_method_usd']:,.0f} per BTC in "
+        f"`jpm_method`, beside JPM's ~$92,000) follows by construction from the scenario's "
+        f"inputs: {start['hashrate_ehs']:,.0f} EH/s at {start['efficiency_j_per_th']:.1f} J/TH "
+        f"is {start['power_mw'] / 1e3:.1f} GW, at $50/MWh over 144 blocks a day. The scenario "
+        "was set to JPM's implied ~33 J/TH (cal §3.12), so the match checks the arithmetic, "
+        "not the model."
+    )
+
+
+def response_sentence(
+    name: str, jpm_ratio: float, cash_ratio: float, difficulty_ratio: float
+) -> str:
+    """The halving response in words, each claim worded from the ratios it describes.
+
+    Ratios are after / before the halving (medians over runs): JPM's method, the model's cash
+    cost per BTC and the difficulty.
+    """
+    change = 100 * (difficulty_ratio - 1)
+    if abs(change) < 0.5:
+        network = "difficulty is about unchanged"
+    elif change < 0:
+        network = f"difficulty falls {-change:.0f}% (hashrate that no longer covers its power "
+        network += "cost switches off or retires)"
+    else:
+        network = f"difficulty still rises {change:.0f}%"
+    if cash_ratio <= 1:
+        cost = "does not rise"
+    elif np.isclose(cash_ratio, jpm_ratio, rtol=0.01):
+        cost = "rises about as much as JPM's"
+    elif cash_ratio < jpm_ratio:
+        cost = "rises by less than JPM's"
+    else:
+        cost = "rises by more than JPM's"
+    return (
+        f"**{name}**: JPM's construction holds the network fixed, so its cost per BTC goes "
+        f"x{jpm_ratio:.2f} across the halving; in the model {network}, and the cash cost per BTC "
+        f"{cost} (x{cash_ratio:.2f})."
+    )
 
 
 def main(argv=None) -> None:
@@ -170,7 +267,8 @@ def main(argv=None) -> None:
         figure(results, grid),
         tab,
         "Cost to mine one BTC: JPMorgan's method vs the model, around the 2028 halving",
-        body(tab),
+        body(tab, results),
+        display=display(tab),
         references=[
             "JPMorgan cost to mine ~$92,000 (2025-10-23), 'could rise to $180,000 after the 2028 "
             "halving'; electricity only at $0.05/kWh, $18,000 per $0.01/kWh (§3.12, §1.3).",

@@ -2,7 +2,7 @@
 
 Steps ``sim.MiningModel`` through ``baseline`` and reads ``model.debt`` (owner, instrument,
 principal_usd) after every epoch: principal outstanding of the public miners by instrument.
-The observed surge, $2.1B -> $12.7B in the year to Oct 2025 (VanEck, calibration README §3.10),
+The observed surge, $2.1B -> $12.7B in the year to Oct 2025 (VanEck, data/sources.md §3.10),
 and the scenario's own notes by issue date (scenarios/debt_2025.csv) are drawn for context.
 """
 
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 import sim
+from sim.analysis import style
 from sim.experiments import common
 from sim.finance import CONVERTIBLE, SECURED
 
@@ -26,8 +27,31 @@ LABELS = {
     "convertible_usd": "convertible",
     "total_usd": "total",
 }
-COLORS = {"secured_usd": "C0", "convertible_usd": "C1", "total_usd": "k"}
+COLORS = {"secured_usd": style.BLUE, "convertible_usd": style.VERMILLION, "total_usd": style.BLACK}
 VANECK = (("2024-10-15", 2.1e9), ("2025-10-15", 12.7e9))  # cal §3.10, Oct 2025 ChainCheck, y/y
+
+
+class DebtMismatchError(RuntimeError):
+    """The debt instruments do not add up to the model's total debt: the experiment stops."""
+
+
+def check_totals(frame: pd.DataFrame, total_debt_usd: np.ndarray, seed: int) -> None:
+    """Raise DebtMismatchError unless secured + convertible principal equals ``total_debt_usd``
+    in every epoch (to 1e-9 relative or 1 USD)."""
+    parts = frame[list(INSTRUMENTS)].sum(axis=1).to_numpy()
+    if len(parts) != len(total_debt_usd):
+        raise DebtMismatchError(
+            f"{NAME}: seed {seed}: {len(parts)} epochs of instrument debt, "
+            f"{len(total_debt_usd)} of total_debt_usd"
+        )
+    bad = ~np.isclose(parts, total_debt_usd, rtol=1e-9, atol=1.0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DebtMismatchError(
+            f"{NAME}: seed {seed}: epoch {i}: secured + convertible principal "
+            f"${parts[i]:,.0f} != total_debt_usd ${total_debt_usd[i]:,.0f} "
+            f"({int(bad.sum())} epochs differ)"
+        )
 
 
 def debt_by_instrument(model: sim.MiningModel) -> dict[str, float]:
@@ -49,11 +73,10 @@ def one_run(scenario: sim.Scenario, seed: int) -> pd.DataFrame:
         model.step()
         if model.epoch > epoch:  # an epoch was recorded
             rows.append(debt_by_instrument(model))
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=list(INSTRUMENTS))
     epochs = model.result().epochs
-    frame["total_usd"] = frame.sum(axis=1)
-    if not np.allclose(frame["total_usd"], epochs["total_debt_usd"], rtol=1e-9, atol=1.0):
-        print(f"{NAME}: seed {seed}: model.debt does not add up to total_debt_usd", file=sys.stderr)
+    check_totals(frame, epochs["total_debt_usd"].to_numpy(), seed)
+    frame["total_usd"] = epochs["total_debt_usd"].to_numpy()
     frame.insert(0, "date", epochs["date"].to_numpy())
     return frame
 
@@ -68,7 +91,7 @@ def figure(runs: list[pd.DataFrame], grid: pd.DatetimeIndex, notes: pd.Series):
     fig, ax = plt.subplots(figsize=(11, 5))
     for column, label in LABELS.items():
         matrix = np.array([common.on_grid(r["date"], r[column], grid) for r in runs]) / 1e9
-        common.plot_bands(ax, grid, matrix, COLORS[column], f"model {label}")
+        common.plot_bands(ax, grid, matrix, COLORS[column], f"model {label}", inner=False)
     ax.step(
         notes.index,
         notes.to_numpy() / 1e9,
@@ -82,15 +105,16 @@ def figure(runs: list[pd.DataFrame], grid: pd.DatetimeIndex, notes: pd.Series):
         pd.to_datetime(dates),
         np.array(values) / 1e9,
         "D--",
-        color="C3",
+        color=style.GREEN,
         ms=8,
         label=r"VanEck: miner debt \$2.1B -> \$12.7B y/y to Oct 2025 (cal §3.10)",
     )
-    ax.set_ylabel("principal outstanding, USD bn")
+    ax.set_ylabel(r"principal outstanding, \$bn")
+    style.plain_ticks(ax)
     ax.set_xlabel("date")
     ax.set_title(f"Public miners' debt by instrument ({SCENARIO}, {len(runs)} runs)")
     ax.grid(alpha=0.3)
-    common.legend_with_bands(ax, loc="upper left")
+    common.legend_with_bands(ax, inner=False, loc="upper left")
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
@@ -102,6 +126,14 @@ def table(runs: list[pd.DataFrame], dates: pd.DatetimeIndex) -> pd.DataFrame:
         matrix = np.array([common.on_grid(r["date"], r[column], dates) for r in runs]) / 1e9
         frame = frame.assign(**common.band_columns(f"{column.removesuffix('_usd')}_usd_bn", matrix))
     return frame
+
+
+def display(tab: pd.DataFrame) -> pd.DataFrame:
+    """The Markdown table: principal outstanding by instrument, $bn, median (p5 to p95)."""
+    shown = pd.DataFrame({"date": tab["date"]})
+    for column, label in LABELS.items():
+        shown[f"{label}, $bn"] = common.band_cells(tab, f"{column.removesuffix('_usd')}_usd_bn")
+    return shown
 
 
 def body(runs: list[pd.DataFrame], notes: pd.Series) -> list[str]:
@@ -124,12 +156,25 @@ def body(runs: list[pd.DataFrame], notes: pd.Series) -> list[str]:
         f"{common.fmt_range(billions(x['secured_usd'] for x in first), usd)}). The scenario's "
         "notes issued after 2025-10-01 arrive, with their cash, on their issue dates. At the end "
         f"of {month_end:%b %Y} the model holds {common.fmt_range(at_vaneck, usd)} against "
-        f"VanEck's $12.7B (cal §3.10); the scenario's notes issued by then add up to "
-        f"${in_table:.1f}B, the rest is the model's own borrowing.",
+        f"VanEck's $12.7B (cal §3.10); " + notes_clause(float(np.median(at_vaneck)), in_table),
         f"By the end of the run the total is {common.fmt_range(billions(x['total_usd'] for x in last), usd)}"
         f" (peak over the run {common.fmt_range(peak, usd)}); senior secured notes are "
         f"{common.fmt_range(share, '{:.0f}%')} of it.",
     ]
+
+
+def notes_clause(model_bn: float, notes_bn: float) -> str:
+    """Compares the model's median debt with the scenario's notes issued by the same date."""
+    text = f"the scenario's notes issued by then add up to ${notes_bn:.1f}B"
+    gap = model_bn - notes_bn
+    if abs(gap) < 0.05:
+        return text + ", about all of the model's debt."
+    if gap > 0:
+        return text + f", the other ${gap:.1f}B (median) is the model's own borrowing."
+    return (
+        text + f": the model holds ${-gap:.1f}B (median) less, repaid, converted or written "
+        "off in default."
+    )
 
 
 def main(argv=None) -> None:
@@ -142,12 +187,14 @@ def main(argv=None) -> None:
     yearly = pd.DatetimeIndex([pd.Timestamp(start)]).append(
         pd.date_range(f"{start.year + 1}-01-01", end, freq="YS")
     )
+    tab = table(runs, yearly)
     common.write_outputs(
         args,
         figure(runs, grid, notes),
-        table(runs, yearly),
+        tab,
         "Debt surge: public miners' debt by instrument",
         body(runs, notes),
+        display=display(tab),
         references=[
             "VanEck (Oct 2025 ChainCheck): miner debt $2.1B -> $12.7B year on year (§3.10).",
             "The Miner Mag: debt + convertible offerings by 15 public miners $4.6B (Q4 2024), "

@@ -1,6 +1,6 @@
 """Hashrate and difficulty around the 2028 halving: drawdown and recovery, against 2016 and 2020.
 
-Method of calibration README §4.1, on daily series: peak within 14 days before the halving ->
+Method of data/sources.md §4.1, on daily series: peak within 14 days before the halving ->
 trough within 150 days after -> first day back above the peak. Difficulty is the one in effect
 each day; hashrate is the 30-day trailing mean of the epochs' mean hashrate. The 2016 and 2020
 episodes are drawn from data/history (difficulty.csv, hashrate.csv) where
@@ -17,12 +17,12 @@ import pandas as pd
 
 import sim
 from sim import history as sim_history
+from sim.analysis import markdown, style
+from sim.calibration.moments import PEAK_DAYS_BEFORE, TROUGH_DAYS_AFTER, drawdown_recovery
 from sim.experiments import common
 
 NAME = "halving_2028"
 SCENARIO = "baseline"
-PEAK_DAYS_BEFORE = 14
-TROUGH_DAYS_AFTER = 150
 MEAN_DAYS = 30
 DAYS = np.arange(-60, 361)  # days since the halving shown in the figure
 PATH_YLIM = (-70, 60)  # %: the 2016 history climbs to +230% within the year; clipped
@@ -36,26 +36,6 @@ OBSERVED = {  # cal §4.1: (drawdown %, trough day, back above peak day); NaN: n
 OSCILLATION_STEP = np.log(1.2)  # a retarget of more than +20% / -17%
 OSCILLATION_FLIPS = 4
 SERIES = {"difficulty": "difficulty", "hashrate_30d": f"hashrate, {MEAN_DAYS}-day mean"}
-
-
-def drawdown_recovery(days: np.ndarray, values: np.ndarray) -> dict[str, float]:
-    """Peak (14 d before) -> trough (150 d after) -> first day back above the peak.
-
-    ``days`` are days since the halving (one value a day). The recovery day is NaN if the series
-    has not come back above the peak by its end.
-    """
-    pre = (days >= -PEAK_DAYS_BEFORE) & (days <= 0)
-    post = (days > 0) & (days <= TROUGH_DAYS_AFTER) & np.isfinite(values)
-    if not pre.any() or not post.any():
-        return {"drawdown_pct": np.nan, "trough_day": np.nan, "recovery_day": np.nan}
-    peak = np.nanmax(values[pre])
-    trough_at = np.flatnonzero(post)[np.argmin(values[post])]
-    back = np.flatnonzero((days > days[trough_at]) & (values > peak))
-    return {
-        "drawdown_pct": 100 * (values[trough_at] / peak - 1),
-        "trough_day": float(days[trough_at]),
-        "recovery_day": float(days[back[0]]) if len(back) else np.nan,
-    }
 
 
 def longest_oscillation(epochs: pd.DataFrame, start: int) -> int:
@@ -156,7 +136,7 @@ def figure(runs: list[dict], history: dict):
     for row, (column, label) in enumerate(SERIES.items()):
         ax = axes[row, 0]
         paths = np.array([r[column]["path"] for r in runs])
-        common.plot_bands(ax, DAYS, paths, "C0", f"2028 ({SCENARIO}, simulated)")
+        common.plot_bands(ax, DAYS, paths, style.BLUE, f"2028, {SCENARIO}, simulated")
         for year, paths_by_series in history.items():
             color, ls = styles[year]
             ax.plot(
@@ -180,14 +160,14 @@ def distribution(ax, runs: list[dict], column: str, label: str) -> None:
     drawdown = np.array([r[column]["drawdown_pct"] for r in runs])
     recovery = np.array([r[column]["recovery_day"] for r in runs])
     missing = np.isnan(recovery)
-    ax.plot(recovery[~missing], drawdown[~missing], "o", color="C0", alpha=0.6, label="runs")
+    ax.plot(recovery[~missing], drawdown[~missing], "o", color=style.BLUE, alpha=0.6, label="runs")
     if missing.any():
         right = np.nanmax(recovery) if (~missing).any() else TROUGH_DAYS_AFTER
         ax.plot(
             np.full(missing.sum(), right * 1.05 + 10),
             drawdown[missing],
             ">",
-            color="C3",
+            color=style.VERMILLION,
             alpha=0.6,
             label=f"runs not back above the peak ({missing.sum()})",
         )
@@ -207,7 +187,34 @@ def distribution(ax, runs: list[dict], column: str, label: str) -> None:
     ax.set_ylabel(f"{label} drawdown, %")
     ax.set_title("Per run: drawdown vs recovery")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
+
+
+METRIC_LABELS = {
+    "drawdown_pct": "drawdown from the peak, %",
+    "trough_day": "trough, days after the halving",
+    "recovery_day": "back above the peak, days after",
+}
+
+
+def display(tab: pd.DataFrame) -> pd.DataFrame:
+    """The Markdown table: one row per series and measure, simulated band against 2016 and 2020
+    (each row in its own number format: % beside days)."""
+    observed = ["observed_2016", "observed_2020"]
+    cells = [
+        markdown.number_column(row[["sim_median", "sim_p5", "sim_p95", *observed]].tolist())[3:]
+        for _, row in tab.iterrows()
+    ]
+    return pd.DataFrame(
+        {
+            "series": tab["series"],
+            "measure": tab["metric"].map(METRIC_LABELS),
+            "simulated 2028": common.band_cells(tab, "sim", per_row=True),
+            "runs not reached, %": tab["sim_not_reached_pct"],
+            "2016": [c[0] for c in cells],
+            "2020": [c[1] for c in cells],
+        }
+    )
 
 
 def body(runs: list[dict], tab: pd.DataFrame) -> list[str]:
@@ -215,27 +222,54 @@ def body(runs: list[dict], tab: pd.DataFrame) -> list[str]:
         return tab[(tab["series"] == SERIES[series]) & (tab["metric"] == metric)][column].iloc[0]
 
     dates = pd.Series([r["halving"] for r in runs])
-    oscillating = [r for r in runs if r["oscillation"] >= OSCILLATION_FLIPS]
     return [
         f"Halving (block {common.HALVING_2028_HEIGHT:,}) on {dates.median():%Y-%m-%d} (median of "
         f"runs; {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}); cal §3.2 expects "
         "2028-04-10 to 2028-04-15.",
         f"Difficulty drawdown {cell('difficulty', 'drawdown_pct', 'sim_median'):.1f}% (median; p5-p95 "
         f"{cell('difficulty', 'drawdown_pct', 'sim_p5'):.1f}% to "
-        f"{cell('difficulty', 'drawdown_pct', 'sim_p95'):.1f}%) and is back above its peak after "
-        f"{cell('difficulty', 'recovery_day', 'sim_median'):.0f} days (median of the runs that "
-        f"recover; {cell('difficulty', 'recovery_day', 'sim_not_reached_pct'):.0f}% do not by the "
-        "end of 2030), against -5.4% / +38 d (2016) and -14.7% / +64 d (2020).",
+        f"{cell('difficulty', 'drawdown_pct', 'sim_p95'):.1f}%); "
+        + recovery_clause(
+            cell("difficulty", "recovery_day", "sim_median"),
+            cell("difficulty", "recovery_day", "sim_not_reached_pct"),
+        )
+        + ", against -5.4% / +38 d (2016) and -14.7% / +64 d (2020).",
         f"30-day mean hashrate drawdown {cell('hashrate_30d', 'drawdown_pct', 'sim_median'):.1f}% "
         f"(p5-p95 {cell('hashrate_30d', 'drawdown_pct', 'sim_p5'):.1f}% to "
         f"{cell('hashrate_30d', 'drawdown_pct', 'sim_p95'):.1f}%) against -2.5% (2016) and "
         "-12.6% (2020).",
-        f"{len(oscillating)} of {len(runs)} runs show a period-2 cycle after the halving: at least "
-        f"{OSCILLATION_FLIPS} consecutive retargets of alternating sign, each above +20% / -17% "
-        f"(seeds {', '.join(str(r['seed']) for r in oscillating) or 'none'}); the marginal fleet "
-        "switches off when difficulty is high and back on when it is low. Bitcoin's 2016 and "
-        "2020 halvings show no such cycle (history lines in the figure).",
+        oscillation_sentence(runs),
     ]
+
+
+def recovery_clause(median_day: float, not_reached_pct: float) -> str:
+    """When difficulty is back above its pre-halving peak, worded from the runs that get there."""
+    if not_reached_pct >= 100:
+        return "no run is back above its peak by the end of the run"
+    clause = f"back above its peak after {median_day:.0f} days (median of the runs that recover"
+    if not_reached_pct > 0:
+        clause += f"; {not_reached_pct:.0f}% do not by the end of the run"
+    return clause + ")"
+
+
+def oscillation_sentence(runs: list[dict]) -> str:
+    """How many runs cycle after the halving; the cobweb explanation only if some do."""
+    oscillating = [r for r in runs if r["oscillation"] >= OSCILLATION_FLIPS]
+    cycle = (
+        f"a period-2 cycle after the halving (at least {OSCILLATION_FLIPS} consecutive retargets "
+        "of alternating sign, each above +20% / -17%)"
+    )
+    if not oscillating:
+        return (
+            f"None of the {len(runs)} runs shows {cycle}, as Bitcoin's 2016 and 2020 halvings "
+            "show none (history lines in the figure)."
+        )
+    seeds = ", ".join(str(r["seed"]) for r in oscillating)
+    return (
+        f"{len(oscillating)} of {len(runs)} runs show {cycle} (seeds {seeds}): the marginal "
+        "fleet switches off when difficulty is high and back on when it is low. Bitcoin's 2016 "
+        "and 2020 halvings show no such cycle (history lines in the figure)."
+    )
 
 
 def main(argv=None) -> None:
@@ -250,6 +284,7 @@ def main(argv=None) -> None:
         tab,
         "The 2028 halving: drawdown and recovery of difficulty and hashrate",
         body(runs, tab),
+        display=display(tab),
         references=[
             "Halving response, daily series [derived]: difficulty 2016-07-09 213.4G -> 201.9G "
             "(-5.4%), trough +25 d, back above the peak +38 d; 2020-05-11 16.105T -> 13.732T "

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 import sim
+from sim.analysis import style
 from sim.experiments import common
 from sim.finance import debt_by_owner
 
@@ -26,7 +27,7 @@ GROUPINGS = {
     "size": ("small", "mid", "large"),
     "leverage": ("low", "mid", "high"),
 }
-COLORS = ("C0", "C1", "C3")
+COLORS = (style.BLUE, style.GREEN, style.VERMILLION)
 MARGIN_WINDOW_EPOCHS = 6  # margins over time: trailing sums, to smooth single epochs
 # a group whose mining is nearly gone (pivoted to AI) has tiny, lucky or unlucky revenue: its
 # margin can reach -300%; the axis is clipped so that the common range stays readable
@@ -164,13 +165,15 @@ def figure(results, groups: pd.DataFrame, grid: pd.DatetimeIndex):
                 members = members_of(groups, grouping, label)
                 legend = f"{grouping} {label}" + (f": {', '.join(members)}" if col == 0 else "")
                 matrix = matrices[name, grouping, label, column]
-                common.plot_bands(ax, grid, matrix, color, legend, mean=column == "alive")
+                common.plot_bands(
+                    ax, grid, matrix, color, legend, mean=column == "alive", inner=False
+                )
             ax.set_title(f"{name}: by {grouping}", fontsize=10)
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3)
             ax.set_ylim(*YLIMITS[column])
             if col == 0:
-                common.legend_with_bands(ax, loc="lower left")
+                common.legend_with_bands(ax, inner=False, loc="lower left")
         axes[-1, col].set_xlabel("date")
     fig.suptitle(
         f"Public miners by size and leverage terciles ({len(results[SCENARIOS[0]])} runs per path;"
@@ -185,6 +188,21 @@ def defaults_by_company(results: dict[str, list[pd.DataFrame]]) -> pd.Series:
     """Share of runs (all paths together) in which each company has defaulted by the end, %."""
     ends = [run[run["epoch"] == run["epoch"].max()] for runs in results.values() for run in runs]
     return 100 * pd.concat(ends).groupby("name", sort=False)["defaulted"].mean()
+
+
+def display(tab: pd.DataFrame) -> pd.DataFrame:
+    """The Markdown table: default rates and margins per path and group."""
+    return pd.DataFrame(
+        {
+            "path": tab["scenario"],
+            "group": tab["grouping"] + ": " + tab["group"],
+            "members": tab["members"],
+            "miners defaulted, % of miner-runs": tab["default_rate_pct"],
+            "runs with a default, %": tab["runs_with_default_pct"],
+            "mining gross margin, %": common.band_cells(tab, "mining_margin_pct"),
+            "operating margin with AI, %": common.band_cells(tab, "operating_margin_pct"),
+        }
+    )
 
 
 def body(tab: pd.DataFrame, groups: pd.DataFrame, by_company: pd.Series) -> list[str]:
@@ -227,6 +245,7 @@ def main(argv=None) -> None:
         tab,
         "Small vs large, low vs high leverage: survival and margins across BTC paths",
         body(tab, groups, defaults_by_company(results)),
+        display=display(tab),
         references=[
             "Distress: Core Scientific Ch.11 2022-12-21 (largest miner, ~10% of hashrate); "
             "Compute North Ch.11 (Sept 2022); Greenidge restructuring and Argo distress (Dec 2022) "

@@ -193,7 +193,8 @@ def with_overrides(
     """A new Scenario with dotted-key overrides applied and everything validated again (the
     tables it was loaded with are parsed again from their saved bytes, not from disk)."""
     scenario.check_unchanged()
-    raw = documents.plain(scenario.config.model_dump(mode="python"))
+    # exclude_unset: what the files set stays told apart from defaults (assumptions_used)
+    raw = documents.plain(scenario.config.model_dump(mode="python", exclude_unset=True))
     label = display(scenario.source) if scenario.source else f"scenario '{scenario.name}'"
     origins = {(): label}
     confinement = scenario._confinement.widened(data_dirs)

@@ -229,7 +229,11 @@ class AiMarket(Strict):
 
 
 class RatesMarket(Strict):
-    """Interest rates and credit access."""
+    """Interest rates, credit windows, equity issuance and the covenant of secured notes.
+
+    Credit windows follow BTC (a drawdown rule with hysteresis, see :mod:`sim.markets`); the
+    equity market is separate and priced off each miner's own share price (:mod:`sim.finance`).
+    """
 
     base_rate: Real = Field(default=0.04, ge=-0.05, le=1)
     spread_base: NonNegFloat = Field(default=0.03, le=1)
@@ -240,13 +244,66 @@ class RatesMarket(Strict):
     convertible_premium: NonNegFloat = Field(default=0.30, le=10)
     convertible_years: PositiveFloat = Field(default=6.0, le=30)
     secured_years: PositiveFloat = Field(default=5.0, le=30)
-    window_close_per_year: NonNegFloat = Field(
-        default=0.3, le=365, description="intensity at which credit windows close"
+    credit_close_drawdown: Fraction = Field(
+        default=0.5,
+        description="credit windows close on a day BTC ends more than this fraction below its "
+        "trailing high (assumption; on the 2015-2021 BTC closes the rule shuts credit "
+        "2018-02-01 to 2019-05-10, 2020-03-12 to 2020-05-06 and 2021-06-21 to 2021-08-07: "
+        "docs/architecture.md, Finance)",
     )
-    window_open_per_year: NonNegFloat = Field(default=3.0, le=365)
-    closed_periods: list[DateRange] = Field(default_factory=list, description="forced closures")
+    credit_reopen_drawdown: Fraction = Field(
+        default=0.3,
+        description="a closed window reopens on the first day BTC is less than this fraction "
+        "below its trailing high (assumption; at most credit_close_drawdown)",
+    )
+    credit_high_window_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="days of BTC closes the trailing high is taken over, the day itself "
+        "included (assumption: a year)",
+    )
+    closed_periods: list[DateRange] = Field(
+        default_factory=list, description="forced closures of the credit window"
+    )
+    covenant_secured_to_assets: Fraction = Field(
+        default=0.85,
+        description="maintenance covenant of senior secured notes: secured principal <= this x "
+        "total assets (book), tested every epoch; a breach is cured by repaying secured notes "
+        "or ends in default (assumption: above every baseline miner's ratio once its notes "
+        "are issued, the highest being TeraWulf's ~0.76)",
+    )
     equity_discount: Fraction = Field(
-        default=0.05, description="new shares sold at price x (1 - discount)"
+        default=0.05,
+        description="at-the-market issuance: new shares sold at price x (1 - discount) when the "
+        "share is at its trailing high (assumption: ATM commissions and market impact)",
+    )
+    equity_discount_per_drawdown: NonNegFloat = Field(
+        default=0.5,
+        le=10,
+        description="the discount widens by this x the share's drawdown from its trailing high "
+        "(assumption: a share 60% below its high sells 30 points cheaper)",
+    )
+    equity_max_discount: Fraction = Field(
+        default=0.5, description="the issue discount never exceeds this (assumption)"
+    )
+    equity_max_dilution_per_epoch: Fraction = Field(
+        default=0.10,
+        description="new shares issued in one epoch, at most this fraction of those outstanding "
+        "(assumption: what an at-the-market programme places in two weeks)",
+    )
+    equity_min_share_price_usd: NonNegFloat = Field(
+        default=1.0,
+        le=1e6,
+        description="no issuance while the share trades below this, USD (assumption: Nasdaq's "
+        "USD 1 minimum bid price, Listing Rule 5550(a)(2))",
+    )
+    equity_high_window_epochs: int = Field(
+        default=26,
+        ge=1,
+        le=1000,
+        description="epochs of share prices the trailing high is taken over (assumption: about "
+        "a year)",
     )
 
     @model_validator(mode="after")
@@ -254,6 +311,16 @@ class RatesMarket(Strict):
         for first, last in self.closed_periods:
             if last < first:
                 raise ValueError(f"closed period {first} to {last} ends before it starts")
+        if self.credit_reopen_drawdown > self.credit_close_drawdown:
+            raise ValueError(
+                f"credit_reopen_drawdown {self.credit_reopen_drawdown} must be at most "
+                f"credit_close_drawdown {self.credit_close_drawdown}"
+            )
+        if self.equity_discount > self.equity_max_discount:
+            raise ValueError(
+                f"equity_discount {self.equity_discount} must be at most "
+                f"equity_max_discount {self.equity_max_discount}"
+            )
         return self
 
 
@@ -339,13 +406,40 @@ class Miners(Strict):
         default=80_000.0, le=1e8, description="non-power operating cost"
     )
     mining_multiple: NonNegFloat = Field(
-        default=4.0, le=100, description="market value / forward mining cash flow"
+        default=4.0, le=100, description="market value / forward mining cash flow (assumption)"
     )
     ai_multiple: NonNegFloat = Field(
-        default=12.0, le=100, description="market value / contracted AI NOI"
+        default=12.0,
+        le=100,
+        description="market value / contracted AI NOI, before the capex still to spend "
+        "(assumption)",
+    )
+    ai_option_weight: Fraction = Field(
+        default=0.5,
+        description="market weight on capacity that could still be leased to AI: the option "
+        "on it is worth this x convertible MW x the positive part of (lease value - mining "
+        "value) per MW; 0 when the AI market is off (assumption: even odds; sim/valuation.py)",
     )
     default_recovery: Fraction = Field(
-        default=0.5, description="fleet sold at this fraction of resale value"
+        default=0.5,
+        description="in a default, the fleet is sold at this fraction of resale value (assumption)",
+    )
+    fire_sale_discount: Fraction = Field(
+        default=0.3,
+        description="machines a distressed miner sells before defaulting fetch resale value x "
+        "(1 - this) (assumption; the resale value already falls with hashprice, as ASIC prices "
+        "fell 82-87% in 2022, cal §4.8)",
+    )
+    asset_sale_fraction: Fraction = Field(
+        default=0.7,
+        description="AI halls (with their leases) and powered sites a distressed miner sells "
+        "fetch this fraction of their market value (assumption)",
+    )
+    site_usd_per_mw: NonNegFloat = Field(
+        default=0.85e6,
+        le=1e8,
+        description="market value of a powered mining site without machines, USD per MW, before "
+        "its AI option (cal §3.9: mining build-out $0.7-1.0M/MW, CoinShares)",
     )
     curtailment: bool = Field(
         default=True, description="switch machines off on days their margin is negative"

@@ -1,0 +1,189 @@
+"""Results folders on disk: a single run's folder, safe output folders, and what a folder holds.
+
+A run folder (``minersim run``, ``minersim main``)::
+
+    DIR/epochs.parquet, DIR/miners.parquet    the run's tables (docs/outputs.md)
+    DIR/metadata.json                         what produced them (:func:`run_metadata`)
+    DIR/report.md, DIR/figures/               written by ``minersim report`` / ``--report``
+    DIR/mc/                                   ``minersim main``: a Monte Carlo batch folder
+    DIR/experiments/NAME/                     ``minersim main``: the experiments' outputs
+
+A batch folder (``minersim mc`` / ``sweep``) has the layout of :mod:`sim.batch.store`.
+
+Nothing is overwritten silently: :func:`prepare_output` refuses a folder that already holds
+results unless it is told to replace them, and then removes the old report with them, so a
+report never describes a run that is no longer there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from sim.batch.store import METADATA_FILE, atomic_write, json_normalized
+from sim.errors import MinersimError
+
+RUN_FORMAT = "minersim-run/1"
+BATCH_FORMAT_PREFIX = "minersim-batch/"
+RUN_TABLES = ("epochs.parquet", "miners.parquet")
+#: What a run folder may hold that minersim wrote (and may replace).
+OWNED = (*RUN_TABLES, METADATA_FILE, "report.md", "figures", "mc", "experiments", "tables")
+
+
+def default_run_folder(scenario_name: str, seed: int, overrides: Mapping[str, object]) -> Path:
+    """``results/NAME-seedS`` or, with overrides, ``results/NAME-seedS-HASH``: HASH is the first 8
+    hex digits of the SHA-256 of the overrides as sorted JSON, so each variant gets its folder."""
+    folder = f"{scenario_name}-seed{seed}"
+    if overrides:
+        text = json.dumps(json_normalized(dict(overrides)), sort_keys=True)
+        folder += "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return Path("results") / folder
+
+
+def read_json(path: Path) -> dict | None:
+    """A metadata file's content, or None if the file is absent."""
+    try:
+        value = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MinersimError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise MinersimError(f"{path} does not hold a JSON object")
+    return value
+
+
+def folder_kind(root: Path) -> str:
+    """``"run"`` (a single run's tables) or ``"batch"`` (a Monte Carlo or sweep folder)."""
+    meta = read_json(root / METADATA_FILE) or {}
+    if str(meta.get("format", "")).startswith(BATCH_FORMAT_PREFIX):
+        return "batch"
+    if (root / "epochs.parquet").is_file():
+        return "run"
+    if not root.is_dir():
+        raise MinersimError(f"{root}: no such folder")
+    raise MinersimError(
+        f"{root}: not a results folder (no epochs.parquet of a run, no metadata.json of a batch); "
+        f"write one with `minersim run SCENARIO --out {root}` or `minersim mc SCENARIO --out {root}`"
+    )
+
+
+def prepare_output(out: Path, replace: bool, replaceable_command: str | None = None) -> None:
+    """Make ``out`` ready for new results, never overwriting old ones silently.
+
+    A folder that does not exist or holds no results is used as it is. One that holds results
+    (a run's tables, a metadata.json) is refused unless ``replace`` is true or its metadata says
+    it was written by ``replaceable_command`` (``minersim main`` re-runs into its own folder);
+    then what minersim wrote there (:data:`OWNED`) is removed first, the old report included.
+    """
+    if out.exists() and not out.is_dir():
+        raise MinersimError(f"{out} exists and is not a folder")
+    present = [name for name in OWNED if (out / name).exists()]
+    holds_results = any(name in present for name in (*RUN_TABLES, METADATA_FILE))
+    if holds_results:
+        meta = read_json(out / METADATA_FILE) or {}
+        written_by = meta.get("command_kind")
+        if not replace and (replaceable_command is None or written_by != replaceable_command):
+            raise MinersimError(
+                f"{out} already holds results ({_describe(meta)}); pass --force to replace "
+                "them, or --out for another folder"
+            )
+        print(f"replacing the results in {out} ({_describe(meta)})")
+    if holds_results or replace:
+        for name in present:
+            path = out / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MinersimError(f"cannot create the output folder {out}: {exc}") from None
+
+
+def _describe(meta: dict) -> str:
+    if not meta:
+        return "written by an older minersim, with no metadata.json"
+    what = meta.get("scenario_name", "?")
+    if "seed" in meta:
+        what += f", seed {meta['seed']}"
+    if meta.get("overrides"):
+        what += ", " + ", ".join(f"{k}={v}" for k, v in meta["overrides"].items())
+    when = meta.get("finished") or meta.get("created")
+    return f"{what}, {when}" if when else what
+
+
+def run_metadata(
+    scenario,
+    seed: int,
+    overrides: Mapping[str, object],
+    started: datetime,
+    finished: datetime,
+    stalled: bool,
+    epochs: pd.DataFrame,
+    command: str,
+    command_kind: str,
+) -> dict:
+    """What a run folder's metadata.json records: enough to reproduce and to trust the run."""
+    import numba
+    import numpy
+
+    import sim
+
+    last = pd.Timestamp(epochs["date"].iloc[-1]) if len(epochs) else None
+    return {
+        "format": RUN_FORMAT,
+        "command": command,
+        "command_kind": command_kind,
+        "scenario_name": scenario.name,
+        "scenario_hash": scenario.content_hash,
+        "scenario_source": str(scenario.source) if scenario.source else None,
+        "seed": int(seed),
+        "overrides": json_normalized(dict(overrides)),
+        "package_version": sim.__version__,
+        "python": platform.python_version(),
+        "libraries": {
+            "numpy": numpy.__version__,
+            "numba": numba.__version__,
+            "pandas": pd.__version__,
+        },
+        "started": started.isoformat(timespec="seconds"),
+        "finished": finished.isoformat(timespec="seconds"),
+        "seconds": round((finished - started).total_seconds(), 3),
+        "epochs": len(epochs),
+        "last_epoch_date": last.date().isoformat() if last is not None else None,
+        "end_date": scenario.config.scenario.end_date.isoformat(),
+        "stalled": bool(stalled),
+    }
+
+
+def write_run(result, out: Path, metadata: dict) -> None:
+    """The run's tables and its metadata.json, each written atomically (metadata last)."""
+    for name, frame in (("epochs.parquet", result.epochs), ("miners.parquet", result.miners)):
+        temp = out / f".tmp-{name}.{os.getpid()}"
+        frame.to_parquet(temp, index=False)
+        os.replace(temp, out / name)
+    atomic_write(out / METADATA_FILE, (json.dumps(metadata, indent=2) + "\n").encode())
+
+
+def now() -> datetime:
+    """The current time in UTC (metadata times are UTC, ISO 8601)."""
+    return datetime.now(UTC)
+
+
+__all__ = [
+    "RUN_FORMAT",
+    "default_run_folder",
+    "folder_kind",
+    "now",
+    "prepare_output",
+    "read_json",
+    "run_metadata",
+    "write_run",
+]

@@ -1,0 +1,35 @@
+"""``minersim experiment NAME [options]``: one of the research experiments (:mod:`sim.experiments`).
+
+The same as ``python -m sim.experiments.NAME [options]``; ``all`` runs them all, each in its own
+process (:mod:`sim.experiments.run_all`). Options (``--runs``, ``--out``, ``--first-seed``,
+``--workers``) go to the experiment unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+from sim.experiments.run_all import EXPERIMENTS
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "experiment",
+        help="run a research experiment (figure, CSV and Markdown table with Monte Carlo bands)",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument("name", choices=[*EXPERIMENTS, "all"], help="experiment, or all of them")
+    p.add_argument(
+        "options",
+        nargs=argparse.REMAINDER,
+        help="the experiment's options, e.g. --runs 40 --out results/experiments --workers 2",
+    )
+    p.set_defaults(func=experiment_command)
+
+
+def experiment_command(args: argparse.Namespace) -> int:
+    module = importlib.import_module(
+        "sim.experiments.run_all" if args.name == "all" else f"sim.experiments.{args.name}"
+    )
+    return int(module.main(args.options) or 0)

@@ -1,0 +1,474 @@
+"""Where every schema default comes from: a source in data/sources.md or a stated assumption.
+
+:data:`DEFAULTS` has one entry per scenario field that has a default (dotted key as in
+``--set``; fields of list items such as ``fringe.classes`` are written ``fringe.classes.*.agents``).
+Each entry is ``(status, basis)``:
+
+* ``"sourced"``: the default is a figure of ``data/sources.md``; ``basis`` cites its section as
+  "cal §x.y" and says how the figure was read (a range's midpoint, a derived ratio).
+* ``"assumption"``: no source gives the figure; ``basis`` says what the choice rests on.
+* ``"option"``: the default is not a figure but an absent input or a switch (no file, no forced
+  closure, an empty description); ``basis`` says what leaving it out means.
+
+:func:`assumptions_used` lists the defaults a loaded scenario relies on (the fields its files and
+overrides did not set), with their status and basis: the report shows it beside the results.
+``tests/test_assumptions.py`` fails when a schema field with a default has no entry here, and
+checks that the table in ``scenarios/README.md`` is the one :func:`markdown_table` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+from pydantic import BaseModel
+
+from sim.input.schema import ScenarioConfig
+
+SOURCED, ASSUMPTION, OPTION = "sourced", "assumption", "option"
+STATUSES = (SOURCED, ASSUMPTION, OPTION)
+LIST_ITEM = "*"  # stands for the index of a list item in a key
+
+DEFAULTS: dict[str, tuple[str, str]] = {
+    # ---------------------------------------------------------------- scenario, chain
+    "scenario.description": (OPTION, "free text; empty when not given"),
+    "chain.bits": (OPTION, "give bits or difficulty (exactly one)"),
+    "chain.difficulty": (OPTION, "give bits or difficulty (exactly one)"),
+    # ---------------------------------------------------------------- BTC price
+    "market.btc.process": (
+        ASSUMPTION,
+        "geometric Brownian motion, the textbook null model; scenarios choose their own",
+    ),
+    "market.btc.initial_usd": (
+        ASSUMPTION,
+        "a round $100,000, near the Oct 2025 close of $118,649 (cal §3.1); scenarios set it",
+    ),
+    "market.btc.drift": (ASSUMPTION, "no trend in log price (the baseline's choice)"),
+    "market.btc.volatility": (
+        ASSUMPTION,
+        "0.5 a year, a round figure for BTC's realised volatility; not fitted",
+    ),
+    "market.btc.jump_intensity": (ASSUMPTION, "no jumps unless a scenario adds them"),
+    "market.btc.jump_mean": (ASSUMPTION, "no jumps unless a scenario adds them"),
+    "market.btc.jump_std": (ASSUMPTION, "no jumps unless a scenario adds them"),
+    "market.btc.bear_drift": (
+        ASSUMPTION,
+        "regime_switching only: a bear market losing ~45% a year (exp(-0.6)); not fitted",
+    ),
+    "market.btc.bear_volatility": (ASSUMPTION, "regime_switching only: 0.8 a year; not fitted"),
+    "market.btc.bull_to_bear_per_year": (
+        ASSUMPTION,
+        "regime_switching only: a bear market every ~2 years; not fitted",
+    ),
+    "market.btc.bear_to_bull_per_year": (
+        ASSUMPTION,
+        "regime_switching only: bear markets last ~1 year on average; not fitted",
+    ),
+    "market.btc.path_csv": (OPTION, "replay only: the price file"),
+    "market.btc.points": (OPTION, "piecewise only: the median path's points"),
+    "market.btc.floor_usd": (ASSUMPTION, "numerical guard ($1), not meant to bind"),
+    "market.btc.cap_usd": (ASSUMPTION, "numerical guard ($1e9), not meant to bind"),
+    # ---------------------------------------------------------------- fees
+    "market.fees.mean_btc_per_block": (
+        SOURCED,
+        "cal §3.3: 2025 year-to-date average 0.036 BTC per block (hashlabs.io)",
+    ),
+    "market.fees.lumpiness": (
+        ASSUMPTION,
+        "lognormal sigma 1 per block: 'extremely lumpy' fees (cal §4.4), spread not fitted",
+    ),
+    "market.fees.burst_probability": (
+        ASSUMPTION,
+        "one burst block in 2,000 (~ one a fortnight); bursts such as the 37.67 BTC halving "
+        "block (cal §3.2) are rare, their rate is not fitted",
+    ),
+    "market.fees.burst_btc": (
+        ASSUMPTION,
+        "5 BTC mean extra fees in a burst block, between typical blocks and the 37.67 BTC of "
+        "2024-04-20 (cal §3.2); not fitted",
+    ),
+    # ---------------------------------------------------------------- power
+    "market.power.base_usd_mwh": (
+        SOURCED,
+        "cal §3.7: CCAF 2024 survey median, $45/MWh delivered",
+    ),
+    "market.power.mean_reversion_per_year": (
+        ASSUMPTION,
+        "log price half-life of ~4 months (ln 2 / 2 years); not fitted",
+    ),
+    "market.power.volatility": (ASSUMPTION, "0.3 a year of log price; not fitted"),
+    "market.power.spike_probability_per_day": (
+        ASSUMPTION,
+        "a price spike on ~1% of days (Texas summer peaks, cal §4.5, not counted)",
+    ),
+    "market.power.spike_multiplier": (ASSUMPTION, "a spike day costs 3x the day's price"),
+    "market.power.renewal_shock": (
+        ASSUMPTION,
+        "contracts renew at the trailing market price, no premium",
+    ),
+    "market.power.shock_multiplier": (ASSUMPTION, "no scaling of the price path"),
+    # ---------------------------------------------------------------- AI hosting
+    "market.ai.enabled": (OPTION, "the AI/HPC lease market is open"),
+    "market.ai.lease_usd_per_mw_year": (
+        SOURCED,
+        "cal §3.9: TeraWulf-Fluidstack ~$1.85M, Cipher-Fluidstack ~$1.79M per MW-year "
+        "(headline benchmark; range $1.2-2.3M, cal §1.5)",
+    ),
+    "market.ai.mean_reversion_per_year": (
+        ASSUMPTION,
+        "lease-rate half-life of ~1.4 years; no lease-rate series to fit",
+    ),
+    "market.ai.volatility": (ASSUMPTION, "0.2 a year of log lease rate; not fitted"),
+    "market.ai.demand_mw_per_year": (
+        ASSUMPTION,
+        "3 GW a year industry-wide: ~3.7 GW signed by late 2025/early 2026 (cal §4.7, "
+        "Bernstein) over roughly 1.5 years of signing, rounded down",
+    ),
+    "market.ai.capex_usd_per_mw": (
+        SOURCED,
+        "cal §3.9: Cipher capex $9-11M per MW of IT (midpoint); CoinShares $8-15M",
+    ),
+    "market.ai.lead_time_days": (
+        SOURCED,
+        "cal §3.9: Cipher 12 months from signing to delivery; VanEck '< 1 year'",
+    ),
+    "market.ai.term_years": (
+        SOURCED,
+        "cal §3.9: TeraWulf-Fluidstack and Cipher-Fluidstack leases run 10 years",
+    ),
+    "market.ai.noi_margin": (
+        SOURCED,
+        "cal §3.9: Cipher 80-85%, Abernathy JV 84%, Cipher add-on 85-90% NOI margin",
+    ),
+    # ---------------------------------------------------------------- rates and credit
+    "market.rates.base_rate": (
+        ASSUMPTION,
+        "4% a year, a round risk-free rate (scenarios/README.md lists it as an assumption)",
+    ),
+    "market.rates.spread_base": (
+        SOURCED,
+        "cal §3.10: senior secured notes at 7.125-8.0% less the 4% base rate, ~3-4%",
+    ),
+    "market.rates.spread_per_leverage": (
+        ASSUMPTION,
+        "+1 point of spread per 0.1 of debt/assets; no source prices leverage",
+    ),
+    "market.rates.convertible_coupon": (
+        SOURCED,
+        "cal §3.10: H2-2025 convertibles at 0-1.375% (1% a round figure inside)",
+    ),
+    "market.rates.convertible_premium": (
+        SOURCED,
+        "cal §3.10: conversion premiums of 25-42.5% (IREN, Cipher, Bitfarms, MARA)",
+    ),
+    "market.rates.convertible_years": (
+        SOURCED,
+        "cal §3.10: 2025 convertibles mature in 2030-2033, about 6 years",
+    ),
+    "market.rates.secured_years": (
+        SOURCED,
+        "cal §3.10: 2025 senior secured notes (TeraWulf, Cipher) mature in 2030, 5 years",
+    ),
+    "market.rates.credit_close_drawdown": (
+        ASSUMPTION,
+        "credit closes while BTC is more than 50% below its trailing-year high: on the 2015-2021 "
+        "closes that shuts it 2018-02..2019-05, 2020-03..05 and 2021-06..08; not fitted",
+    ),
+    "market.rates.credit_reopen_drawdown": (
+        ASSUMPTION,
+        "a closed window reopens once BTC is back within 30% of its trailing high; not fitted",
+    ),
+    "market.rates.credit_high_window_days": (ASSUMPTION, "the trailing high of a year of closes"),
+    "market.rates.closed_periods": (OPTION, "no forced credit closures"),
+    "market.rates.covenant_secured_to_assets": (
+        ASSUMPTION,
+        "secured principal at most 85% of book assets: above every baseline miner's ratio once "
+        "its notes are issued (the highest, TeraWulf, ~0.76); no covenant terms are sourced",
+    ),
+    "market.rates.equity_discount_per_drawdown": (
+        ASSUMPTION,
+        "the issue discount widens by half the share's drawdown (60% below its high: 30 points "
+        "cheaper); not sourced",
+    ),
+    "market.rates.equity_max_discount": (ASSUMPTION, "issue discounts stop at 50%; not sourced"),
+    "market.rates.equity_max_dilution_per_epoch": (
+        ASSUMPTION,
+        "at most 10% new shares in two weeks, what an at-the-market programme places; not sourced",
+    ),
+    "market.rates.equity_min_share_price_usd": (
+        ASSUMPTION,
+        "no issuance below USD 1 a share (Nasdaq's minimum bid price, Listing Rule 5550(a)(2))",
+    ),
+    "market.rates.equity_high_window_epochs": (
+        ASSUMPTION,
+        "the share's trailing high over 26 epochs, about a year",
+    ),
+    "market.rates.equity_discount": (
+        ASSUMPTION,
+        "new shares sold 5% below the market price, a typical at-the-market discount; not sourced",
+    ),
+    # ---------------------------------------------------------------- hardware
+    "hardware.frontier_improvement_per_year": (
+        ASSUMPTION,
+        "15% a year after the last catalogue model: below the ~20%/yr of cal §4.3 (2018-2024), "
+        "assuming chip gains slow",
+    ),
+    "hardware.price_hashprice_days": (
+        SOURCED,
+        "cal §3.6 and §3.4: S21 XP $25.70/TH over hashprice $43.33/PH/day on 2025-11-03 "
+        "= 593 days, rounded to 600",
+    ),
+    "hardware.resale_exponent": (
+        ASSUMPTION,
+        "resale $/TH falls with the square of relative efficiency; cal §3.6 gives price tiers "
+        "by J/TH but no fitted exponent",
+    ),
+    "hardware.annual_failure_rate": (ASSUMPTION, "5% of machines fail a year; not sourced"),
+    "hardware.useful_life_years": (
+        ASSUMPTION,
+        "4-year straight-line depreciation, within the 3-5 years miners' accounts use; "
+        "not in data/sources.md",
+    ),
+    # ---------------------------------------------------------------- fringe
+    "fringe.classes": (OPTION, "no fringe classes (a scenario needs some hashrate)"),
+    f"fringe.classes.{LIST_ITEM}.agents": (OPTION, "one agent per class"),
+    "fringe.entry_payback_days": (
+        ASSUMPTION,
+        "private miners enter while a frontier machine pays back within ~2.7 years; not fitted",
+    ),
+    "fringe.max_growth_per_epoch": (
+        ASSUMPTION,
+        "at most +3% of a class's hashrate per epoch (~+115% a year) from delivery limits; "
+        "not fitted",
+    ),
+    "fringe.must_run_fraction": (
+        ASSUMPTION,
+        "5% of fringe hashrate mines whatever the margin (stranded power, hobbyists): keeps "
+        "blocks coming in a collapse (docs/architecture.md)",
+    ),
+    "fringe.power_price_spread": (
+        ASSUMPTION,
+        "agents of a class pay +-30% around its price: a smooth supply curve; not sourced",
+    ),
+    "fringe.exit_epochs": (
+        ASSUMPTION,
+        "a unit retires after 2 epochs under water; not sourced",
+    ),
+    # ---------------------------------------------------------------- public miners
+    "miners.csv": (OPTION, "no public miners"),
+    "miners.debt_csv": (OPTION, "public miners start without debt"),
+    "miners.ai_contracts_csv": (OPTION, "public miners start without AI leases"),
+    "miners.policy": (ASSUMPTION, "the NPV-comparing rule (sim/policies.py) for every miner"),
+    "miners.policies": (OPTION, "no per-miner policies"),
+    "miners.opex_usd_per_mw_year": (
+        ASSUMPTION,
+        "$80k per MW-year of non-power cost: near cal §3.7's CCAF all-in $55.5/MWh less $45/MWh "
+        "power = $10.5/MWh (~$92k per MW-year), rounded down",
+    ),
+    "miners.mining_multiple": (
+        ASSUMPTION,
+        "market value = 4 years of forward mining cash flow; cal §3.9 gives pure-play miners "
+        "at 5.9x revenue (CoinShares), not a cash-flow multiple",
+    ),
+    "miners.ai_multiple": (
+        ASSUMPTION,
+        "12x contracted AI NOI, after CoinShares' 12.3x revenue for AI-contracted miners "
+        "(cal §3.9; revenue, not NOI)",
+    ),
+    "miners.default_recovery": (
+        ASSUMPTION,
+        "a defaulted fleet sells at half its resale value; not sourced",
+    ),
+    "miners.ai_option_weight": (
+        ASSUMPTION,
+        "the market values convertible capacity's AI option at even odds (sim/valuation.py); "
+        "not fitted",
+    ),
+    "miners.fire_sale_discount": (
+        ASSUMPTION,
+        "distressed machine sales fetch 30% below resale value (resale already falls with "
+        "hashprice: ASIC prices fell 82-87% in 2022, cal §4.8); not sourced",
+    ),
+    "miners.asset_sale_fraction": (
+        ASSUMPTION,
+        "AI halls and powered sites sold in distress fetch 70% of their market value; not sourced",
+    ),
+    "miners.site_usd_per_mw": (
+        SOURCED,
+        "cal §3.9: mining build-out costs $0.7-1.0M per MW (CoinShares); $0.85M, the midpoint",
+    ),
+    "miners.curtailment": (
+        ASSUMPTION,
+        "machines switch off on days their margin is negative (Riot's curtailment credits, "
+        "cal §4.5)",
+    ),
+    "miners.curtailment_anticipation": (
+        ASSUMPTION,
+        "curtail on a blend halfway to the difficulty the running hashrate implies: damps the "
+        "on/off cobweb real difficulty does not show (docs/architecture.md)",
+    ),
+    # ---------------------------------------------------------------- policy parameters
+    "policy.hurdle_payback_days": (
+        ASSUMPTION,
+        "buy ASICs that pay back within ~2.5 years; not sourced",
+    ),
+    "policy.max_leverage": (
+        ASSUMPTION,
+        "new borrowing only while debt is at most half of assets; not sourced",
+    ),
+    "policy.discount_rate": (ASSUMPTION, "10% a year for NPV comparisons; not sourced"),
+    "policy.cash_buffer_months": (
+        ASSUMPTION,
+        "keep 3 months of costs in cash before spending; not sourced",
+    ),
+    "policy.max_ai_fraction": (
+        ASSUMPTION,
+        "at most 80% of a site converts to AI (some capacity stays mining); not sourced",
+    ),
+    "policy.sell_fraction": (
+        ASSUMPTION,
+        "non-hodl miners sell all they mine (IREN 'sells daily', cal §3.11; MARA holds)",
+    ),
+    "policy.expected_difficulty_growth": (
+        ASSUMPTION,
+        "30% a year: below the ~43%/yr hashrate trend of cal §4.2 (2016-2025), assuming "
+        "growth slows",
+    ),
+    "policy.planning_horizon_days": (
+        ASSUMPTION,
+        "hashprice projected two years ahead; not sourced",
+    ),
+    "policy.ai_step_fraction": (
+        ASSUMPTION,
+        "at most 10% of a site converts per epoch (build-out pace); not sourced",
+    ),
+    "policy.ai_loan_to_cost": (
+        SOURCED,
+        "cal §3.9: banks to lend up to 85% loan-to-cost on Hut 8's River Bend (80% taken)",
+    ),
+    # ---------------------------------------------------------------- outputs
+    "outputs.miners_table": (OPTION, "the per-agent table is kept"),
+}
+
+
+def default_fields(model: type[BaseModel] = ScenarioConfig, prefix: str = "") -> dict[str, object]:
+    """{dotted key: default} of every field with a default below ``model`` (sections excluded).
+
+    A section (a field whose type is a model) is descended into, not listed; the fields of list
+    items (``fringe.classes``) are keyed with ``*`` for the index.
+    """
+    out: dict[str, object] = {}
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        section = _model_type(field.annotation)
+        if section is not None:
+            out.update(default_fields(section, f"{key}."))
+            continue
+        if not field.is_required():
+            out[key] = field.get_default(call_default_factory=True)
+        item = _list_item_model(field.annotation)
+        if item is not None:
+            out.update(default_fields(item, f"{key}.{LIST_ITEM}."))
+    return out
+
+
+def assumptions_used(scenario, include_options: bool = False) -> pd.DataFrame:
+    """The defaults a loaded scenario relies on: fields its files and overrides did not set.
+
+    Parameters
+    ----------
+    scenario : sim.Scenario
+        A loaded scenario (``sim.load_scenario``).
+    include_options : bool
+        Also list the ``"option"`` entries (absent inputs and switches, not figures).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``key`` (dotted, as in ``--set``; list items by their index), ``value`` (the
+        default in effect), ``status`` (``"sourced"`` or ``"assumption"``, or ``"option"``) and
+        ``source`` (the data/sources.md section or the basis of the assumption).
+    """
+    rows = []
+    for key, generic, value in _unset_fields(scenario.config, "", ""):
+        status, source = DEFAULTS[generic]
+        if status != OPTION or include_options:
+            rows.append({"key": key, "value": value, "status": status, "source": source})
+    return pd.DataFrame(rows, columns=["key", "value", "status", "source"])
+
+
+def markdown_table() -> str:
+    """The defaults table of ``scenarios/README.md``: key, default, status, source or basis."""
+    lines = ["| key | default | status | source or basis |", "|---|---|---|---|"]
+    for key, default in default_fields().items():
+        status, basis = DEFAULTS[key]
+        value = f"`{default!r}`".replace("|", "\\|")
+        lines.append(f"| `{key}` | {value} | {status} | {basis.replace('|', '\\|')} |")
+    return "\n".join(lines)
+
+
+def _unset_fields(model: BaseModel, prefix: str, generic: str) -> Iterator[tuple[str, str, object]]:
+    """(key, generic key, value) of every field below ``model`` left at its default."""
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        key, generic_key = f"{prefix}{name}", f"{generic}{name}"
+        if isinstance(value, BaseModel):
+            yield from _unset_fields(value, f"{key}.", f"{generic_key}.")
+            continue
+        if not field.is_required() and name not in model.model_fields_set:
+            yield key, generic_key, value
+        if isinstance(value, list | tuple):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from _unset_fields(item, f"{key}.{i}.", f"{generic_key}.{LIST_ITEM}.")
+
+
+def _model_type(annotation: object) -> type[BaseModel] | None:
+    return (
+        annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    )
+
+
+def _list_item_model(annotation: object) -> type[BaseModel] | None:
+    """The model type of a ``list[Model]`` annotation, else None."""
+    args = getattr(annotation, "__args__", ())
+    if getattr(annotation, "__origin__", None) is list and len(args) == 1:
+        return _model_type(args[0])
+    return None
+
+
+BEGIN = "<!-- defaults table: generated by `python -m sim.input.assumptions --write` -->"
+END = "<!-- end of the defaults table -->"
+
+
+def readme_with_table(text: str) -> str:
+    """``text`` (scenarios/README.md) with the block between BEGIN and END replaced by the table."""
+    head, found, rest = text.partition(BEGIN)
+    _, found_end, tail = rest.partition(END)
+    if not (found and found_end):
+        raise ValueError(f"scenarios/README.md lacks the markers {BEGIN!r} ... {END!r}")
+    return f"{head}{BEGIN}\n{markdown_table()}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the defaults table, or with ``--write`` put it into scenarios/README.md."""
+    import argparse
+
+    from sim.paths import SCENARIOS_DIR
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.input.assumptions", description=main.__doc__
+    )
+    parser.add_argument("--write", action="store_true", help="update scenarios/README.md in place")
+    args = parser.parse_args(argv)
+    if not args.write:
+        print(markdown_table())
+        return 0
+    path = SCENARIOS_DIR / "README.md"
+    path.write_text(readme_with_table(path.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote the defaults table ({len(DEFAULTS)} keys) into {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Equity valuation of listed miners: how the market prices mining, AI leases and AI potential.
+
+Market capitalisation, per agent (USD):
+
+    mining      = mining_multiple x max(forward mining cash flow, 0)     (moves with BTC)
+  + AI leases   = ai_multiple x contracted AI NOI - capex still to spend on the halls
+  + AI option   = ai_option_weight x convertible MW x max(lease value per MW - mining value per MW, 0)
+  + BTC treasury - net debt
+
+floored at a small positive value (equity keeps an option value). The AI option is what the
+market pays for power capacity that could still be leased to AI/HPC tenants: "AI potential",
+not only signed contracts. A MW signed today at the market lease rate would be worth
+:func:`lease_value_usd_per_mw` (its NOI at the AI multiple less the hall's capex, the same
+terms the AI-leases line gives a signed contract); converting it gives up what the MW earns
+mining, so the option is the positive part of the difference, weighted by the market's odds
+that the MW will sign (``miners.ai_option_weight``). Convertible MW are the capacity a miner may
+still convert under its AI ceiling (``policy.max_ai_fraction``). With the AI market switched
+off the option is worth nothing, and signing a lease turns ``weight x value`` into the full
+value (the market's doubt resolved), not a jump from nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Market capitalisation never falls below this, USD: a listed shell keeps some option value.
+MARKET_CAP_FLOOR_USD = 1e6
+
+
+def lease_value_usd_per_mw(
+    lease_usd_per_mw_year: float, noi_margin: float, ai_multiple: float, capex_usd_per_mw: float
+) -> float:
+    """Market value of one MW leased today at ``lease_usd_per_mw_year``, USD per MW: its annual
+    NOI (lease x margin) at ``ai_multiple`` less the capex of building the hall (may be < 0)."""
+    return ai_multiple * lease_usd_per_mw_year * noi_margin - capex_usd_per_mw
+
+
+@dataclass
+class EquityValue:
+    """The parts of each agent's market capitalisation, USD (arrays over agents)."""
+
+    mining_usd: np.ndarray
+    ai_leases_usd: np.ndarray
+    ai_option_usd: np.ndarray
+    btc_usd: np.ndarray
+    net_debt_usd: np.ndarray
+
+    @property
+    def market_cap_usd(self) -> np.ndarray:
+        """Sum of the parts less net debt, floored at :data:`MARKET_CAP_FLOOR_USD`."""
+        value = (
+            self.mining_usd + self.ai_leases_usd + self.ai_option_usd + self.btc_usd
+        ) - self.net_debt_usd
+        return np.maximum(value, MARKET_CAP_FLOOR_USD)
+
+
+def equity_value(
+    mining_cash_flow_usd_per_year: np.ndarray,
+    ai_noi_usd_per_year: np.ndarray,
+    ai_capex_remaining_usd: np.ndarray,
+    convertible_mw: np.ndarray,
+    non_ai_mw: np.ndarray,
+    lease_value_usd_per_mw: float,
+    btc_value_usd: np.ndarray,
+    net_debt_usd: np.ndarray,
+    mining_multiple: float,
+    ai_multiple: float,
+    ai_option_weight: float,
+) -> EquityValue:
+    """Value each agent's equity (see the module docstring).
+
+    Parameters
+    ----------
+    mining_cash_flow_usd_per_year:
+        Forward mining cash flow (revenue - power - other opex), USD/year.
+    ai_noi_usd_per_year, ai_capex_remaining_usd:
+        Contracted AI net operating income, USD/year, and the capex still to be spent on halls
+        being built for those contracts, USD.
+    convertible_mw, non_ai_mw:
+        Capacity that may still be converted to AI, MW, and capacity not reserved for AI (the
+        MW the mining value is spread over), MW.
+    lease_value_usd_per_mw:
+        :func:`lease_value_usd_per_mw` at today's lease rate; pass 0 when the AI market is off.
+    btc_value_usd, net_debt_usd:
+        BTC held at market, USD; debt principal less cash, USD.
+    mining_multiple, ai_multiple, ai_option_weight:
+        Market value / mining cash flow, market value / contracted NOI, and the market's weight
+        on unsigned convertible capacity (0-1).
+    """
+    mining = mining_multiple * np.maximum(mining_cash_flow_usd_per_year, 0.0)
+    mining_per_mw = np.divide(mining, non_ai_mw, out=np.zeros_like(mining), where=non_ai_mw > 0)
+    option_per_mw = np.maximum(lease_value_usd_per_mw - mining_per_mw, 0.0)
+    return EquityValue(
+        mining_usd=mining,
+        ai_leases_usd=ai_multiple * ai_noi_usd_per_year - ai_capex_remaining_usd,
+        ai_option_usd=ai_option_weight * np.maximum(convertible_mw, 0.0) * option_per_mw,
+        btc_usd=btc_value_usd,
+        net_debt_usd=net_debt_usd,
+    )

@@ -1,0 +1,373 @@
+"""Calibration (sim.calibration, ``minersim calibrate``): specs, moments, the objective, the
+optimiser driver and the fragment file.
+
+Expected values come from the data (data/sources.md §4.1's halving episodes recomputed from
+data/history), from closed forms (a constant log error e gives a log-difficulty term e^2 and a
+growth term 0), or from running the same calibration twice (reproducibility). The calibrations
+here are tiny: history_2016 cut to its first months, a population of 5 and one generation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim import history
+from sim.batch import run_seed
+from sim.calibration import calibrate, load_spec, read_fit
+from sim.calibration.moments import (
+    HalvingResponse,
+    Moments,
+    Window,
+    history_moments,
+    loss_terms,
+)
+from sim.calibration.objective import FAILED_LOSS, ParameterSpace, score
+from sim.calibration.spec import MomentWeights, ParameterSpec
+from sim.cli import main
+from sim.errors import MinersimError, ScenarioError
+from sim.paths import SCENARIOS_DIR
+
+HISTORY_2016 = SCENARIOS_DIR / "history_2016.toml"
+COMMITTED_SPEC = SCENARIOS_DIR / "calibration" / "fringe_today.toml"
+
+TINY = f"""
+[calibration]
+name = "tiny"
+output = "out/tiny.fit.toml"
+
+[fit]
+scenario = "{HISTORY_2016}"
+start = 2016-01-01
+end = 2016-02-29
+
+[fixed]
+"scenario.end_date" = 2016-03-01
+
+[parameters]
+"fringe.max_growth_per_epoch" = {{ lower = 0.005, upper = 0.2 }}
+"fringe.entry_payback_days" = {{ lower = 200.0, upper = 5000.0, scale = "log" }}
+
+[optimizer]
+replications = 2
+popsize = 2
+maxiter = 1
+"""
+
+
+def write_spec(folder: Path, text: str = TINY, name: str = "tiny.toml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+# ------------------------------------------------------------------ spec files
+
+
+def test_the_committed_spec_loads():
+    spec = load_spec(COMMITTED_SPEC)
+    assert spec.fit.base.name == "history_2016"
+    assert spec.validation.base.name == "history_2020"
+    assert spec.fit.window.end <= history.LAST_FITTING_DAY
+    assert spec.validation.window.end <= history.LAST_FITTING_DAY
+    assert spec.output == COMMITTED_SPEC.parent / "fringe_today.fit.toml"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("popsize = 2", "popsize = 2\nspeed = 3"), "optimizer.speed: unknown key"),
+        (
+            ('"fringe.entry_payback_days" = {', '"fringe.entry_paybak_days" = {'),
+            "did you mean 'entry_payback_days'",
+        ),
+        (("lower = 0.005, upper = 0.2", "lower = 0.3, upper = 0.2"), "must be below upper"),
+        (("lower = 0.005, upper = 0.2", "lower = 0.005, upper = 2.0"), "does not validate"),
+        (("end = 2016-02-29", "end = 2022-01-31"), "out of sample"),
+        (("end = 2016-02-29", "end = 2016-06-30"), "is not inside scenario 'history_2016'"),
+        (
+            ('"scenario.end_date" = 2016-03-01', '"scenario.end_date" = 2022-03-01'),
+            "runs to 2022-03-01, past 2021-12-31",
+        ),
+        (("lower = 200.0, upper", "lower = -1.0, upper"), "log-scale parameter needs lower > 0"),
+        (("[optimizer]", "[moments]\nhalving_drawdown = 1.0\n[optimizer]"), "no halving"),
+        (
+            (
+                '"scenario.end_date" = 2016-03-01',
+                '"scenario.end_date" = 2016-03-01\n"fringe.max_growth_per_epoch" = 0.1',
+            ),
+            "both fitted and fixed",
+        ),
+        (
+            ('"fringe.max_growth_per_epoch"', '"fringe.classes.0.hashrate_ehs"'),
+            "cannot point into an array",
+        ),
+    ],
+)
+def test_a_bad_spec_fails_with_one_message_naming_the_key(tmp_path, change, message):
+    old, new = change
+    assert old in TINY
+    path = write_spec(tmp_path, TINY.replace(old, new, 1))
+    with pytest.raises(ScenarioError, match=message) as caught:
+        load_spec(path)
+    assert str(path) in str(caught.value)
+
+
+def test_cli_reports_a_bad_spec_on_one_line(tmp_path, capsys):
+    path = write_spec(tmp_path, TINY.replace("end = 2016-02-29", "end = 2023-01-31"))
+    assert main(["calibrate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("minersim: error:") and "\n" not in err
+    assert "2021-12-31" in err
+
+
+# ------------------------------------------------------------------ moments
+
+
+@pytest.mark.parametrize(
+    ("window", "height", "drawdown_pct", "recovery_day"),
+    [  # data/sources.md §4.1: 2016 -5.4% and +38 days, 2020 -14.7% and +64 days
+        (("2016-01-01", "2019-12-31"), 420_000, -5.4, 38),
+        (("2020-01-01", "2021-04-30"), 630_000, -14.7, 64),
+    ],
+)
+def test_history_halving_moments_match_the_published_episodes(
+    window, height, drawdown_pct, recovery_day
+):
+    response = history_moments(Window(*window)).halvings[height]
+    assert response.drawdown_pct == pytest.approx(drawdown_pct, abs=0.05)
+    # §4.1 counts the first full day above the peak; the block-weighted retarget day can be 1 earlier
+    assert recovery_day - 1 <= response.recovery_days <= recovery_day
+    assert not response.censored
+
+
+def test_monthly_log_mean_averages_logs_over_whole_months_only():
+    days = pd.date_range("2020-01-15", "2020-03-31", freq="D", name="date")
+    values = pd.Series(np.where(days.month == 2, np.e**2, np.e**3), index=days)
+    values.iloc[-1] = np.e**5  # March: 30 days at e^3 and one at e^5
+    got = history.monthly_log_mean(values)
+    assert list(got.index) == [pd.Timestamp("2020-02-01"), pd.Timestamp("2020-03-01")]
+    np.testing.assert_allclose(got.to_numpy(), [2.0, (30 * 3 + 5) / 31])
+
+
+def test_window_months_are_the_whole_months_inside_it():
+    window = Window("2016-01-15", "2016-04-29")
+    assert list(window.months.strftime("%Y-%m")) == ["2016-02", "2016-03"]
+    with pytest.raises(MinersimError, match="no whole calendar month"):
+        Window("2016-01-02", "2016-01-30")
+
+
+def test_history_after_the_last_fitting_day_is_refused():
+    with pytest.raises(MinersimError, match="out of sample"):
+        history_moments(Window("2021-06-01", "2022-02-28"))
+    with pytest.raises(MinersimError, match="out of sample"):
+        history.for_fitting(history.btc_price_usd(), "2022-01-01")
+    assert history.for_fitting(history.btc_price_usd(), "2021-12-31").index.max() == (
+        history.LAST_FITTING_DAY
+    )
+
+
+def moments(log_difficulty, drawdown=-0.05, recovery=40.0) -> Moments:
+    months = pd.date_range("2016-01-01", periods=len(log_difficulty), freq="MS")
+    halving = {420_000: HalvingResponse(drawdown, recovery, False)}
+    return Moments(months, np.asarray(log_difficulty, dtype=float), halving)
+
+
+def test_loss_terms_of_a_constant_error_are_its_square_and_no_growth_error():
+    data = moments([1.0, 2.0, 4.0, 3.0], drawdown=-0.10, recovery=60.0)
+    shifted = moments([1.5, 2.5, 4.5, 3.5], drawdown=-0.05, recovery=60.0 + 365.25)
+    terms = loss_terms(shifted, data)
+    assert terms["log_difficulty"] == pytest.approx(0.25)
+    assert terms["growth"] == pytest.approx(0.0)
+    assert terms["halving_drawdown"] == pytest.approx(0.05**2)
+    assert terms["halving_recovery"] == pytest.approx(1.0)  # one year off, in years
+
+
+def test_score_weights_the_terms_and_a_failed_candidate_scores_the_penalty():
+    from sim.calibration.objective import CandidateRuns
+
+    data = moments([1.0, 2.0, 3.0])
+    runs = CandidateRuns((moments([1.1, 2.1, 3.1]), moments([0.9, 2.3, 3.3])), None, None, 0.0)
+    weights = MomentWeights(log_difficulty=2.0, growth=1.0)
+    loss, terms, mean = score(runs, data, weights)
+    np.testing.assert_allclose(mean.log_difficulty, [1.0, 2.2, 3.2])  # mean over seeds
+    assert terms["log_difficulty"] == pytest.approx((0 + 0.04 + 0.04) / 3)
+    assert terms["growth"] == pytest.approx((0.04 + 0.0) / 2)
+    assert loss == pytest.approx(2 * terms["log_difficulty"] + terms["growth"])
+    failed = CandidateRuns(None, None, "stalled", 0.0)
+    assert score(failed, data, weights)[0] == FAILED_LOSS
+
+
+def test_parameter_space_maps_log_and_integer_keys():
+    space = ParameterSpace(
+        {
+            "a.lin": ParameterSpec(lower=0.0, upper=1.0),
+            "a.log": ParameterSpec(lower=10.0, upper=1000.0, scale="log"),
+            "a.int": ParameterSpec(lower=1.0, upper=9.0, integer=True),
+        }
+    )
+    assert space.bounds == [(0.0, 1.0), (1.0, 3.0), (1.0, 9.0)]
+    np.testing.assert_array_equal(space.integrality, [False, False, True])
+    values = space.values([0.25, 2.0, 3.9999])
+    assert values == {"a.lin": 0.25, "a.log": pytest.approx(100.0), "a.int": 4}
+    assert isinstance(values["a.int"], int)
+
+
+# ------------------------------------------------------------------ calibrating
+
+
+@pytest.fixture(scope="module")
+def tiny_serial(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny")
+    spec = write_spec(folder)
+    return spec, calibrate(spec, seed=7, workers=1, progress=False)
+
+
+def test_calibration_is_a_deterministic_function_of_spec_and_seed(tiny_serial, tmp_path):
+    spec, first = tiny_serial
+    again = calibrate(spec, seed=7, workers=1, progress=False, out=tmp_path / "again.fit.toml")
+    assert again.fitted == first.fitted
+    assert again.objective == first.objective
+    assert again.fit.paths == first.fit.paths
+    # common random numbers: run r of every candidate uses the batch seed of run r (README)
+    assert first.seeds == [run_seed(7, 0), run_seed(7, 1)]
+
+
+@pytest.mark.slow
+def test_calibration_gives_the_same_values_on_local_processes(tiny_serial, tmp_path):
+    spec, serial = tiny_serial
+    parallel = calibrate(spec, seed=7, workers=2, progress=False, out=tmp_path / "p.fit.toml")
+    assert parallel.fitted == serial.fitted
+    assert parallel.objective == serial.objective
+    assert parallel.generations == serial.generations
+
+
+@pytest.mark.slow
+def test_calibration_gives_the_same_values_on_dask(tiny_serial, tmp_path):
+    spec, serial = tiny_serial
+    on_dask = calibrate(
+        spec, seed=7, workers=2, dask_local=True, progress=False, out=tmp_path / "d.fit.toml"
+    )
+    assert on_dask.fitted == serial.fitted
+    assert on_dask.objective == serial.objective
+
+
+def test_fitted_values_lie_in_bounds_and_the_best_candidate_is_reported(tiny_serial):
+    _, result = tiny_serial
+    growth = result.fitted["fringe.max_growth_per_epoch"]
+    payback = result.fitted["fringe.entry_payback_days"]
+    assert 0.005 <= growth <= 0.2 and 200.0 <= payback <= 5000.0
+    assert result.objective == pytest.approx(result.fit.loss)  # re-run of the best: same loss
+    assert result.objective == min(g["best_loss"] for g in result.generations)
+    assert result.fit.rmse_log_difficulty == pytest.approx(math.sqrt(result.fit.loss))
+    assert result.timing["runs"] == 2 * result.optimizer["candidates"]
+    assert result.optimizer["candidates"] == 5 * (result.optimizer["nit"] + 1)  # population 5
+
+
+def test_the_fragment_holds_only_the_fitted_keys_and_scenarios_extend_it(tiny_serial):
+    spec, result = tiny_serial
+    fragment = spec.parent / "out" / "tiny.fit.toml"
+    text = fragment.read_text()
+    assert tomllib.loads(text) == {
+        "fringe": {
+            "max_growth_per_epoch": result.fitted["fringe.max_growth_per_epoch"],
+            "entry_payback_days": result.fitted["fringe.entry_payback_days"],
+        }
+    }
+    assert f"--seed {result.seed}" in text and "RMSE of monthly log difficulty" in text
+    child = fragment.parent / "child.toml"  # beside it: scenarios read only inside their folder
+    child.write_text(
+        f'extends = "{fragment.name}"\n'
+        "[scenario]\nname = 'child'\nstart_date = 2016-01-01\nend_date = 2016-06-30\n"
+        "[chain]\nheight = 391104\ndifficulty = 103880340815.456\n"
+        "[[fringe.classes]]\nname = 'f'\nhashrate_ehs = 0.77\nefficiency_jth = 500.0\n"
+        "power_price_usd_mwh = 50.0\n"
+    )
+    fringe = sim.load_scenario(child).config.fringe
+    assert fringe.max_growth_per_epoch == result.fitted["fringe.max_growth_per_epoch"]
+    assert fringe.entry_payback_days == result.fitted["fringe.entry_payback_days"]
+    stats = read_fit(fragment)
+    assert stats["fitted"] == result.fitted and stats["seeds"] == result.seeds
+    assert stats["fit"]["window"] == ["2016-01-01", "2016-02-29"]
+    assert json.loads(fragment.with_suffix(".json").read_text())["environment"]["minersim"]
+
+
+def test_cli_calibrates_with_progress_lines_and_writes_the_files(tmp_path, capsys):
+    spec = write_spec(tmp_path)
+    out = tmp_path / "cli" / "x.fit.toml"
+    code = main(
+        [
+            "calibrate",
+            str(spec),
+            "--seed",
+            "3",
+            "--workers",
+            "1",
+            "--maxiter",
+            "0",
+            "--out",
+            str(out),
+            "--figure",
+            str(tmp_path / "fit.png"),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "progress: " in captured.err and "generation 0/0: best loss" in captured.err
+    assert "calibrate tiny: fringe.max_growth_per_epoch = " in captured.out
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    assert (tmp_path / "fit.png").stat().st_size > 10_000
+    assert read_fit(out)["budget"]["maxiter"] == 0
+
+
+@pytest.mark.slow
+def test_the_committed_calibration_reproduces_from_its_seed(tmp_path):
+    committed = read_fit(COMMITTED_SPEC.parent / "fringe_today.fit.json")
+    again = calibrate(
+        COMMITTED_SPEC,
+        seed=committed["seed"],
+        progress=False,
+        out=tmp_path / "fringe_today.fit.toml",
+        **{k: committed["budget"][k] for k in ("replications", "popsize", "maxiter")},
+    )
+    assert again.fitted == committed["fitted"]
+    assert again.objective == committed["objective"]
+
+
+# ------------------------------------------------------------------ the history scenarios
+
+
+@pytest.mark.parametrize(
+    ("name", "week", "efficiency_day", "difficulty_day"),
+    [
+        ("history_2016", ("2015-12-25", "2015-12-31"), "2015-12-31", "2016-01-01"),
+        ("history_2020", ("2019-12-25", "2019-12-31"), "2019-12-31", "2020-01-02"),
+    ],
+)
+def test_history_scenarios_start_from_the_real_network_state(
+    name, week, efficiency_day, difficulty_day
+):
+    scenario = sim.load_scenario(name)
+    classes = scenario.config.fringe.classes
+    ehs = sum(c.hashrate_ehs for c in classes)
+    jth = sum(c.hashrate_ehs * c.efficiency_jth for c in classes) / ehs
+    assert len(scenario.miners) == 0  # fringe only
+    assert scenario.config.chain.height % 2016 == 0
+    assert scenario.config.chain.difficulty == pytest.approx(
+        history.difficulty()[difficulty_day], rel=1e-12
+    )
+    assert ehs == pytest.approx(history.hashrate_ehs()[week[0] : week[1]].mean(), rel=1e-3)
+    assert jth == pytest.approx(history.efficiency_jth()[efficiency_day], rel=1e-3)
+    tiers = {c.efficiency_jth for c in classes}
+    bounds = {round(history.efficiency_jth(b)[efficiency_day], 2) for b in ("lower", "upper")}
+    assert bounds <= tiers  # the best and worst machines CBECI counts are tiers
+    assert scenario.btc_replay is not None
+    start = scenario.config.scenario.start_date
+    assert scenario.config.market.btc.initial_usd == scenario.btc_replay[start]
