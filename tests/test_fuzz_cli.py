@@ -211,10 +211,10 @@ def with_short_defaults(argv: list[str], design: int = 0) -> list[str]:
 
 @st.composite
 def command_lines(draw: st.DrawFn, box: Sandbox, names: list[str]) -> list[str]:
-    """A quarter valid (the defaults, the demo, a seed and valid --set variations), a quarter
+    """An eighth valid (the defaults, the demo, a seed and valid --set variations), a quarter
     random without the defaults, the rest random after the defaults."""
     name = draw(st.sampled_from(names))
-    kind = draw(st.integers(0, 3))
+    kind = draw(st.integers(0, 7))
     if kind == 0:
         argv = [name, draw(st.sampled_from(["demo", str(box.demo)]))]
         if name != "validate":
@@ -224,8 +224,9 @@ def command_lines(draw: st.DrawFn, box: Sandbox, names: list[str]) -> list[str]:
             argv += ["--set", f"{key}={toml_value(value)}"]
         return with_short_defaults(argv, design=draw(st.integers(0, 2)))
     argv = draw(argv_for(name, SUBCOMMANDS[name], box.scenarios, box.outs, SKIP))
-    if kind == 1:
+    if kind in (1, 2):
         return argv
+
     return with_short_defaults(argv, design=draw(st.integers(0, 2)))
 
 
