@@ -145,13 +145,16 @@ def compact(fleet: Table, relative_bucket: float = 0.1) -> None:
     power = np.bincount(group, weights=fleet.hashrate_ths * fleet.efficiency_jth, minlength=k)
     cost = np.bincount(group, weights=fleet.cost_usd, minlength=k)
     book = np.bincount(group, weights=fleet.book_usd, minlength=k)
+    # a group with no hashrate (a miner listed at 0 EH/s) keeps its parts' mean J/TH, not 0
+    mean_jth = np.bincount(group, weights=fleet.efficiency_jth, minlength=k) / np.bincount(group)
+    efficiency = np.where(ths > 0, power / np.where(ths > 0, ths, 1.0), mean_jth)
     underwater = np.full(k, np.iinfo(np.int64).max)
     np.minimum.at(underwater, group, fleet.underwater_epochs)
     fleet.keep(np.zeros(fleet.n, bool))
     fleet.append(
         owner=unique // 2 // (2 * BAND_LIMIT + 1),
         hashrate_ths=ths,
-        efficiency_jth=power / np.maximum(ths, 1e-300),
+        efficiency_jth=efficiency,
         cost_usd=cost,
         book_usd=book,
         underwater_epochs=underwater,
