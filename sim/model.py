@@ -500,8 +500,9 @@ class MiningModel(mesa.Model):
         if not due.any():
             return
         s = self.scheduled_debt
-        self.books.cash_usd += sum_by_owner(s.owner[due], s.principal_usd[due], self.n)
-        self.debt.append(**{name: getattr(s, name)[due] for name in s.columns})
+        issued = due & ~self.books.defaulted[s.owner]  # a defaulted miner's notes never issue
+        self.books.cash_usd += sum_by_owner(s.owner[issued], s.principal_usd[issued], self.n)
+        self.debt.append(**{name: getattr(s, name)[issued] for name in s.columns})
         s.keep(~due)
         self.scheduled_issue_day = [d for d in self.scheduled_issue_day if d > day]
 

@@ -206,3 +206,17 @@ def test_the_invariants_catch_debt_left_after_a_default(tmp_path):
     miners.loc[row, "debt_usd"] = 1.0
     with pytest.raises(AssertionError, match="debt_usd"):
         check_defaulted_mine_nothing(RunResult(epochs=result.epochs, miners=miners))
+
+
+def test_a_defaulted_miner_draws_no_note_scheduled_after_its_default(tmp_path):
+    # A note the scenario issues on 2026-04-01, after the maturity default of 2026-02-01: the
+    # company is gone, so no cash arrives and nothing is owed (the invariants of run_checked
+    # once caught USD 78M of cash and debt on a defaulted miner: issue 14).
+    later = "Alpha,senior_secured,300000000,0.05,2026-04-01,2027-06-30,,0,test"
+    _, result = run(write_world(tmp_path, miner_row(), [BIG_NOTE, later], [BIG_LEASE]), NO_WAY_OUT)
+    rows = alpha(result)
+    assert rows.index[-1] > pd.Timestamp("2026-04-01")  # the run passes the issue date
+    [event] = result.meta["defaults"]
+    assert event["cause"] == "maturity"
+    ended = rows.loc[rows.index >= epoch_of(rows, MATURITY)]
+    assert (ended["debt_usd"] == 0).all() and (ended["cash_usd"] == 0).all()
