@@ -891,10 +891,11 @@ def mechanism_scenarios(
     """A valid scenario (as :func:`valid_scenarios`, with a public miner that mines) made long
     and favourable enough that the model's mechanisms occur in a good share of draws: a horizon
     of ``min_days`` to ``max_days``; a start height before a halving that falls inside the
-    horizon in about 60% of draws; AI leasing enabled and worth converting to; power contracts
-    that end inside the horizon (renewals); and, for about half of the miners, a secured note
-    larger than their cash maturing inside the horizon (borrowing, then defaults).
-    tests/test_strategies.py measures the shares."""
+    horizon in about 60% of draws; AI leasing enabled and worth converting to; credit windows
+    that close only in BTC drawdowns of 60-95% (they stay open most days, for borrowing); power
+    contracts that end inside the horizon (renewals); and, for about half of the miners, a
+    secured note larger than their cash maturing inside the horizon (borrowing, then defaults).
+    tests/test_mechanism_reach.py measures the shares."""
     files = draw(valid_scenarios(max_days=120).filter(_has_public_hashrate))
     doc = files.document
     start = doc["scenario"]["start_date"]
@@ -920,7 +921,9 @@ def mechanism_scenarios(
         ai_step_fraction=draw(_num(0.1, 0.5)),
         max_leverage=draw(_num(0.5, 0.9)),
     )
-    doc["market"]["rates"]["window_close_per_year"] = draw(_num(0.0, 0.5))
+    rates = doc["market"]["rates"]  # reopening stays at most the closing drawdown (schema)
+    rates["credit_close_drawdown"] = draw(_num(0.6, 0.95))
+    rates["credit_reopen_drawdown"] = min(rates["credit_reopen_drawdown"], 0.5)
     for row in files.miners:
         row["contract_end"] = (start + draw(_days(30, max(days - 30, 31)))).isoformat()
         if draw(st.booleans()):
