@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -136,17 +135,26 @@ def measure_start_up() -> dict[str, float]:
     return out
 
 
+PEAK_RSS = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+
+
 def measure_process_memory() -> dict[str, float]:
-    """Peak RSS (MB) of a process that only imports the stack, then of `minersim run baseline`."""
-    exe = Path(sys.executable).with_name("minersim")
-    subprocess.run([sys.executable, "-c", IMPORTS], check=True)
-    imports_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e3
-    with tempfile.TemporaryDirectory() as results:
-        subprocess.run(
-            [str(exe), "run", "baseline", "--out", results], check=True, capture_output=True
-        )
-    run_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e3  # max over children
-    return {"imports_mb": imports_mb, "run_mb": run_mb}
+    """Peak RSS (MB) of a fresh process that imports the stack, and of one that also runs the
+    baseline (``sim.run``, what `minersim run baseline` does before writing its files)."""
+
+    def peak_mb(code: str) -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", f"{code}; {PEAK_RSS}"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return int(out.split()[-1]) / 1e3  # ru_maxrss is in KB on Linux
+
+    return {
+        "imports_mb": peak_mb(IMPORTS),
+        "run_mb": peak_mb(f"{IMPORTS}; sim.run('baseline', seed=1)"),
+    }
 
 
 def main() -> None:
@@ -207,7 +215,7 @@ def main() -> None:
     print("| process | peak RSS |")
     print("|---|---:|")
     print(f"| imports only (`{IMPORTS}`) | {memory['imports_mb']:.0f} MB |")
-    print(f"| `minersim run baseline` | {memory['run_mb']:.0f} MB |")
+    print(f"| the same, then `sim.run('baseline')` | {memory['run_mb']:.0f} MB |")
     print()
 
 

@@ -11,6 +11,7 @@ Run: ``.venv/bin/python benchmarks/readme.py [--write]``
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ ROUNDS = 3
 
 def table() -> str:
     """The performance table, measured now."""
+    load = os.getloadavg()[0]  # other work on the machine inflates absolute times
     anticipation = kernel.model_anticipation()
     speed = kernel.measure_speed(ROUNDS, anticipation)
     kernel_start = kernel.measure_start_up()
@@ -68,7 +70,7 @@ def table() -> str:
             f"{one['blocks']:,} blocks)",
             f"{one['run_s']:.2f} s (best of {REPEATS}; median {one['run_median_s']:.2f} s); "
             f"{one['run_s'] / one['floor_s']:.1f}x the numba floor loop that only draws the "
-            f"blocks and winners; {one['plain_s'] / one['run_s']:.1f}x faster than a "
+            f"blocks and winners; {_speed_against(one['plain_s'], one['run_s'])} a "
             "plain-Python Mesa block loop doing far less (no curtailment, markets or finance; "
             f"best of {REPEATS} too)",
             "`.venv/bin/python benchmarks/model.py`",
@@ -82,9 +84,9 @@ def table() -> str:
         ),
         (
             "memory of one run",
-            f"{one['tracemalloc_mb']:.0f} MB of Python allocations (tracemalloc); a "
-            f"`minersim run baseline` process peaks at {memory['run_mb']:.0f} MB RSS, "
-            f"{memory['imports_mb']:.0f} MB of it importing sim, mesa, pandas, numba and scipy",
+            f"{one['tracemalloc_mb']:.0f} MB of Python allocations (tracemalloc); a process "
+            f"running it peaks at {memory['run_mb']:.0f} MB RSS, {memory['imports_mb']:.0f} MB "
+            "of it importing sim, mesa, pandas, numba and scipy",
             "same",
         ),
         (
@@ -95,7 +97,7 @@ def table() -> str:
     ]
     lines = [
         f"Measured by `benchmarks/readme.py` on {platform.machine()} ({_cpus()} CPUs, "
-        f"Python {platform.python_version()}).",
+        f"Python {platform.python_version()}; load average {load:.1f} when it started).",
         "",
         "| what | figure | command |",
         "|---|---|---|",
@@ -104,9 +106,17 @@ def table() -> str:
     return "\n".join(lines)
 
 
-def _cpus() -> int:
-    import os
+def _speed_against(other_s: float, minersim_s: float) -> str:
+    """'2.1x faster than' / 'as fast as' / '1.3x slower than', from the two times."""
+    ratio = other_s / minersim_s
+    if 0.95 <= ratio <= 1.05:
+        return "about as fast as"
+    if ratio > 1:
+        return f"{ratio:.1f}x faster than"
+    return f"{1 / ratio:.1f}x slower than"
 
+
+def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 

@@ -361,3 +361,16 @@ def test_hosting_build_out_then_lease_then_re_lease_at_the_market_rate():
     # the renewed lease earns the new rate
     e = hosting.step_hosting(c, 300.0, 310.0, 0.5, 9e6, 200, 1)
     assert e.noi_usd[0] == pytest.approx(2 * 3e6 * 0.5 * 10 / 365.25)
+
+
+def test_debt_matures_on_its_day_and_converts_at_the_conversion_price():
+    d = new_debt_table()
+    # owner 0: a convertible maturing on day 30, shares exactly at the conversion price (10):
+    # it converts. owner 1: a secured note of 0.5 USD maturing on day 30: repaid and removed.
+    issue_notes(d, np.array([0]), np.array([50.0]), CONVERTIBLE, 0.0, 30.0, np.array([10.0]))
+    issue_notes(d, np.array([1]), np.array([0.5]), SECURED, 0.0, 30.0)
+    s = service_debt(d, day_end=30.0, years=30 / 365.25, share_price_usd=np.array([10.0, 1.0]), n=2)
+    np.testing.assert_allclose(s.converted_usd, [50.0, 0.0])
+    np.testing.assert_allclose(s.new_shares, [5.0, 0.0])
+    np.testing.assert_allclose(s.repaid_usd, [0.0, 0.5])
+    assert len(d) == 0

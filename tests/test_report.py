@@ -117,6 +117,20 @@ def test_report_of_a_run_with_an_experiment(tmp_path):
     assert "was not run for this report" in page  # no backtest here: the caveat says so
 
 
+def test_report_lists_the_defaults_the_scenario_relies_on(tmp_path, capsys):
+    from sim.input.assumptions import assumptions_used
+
+    assert cli(["run", "demo", "--out", str(tmp_path), *SHORT_SET], capsys)[0] == 0
+    page = write_report(tmp_path).read_text()
+    expected = assumptions_used(sim.load_scenario("demo", SHORT))
+    assert f"`demo` leaves {len(expected)} values at the schema's defaults" in page
+    for key in expected["key"]:
+        assert f"| {key} " in page
+    listed = pd.read_csv(tmp_path / "tables" / "assumptions.csv")
+    assert listed["key"].tolist() == expected["key"].tolist()
+    assert "has changed since" not in page
+
+
 def test_report_of_a_folder_without_results_is_a_clear_error(tmp_path):
     with pytest.raises(MinersimError, match=r"not a results folder \(no epochs\.parquet"):
         write_report(tmp_path)
@@ -240,3 +254,15 @@ def test_main_writes_a_banded_report_and_replaces_only_its_own_folder(tmp_path, 
     assert cli(["run", "demo", "--out", str(ran), *SHORT_SET], capsys)[0] == 0
     code, _, err = cli([*argv[:-1], str(ran)], capsys)  # not main's folder: refused
     assert code == 2 and "--force" in err
+
+
+def test_the_headline_counts_runs_that_stopped_early():
+    from sim.analysis.report import HEADLINE_COLUMNS, _headline_bands
+
+    epochs = sim.run("demo", seed=0, overrides=SHORT).epochs
+    runs = [epochs.assign(run=k, point=0, stalled=k == 1) for k in range(2)]
+    frame = pd.concat(runs, ignore_index=True)[
+        ["run", "point", "epoch", "date", "stalled", *HEADLINE_COLUMNS]
+    ]
+    assert "1 of 2 runs stopped early" in _headline_bands(frame, None, None)
+    assert "stopped early" not in _headline_bands(frame.assign(stalled=False), None, None)

@@ -247,7 +247,9 @@ def test_steps_play_and_charts_in_the_browser(page, ui_server):
     assert all(EMPTY_CHART_TEXT in svg for svg in _chart_texts(page)[1:])
 
     page.get_by_role("button", name="Step").click()
-    expect(page.get_by_text("Time: 1.0")).to_be_visible()
+    # a session's first step loads the compiled kernel and draws every chart: seconds on a busy
+    # machine, beyond expect's default 5 s
+    expect(page.get_by_text("Time: 1.0")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     timings = [page.evaluate(TIMED_STEP_JS, epoch) for epoch in (2, 3, 4)]
     expect(page.get_by_text("Time: 4.0")).to_be_visible()
     expect(heading).to_contain_text("Epoch 4")
@@ -297,7 +299,7 @@ def test_moved_slider_and_seed_apply_on_reset(page, ui_server):
     assert float(slider.get_attribute("aria-valuenow")) == pytest.approx(moved)
 
     page.get_by_role("button", name="Step").click()
-    expect(page.get_by_text("Time: 1.0")).to_be_visible()
+    expect(page.get_by_text("Time: 1.0")).to_be_visible(timeout=PAGE_TIMEOUT_MS)  # first step
     heading = page.locator(".vue-grid-item").filter(has_text="Miners:")
     expect(heading).to_contain_text(f"{volatility.label} {start:g},")  # sliders wait for Reset
     page.get_by_role("button", name="Reset").click()

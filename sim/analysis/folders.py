@@ -22,7 +22,7 @@ import json
 import os
 import platform
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -129,8 +129,10 @@ def run_metadata(
     epochs: pd.DataFrame,
     command: str,
     command_kind: str,
+    data_dirs: Sequence[str | os.PathLike] = (),
 ) -> dict:
-    """What a run folder's metadata.json records: enough to reproduce and to trust the run."""
+    """What a run folder's metadata.json records: enough to reproduce and to trust the run
+    (``data_dirs``: the folders besides its own that the scenario was allowed to read)."""
     import numba
     import numpy
 
@@ -146,6 +148,7 @@ def run_metadata(
         "scenario_source": str(scenario.source) if scenario.source else None,
         "seed": int(seed),
         "overrides": json_normalized(dict(overrides)),
+        "data_dirs": [str(Path(folder).resolve()) for folder in data_dirs],
         "package_version": sim.__version__,
         "python": platform.python_version(),
         "libraries": {

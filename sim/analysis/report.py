@@ -83,8 +83,8 @@ def _run_page(root: Path) -> list[str]:
     example = f"seed {seed}{EXAMPLE_SUFFIX}" if seed is not None else "this run"
     batch = root / "mc"
     has_batch = (batch / folders.METADATA_FILE).is_file()
-    frame = _batch_epochs(batch) if has_batch else None
     batch_meta = folders.read_json(batch / folders.METADATA_FILE) if has_batch else None
+    frame = _batch_epochs(batch, batch_meta) if has_batch else None
 
     lines = [f"# minersim report: {meta.get('scenario_name', root.name)}", ""]
     lines += [_provenance(meta, batch_meta), ""]
@@ -111,6 +111,7 @@ def _run_page(root: Path) -> list[str]:
     lines += _yearly_section(frame if frame is not None else _as_batch(epochs), root)
     if miners is not None:
         lines += _public_miners_section(miners, example, root)
+    lines += _assumptions_section(meta or batch_meta or {}, root)
     lines += _experiment_sections(root / "experiments")
     return lines
 
@@ -120,7 +121,7 @@ def _batch_page(root: Path) -> list[str]:
 
     meta = folders.read_json(root / folders.METADATA_FILE) or {}
     parameters = list(meta.get("parameters", []))
-    frame = _batch_epochs(root, parameters)
+    frame = _batch_epochs(root, meta)
     runs = frame["run"].nunique()
     sampler = meta.get("sampler", {}).get("kind", "monte_carlo")
     what = "Monte Carlo" if sampler == "monte_carlo" else f"{sampler} sweep"
@@ -141,14 +142,19 @@ def _batch_page(root: Path) -> list[str]:
         summary = summarize(root)
         images = [p for name, p in summary.items() if p.suffix == ".png" and "fan_" not in name]
         if images:
-            lines += ["### Sensitivity", ""]
+            lines += ["## Sensitivity (`minersim summarize`)", ""]
             lines += [f"![{p.stem}]({p.relative_to(root).as_posix()})" for p in images] + [""]
+    lines += _assumptions_section(meta, root)
     return lines
 
 
-def _batch_epochs(root: Path, parameters: list[str] | None = None) -> pd.DataFrame:
-    wanted = dict.fromkeys(["run", "point", "epoch", "date", *(parameters or [])])
+def _batch_epochs(root: Path, meta: dict) -> pd.DataFrame:
+    """The columns the page needs of every finished run (and ``stalled`` where the batch records
+    it: batches written before it was added do not)."""
+    wanted = dict.fromkeys(["run", "point", "epoch", "date", *meta.get("parameters", [])])
     wanted.update(dict.fromkeys([*plots.FIGURE_COLUMNS, *HEADLINE_COLUMNS, "height"]))
+    if "stalled" in meta.get("columns", {}):
+        wanted["stalled"] = None
     return read_epochs(root, columns=list(wanted))
 
 
@@ -266,6 +272,13 @@ def _headline_bands(frame: pd.DataFrame, example: pd.DataFrame | None, label: st
         f"public miners defaulted: {band('miners_defaulted', decimals=0)}, with at least one "
         f"default in {100 * (defaulted > 0).mean():.0f}% of runs."
     )
+    if "stalled" in frame:
+        stalled = int(frame.groupby("run")["stalled"].any().sum())
+        if stalled:
+            sentence += (
+                f" **{stalled} of {runs} runs stopped early** (their chain stalled before the "
+                "end date): their last values are from that earlier date."
+            )
     if example is not None:
         price = example["btc_price_usd"].iloc[-1]
         rank = 100 * (finals["btc_price_usd"] < price).mean()
@@ -411,6 +424,52 @@ def _points_section(frame: pd.DataFrame, parameters: list[str], root: Path) -> l
     else:
         lines += [markdown_table(shown), ""]
     return lines
+
+
+def _assumptions_section(meta: dict, root: Path) -> list[str]:
+    """The schema defaults the scenario relies on (:func:`sim.input.assumptions.assumptions_used`),
+    from the scenario file and overrides the metadata records; the full table as CSV."""
+    from sim.errors import MinersimError
+    from sim.input.assumptions import ASSUMPTION, SOURCED, assumptions_used
+    from sim.input.scenario import load_scenario
+
+    heading = ["## Assumptions: the defaults this scenario relies on", ""]
+    source = meta.get("scenario_source")
+    if not source:
+        return [*heading, "No metadata.json names the scenario file: not listed.", ""]
+    try:
+        scenario = load_scenario(
+            source, meta.get("overrides") or {}, data_dirs=meta.get("data_dirs") or ()
+        )
+    except (MinersimError, OSError) as exc:
+        return [*heading, f"The scenario could not be loaded again ({exc}): not listed.", ""]
+    table = assumptions_used(scenario)
+    table.to_csv(root / "tables" / "assumptions.csv", index=False)
+    counts = table["status"].value_counts()
+    lines = [
+        *heading,
+        f"`{scenario.name}` leaves {len(table)} values at the schema's defaults: "
+        f"{counts.get(ASSUMPTION, 0)} are assumptions (no source gives them; the basis is "
+        f"stated) and {counts.get(SOURCED, 0)} are sourced (the section of data/sources.md is "
+        "cited). Switches and absent inputs are not listed. Set any of them in the scenario or "
+        "with `--set KEY=VALUE`; the table is also `tables/assumptions.csv`.",
+        "",
+    ]
+    if scenario.content_hash != meta.get("scenario_hash"):
+        lines += [
+            f"**The scenario file has changed since these results were made** (content hash "
+            f"`{scenario.content_hash[:12]}` now): the list below is that of the file as it is.",
+            "",
+        ]
+    shown = pd.DataFrame(
+        {
+            "key": table["key"],
+            "default": [style.number_text(v) if _is_number(v) else str(v) for v in table["value"]],
+            "status": table["status"],
+            "source or basis": table["source"],
+        }
+    )
+    return [*lines, markdown_table(shown), ""]
 
 
 def _is_number(value: object) -> bool:

@@ -49,6 +49,8 @@ def run_command(args: argparse.Namespace) -> int:
     words = ["minersim", "run", args.scenario, "--seed", str(args.seed)]
     for text in args.overrides:
         words += ["--set", text]
+    for folder in args.data_dirs:
+        words += ["--data-dir", folder]
     if args.out is not None:
         words += ["--out", str(args.out)]
     out, stalled = run_into_folder(args, "run", shlex.join(words), rerun_replaces=False)
@@ -74,9 +76,8 @@ def run_into_folder(
     from sim.model import run
 
     overrides = parse_overrides(args.overrides)
-    scenario = load_scenario(
-        resolve_scenario_path(args.scenario), overrides, data_dirs=getattr(args, "data_dirs", ())
-    )
+    data_dirs = getattr(args, "data_dirs", ())
+    scenario = load_scenario(resolve_scenario_path(args.scenario), overrides, data_dirs=data_dirs)
     out = args.out or folders.default_run_folder(scenario.name, args.seed, overrides)
     folders.prepare_output(
         out, replace=args.force, replaceable_command=command_kind if rerun_replaces else None
@@ -94,6 +95,7 @@ def run_into_folder(
         result.epochs,
         command,
         command_kind,
+        data_dirs,
     )
     folders.write_run(result, out, meta)
     e = result.epochs

@@ -199,7 +199,7 @@ def per_miner(ax, tab: pd.DataFrame) -> None:
     ax.set_ylabel("mean rolling correlation with BTC")
     ax.set_title("Per company: mean correlation before / after the AI pivot (median of runs)")
     ax.grid(alpha=0.3)
-    rows = tab[["corr_before_median", "corr_after_median", "corr_after_p5"]].to_numpy(dtype=float)
+    rows = tab[["before_median", "after_median", "after_p5"]].to_numpy(dtype=float)
     low = min(np.nanmin(rows), 0.0) if np.isfinite(rows).any() else 0.0
     ax.set_ylim(low - 0.4 * (1.05 - low), 1.05)  # room for the legend below the points
     ax.legend(fontsize=8, ncol=3, loc="lower left")
