@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import sim
-from sim import consensus, fleet, hosting
+from sim import consensus, finance, fleet, hosting
 from sim.errors import MinersimError, ScenarioError
 from sim.input.scenario import Scenario, load_scenario
 from sim.results import EPOCH_COLUMNS, MINER_COLUMNS, RunResult
@@ -25,6 +25,10 @@ from sim.results import EPOCH_COLUMNS, MINER_COLUMNS, RunResult
 BALANCE_REL_TOL = 1e-6
 #: The model's own threshold for a cash shortfall that forces a default, USD.
 CASH_TOL_USD = 1e-6
+#: Rounding allowed on cash beyond CASH_TOL_USD, relative to the agent's balance sheet (assets +
+#: liabilities): cash is what is left of flows as large as the balance sheet, each rounded to
+#: ~1e-16 of itself (a USD 1e10 BTC sale that meets a USD 1e10 bill can leave -1.9e-6 USD).
+CASH_REL_TOL = 1e-12
 #: Slack on the 4x retarget clamp: compact encoding truncates the target to a 3-byte mantissa
 #: (relative error < 2**-15), which can only raise the difficulty.
 CLAMP_SLACK = 1e-4
@@ -183,10 +187,12 @@ def check_defaulted_mine_nothing(result: RunResult) -> None:
 
 
 def check_public_cash(result: RunResult) -> None:
-    """Public miners that have not defaulted never end an epoch with negative cash (USD)."""
+    """Public miners that have not defaulted never end an epoch with negative cash (USD), beyond
+    rounding (:data:`CASH_TOL_USD` + :data:`CASH_REL_TOL` x assets + liabilities)."""
     m = result.miners
     solvent = (m["kind"] == "public") & ~m["defaulted"]
-    bad = solvent & (m["cash_usd"] < -CASH_TOL_USD)
+    size = m["assets_usd"].abs() + m["liabilities_usd"].abs()
+    bad = solvent & (m["cash_usd"] < -(CASH_TOL_USD + CASH_REL_TOL * size))
     assert not bad.any(), f"negative cash without default: {_first_row(m, bad)}"
 
 
@@ -234,9 +240,12 @@ def check_capacity_now(model) -> None:
 
 
 def check_cash_now(model) -> None:
-    """Public miners that have not defaulted hold cash >= 0 after every step."""
-    solvent = model.is_public & ~model.books.defaulted
-    bad = solvent & (model.books.cash_usd < -CASH_TOL_USD)
+    """Public miners that have not defaulted hold cash >= 0 after every step, beyond rounding
+    (as :func:`check_public_cash`; assets + liabilities = |book equity| + 2 x debt at most)."""
+    b = model.books
+    solvent = model.is_public & ~b.defaulted
+    size = np.abs(b.equity_usd) + 2 * finance.debt_by_owner(model.debt, model.n)
+    bad = solvent & (b.cash_usd < -(CASH_TOL_USD + CASH_REL_TOL * size))
     assert not bad.any(), f"epoch {model.epoch}: cash {model.books.cash_usd[bad]} USD"
 
 

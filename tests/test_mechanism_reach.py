@@ -27,9 +27,10 @@ pytestmark = pytest.mark.slow
 
 DRAWS = 80
 #: Least share of draws in which each mechanism must occur. Four independent samples of 60
-#: draws gave: halving 48-85%, AI conversion 15-58%, borrowing 22-42%, default 40-72%, renewal
-#: 85-100% (hypothesis' draws are correlated, so shares vary more than binomially); the
-#: derandomized sample this test uses is given in tests/README.md.
+#: draws (before credit windows followed BTC drawdowns) gave: halving 48-85%, AI conversion
+#: 15-58%, borrowing 22-42%, default 40-72%, renewal 85-100% (hypothesis' draws are correlated,
+#: so shares vary more than binomially); the derandomized sample this test uses is given in
+#: tests/README.md.
 FLOORS = {
     "halving": 0.25,
     "ai_conversion": 0.05,
