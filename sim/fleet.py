@@ -186,6 +186,13 @@ def compact(fleet: Table, relative_bucket: float = 0.1) -> None:
         fleet.must_run[first],
         fleet.mothballed[first],
     )
+    # a group with no hashrate (a miner listed at 0 EH/s) keeps its parts' mean J/TH and site
+    # price, not 0
+    members = np.bincount(group, minlength=k)
+    efficiency = np.where(
+        ths > 0, mw * 1e6 / np.where(ths > 0, ths, 1.0), total(fleet.efficiency_jth) / members
+    )
+    site = np.where(mw > 0, bill / np.where(mw > 0, mw, 1.0), total(fleet.site_usd_mwh) / members)
     underwater = np.full(k, np.iinfo(np.int64).max)
     np.minimum.at(underwater, group, fleet.underwater_epochs)
     idle = np.full(k, np.iinfo(np.int64).max)
@@ -194,12 +201,12 @@ def compact(fleet: Table, relative_bucket: float = 0.1) -> None:
     fleet.append(
         owner=owner,
         hashrate_ths=ths,
-        efficiency_jth=mw * 1e6 / np.maximum(ths, 1e-300),
+        efficiency_jth=efficiency,
         cost_usd=cost,
         book_usd=book,
         underwater_epochs=underwater,
         must_run=must_run,
-        site_usd_mwh=bill / np.maximum(mw, 1e-300),
+        site_usd_mwh=site,
         mothballed=mothballed,
         mothballed_epochs=idle,
     )

@@ -539,7 +539,7 @@ class MiningModel(mesa.Model):
         if not due.any():
             return
         s = self.scheduled_debt
-        issued = due & ~self.books.defaulted[s.owner]
+        issued = due & ~self.books.defaulted[s.owner]  # a defaulted miner's notes never issue
         self.books.cash_usd += sum_by_owner(s.owner[issued], s.principal_usd[issued], self.n)
         self.debt.append(**{name: getattr(s, name)[issued] for name in s.columns})
         s.keep(~due)

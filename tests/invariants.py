@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import sim
-from sim import consensus, fleet, hosting
+from sim import consensus, finance, fleet, hosting
 from sim.errors import MinersimError, ScenarioError
 from sim.input.scenario import Scenario, load_scenario
 from sim.results import EPOCH_COLUMNS, MINER_COLUMNS, RunResult
@@ -25,6 +25,10 @@ from sim.results import EPOCH_COLUMNS, MINER_COLUMNS, RunResult
 BALANCE_REL_TOL = 1e-6
 #: The model's own threshold for a cash shortfall that forces a default, USD.
 CASH_TOL_USD = 1e-6
+#: Rounding allowed on cash beyond CASH_TOL_USD, relative to the agent's balance sheet (assets +
+#: liabilities): cash is what is left of flows as large as the balance sheet, each rounded to
+#: ~1e-16 of itself (a USD 1e10 BTC sale that meets a USD 1e10 bill can leave -1.9e-6 USD).
+CASH_REL_TOL = 1e-12
 #: Slack on the 4x retarget clamp: compact encoding truncates the target to a 3-byte mantissa
 #: (relative error < 2**-15), which can only raise the difficulty.
 CLAMP_SLACK = 1e-4
@@ -183,10 +187,12 @@ def check_defaulted_mine_nothing(result: RunResult) -> None:
 
 
 def check_public_cash(result: RunResult) -> None:
-    """Public miners that have not defaulted never end an epoch with negative cash (USD)."""
+    """Public miners that have not defaulted never end an epoch with negative cash (USD), beyond
+    rounding (:data:`CASH_TOL_USD` + :data:`CASH_REL_TOL` x assets + liabilities)."""
     m = result.miners
     solvent = (m["kind"] == "public") & ~m["defaulted"]
-    bad = solvent & (m["cash_usd"] < -CASH_TOL_USD)
+    size = m["assets_usd"].abs() + m["liabilities_usd"].abs()
+    bad = solvent & (m["cash_usd"] < -(CASH_TOL_USD + CASH_REL_TOL * size))
     assert not bad.any(), f"negative cash without default: {_first_row(m, bad)}"
 
 
@@ -234,9 +240,12 @@ def check_capacity_now(model) -> None:
 
 
 def check_cash_now(model) -> None:
-    """Public miners that have not defaulted hold cash >= 0 after every step."""
-    solvent = model.is_public & ~model.books.defaulted
-    bad = solvent & (model.books.cash_usd < -CASH_TOL_USD)
+    """Public miners that have not defaulted hold cash >= 0 after every step, beyond rounding
+    (as :func:`check_public_cash`; assets + liabilities = |book equity| + 2 x debt at most)."""
+    b = model.books
+    solvent = model.is_public & ~b.defaulted
+    size = np.abs(b.equity_usd) + 2 * finance.debt_by_owner(model.debt, model.n)
+    bad = solvent & (b.cash_usd < -(CASH_TOL_USD + CASH_REL_TOL * size))
     assert not bad.any(), f"epoch {model.epoch}: cash {model.books.cash_usd[bad]} USD"
 
 
@@ -289,8 +298,62 @@ def run_short(scenario: Scenario, seed: int = 0) -> RunResult | None:
     return result
 
 
-def load_and_run(source: Path | str, overrides: dict | None = None, seed: int = 0) -> None:
-    """Load (clear error or scenario), then run it short (clear error or a checked result)."""
+#: Outcomes of :func:`load_and_run`, for the fuzzers' reach counts.
+LOAD_ERROR, RUN_ERROR, RAN = "load error", "run error", "ran"
+
+
+def load_and_run(source: Path | str, overrides: dict | None = None, seed: int = 0) -> str:
+    """Load (clear error or scenario), then run it short (clear error or a checked result).
+    Returns the outcome: LOAD_ERROR, RUN_ERROR or RAN (a run that passed every check)."""
     scenario = load_or_error(source, overrides)
-    if scenario is not None:
-        run_short(scenario, seed)
+    if scenario is None:
+        return LOAD_ERROR
+    return RAN if run_short(scenario, seed) is not None else RUN_ERROR
+
+
+class Reach:
+    """Counts the outcomes of a fuzz test's inputs and checks that at least ``floor`` of them
+    reached a run: a fuzzer whose inputs all end in a load error tests only the error branch.
+
+    Use: ``reach = Reach(0.1)``; ``reach.add(load_and_run(...))`` in the hypothesis test;
+    ``reach.check()`` after it.
+    """
+
+    def __init__(self, floor: float):
+        self.floor = floor
+        self.counts: dict[str, int] = {}
+
+    def add(self, outcome: str) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+
+    @property
+    def share(self) -> float:
+        total = sum(self.counts.values())
+        return self.counts.get(RAN, 0) / total if total else 0.0
+
+    def check(self) -> None:
+        assert self.share >= self.floor, (
+            f"only {self.share:.0%} of the inputs reached a run (floor {self.floor:.0%}): "
+            f"{self.counts}"
+        )
+
+
+def fuzz_with_reach(name: str, config, check, floor: float, **strategies) -> Reach:
+    """Run ``check(**drawn)`` (which returns an outcome) on inputs drawn from ``strategies``
+    under hypothesis settings ``config``, then check the share that reached a run.
+
+    ``name`` keeps each fuzz test's examples apart in hypothesis' database (the inner function
+    is the same for every caller).
+    """
+    from hypothesis import given
+
+    reach = Reach(floor)
+
+    def inner(**drawn) -> None:
+        reach.add(check(**drawn))
+
+    inner._hypothesis_internal_add_digest = name.encode()
+    config(given(**strategies)(inner))()
+    print(f"{name}: {reach.share:.0%} of {sum(reach.counts.values())} inputs ran {reach.counts}")
+    reach.check()
+    return reach

@@ -207,12 +207,58 @@ BAD_VALUES = st.one_of(
 )
 
 
+def _demo_leaves() -> dict[str, object]:
+    """Dotted key -> value of every number, boolean and choice the demo's TOML sets (list items
+    by index), the starting points of the valid variations below."""
+    leaves: dict[str, object] = {}
+
+    def walk(node: object, prefix: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}.")
+        elif isinstance(node, list) and all(isinstance(v, dict) for v in node):
+            for index, value in enumerate(node):
+                walk(value, f"{prefix}{index}.")
+        elif isinstance(node, bool | int | float) or (
+            isinstance(node, str) and prefix.rstrip(".").endswith(("process", "policy"))
+        ):
+            leaves[prefix.rstrip(".")] = node
+
+    walk(demo_document(), "")
+    return leaves
+
+
+DEMO_LEAVES = _demo_leaves()
+
+
+@st.composite
+def valid_variations(draw: st.DrawFn) -> tuple[str, object]:
+    """(dotted key, value): a demo value moved a little (numbers x 0.8-1.2, whole numbers kept
+    or moved by one, booleans flipped, another policy): usually still a valid scenario, so that
+    fuzzers reach runs too, not only the error branch."""
+    key = draw(st.sampled_from(sorted(DEMO_LEAVES)))
+    value = DEMO_LEAVES[key]
+    if isinstance(value, bool):
+        return key, not value
+    if isinstance(value, int):
+        return key, max(value + draw(st.sampled_from([0, 1])), 0)
+    if isinstance(value, float):
+        return key, value * draw(st.floats(0.8, 1.2))
+    if key.endswith("policy"):
+        return key, draw(st.sampled_from(POLICY_NAMES))
+    return key, value
+
+
 @st.composite
 def mutated_documents(draw: st.DrawFn, base: dict | None = None) -> dict:
-    """The demo TOML document (or ``base``) with 1-4 random mutations: a key deleted, a value
-    replaced by a bad one, an unknown key added, a key misspelt, or a schema key set."""
+    """The demo TOML document (or ``base``) with 0-4 random mutations: a key deleted, a value
+    replaced by a bad one, an unknown key added, a key misspelt, or a schema key set; and 0-3
+    valid variations (about a quarter of the documents have no bad mutation)."""
     doc = copy.deepcopy(base if base is not None else demo_document())
-    for _ in range(draw(st.integers(1, 4))):
+    for _ in range(draw(st.integers(0, 3))):
+        key, value = draw(valid_variations())
+        _set_path(doc, tuple(int(p) if p.isdecimal() else p for p in key.split(".")), value)
+    for _ in range(draw(st.sampled_from([0, 1, 1, 2, 3, 4]))):
         paths = document_paths(doc)
         kind = draw(st.sampled_from(["delete", "set", "unknown", "typo", "schema"]))
         if kind == "schema" or not paths:
@@ -233,10 +279,12 @@ def mutated_documents(draw: st.DrawFn, base: dict | None = None) -> dict:
 
 
 def _parent(doc: dict, path: tuple) -> object:
+    """The node holding ``path``'s last part, made on the way; a list index met where a table
+    is becomes a text key (TOML keys are text: tomli_w cannot write an integer key)."""
     node: object = doc
     for part in path[:-1]:
         if isinstance(node, dict):
-            node = node.setdefault(part, {})
+            node = node.setdefault(str(part), {})
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
         else:
@@ -247,7 +295,7 @@ def _parent(doc: dict, path: tuple) -> object:
 def _set_path(doc: dict, path: tuple, value: object) -> None:
     parent, last = _parent(doc, path), path[-1]
     if isinstance(parent, dict):
-        parent[last] = value
+        parent[str(last)] = value
     elif isinstance(parent, list) and str(last).isdecimal() and int(last) < len(parent):
         parent[int(last)] = value
 
@@ -255,15 +303,15 @@ def _set_path(doc: dict, path: tuple, value: object) -> None:
 def _delete_path(doc: dict, path: tuple) -> None:
     parent, last = _parent(doc, path), path[-1]
     if isinstance(parent, dict):
-        parent.pop(last, None)
+        parent.pop(str(last), None)
     elif isinstance(parent, list) and isinstance(last, int) and last < len(parent):
         del parent[last]
 
 
 def _rename_last(doc: dict, path: tuple, suffix: str) -> None:
     parent, last = _parent(doc, path), path[-1]
-    if isinstance(parent, dict) and last in parent:
-        parent[f"{last}{suffix}"] = parent.pop(last)
+    if isinstance(parent, dict) and str(last) in parent:
+        parent[f"{last}{suffix}"] = parent.pop(str(last))
 
 
 def dump_toml(doc: dict) -> bytes:
@@ -338,14 +386,16 @@ BAD_CELLS = st.one_of(
 TABLE_EDITS = (
     *("cell", "cell", "cell"),  # a cell edit is the most common kind
     *("drop_col", "add_col", "rename", "repeat", "ragged", "no_header", "bytes"),
+    *("nudge", "nudge", "nudge"),  # a number moved by 10% at most: usually still valid
 )
 
 
 @st.composite
 def mutated_tables(draw: st.DrawFn) -> tuple[dict[str, list[list[str]]], dict[str, bytes]]:
     """The demo CSVs (rows of text, header first) with 1-3 edits: a cell replaced, a column
-    deleted / added / renamed, a row repeated or made ragged, the header dropped; plus, for
-    some files, raw bytes appended (garbage, bad UTF-8). Returns (tables, extra bytes)."""
+    deleted / added / renamed, a row repeated or made ragged, the header dropped, a number
+    nudged (x 0.9-1.1, usually still valid); plus, for some files, raw bytes appended (garbage,
+    bad UTF-8). Returns (tables, extra bytes)."""
     tables = demo_tables()
     extra: dict[str, bytes] = {}
     for _ in range(draw(st.integers(1, 3))):
@@ -372,7 +422,20 @@ def mutated_tables(draw: st.DrawFn) -> tuple[dict[str, list[list[str]]], dict[st
             del rows[0]
         elif kind == "bytes":
             extra[name] = draw(st.sampled_from([b"\xff\xfe", b"\x00\x00", b"a,b\n", b"\n\n\r"]))
+        elif kind == "nudge" and len(rows) > 1:
+            row = rows[draw(st.integers(1, len(rows) - 1))]
+            numbers = [i for i, cell in enumerate(row) if _is_number_text(cell)]
+            if numbers:
+                i = draw(st.sampled_from(numbers))
+                row[i] = repr(float(row[i]) * draw(st.floats(0.9, 1.1)))
     return tables, extra
+
+
+def _is_number_text(cell: str) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return False
 
 
 def write_tables(directory: Path, tables: dict[str, list[list[str]]], extra: dict) -> None:
@@ -433,12 +496,18 @@ _KEY_TEXTS = st.one_of(
 )
 
 
+def toml_value(value: object) -> str:
+    """``value`` as a TOML value text (what a user would type after ``--set key=``)."""
+    return tomli_w.dumps({"v": value}).partition("=")[2].strip()
+
+
 def override_texts() -> st.SearchStrategy[str]:
-    """``KEY=VALUE`` texts for ``--set``: schema keys or junk, with good or bad values; or any
-    text at all."""
+    """``KEY=VALUE`` texts for ``--set``: schema keys or junk, with good or bad values; valid
+    variations of the demo's values; or any text at all."""
     return st.one_of(
         st.builds(lambda k, v: f"{k}={v}", _KEY_TEXTS, _VALUE_TEXTS),
         st.builds(lambda k, v: f"{k}={v}", st.sampled_from(SCHEMA_KEYS), _VALUE_TEXTS),
+        valid_variations().map(lambda kv: f"{kv[0]}={toml_value(kv[1])}"),
         _LINE_TEXT,
     )
 
@@ -806,3 +875,99 @@ def valid_scenarios(draw: st.DrawFn, max_days: int = 120) -> ScenarioFiles:
         },
     }
     return ScenarioFiles(document, miners, debt, ai)
+
+
+# ------------------------------------------------------------------------------- mechanisms
+
+#: Blocks a day at 600 s per block, and the halving interval (blocks).
+BLOCKS_PER_DAY = 144
+HALVING_INTERVAL = 210_000
+
+
+def _has_public_hashrate(files: ScenarioFiles) -> bool:
+    return any(float(row["hashrate_ehs"]) > 0 for row in files.miners)
+
+
+@st.composite
+def mechanism_scenarios(
+    draw: st.DrawFn, min_days: int = 365, max_days: int = 1100
+) -> ScenarioFiles:
+    """A valid scenario (as :func:`valid_scenarios`, with a public miner that mines) made long
+    and favourable enough that the model's mechanisms occur in a good share of draws: a horizon
+    of ``min_days`` to ``max_days``; a start height before a halving that falls inside the
+    horizon in about 60% of draws; AI leasing enabled and worth converting to; credit windows
+    that close only in BTC drawdowns of 60-95% (they stay open most days, for borrowing); power
+    contracts that end inside the horizon (renewals); and, for about half of the miners, a
+    secured note larger than their cash maturing inside the horizon (borrowing, then defaults).
+    tests/test_mechanism_reach.py measures the shares."""
+    files = draw(valid_scenarios(max_days=120).filter(_has_public_hashrate))
+    doc = files.document
+    start = doc["scenario"]["start_date"]
+    days = draw(st.integers(min_days, max_days))
+    doc["scenario"]["end_date"] = start + dt.timedelta(days=days)
+    # the next halving in 0.1-1.5 horizons of blocks (hypothesis leans to small integers, so the
+    # share is set by a list): inside the horizon in 5 of 7 cases
+    fraction = draw(st.sampled_from([0.1, 1.2, 0.3, 1.5, 0.5, 0.7, 0.9]))
+    before = int(fraction * days * BLOCKS_PER_DAY)
+
+    next_halving = draw(st.integers(2, 32)) * HALVING_INTERVAL  # minus "before" stays >= 0
+    doc["chain"]["height"] = max(next_halving - before, 0)
+    doc["market"]["ai"].update(
+        enabled=True,
+        lease_usd_per_mw_year=draw(_num(2e6, 6e6)),
+        demand_mw_per_year=draw(_num(2000.0, 10_000.0)),
+        capex_usd_per_mw=draw(_num(3e6, 8e6)),
+        lead_time_days=draw(st.integers(30, 365)),
+    )
+    doc["miners"]["policy"] = draw(st.sampled_from(["ai_first", "rational"]))
+    doc["policy"].update(
+        max_ai_fraction=draw(_num(0.5, 1.0)),
+        ai_step_fraction=draw(_num(0.1, 0.5)),
+        max_leverage=draw(_num(0.5, 0.9)),
+    )
+    rates = doc["market"]["rates"]  # reopening stays at most the closing drawdown (schema)
+    rates["credit_close_drawdown"] = draw(_num(0.6, 0.95))
+    rates["credit_reopen_drawdown"] = min(rates["credit_reopen_drawdown"], 0.5)
+    for row in files.miners:
+        row["contract_end"] = (start + draw(_days(30, max(days - 30, 31)))).isoformat()
+        if draw(st.booleans()):
+            principal = float(row["cash_usd"]) * draw(_num(2.0, 10.0)) + draw(_num(1e8, 2e9))
+            files.debt.append(
+                _row_text(
+                    {
+                        "miner": row["name"],
+                        "instrument": "senior_secured",
+                        "principal_usd": principal,
+                        "coupon": draw(_num(0.05, 0.15)),
+                        "issue_date": start - dt.timedelta(days=365),
+                        "maturity": start + draw(_days(60, max(days - 60, 61))),
+                        "conversion_price_usd": "",
+                        "amortization_per_year": 0.0,
+                        "source": "generated",
+                    }
+                )
+            )
+    return files
+
+
+def mechanisms_seen(result, start_height: int) -> set[str]:
+    """Which mechanisms a run shows: ``halving`` (the chain crossed a halving height),
+    ``ai_conversion``, ``borrowing``, ``default`` (a public miner's action), ``renewal`` (a
+    public miner's power price changed, as it does when its contract renews)."""
+    seen: set[str] = set()
+    epochs, miners = result.epochs, result.miners
+    if len(epochs):
+        first = start_height // 2016 * 2016
+        if int(epochs["height"].iloc[-1]) // HALVING_INTERVAL > first // HALVING_INTERVAL:
+            seen.add("halving")
+    public = miners[miners["kind"] == "public"]
+    actions = set(public["action"])
+    for action, name in (("convert_ai", "ai_conversion"), ("borrow", "borrowing")):
+        if action in actions:
+            seen.add(name)
+    if public["defaulted"].any():
+        seen.add("default")
+    prices = public.groupby("miner_id")["power_price_usd_mwh"].nunique()
+    if (prices > 1).any():
+        seen.add("renewal")
+    return seen

@@ -41,11 +41,11 @@ from sim.errors import MinersimError
 RUNS, SEED = 5, 3
 SHORT = {"scenario.end_date": "2025-12-01"}
 FAST = settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-SLOW = settings(FAST, max_examples=400)
+SLOW = settings(FAST, max_examples=150)
 
 
 def run_batch(out: Path) -> sim.batch.BatchSummary:
@@ -244,7 +244,9 @@ def check_damage(reference: Path, reference_tables, damage: dict, monkeypatch) -
         assert summary.completed_runs >= len(must_rerun)
         assert summary.skipped_runs + summary.completed_runs == RUNS
         for table, expected in reference_tables.items():
-            frame = store.read_epochs(root) if table == "epochs" else store.read_miners(root)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # strays the damage left
+                frame = store.read_epochs(root) if table == "epochs" else store.read_miners(root)
             assert dataset_hash(frame) == dataset_hash(expected), f"{table} differ after resume"
 
 

@@ -112,18 +112,6 @@ def test_with_no_way_out_a_maturity_ends_in_default(tmp_path):
     assert (after["hashrate_ehs"] == 0).all() and (after["btc_mined"] == 0).all()
 
 
-def test_a_note_scheduled_after_the_default_is_never_issued(tmp_path):
-    # The same default by maturity, and a USD 10M note the scenario schedules for 2026-04-01:
-    # a company in default issues nothing (run_checked would catch its debt and cash too).
-    later = note("senior_secured", 1e7, "2030-01-01").replace(",2025-01-01,", ",2026-04-01,")
-    path = write_world(tmp_path, miner_row(), [BIG_NOTE, later], [BIG_LEASE])
-    _, result = run(path, NO_WAY_OUT)
-    rows = alpha(result)
-    after = rows.loc[rows.index >= pd.Timestamp("2026-04-01")]
-    assert len(after) and after["defaulted"].all()
-    assert (after["debt_usd"] == 0).all() and (after["cash_usd"] == 0).all()
-
-
 def test_with_no_way_out_unpaid_interest_ends_in_default(tmp_path):
     # USD 2bn of 50% convertibles due 2031: USD ~38M of interest an epoch against ~3M of
     # mining cash flow and USD 50M of cash: the second or third epoch cannot pay.
@@ -218,3 +206,17 @@ def test_the_invariants_catch_debt_left_after_a_default(tmp_path):
     miners.loc[row, "debt_usd"] = 1.0
     with pytest.raises(AssertionError, match="debt_usd"):
         check_defaulted_mine_nothing(RunResult(epochs=result.epochs, miners=miners))
+
+
+def test_a_defaulted_miner_draws_no_note_scheduled_after_its_default(tmp_path):
+    # A note the scenario issues on 2026-04-01, after the maturity default of 2026-02-01: the
+    # company is gone, so no cash arrives and nothing is owed (the invariants of run_checked
+    # once caught USD 78M of cash and debt on a defaulted miner: issue 14).
+    later = "Alpha,senior_secured,300000000,0.05,2026-04-01,2027-06-30,,0,test"
+    _, result = run(write_world(tmp_path, miner_row(), [BIG_NOTE, later], [BIG_LEASE]), NO_WAY_OUT)
+    rows = alpha(result)
+    assert rows.index[-1] > pd.Timestamp("2026-04-01")  # the run passes the issue date
+    [event] = result.meta["defaults"]
+    assert event["cause"] == "maturity"
+    ended = rows.loc[rows.index >= epoch_of(rows, MATURITY)]
+    assert (ended["debt_usd"] == 0).all() and (ended["cash_usd"] == 0).all()

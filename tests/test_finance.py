@@ -229,6 +229,30 @@ def test_compact_merges_within_an_owner_only_whatever_the_efficiency():
     assert f.hashrate_ths[merged][0] == 4.0 and f.underwater_epochs[merged][0] == 0
 
 
+def test_compact_keeps_the_efficiency_of_units_without_hashrate():
+    # A public miner listed at 0 EH/s has vintages of 0 TH/s; when another owner's units merge,
+    # they must keep a J/TH (their parts' mean), not 0 J/TH (log and frontier ratios of 0 are
+    # infinite: issue 14, found by tests/test_mechanism_reach.py).
+    f = fleet.new_fleet_table()
+    f.append(
+        owner=[0, 0, 1, 1, 1],
+        hashrate_ths=[1.0, 3.0, 0.0, 0.0, 0.0],
+        efficiency_jth=[20.0, 20.2, 16.0, 16.16, 24.0],
+        cost_usd=0.0,
+        book_usd=0.0,
+        underwater_epochs=0,
+        must_run=False,
+        site_usd_mwh=[40.0, 40.0, 30.0, 30.0, 50.0],
+        mothballed=False,
+        mothballed_epochs=0,
+    )
+    fleet.compact(f)
+    idle = f.owner == 1
+    np.testing.assert_allclose(np.sort(f.efficiency_jth[idle]), [16.08, 24.0])
+    np.testing.assert_array_equal(f.hashrate_ths[idle], 0.0)
+    assert np.all(f.site_usd_mwh[idle] > 0)  # their site prices, not 0 $/MWh
+
+
 # ------------------------------------------------------------------ the rules one by one
 # Added after the mutation check (tests/README.md): each pins one bookkeeping rule with values
 # worked out by hand, where the whole-run balance-sheet identity alone let wrong rules through

@@ -12,13 +12,21 @@ Below the fuzz tests, one deterministic test per problem the fuzzing found.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from invariants import assert_clear, check_run, load_and_run, run_short
+from invariants import (
+    LOAD_ERROR,
+    assert_clear,
+    check_run,
+    fuzz_with_reach,
+    load_and_run,
+    run_short,
+)
 from strategies import (
     BAD_VALUES,
     SCHEMA_KEYS,
@@ -53,72 +61,68 @@ def demo_with(directory: Path, toml: bytes | None = None) -> Path:
 
 
 # ------------------------------------------------------------------------------- mutated TOML
+# Each fuzz test counts how many of its inputs reach a run (tests/invariants.py:Reach) and
+# fails below a floor, set well under the share measured (tests/README.md gives both).
 
 
-def check_document(document: dict, seed: int) -> None:
+def check_document(document: dict, seed: int) -> str:
     with tempfile.TemporaryDirectory() as folder:
-        load_and_run(demo_with(Path(folder), dump_toml(document)), seed=seed)
+        return load_and_run(demo_with(Path(folder), dump_toml(document)), seed=seed)
+
+
+def fuzz_documents(name: str, config) -> None:
+    fuzz_with_reach(name, config, check_document, 0.05, document=mutated_documents(), seed=SEEDS)
 
 
 @pytest.mark.timeout(300)
-@FAST
-@given(mutated_documents(), SEEDS)
-def test_mutated_toml_fails_clearly_or_runs(document: dict, seed: int):
-    check_document(document, seed)
+def test_mutated_toml_fails_clearly_or_runs():
+    fuzz_documents("mutated_toml", FAST)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-@SLOW
-@given(mutated_documents(), SEEDS)
-def test_mutated_toml_fails_clearly_or_runs_many(document: dict, seed: int):
-    check_document(document, seed)
+def test_mutated_toml_fails_clearly_or_runs_many():
+    fuzz_documents("mutated_toml_many", SLOW)
 
 
-def check_bytes(data: bytes) -> None:
+def check_bytes(data: bytes) -> str:
     with tempfile.TemporaryDirectory() as folder:
-        load_and_run(demo_with(Path(folder), data))
+        return load_and_run(demo_with(Path(folder), data))
 
 
 @pytest.mark.timeout(300)
-@settings(FAST, max_examples=80)
-@given(mutated_text())
-def test_garbage_toml_bytes_fail_clearly_or_run(data: bytes):
-    check_bytes(data)
+def test_garbage_toml_bytes_fail_clearly_or_run():
+    fuzz_with_reach(
+        "garbage_toml", settings(FAST, max_examples=80), check_bytes, 0.05, data=mutated_text()
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-@SLOW
-@given(mutated_text())
-def test_garbage_toml_bytes_fail_clearly_or_run_many(data: bytes):
-    check_bytes(data)
+def test_garbage_toml_bytes_fail_clearly_or_run_many():
+    fuzz_with_reach("garbage_toml_many", SLOW, check_bytes, 0.05, data=mutated_text())
 
 
 # ------------------------------------------------------------------------------- mutated CSVs
 
 
-def check_tables(edit: tuple[dict, dict]) -> None:
+def check_tables(edit: tuple[dict, dict]) -> str:
     tables, extra = edit
     with tempfile.TemporaryDirectory() as folder:
         path = demo_with(Path(folder))
         write_tables(Path(folder), tables, extra)
-        load_and_run(path)
+        return load_and_run(path)
 
 
 @pytest.mark.timeout(300)
-@FAST
-@given(mutated_tables())
-def test_mutated_csv_tables_fail_clearly_or_run(edit: tuple[dict, dict]):
-    check_tables(edit)
+def test_mutated_csv_tables_fail_clearly_or_run():
+    fuzz_with_reach("mutated_csv", FAST, check_tables, 0.10, edit=mutated_tables())
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-@SLOW
-@given(mutated_tables())
-def test_mutated_csv_tables_fail_clearly_or_run_many(edit: tuple[dict, dict]):
-    check_tables(edit)
+def test_mutated_csv_tables_fail_clearly_or_run_many():
+    fuzz_with_reach("mutated_csv_many", SLOW, check_tables, 0.10, edit=mutated_tables())
 
 
 # ------------------------------------------------------------------------------- overrides
@@ -130,46 +134,63 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_demo(tmp_path_factory.mktemp("demo"))
 
 
-def check_override_texts(demo: Path, texts: list[str]) -> None:
+def check_override_texts(demo: Path, texts: list[str]) -> str:
     try:
         overrides = parse_overrides(texts)
     except MinersimError as error:
         assert_clear(error)
-        return
-    load_and_run(demo, overrides)
+        return LOAD_ERROR
+    return load_and_run(demo, overrides)
+
+
+TEXTS = st.lists(override_texts(), min_size=1, max_size=3)
 
 
 @pytest.mark.timeout(300)
-@settings(FAST, max_examples=200)
-@given(texts=st.lists(override_texts(), min_size=1, max_size=3))
-def test_set_texts_fail_clearly_or_run(demo_path: Path, texts: list[str]):
-    check_override_texts(demo_path, texts)
+def test_set_texts_fail_clearly_or_run(demo_path: Path):
+    check = functools.partial(check_override_texts, demo_path)
+    fuzz_with_reach("set_texts", settings(FAST, max_examples=200), check, 0.05, texts=TEXTS)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-@SLOW
-@given(texts=st.lists(override_texts(), min_size=1, max_size=3))
-def test_set_texts_fail_clearly_or_run_many(demo_path: Path, texts: list[str]):
-    check_override_texts(demo_path, texts)
+def test_set_texts_fail_clearly_or_run_many(demo_path: Path):
+    check = functools.partial(check_override_texts, demo_path)
+    fuzz_with_reach("set_texts_many", SLOW, check, 0.05, texts=TEXTS)
 
 
 OVERRIDE_VALUES = st.one_of(BAD_VALUES, st.none())
 
 
+def check_override_value(demo: Path, key: str, value: object) -> str:
+    return load_and_run(demo, {key: value})
+
+
 @pytest.mark.timeout(300)
-@settings(FAST, max_examples=200)
-@given(key=st.sampled_from(SCHEMA_KEYS), value=OVERRIDE_VALUES)
-def test_bad_override_values_fail_clearly_or_run(demo_path: Path, key: str, value: object):
-    load_and_run(demo_path, {key: value})
+def test_bad_override_values_fail_clearly_or_run(demo_path: Path):
+    check = functools.partial(check_override_value, demo_path)
+    fuzz_with_reach(
+        "override_values",
+        settings(FAST, max_examples=200),
+        check,
+        0.02,
+        key=st.sampled_from(SCHEMA_KEYS),
+        value=OVERRIDE_VALUES,
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-@SLOW
-@given(key=st.sampled_from(SCHEMA_KEYS), value=OVERRIDE_VALUES)
-def test_bad_override_values_fail_clearly_or_run_many(demo_path: Path, key: str, value: object):
-    load_and_run(demo_path, {key: value})
+def test_bad_override_values_fail_clearly_or_run_many(demo_path: Path):
+    check = functools.partial(check_override_value, demo_path)
+    fuzz_with_reach(
+        "override_values_many",
+        SLOW,
+        check,
+        0.02,
+        key=st.sampled_from(SCHEMA_KEYS),
+        value=OVERRIDE_VALUES,
+    )
 
 
 # ------------------------------------------------------------------------------- found by fuzzing

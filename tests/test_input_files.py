@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from invariants import check_run, load_and_run, load_or_error
+from invariants import LOAD_ERROR, check_run, fuzz_with_reach, load_and_run, load_or_error
 from strategies import copy_demo, write_csv
 
 import sim
@@ -208,42 +208,49 @@ PRICE_TEXTS = st.one_of(
 
 @st.composite
 def replay_rows(draw: st.DrawFn) -> list[tuple[str, str]]:
-    """Replay rows: dates around the start (repeats, any order, gaps), prices good or bad."""
+    """Replay rows: dates around the start (repeats, any order, gaps), prices good or bad; a
+    third of the files are valid (distinct dates from on or before the start, in any order,
+    with gaps; good prices), so that the fuzzer reaches runs, not only errors."""
+    if draw(st.integers(0, 2)) == 0:
+        first = draw(st.integers(-30, 0))
+        later = draw(st.lists(st.integers(first + 1, 80), max_size=11, unique=True))
+        offsets = draw(st.permutations([first, *later]))
+        return [(day(k), draw(st.floats(1e-3, 1e7).map(repr))) for k in offsets]
     offsets = draw(st.lists(st.integers(-30, 80), min_size=0, max_size=12))
+
     dates = [day(k) for k in offsets]
     if draw(st.booleans()):
         dates.append(draw(st.sampled_from(["2022-13-01", "03/01/2022", "", "2022-1-3"])))
     return [(d, draw(PRICE_TEXTS)) for d in dates]
 
 
-def check_replay_rows(rows: list[tuple[str, str]]) -> None:
+def check_replay_rows(rows: list[tuple[str, str]]) -> str:
     with tempfile.TemporaryDirectory() as folder:
         path = write_replay(Path(folder), rows)
         scenario = load_or_error(path)
         if scenario is None:
-            return
+            return LOAD_ERROR
         parsed = [(d, float(p)) for d, p in rows]
         assert all(math.isfinite(p) and p > 0 for _, p in parsed)
         assert len({d for d, _ in rows}) == len(rows), "a repeated date was accepted"
         assert min(dt.date.fromisoformat(d) for d, _ in rows) <= REPLAY_START
         series = scenario.btc_replay
         assert dict(zip(series.index, series, strict=True)) == forward_filled(parsed)
-        load_and_run(path)
+        return load_and_run(path)
+
+
+# Both fuzzers count how many inputs reach a run and fail below a floor (tests/README.md).
 
 
 @pytest.mark.timeout(300)
-@FAST
-@given(replay_rows())
-def test_random_replay_files_are_rejected_or_repaired_as_documented(rows):
-    check_replay_rows(rows)
+def test_random_replay_files_are_rejected_or_repaired_as_documented():
+    fuzz_with_reach("replay_rows", FAST, check_replay_rows, 0.10, rows=replay_rows())
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-@SLOW
-@given(replay_rows())
-def test_random_replay_files_are_rejected_or_repaired_as_documented_many(rows):
-    check_replay_rows(rows)
+def test_random_replay_files_are_rejected_or_repaired_as_documented_many():
+    fuzz_with_reach("replay_rows_many", SLOW, check_replay_rows, 0.10, rows=replay_rows())
 
 
 # ------------------------------------------------------------------------------- miners CSV
@@ -358,7 +365,7 @@ def accepted_value(column: str, text: str, frame_value: object) -> None:
         assert frame_value == text
 
 
-def check_miner_cell(cell: tuple[int, str, str]) -> None:
+def check_miner_cell(cell: tuple[int, str, str]) -> str:
     row, column, text = cell
     with tempfile.TemporaryDirectory() as folder:
         demo = copy_demo(Path(folder))
@@ -371,21 +378,17 @@ def check_miner_cell(cell: tuple[int, str, str]) -> None:
         except ScenarioError as error:
             message = str(error)
             assert "\n" not in message and error.file, message
-            return
+            return LOAD_ERROR
         accepted_value(column, text, scenario.miners[column].iloc[row])
-        load_and_run(demo)
+        return load_and_run(demo)
 
 
 @pytest.mark.timeout(300)
-@FAST
-@given(MINER_CELLS)
-def test_random_miner_cells_are_rejected_or_read_as_documented(cell):
-    check_miner_cell(cell)
+def test_random_miner_cells_are_rejected_or_read_as_documented():
+    fuzz_with_reach("miner_cells", FAST, check_miner_cell, 0.10, cell=MINER_CELLS)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-@SLOW
-@given(MINER_CELLS)
-def test_random_miner_cells_are_rejected_or_read_as_documented_many(cell):
-    check_miner_cell(cell)
+def test_random_miner_cells_are_rejected_or_read_as_documented_many():
+    fuzz_with_reach("miner_cells_many", SLOW, check_miner_cell, 0.10, cell=MINER_CELLS)

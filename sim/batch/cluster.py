@@ -151,11 +151,15 @@ def _make_client(url: str, timeout_s: float):
 @contextlib.contextmanager
 def dask_client(
     address: str,
-    connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    connect_timeout_s: float | None = None,
     wait_workers_s: float = WORKER_WAIT_S,
 ) -> Iterator[object]:
-    """A Client of the scheduler at ``address`` that has at least one worker."""
+    """A Client of the scheduler at ``address`` that has at least one worker (connect timeout:
+    CONNECT_TIMEOUT_S unless given)."""
+    if connect_timeout_s is None:
+        connect_timeout_s = CONNECT_TIMEOUT_S
     parsed = parse_address(address)
+
     probe(parsed, connect_timeout_s)
     with quiet_distributed_logs():
         client = _make_client(parsed.url, connect_timeout_s)

@@ -250,7 +250,8 @@ def _stream(
     backend: Backend | cf.Executor, tasks: Iterator[RunTask], window: int, store: BatchStore
 ) -> Iterator[int]:
     """Submit tasks keeping at most ``window`` in flight; write each result as it arrives and
-    yield its run id. On any error or interrupt, pending tasks are cancelled."""
+    yield its run id. On any error or interrupt, pending tasks are cancelled. A bare Executor
+    (tests) is taken as a backend that is never lost."""
     if isinstance(backend, cf.Executor):
         backend = Backend(backend, window)
     tasks = iter(tasks)

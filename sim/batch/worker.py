@@ -3,7 +3,9 @@
 Every backend gets the same picklable :class:`RunTask` (the validated Scenario itself, its
 point's overrides, the run id and seed); the worker runs it and returns its tables as Parquet
 bytes with the run's columns (``run``, ``seed``, ``point``, ``stalled``, the point's parameters)
-in front. Workers never read scenario files: they get the scenario the batch started with.
+in front. Workers do not read the scenario's files: they get the Scenario the batch started
+with (only a swept file path, such as ``miners.csv``, is read where the run runs).
+
 
 Local worker processes watch the process that started the batch (:func:`init_local_worker`): when
 it dies, even by SIGKILL (the OOM killer), they exit within a second instead of waiting forever
