@@ -171,9 +171,12 @@ def test_bad_override_values_fail_clearly_or_run(demo_path: Path):
     check = functools.partial(check_override_value, demo_path)
     fuzz_with_reach(
         "override_values",
-        settings(FAST, max_examples=200),
+        # derandomized (2-2.5% of draws reach a run since the strict types; a random 200 drew 1.5%
+        # in CI): the floor sits at half of that, as tests/README.md's floors do; the slow test
+        # below explores at random
+        settings(FAST, max_examples=200, derandomize=True, database=None),
         check,
-        0.02,
+        0.01,
         key=st.sampled_from(SCHEMA_KEYS),
         value=OVERRIDE_VALUES,
     )
@@ -187,7 +190,7 @@ def test_bad_override_values_fail_clearly_or_run_many(demo_path: Path):
         "override_values_many",
         SLOW,
         check,
-        0.02,
+        0.01,
         key=st.sampled_from(SCHEMA_KEYS),
         value=OVERRIDE_VALUES,
     )
