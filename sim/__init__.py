@@ -16,8 +16,8 @@ from sim.analysis.batch_view import open_batch
 from sim.batch import monte_carlo, sweep
 from sim.calibration import calibrate
 from sim.input.scenario import Scenario, load_scenario
-from sim.model import MiningModel, run
 from sim.results import EPOCH_COLUMNS, MINER_COLUMNS, RunResult
+from sim.runner import run
 
 __all__ = [
     "EPOCH_COLUMNS",
@@ -35,3 +35,12 @@ __all__ = [
 
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``sim.MiningModel`` imports Mesa on first use only (``sim.run`` never needs it)."""
+    if name == "MiningModel":
+        from sim.model import MiningModel
+
+        return MiningModel
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

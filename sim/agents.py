@@ -1,14 +1,16 @@
 """Mesa agents: public miners and fringe miners.
 
-An agent is a view onto its row of the model's arrays (balance sheet, fleet, contracts): the
-model advances all agents at once with vectorised accounting and policies (see
-docs/architecture.md: this keeps an epoch at a few hundred microseconds for ~100 agents). The
-properties below read the agent's current state, in the units their names give.
+An agent is a view onto its row of the engine's state (:mod:`sim.engine.state`: balance sheet,
+fleet, contracts) and of the latest records: the engine advances all agents at once with
+vectorised phases (see docs/architecture.md). The properties below read the agent's current
+state, in the units their names give.
 """
 
 from __future__ import annotations
 
 import mesa
+
+from sim.engine.record import ACTIONS
 
 
 class MinerAgent(mesa.Agent):
@@ -22,18 +24,18 @@ class MinerAgent(mesa.Agent):
         self.policy = policy
 
     def _last(self, column: str) -> float:
-        rec = self.model.recorder
+        rec = self.model.state.recorder
         return (
             float(rec.miner_float[column][rec.rows - 1, self.index]) if rec.rows else float("nan")
         )
 
     @property
     def cash_usd(self) -> float:
-        return float(self.model.books.cash_usd[self.index])
+        return float(self.model.state.books.cash_usd[self.index])
 
     @property
     def btc_held(self) -> float:
-        return float(self.model.books.btc_held[self.index])
+        return float(self.model.state.books.btc_held[self.index])
 
     @property
     def debt_usd(self) -> float:
@@ -57,13 +59,11 @@ class MinerAgent(mesa.Agent):
 
     @property
     def defaulted(self) -> bool:
-        return bool(self.model.books.defaulted[self.index])
+        return bool(self.model.state.books.defaulted[self.index])
 
     @property
     def last_action(self) -> str:
-        from sim.results import ACTIONS
-
-        rec = self.model.recorder
+        rec = self.model.state.recorder
         return ACTIONS[rec.action[rec.rows - 1, self.index]] if rec.rows else "idle"
 
     def __repr__(self) -> str:

@@ -228,10 +228,11 @@ def check_run(result: RunResult, initial_difficulty: float | None = None) -> Non
 
 def check_capacity_now(model) -> None:
     """Public miners: installed mining MW + AI MW (leased or building) <= site capacity (MW)."""
-    mining_mw = fleet.per_owner(model.fleet, fleet.unit_power_mw(model.fleet), model.n)
-    ai_mw = hosting.committed_mw(model.contracts, model.n)
-    used = (mining_mw + ai_mw)[model.is_public]
-    capacity = model.capacity_mw[model.is_public]
+    v = model.view
+    mining_mw = fleet.per_owner(v.fleet, fleet.unit_power_mw(v.fleet), v.n)
+    ai_mw = hosting.committed_mw(v.contracts, v.n)
+    used = (mining_mw + ai_mw)[v.is_public]
+    capacity = v.capacity_mw[v.is_public]
     over = used > capacity * (1 + CAPACITY_REL_TOL) + CAPACITY_REL_TOL
     assert not over.any(), (
         f"epoch {model.epoch}: capacity exceeded for agents {np.flatnonzero(over)}: "
@@ -242,17 +243,17 @@ def check_capacity_now(model) -> None:
 def check_cash_now(model) -> None:
     """Public miners that have not defaulted hold cash >= 0 after every step, beyond rounding
     (as :func:`check_public_cash`; assets + liabilities = |book equity| + 2 x debt at most)."""
-    b = model.books
-    solvent = model.is_public & ~b.defaulted
-    size = np.abs(b.equity_usd) + 2 * finance.debt_by_owner(model.debt, model.n)
-    bad = solvent & (b.cash_usd < -(CASH_TOL_USD + CASH_REL_TOL * size))
-    assert not bad.any(), f"epoch {model.epoch}: cash {model.books.cash_usd[bad]} USD"
+    v = model.view
+    solvent = v.is_public & ~v.defaulted
+    size = np.abs(v.equity_usd) + 2 * finance.debt_by_owner(v.debt, v.n)
+    bad = solvent & (v.cash_usd < -(CASH_TOL_USD + CASH_REL_TOL * size))
+    assert not bad.any(), f"epoch {v.epoch}: cash {v.cash_usd[bad]} USD"
 
 
 def run_checked(model) -> RunResult:
     """Step ``model`` to its end, checking capacity and cash after every step; the result has
     passed :func:`check_run` (with the model's starting difficulty)."""
-    initial = consensus.bits_to_difficulty(model.bits)
+    initial = consensus.bits_to_difficulty(model.view.bits)
     check_capacity_now(model)
     while model.running:
         model.step()

@@ -59,7 +59,7 @@ def test_a_20bn_miner_with_5bn_of_debt_does_not_default_when_the_credit_window_i
     before = rows.loc[rows.index < due].iloc[-1]
     # The premise: a USD ~20bn market cap, USD 5bn of debt, and credit shut all along.
     assert 18e9 < before["market_cap_usd"] < 22e9 and before["debt_usd"] == pytest.approx(5e9)
-    assert not model.markets.credit_open[: (rows.index[-1] - rows.index[0]).days].any()
+    assert not model.world.markets.credit_open[: (rows.index[-1] - rows.index[0]).days].any()
     # The maturity is met by issuing shares at market: no default, no debt left.
     assert result.meta["defaults"] == []
     assert not rows["defaulted"].any()
@@ -127,7 +127,7 @@ def test_with_no_way_out_unpaid_interest_ends_in_default(tmp_path):
 
 def _opening_assets_usd(tmp_path, miner: str, leases: list[str]) -> float:
     """The miner's opening assets (no debt: opening equity = assets), USD."""
-    return float(MiningModel(write_world(tmp_path, miner, [], leases)).books.equity_usd[0])
+    return float(MiningModel(write_world(tmp_path, miner, [], leases)).view.equity_usd[0])
 
 
 @pytest.mark.parametrize(
@@ -177,7 +177,7 @@ def test_machines_then_halls_are_sold_before_a_default(tmp_path):
     assert rows.loc[due, "action"] == "sell_assets"
     assert rows.loc[due, "mining_mw"] == 0.0  # every machine sold
     assert 0 < rows.loc[due, "ai_mw"] < 100  # part of the hall sold
-    assert model.capacity_mw[0] == pytest.approx(1500 - (100 - rows.loc[due, "ai_mw"]))
+    assert model.view.capacity_mw[0] == pytest.approx(1500 - (100 - rows.loc[due, "ai_mw"]))
     fringe = result.miners[result.miners["kind"] == "fringe"].set_index("date")
     assert fringe.loc[due, "mining_mw"] > fringe.iloc[0]["mining_mw"]  # the fringe bought them
 
@@ -190,7 +190,7 @@ def test_idle_sites_are_sold_last(tmp_path):
     rows = alpha(result)
     due = epoch_of(rows, MATURITY)
     assert result.meta["defaults"] == [] and rows.loc[due, "action"] == "sell_assets"
-    sold_mw = 1500 - model.capacity_mw[0]
+    sold_mw = 1500 - model.view.capacity_mw[0]
     # The sites paid what the machines and cash did not: at most the whole 3e8.
     assert 0 < sold_mw * 0.7 * 0.85e6 <= 3e8 * (1 + 1e-9)
 

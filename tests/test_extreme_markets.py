@@ -76,7 +76,7 @@ def test_btc_falls_to_100_usd_then_rises_to_10_million(fleets, fleet):
     points = [[START, 118_649.0], [dt.date(2026, 1, 1), 100.0], [dt.date(2026, 6, 1), 1e7]]
     model, result = run_market(fleets[fleet], {**PIECEWISE, "market.btc.points": points})
     days = (END - START).days
-    path = model.markets.btc_price_usd[:days]
+    path = model.world.markets.btc_price_usd[:days]
     assert path.min() == pytest.approx(100.0, rel=1e-9)
     assert path.max() == pytest.approx(1e7, rel=1e-9)
     assert_fragile_miners_defaulted(fleet, result)

@@ -98,8 +98,8 @@ def forward_filled(rows: list[tuple[str, float]]) -> dict[dt.date, float]:
 def market_path(path: Path, days: int) -> np.ndarray:
     """The daily BTC path (USD) the model's markets give for the first ``days`` days."""
     model = MiningModel(path, seed=0)
-    model.markets.extend_to(days)
-    return np.array(model.markets.btc_price_usd[:days])
+    model.world.markets.extend_to(days)
+    return np.array(model.world.markets.btc_price_usd[:days])
 
 
 # ------------------------------------------------------------------------------- replay repairs

@@ -76,11 +76,12 @@ def test_capacity_never_exceeded_and_cash_never_negative():
     model = MiningModel("demo", seed=3, overrides=CRASH)
     while model.running:
         model.step()
-        mining_mw = fleet.per_owner(model.fleet, fleet.unit_power_mw(model.fleet), model.n)
-        ai_mw = hosting.committed_mw(model.contracts, model.n)
-        assert np.all(mining_mw + ai_mw <= model.capacity_mw * (1 + 1e-9) + 1e-9)
-        solvent = ~model.books.defaulted
-        assert np.all(model.books.cash_usd[solvent] >= -1e-6)
+        v = model.view
+        mining_mw = fleet.per_owner(v.fleet, fleet.unit_power_mw(v.fleet), v.n)
+        ai_mw = hosting.committed_mw(v.contracts, v.n)
+        assert np.all(mining_mw + ai_mw <= v.capacity_mw * (1 + 1e-9) + 1e-9)
+        solvent = ~v.defaulted
+        assert np.all(v.cash_usd[solvent] >= -1e-6)
 
 
 def test_crash_causes_distress_and_defaulted_miners_mine_nothing(crash_run):

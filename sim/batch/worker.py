@@ -27,7 +27,7 @@ import pandas as pd
 from sim.batch.store import frame_to_parquet
 from sim.errors import MinersimError
 from sim.input.scenario import Scenario, load_scenario
-from sim.model import run
+from sim.runner import run
 
 #: Columns that precede a run's own columns in the stored tables.
 RUN_COLUMNS = ("run", "seed", "point", "stalled")

@@ -35,7 +35,7 @@ from sim.calibration.moments import (
 from sim.calibration.spec import MomentWeights, ParameterSpec
 from sim.errors import MinersimError
 from sim.input.scenario import Scenario, load_scenario
-from sim.model import run
+from sim.runner import run
 
 #: Loss of a candidate whose runs fail: far above any fit (a log-difficulty MSE of 1e6).
 FAILED_LOSS = 1e6

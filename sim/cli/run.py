@@ -73,7 +73,7 @@ def run_into_folder(
     ``args.force``, or with ``rerun_replaces`` when an earlier command of the same kind wrote it
     (``minersim main`` re-runs into its own folder).
     """
-    from sim.model import run
+    from sim.runner import run
 
     overrides = parse_overrides(args.overrides)
     data_dirs = getattr(args, "data_dirs", ())

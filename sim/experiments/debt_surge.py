@@ -1,6 +1,6 @@
 """Public miners' debt over time, split into senior secured notes and convertibles.
 
-Steps ``sim.MiningModel`` through ``baseline`` and reads ``model.debt`` (owner, instrument,
+Steps ``sim.MiningModel`` through ``baseline`` and reads ``model.view.debt`` (owner, instrument,
 principal_usd) after every epoch: principal outstanding of the public miners by instrument.
 The observed surge, $2.1B -> $12.7B in the year to Oct 2025 (VanEck, data/sources.md §3.10),
 and the scenario's own notes by issue date (scenarios/debt_2025.csv) are drawn for context.
@@ -56,8 +56,9 @@ def check_totals(frame: pd.DataFrame, total_debt_usd: np.ndarray, seed: int) -> 
 
 def debt_by_instrument(model: sim.MiningModel) -> dict[str, float]:
     """Principal outstanding of public miners per instrument, USD."""
-    debt = model.debt
-    public = debt.owner < model.n_public
+    v = model.view
+    debt = v.debt
+    public = debt.owner < v.n_public
     return {
         column: float(debt.principal_usd[public & (debt.instrument == code)].sum())
         for column, code in INSTRUMENTS.items()

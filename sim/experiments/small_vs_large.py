@@ -41,14 +41,15 @@ def opening_groups(scenario: sim.Scenario) -> pd.DataFrame:
     with their cash within weeks): (debt + those notes) / (assets + those notes).
     """
     model = sim.MiningModel(scenario, seed=0)  # not stepped: the opening balance sheet
-    k = model.n_public
-    debt = debt_by_owner(model.debt, model.n)[:k]
-    assets = debt + model.books.equity_usd[:k]  # assets = liabilities + equity
-    scheduled = debt_by_owner(model.scheduled_debt, model.n)[:k]
+    v = model.view
+    k = v.n_public
+    debt = debt_by_owner(v.debt, v.n)[:k]
+    assets = debt + v.equity_usd[:k]  # assets = liabilities + equity
+    scheduled = debt_by_owner(v.scheduled_debt, v.n)[:k]
     debt, assets = debt + scheduled, assets + scheduled
     frame = pd.DataFrame(
         {
-            "name": [a.name for a in model.miner_agents[:k]],
+            "name": list(v.names[:k]),
             "hashrate_ehs": scenario.miners["hashrate_ehs"].to_numpy(),
             "debt_to_assets": debt / assets,
         }

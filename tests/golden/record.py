@@ -68,25 +68,9 @@ CASES = (
 
 
 def final_state(model) -> dict[str, np.ndarray]:
-    """The model's per-agent arrays, tables and chain state after its last step, by key."""
-    b = model.books
-    state = {f"books.{name}": getattr(b, name) for name in vars(b)}
-    for name in ("capacity_mw", "power_usd_mwh", "contract_end_day", "share_price_usd"):
-        state[name] = getattr(model, name)
-    for name in ("power_factor", "prev_btc_price", "bits", "height", "time_s", "epoch"):
-        state[name] = np.array(getattr(model, name))
-    tables = {
-        "fleet": model.fleet,
-        "debt": model.debt,
-        "contracts": model.contracts,
-        "scheduled_debt": model.scheduled_debt,
-        "fringe_orders": model.fringe.orders,
-    }
-    for table_name, table in tables.items():
-        for column in table.columns:
-            state[f"{table_name}.{column}"] = getattr(table, column)
-    state["fringe_capacity_mw"] = model.fringe.capacity_mw
-    out = {f"state/{key}": np.array(value, copy=True) for key, value in state.items()}
+    """The model's per-agent arrays, tables and chain state after its last step, by key (read
+    through the engine's read-only view, ``model.view``)."""
+    out = {f"state/{key}": np.array(value, copy=True) for key, value in model.view.arrays().items()}
     out["state/defaults_json"] = np.array(json.dumps(model.default_events, sort_keys=True))
     return out
 

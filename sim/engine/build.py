@@ -1,0 +1,224 @@
+"""Set-up of a run from a validated scenario and a seed: parameters, state and world.
+
+Agents are numbered public miners first (in the miners table's order), then each fringe class's
+agents; the opening balance sheet is marked at the first day's BTC price.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from sim import consensus, fleet, hosting
+from sim.engine.params import Params, build_params
+from sim.engine.record import Recorder
+from sim.engine.state import State, assets_usd
+from sim.engine.world import World
+from sim.finance import INSTRUMENT_NAMES, BalanceSheets, EquityMarket, debt_by_owner, new_debt_table
+from sim.fringe import Fringe
+from sim.hardware import HardwareMarket
+from sim.markets import Markets
+from sim.units import YEAR_DAYS, hashprice_usd_per_th_day
+
+#: Days of market paths drawn before the first epoch (extended as the run needs).
+INITIAL_PATH_DAYS = 64
+#: Epochs expected per day of horizon (two-week epochs, with a quarter to spare); the recorder
+#: grows beyond it if needed.
+EXPECTED_EPOCH_DAYS = 14
+
+
+def date_to_day(day, start: dt.date) -> float:
+    """Days from ``start`` to ``day`` (a date or an ISO date string)."""
+    return float((dt.date.fromisoformat(str(day)[:10]) - start).days)
+
+
+def build(spec, seed: int) -> tuple[Params, State, World]:
+    """Parameters, opening state and world of scenario ``spec`` (a validated
+    :class:`sim.input.scenario.Scenario`) with root seed ``seed``.
+
+    ``numpy.random.SeedSequence(seed)`` is spawned into two streams: the markets' and the
+    kernel's, so results depend only on (scenario, seed)."""
+    cfg = spec.config
+    market_seq, kernel_seq = np.random.SeedSequence(seed).spawn(2)
+    kernel_rng = np.random.default_rng(kernel_seq)
+    start = cfg.scenario.start_date
+    markets = Markets(cfg.market, start, market_seq, spec.btc_replay)
+    markets.extend_to(INITIAL_PATH_DAYS)
+    hardware = HardwareMarket(cfg.hardware, start)
+    classes = [(c, k) for c in cfg.fringe.classes for k in range(c.agents)]
+    n_public = len(spec.miners)
+    params = build_params(cfg, n_public + len(classes), n_public)
+    state = _opening_state(spec, params, classes, markets, hardware)
+    equity_market = EquityMarket(cfg.market.rates, state.share_price_usd, state.books.shares)
+    return params, state, World(markets, hardware, equity_market, kernel_rng)
+
+
+def _opening_state(spec, params: Params, classes, markets: Markets, hardware) -> State:
+    cfg, n, n_public = spec.config, params.n, params.n_public
+    start = params.start_date
+    public = spec.miners
+    names = [*public["name"], *(f"{klass.name}-{k + 1}" for klass, k in classes)]
+    policies = [cfg.miners.policies.get(name, cfg.miners.policy) for name in public["name"]]
+    policies += ["fringe"] * len(classes)
+    books = BalanceSheets.zeros(n)
+    books.shares[:] = 1.0
+    horizon_days = (cfg.scenario.end_date - start).days
+    state = State(
+        names=names,
+        kinds=["public"] * n_public + ["fringe"] * len(classes),
+        policy_names=np.array(policies),
+        policy_groups={  # public miners' policies (the fringe follows sim.fringe)
+            p: np.flatnonzero(np.array(policies) == p) for p in dict.fromkeys(policies[:n_public])
+        },
+        is_public=np.arange(n) < n_public,
+        books=books,
+        capacity_mw=np.full(n, np.inf),
+        power_usd_mwh=np.zeros(n),
+        power_basis=np.zeros(n),
+        contract_end_day=np.full(n, np.inf),
+        share_price_usd=np.zeros(n),
+        fleet=fleet.new_fleet_table(),
+        debt=new_debt_table(),
+        scheduled_debt=new_debt_table(),  # instruments issued after the start date
+        scheduled_issue_day=[],
+        contracts=hosting.new_contract_table(),
+        fringe=None,
+        bits=cfg.chain.bits or consensus.difficulty_to_bits(cfg.chain.difficulty),
+        height=cfg.chain.height // consensus.RETARGET_INTERVAL * consensus.RETARGET_INTERVAL,
+        time_s=params.day0_time,
+        recorder=Recorder(
+            n,
+            int(horizon_days / EXPECTED_EPOCH_DAYS * 1.25) + 4,
+            names,
+            ["public"] * n_public + ["fringe"] * len(classes),
+            np.arange(1, n + 1),  # Mesa's agent ids: 1, 2, ... in creation order
+        ),
+    )
+    hp0 = _hashprice_now(state, markets, float(markets.btc_price_usd[0]))
+    for i, row in enumerate(public.itertuples(index=False)):
+        state.capacity_mw[i] = row.capacity_mw
+        state.power_usd_mwh[i] = row.power_price_usd_mwh
+        state.contract_end_day[i] = date_to_day(row.contract_end, start)
+        books.cash_usd[i] = row.cash_usd
+        books.btc_held[i] = row.btc_held
+        books.shares[i] = row.shares_outstanding
+        state.share_price_usd[i] = row.share_price_usd
+        _add_initial_fleet(
+            state, hardware, i, row.hashrate_ehs * 1e6, row.efficiency_jth, hp0,
+            row.power_price_usd_mwh,
+        )  # fmt: skip
+    fringe_site = _add_fringe(state, cfg, classes, hardware, hp0)
+    fringe_agents = np.arange(n_public, n)
+    state.fringe = Fringe(
+        cfg.fringe,
+        fringe_agents,
+        fringe_site,
+        fleet.per_owner(state.fleet, fleet.unit_power_mw(state.fleet), n)[fringe_agents],
+    )
+    state.power_basis = state.power_usd_mwh / params.power_base_usd_mwh
+    index = {name: k for k, name in enumerate(public["name"])}
+    _add_debt(state, spec, index, start)
+    _add_contracts(state, spec, index, start, params.ai_capex_usd_per_mw)
+    assets = assets_usd(state, markets.btc_price_usd[0])
+    liabilities = debt_by_owner(state.debt, n)
+    books.equity_usd[:] = assets - liabilities  # opening balance sheet
+    state.prev_btc_price = float(markets.btc_price_usd[0])
+    return state
+
+
+def _add_fringe(state: State, cfg, classes, hardware, hp0: float) -> np.ndarray:
+    """Each fringe agent's site power price and opening fleet; returns the site prices, $/MWh
+    (a class's agents spread evenly over ``fringe.power_price_spread`` around its price)."""
+    spread = cfg.fringe.power_price_spread
+    n_public = int(np.count_nonzero(state.is_public))
+    fringe_site = np.zeros(len(classes))
+    for j, (klass, k) in enumerate(classes):
+        i = n_public + j
+        position = 2 * k / (klass.agents - 1) - 1 if klass.agents > 1 else 0.0  # -1 .. 1
+        price = klass.power_price_usd_mwh * (1 + spread * position)
+        fringe_site[j] = price
+        state.power_usd_mwh[i] = price
+        ths = klass.hashrate_ehs * 1e6 / klass.agents
+        must_run = cfg.fringe.must_run_fraction
+        _add_initial_fleet(
+            state, hardware, i, ths * (1 - must_run), klass.efficiency_jth, hp0, price
+        )
+        if must_run > 0:
+            _add_initial_fleet(
+                state, hardware, i, ths * must_run, klass.efficiency_jth, hp0, price, must_run=True
+            )
+    return fringe_site
+
+
+def _add_debt(state: State, spec, index: dict[str, int], start: dt.date) -> None:
+    """The scenario's debt instruments: outstanding ones, and those issued later (scheduled)."""
+    for row in spec.debt.itertuples(index=False):
+        maturity = date_to_day(row.maturity, start)
+        issue_day = date_to_day(row.issue_date, start)
+        table = state.debt if issue_day <= 0 else state.scheduled_debt
+        if issue_day > 0:
+            state.scheduled_issue_day.append(issue_day)
+        table.append(
+            owner=index[row.miner],
+            instrument=INSTRUMENT_NAMES[row.instrument],
+            principal_usd=row.principal_usd,
+            coupon=row.coupon,
+            maturity_day=maturity,
+            conversion_price_usd=row.conversion_price_usd
+            if row.instrument == "convertible"
+            else np.nan,
+            amortization_usd_per_year=row.amortization_per_year * row.principal_usd,
+        )
+
+
+def _add_contracts(
+    state: State, spec, index: dict[str, int], start: dt.date, ai_capex: float
+) -> None:
+    """The scenario's AI leases; a hall in service is carried at replacement cost (``ai_capex``
+    USD per MW) less its age."""
+    for row in spec.ai_contracts.itertuples(index=False):
+        start_day = date_to_day(row.start, start)
+        owner = index[row.miner]
+        state.contracts.append(
+            owner=owner,
+            mw=row.mw,
+            usd_per_mw_year=row.usd_per_mw_year,
+            start_day=start_day,
+            end_day=start_day + row.term_years * YEAR_DAYS,
+            capex_remaining_usd=row.mw * row.capex_usd_per_mw if start_day > 0 else 0.0,
+            capex_spent_usd=0.0,
+        )
+        if start_day <= 0:
+            age_years = -start_day / YEAR_DAYS
+            life_left = max(0.0, 1.0 - age_years / hosting.HALL_LIFE_YEARS)
+            state.books.ai_ppe_usd[owner] += row.mw * ai_capex * life_left
+
+
+def _add_initial_fleet(
+    state: State,
+    hardware: HardwareMarket,
+    owner: int,
+    ths: float,
+    jth: float,
+    hashprice: float,
+    site_usd_mwh: float,
+    must_run: bool = False,
+) -> None:
+    """An agent's opening machines (TH/s at J/TH), spread over vintages, valued at resale."""
+    usd_per_th = hardware.resale_usd_per_th(jth * fleet.VINTAGE_EFFICIENCY_FACTORS, 0, hashprice)
+    fleet.add_vintages(state.fleet, owner, ths, jth, usd_per_th, site_usd_mwh, must_run)
+
+
+def _hashprice_now(state: State, markets: Markets, btc_price: float) -> float:
+    """Hashprice on the first day, USD per TH/s per day."""
+    fee = float(markets.fee_btc_expected[0])
+    return hashprice_usd_per_th_day(
+        btc_price,
+        consensus.bits_to_difficulty(state.bits),
+        consensus.block_subsidy(state.height) / consensus.COIN,
+        fee,
+    )
+
+
+__all__ = ["build", "date_to_day"]

@@ -1,0 +1,98 @@
+"""The decision phase: the next epoch's difficulty, the signals miners see, and the policies.
+
+Policies (sim.policies) are called exactly as registered: ``POLICIES[name].decide(ctx, idx,
+decisions)`` for each public miners' policy group, with one :class:`PolicyContext` per epoch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import consensus, hosting
+from sim.engine.state import assets_usd
+from sim.finance import debt_by_owner
+from sim.policies import POLICIES, Decisions, PolicyContext
+from sim.units import DAY_S, YEAR_DAYS, hashprice_usd_per_th_day
+
+#: Hours in an average month (8,766 / 12, rounded), for monthly power bills.
+HOURS_PER_MONTH = 730.0
+#: Points on the planning horizon at which the expected hashprice is averaged.
+HORIZON_POINTS = 25
+
+
+def decide(params, state, world, scratch) -> None:
+    """Retarget (exact 256-bit arithmetic in sim.consensus), build the policy context at the
+    new difficulty and let each policy decide for its agents; defaulted agents do nothing."""
+    scratch.next_bits = consensus.next_bits(state.bits, int(scratch.kernel[0][0]), int(scratch.t1))
+    scratch.next_height = state.height + scratch.n_mined
+    scratch.day = int(scratch.day_end)
+    scratch.ctx = ctx = policy_context(params, state, world, scratch)
+    decisions = Decisions.zeros(params.n)
+    for name, idx in state.policy_groups.items():
+        POLICIES[name].decide(ctx, idx, decisions)
+    alive = ~state.books.defaulted
+    for field in ("sell_btc", "buy_ths", "convert_mw"):
+        getattr(decisions, field)[~alive] = 0.0
+    scratch.decisions = decisions
+
+
+def policy_context(params, state, world, scratch) -> PolicyContext:
+    """Market signals at the coming epoch's difficulty and every agent's position (USD, MW)."""
+    m, b, day = world.markets, state.books, scratch.day
+    btc_price, fleet_mw = scratch.p_end, scratch.fleet_mw
+    difficulty = consensus.bits_to_difficulty(scratch.next_bits)
+    fee = float(m.fee_btc_expected[day])
+    subsidy = consensus.block_subsidy(scratch.next_height) / consensus.COIN
+    hp_now = hashprice_usd_per_th_day(btc_price, difficulty, subsidy, fee)
+    expected = expected_hashprice(params, hp_now, scratch.next_height, subsidy, fee)
+    frontier = float(world.hardware.frontier_jth(day))
+    assets = assets_usd(state, btc_price)
+    monthly_costs = (
+        state.power_usd_mwh * fleet_mw * HOURS_PER_MONTH
+    ) + params.opex_usd_per_mw_year * fleet_mw / 12
+    return PolicyContext(
+        hashprice_usd_per_th_day=hp_now,
+        expected_hashprice_usd_per_th_day=expected,
+        frontier_jth=frontier,
+        new_usd_per_th=world.hardware.new_price_usd_per_th(hp_now, frontier),
+        lease_usd_per_mw_year=float(m.ai_lease_usd_per_mw_year[day]),
+        ai_enabled=params.ai_enabled,
+        ai_capex_usd_per_mw=params.ai_capex_usd_per_mw,
+        ai_lead_time_days=params.ai_lead_time_days,
+        ai_term_years=params.ai_term_years,
+        ai_noi_margin=params.ai_noi_margin,
+        credit_open=bool(m.credit_open[day]),
+        hurdle_payback_days=params.hurdle_payback_days,
+        discount_rate=params.discount_rate,
+        max_leverage=params.max_leverage,
+        max_ai_fraction=params.max_ai_fraction,
+        ai_step_fraction=params.ai_step_fraction,
+        sell_fraction=params.sell_fraction,
+        mining_horizon_years=params.useful_life_years,
+        power_usd_mwh=state.power_usd_mwh,
+        capacity_mw=state.capacity_mw,
+        fleet_mw=fleet_mw,
+        ai_mw=hosting.committed_mw(state.contracts, params.n),
+        btc_mined=scratch.btc_mined,
+        cash_usd=b.cash_usd,
+        cash_buffer_usd=params.cash_buffer_months * monthly_costs,
+        assets_usd=assets,
+        debt_usd=debt_by_owner(state.debt, params.n),
+    )
+
+
+def expected_hashprice(params, hp_now: float, height: int, subsidy: float, fee: float) -> float:
+    """Mean hashprice over the planning horizon, USD per TH/s per day: difficulty grows at the
+    expected rate and the subsidy halves at the next halving height (600 s blocks assumed for
+    its date)."""
+    days = np.linspace(0.0, params.planning_horizon_days, HORIZON_POINTS)
+    next_halving = (height // consensus.HALVING_INTERVAL + 1) * consensus.HALVING_INTERVAL
+    halving_day = (next_halving - height) * consensus.TARGET_SPACING / DAY_S
+    reward_factor = np.where(
+        days < halving_day, 1.0, (subsidy / 2 + fee) / max(subsidy + fee, 1e-300)
+    )
+    growth = np.exp(-np.log1p(params.expected_difficulty_growth) * days / YEAR_DAYS)
+    return float(hp_now * np.mean(reward_factor * growth))
+
+
+__all__ = ["decide", "expected_hashprice", "policy_context"]

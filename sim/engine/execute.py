@@ -1,0 +1,199 @@
+"""Carrying out the epoch's decisions: the machines' life cycle, the fringe's orders, BTC sales,
+AI conversions and ASIC purchases, and the borrowing that funds them.
+
+Each phase is ``phase(params, state, world, scratch)`` (see :mod:`sim.engine.epoch`); the
+financing waterfall, covenant and default follow in :mod:`sim.engine.waterfall`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import consensus, fleet, hosting, lifecycle
+from sim.engine.record import ACTION_CODE
+from sim.engine.state import compact_if_grown, unit_power_usd_mwh
+from sim.finance import CONVERTIBLE, SECURED, issue_notes
+from sim.fringe import EntryOutlook
+from sim.markets import MAX_LEVERAGE
+from sim.units import DAY_S, YEAR_DAYS, mw_of, power_cost_usd_per_th_day
+
+#: Below this an AI hall is not worth signing, MW.
+MIN_HALL_MW = 1.0
+
+
+def review_lifecycle(params, state, world, scratch) -> None:
+    """Mothball units under water, restart those that pay again, scrap long-idle ones
+    (sim.lifecycle); restart costs and resale proceeds go through cash and equity."""
+    f, b, n = state.fleet, state.books, params.n
+    hashprice = scratch.ctx.hashprice_usd_per_th_day
+    margin = hashprice - power_cost_usd_per_th_day(f.efficiency_jth, unit_power_usd_mwh(state))
+    step = lifecycle.review(f, margin, params)
+    restart_cost = fleet.per_owner(
+        f, np.where(step.restarted, f.hashrate_ths * params.restart_cost_usd_per_th, 0), n
+    )
+    b.cash_usd -= restart_cost
+    b.equity_usd -= restart_cost
+    if np.any(step.scrapped):
+        resale = world.hardware.resale_usd_per_th(f.efficiency_jth, scratch.day, hashprice)
+        proceeds = fleet.per_owner(f, np.where(step.scrapped, f.hashrate_ths * resale, 0.0), n)
+        removed = fleet.retire(f, step.scrapped, n)
+        b.cash_usd += proceeds
+        b.equity_usd += proceeds - removed
+
+
+def order_fringe_machines(params, state, world, scratch) -> None:
+    """Grow the fringe's power supply over the epoch and place its orders (sim.fringe); keeps
+    the outlook and the break-even power price of entry ($/MWh) for the records."""
+    ctx, next_height, day = scratch.ctx, scratch.next_height, scratch.day
+    subsidy = consensus.block_subsidy(next_height) / consensus.COIN
+    fee = float(world.markets.fee_btc_expected[day])
+    next_halving = (next_height // consensus.HALVING_INTERVAL + 1) * consensus.HALVING_INTERVAL
+    reward_ratio = (subsidy / 2 + fee) / max(subsidy + fee, 1e-300)
+    outlook = EntryOutlook(
+        hashprice_usd_per_th_day=ctx.hashprice_usd_per_th_day,
+        frontier_jth=ctx.frontier_jth,
+        machine_usd_per_th=ctx.new_usd_per_th,
+        fixed_usd_per_th_day=params.entry_fixed_usd_per_mw_year
+        * mw_of(1.0, ctx.frontier_jth)
+        / YEAR_DAYS,
+        expected_decline=params.fringe_expected_hashprice_decline,
+        days_to_halving=(next_halving - next_height) * consensus.TARGET_SPACING / DAY_S,
+        halving_factor=reward_ratio**params.fringe_halving_pass_through,
+        lead_time_days=params.fringe_lead_time_days,
+        life_years=params.useful_life_years,
+        discount_rate=params.fringe_discount_rate,
+    )
+    f, fringe = state.fleet, state.fringe
+    fleet_mw = fleet.per_owner(f, fleet.unit_power_mw(f), params.n)
+    fringe.grow_capacity(fringe.held_mw(fleet_mw), scratch.years)
+    state.entry_outlook = outlook
+    state.entry_breakeven_usd_mwh = fringe.order(
+        outlook, fleet_mw, state.power_factor, float(f.hashrate_ths.sum()), day
+    )
+
+
+def sell_decided_btc(params, state, world, scratch) -> None:
+    """Sell the BTC the policies decided to sell, at the epoch's closing price."""
+    sell_btc(state, scratch.decisions.sell_btc, scratch.p_end, scratch.action)
+
+
+def sell_btc(state, wanted: np.ndarray, price: float, action: np.ndarray | None = None):
+    """Sell up to ``wanted`` BTC per agent at ``price`` (USD/BTC); returns the BTC sold. BTC
+    is carried at market, so a sale moves value from BTC to cash and equity is unchanged."""
+    b = state.books
+    sold = np.clip(wanted, 0.0, b.btc_held)
+    b.btc_held -= sold
+    b.cash_usd += sold * price
+    if action is not None:
+        action[sold > 0] = np.minimum(action[sold > 0], ACTION_CODE["sell_btc"])
+    return sold
+
+
+def convert_to_ai(params, state, world, scratch) -> None:
+    """Sign AI leases within this epoch's industry demand (shared pro rata to requests),
+    funded by spare cash plus secured project notes; displaced machines are scrapped."""
+    ctx, dec, n = scratch.ctx, scratch.decisions, params.n
+    want = dec.convert_mw
+    if not params.ai_enabled or not np.any(want > 0):
+        return
+    demand = params.ai_demand_mw_per_year * scratch.years
+    want = want * min(1.0, demand / want.sum())
+    ltc = params.ai_loan_to_cost
+    loan_ok = dec.may_borrow & ctx.credit_open
+    own_share = np.where(loan_ok, 1.0 - ltc, 1.0)
+    spare = np.maximum(ctx.cash_usd - ctx.cash_buffer_usd, 0.0)
+    own_cost_per_mw = own_share * params.ai_capex_usd_per_mw
+    affordable_mw = np.divide(
+        spare, own_cost_per_mw, out=np.full(n, np.inf), where=own_cost_per_mw > 0
+    )
+    mw = np.minimum(want, affordable_mw)
+    mw[mw < MIN_HALL_MW] = 0.0
+    if not np.any(mw > 0):
+        return
+    hosting.sign_contracts(
+        state.contracts,
+        np.arange(n),
+        mw,
+        ctx.lease_usd_per_mw_year,
+        scratch.day,
+        params.ai_lead_time_days,
+        params.ai_term_years * YEAR_DAYS,
+        params.ai_capex_usd_per_mw,
+    )
+    loan = np.where(loan_ok, mw * params.ai_capex_usd_per_mw * ltc, 0.0)
+    borrow(params, state, world, scratch, loan, SECURED)
+    scratch.action[mw > 0] = ACTION_CODE["convert_ai"]
+    limit = state.capacity_mw - hosting.committed_mw(state.contracts, n)
+    displaced = fleet.retire_to_fit(state.fleet, limit, n)
+    state.books.equity_usd -= displaced  # displaced machines are scrapped (a write-off)
+
+
+def buy_asics(params, state, world, scratch) -> None:
+    """Public miners buy frontier machines (delivered at once) from spare cash, borrowing the
+    rest in converts where their policy allows and credit is open."""
+    ctx, dec, action = scratch.ctx, scratch.decisions, scratch.action
+    buy = dec.buy_ths
+    if not np.any(buy > 0):
+        return
+    b = state.books
+    cost = buy * ctx.new_usd_per_th
+    spare = np.maximum(b.cash_usd - ctx.cash_buffer_usd, 0.0)
+    loan = np.where(dec.may_borrow & ctx.credit_open, np.maximum(cost - spare, 0.0), 0.0)
+    funded = np.minimum(cost, spare + loan)
+    loan = np.minimum(loan, funded)
+    ths = funded / ctx.new_usd_per_th
+    take = ths > 0
+    if not np.any(take):
+        return
+    borrow(params, state, world, scratch, loan, CONVERTIBLE)
+    fleet.add_units(
+        state.fleet,
+        np.flatnonzero(take),
+        ths[take],
+        ctx.frontier_jth,
+        funded[take],
+        state.power_usd_mwh[take],
+    )
+    b.cash_usd -= funded
+    action[take & (action != ACTION_CODE["convert_ai"])] = ACTION_CODE["buy_asics"]
+    compact_if_grown(state)
+
+
+def borrow(params, state, world, scratch, amount: np.ndarray, instrument: int) -> None:
+    """Issue ``amount`` (USD per agent) of new notes: secured ones at the market's rate for the
+    agent's leverage (debt / assets before the loan), convertibles at a premium to the share
+    price. The cash arrives now."""
+    if not np.any(amount > 0):
+        return
+    ctx, day, n = scratch.ctx, scratch.day, params.n
+    owners = np.arange(n)
+    leverage = np.divide(  # no assets counts as the maximum leverage
+        ctx.debt_usd, ctx.assets_usd, out=np.full(n, MAX_LEVERAGE), where=ctx.assets_usd > 0
+    )
+    if instrument == SECURED:
+        coupon = world.markets.borrowing_rate(day, leverage)
+        maturity = day + params.secured_years * YEAR_DAYS
+        issue_notes(state.debt, owners, amount, SECURED, coupon, maturity)
+    else:
+        conversion = np.maximum(state.share_price_usd, 1e-6) * (1 + params.convertible_premium)
+        issue_notes(
+            state.debt,
+            owners,
+            amount,
+            CONVERTIBLE,
+            params.convertible_coupon,
+            day + params.convertible_years * YEAR_DAYS,
+            conversion,
+        )
+    state.books.cash_usd += amount
+
+
+__all__ = [
+    "borrow",
+    "buy_asics",
+    "convert_to_ai",
+    "order_fringe_machines",
+    "review_lifecycle",
+    "sell_btc",
+    "sell_decided_btc",
+]

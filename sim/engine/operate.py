@@ -1,0 +1,223 @@
+"""Operating phases: the epoch's blocks, and what running the fleet and the halls earned and
+cost (revenue, power, opex, AI hosting, debt service, depreciation, failures).
+
+Each phase is ``phase(params, state, world, scratch)`` (see :mod:`sim.engine.epoch`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import consensus, fleet, hosting
+from sim.engine.record import ACTION_CODE
+from sim.engine.state import compact_if_grown, unit_power_usd_mwh
+from sim.finance import service_debt
+from sim.kernel import simulate_epoch
+from sim.tables import sum_by_owner
+from sim.units import DAY_S, HASHES_PER_DIFFICULTY, HASHES_PER_TH, YEAR_DAYS
+from sim.units import energy_mwh as unit_energy_mwh
+
+#: Daily market paths are never extended beyond this many days (~270 years): a chain with no
+#: hashrate left that never mines again stops there (the run ends as stalled).
+MAX_PATH_DAYS = 100_000
+#: An epoch ending this long after the scenario's end date ends the run as stalled.
+MAX_OVERRUN_YEARS = 10.0
+
+
+def deliver_fringe_orders(params, state, world, scratch) -> None:
+    """Fringe machines ordered earlier and due by the epoch's start join the fleet, paid now."""
+    scratch.t0 = state.time_s
+    scratch.day_start = (scratch.t0 - params.day0_time) / DAY_S
+    arrived = state.fringe.deliveries(scratch.day_start)
+    if arrived.n == 0:
+        return
+    fleet.add_units(
+        state.fleet,
+        arrived.owner,
+        arrived.hashrate_ths,
+        arrived.efficiency_jth,
+        arrived.cost_usd,
+        arrived.site_usd_mwh,
+    )
+    state.books.cash_usd -= sum_by_owner(arrived.owner, arrived.cost_usd, params.n)
+    compact_if_grown(state)
+
+
+def mine_blocks(params, state, world, scratch) -> None:
+    """Simulate the epoch's 2016 blocks (sim.kernel); extend the daily market paths first far
+    enough for the expected epoch length. Halts the run as stalled if no block was found or the
+    epoch outran the paths or the horizon."""
+    t0, day_start = scratch.t0, scratch.day_start
+    scratch.hashes_per_block = consensus.bits_to_difficulty(state.bits) * HASHES_PER_DIFFICULTY
+    running = fleet.running_ths(state.fleet)
+    expected_days = (
+        consensus.RETARGET_INTERVAL
+        * scratch.hashes_per_block
+        / max(running.sum() * HASHES_PER_TH, 1.0)
+        / DAY_S
+    )
+    world.markets.extend_to(int(day_start + min(3 * expected_days + 30, 40_000)) + 2)
+    scratch.running_ths, scratch.unit_price = running, unit_power_usd_mwh(state)
+    scratch.kernel = _simulate_blocks(params, state, world, scratch)
+    times, n_mined = scratch.kernel[0], scratch.kernel[3]
+    t1 = float(times[n_mined - 1]) if n_mined else t0
+    if n_mined == 0 or _outran_the_horizon(params, world, t1):
+        state.stalled, state.running, scratch.halted = True, False, True
+        return
+    scratch.t1, scratch.n_mined = t1, n_mined
+    scratch.day_end = (t1 - params.day0_time) / DAY_S
+    scratch.epoch_s = max(t1 - t0, 1.0)
+    scratch.years = scratch.epoch_s / DAY_S / YEAR_DAYS
+    prices = world.markets.btc_price_usd[int(day_start) : int(scratch.day_end) + 1]
+    scratch.p_avg, scratch.p_end = float(prices.mean()), float(prices[-1])
+
+
+def _simulate_blocks(params, state, world, scratch) -> tuple:
+    """Run the kernel for one epoch; extend the daily paths and redo it if it outran them."""
+    f, markets = state.fleet, world.markets
+    fees = markets.draw_block_fees_sat(consensus.RETARGET_INTERVAL, int(scratch.day_start))
+    curtailable = ~f.must_run if params.curtailment else np.zeros(f.n, bool)
+    seed = int(world.kernel_rng.integers(0, 2**32))  # numba seeds with 32 bits
+    while True:
+        out = simulate_epoch(
+            consensus.RETARGET_INTERVAL,
+            state.height,
+            scratch.t0,
+            scratch.hashes_per_block,
+            scratch.running_ths,
+            f.efficiency_jth,
+            scratch.unit_price,
+            f.owner,
+            curtailable,
+            params.n,
+            params.day0_time,
+            markets.btc_price_usd,
+            markets.fee_btc_expected,
+            fees,
+            seed,
+            params.curtailment_anticipation,
+        )
+        times, n_mined = out[0], out[3]
+        last = times[n_mined - 1] if n_mined else scratch.t0
+        outran = (last - params.day0_time) / DAY_S >= markets.n_days - 1
+        if not outran or markets.n_days > MAX_PATH_DAYS:
+            return out
+        markets.extend_to(2 * markets.n_days)
+
+
+def _outran_the_horizon(params, world, t1: float) -> bool:
+    """An epoch that ends beyond the market paths or years after the horizon: the chain has
+    in effect stopped (hashrate far too small for its difficulty)."""
+    past_paths = (t1 - params.day0_time) / DAY_S >= world.markets.n_days - 1
+    return past_paths or t1 > params.end_time + MAX_OVERRUN_YEARS * YEAR_DAYS * DAY_S
+
+
+def run_fleet(params, state, world, scratch) -> None:
+    """BTC mined, energy (MWh), power cost and other opex (USD) and mean hashrate (TH/s) of
+    each agent over the epoch."""
+    f, n = state.fleet, params.n
+    sat_won, active_s = scratch.kernel[1], scratch.kernel[2]
+    running, unit_price = scratch.running_ths, scratch.unit_price
+    scratch.btc_mined = sat_won / consensus.COIN
+    energy_mwh_unit = unit_energy_mwh(running, f.efficiency_jth, active_s)
+    scratch.energy_mwh = fleet.per_owner(f, energy_mwh_unit, n)
+    scratch.power_cost_usd = fleet.per_owner(f, energy_mwh_unit * unit_price, n)
+    scratch.hashrate_ths = fleet.per_owner(f, running * active_s, n) / scratch.epoch_s
+    scratch.fleet_mw = fleet.per_owner(f, fleet.unit_power_mw(f), n)
+    scratch.opex_usd = params.opex_usd_per_mw_year * scratch.fleet_mw * scratch.years
+
+
+def host_ai(params, state, world, scratch) -> None:
+    """AI/HPC leases over the epoch: NOI received, capex spent, halls completed (USD)."""
+    scratch.flows = hosting.step_hosting(
+        state.contracts,
+        scratch.day_start,
+        scratch.day_end,
+        params.ai_noi_margin,
+        float(world.markets.ai_lease_usd_per_mw_year[int(scratch.day_end)]),
+        params.ai_term_years * YEAR_DAYS,
+        params.n,
+    )
+
+
+def serve_debt(params, state, world, scratch) -> None:
+    """Scheduled instruments due by the epoch's end are issued; then coupons, amortisation and
+    maturities (sim.finance.service_debt)."""
+    _issue_scheduled_debt(params, state, scratch.day_end)
+    scratch.service = service_debt(
+        state.debt, scratch.day_end, scratch.years, state.share_price_usd, params.n
+    )
+
+
+def _issue_scheduled_debt(params, state, day: float) -> None:
+    """Instruments in the scenario issued after its start: cash arrives on the issue date.
+    A miner that has defaulted by then issues nothing (its instruments are dropped)."""
+    if not state.scheduled_issue_day:
+        return
+    due = np.asarray(state.scheduled_issue_day) <= day
+    if not due.any():
+        return
+    s = state.scheduled_debt
+    issued = due & ~state.books.defaulted[s.owner]  # a defaulted miner's notes never issue
+    state.books.cash_usd += sum_by_owner(s.owner[issued], s.principal_usd[issued], params.n)
+    state.debt.append(**{name: getattr(s, name)[issued] for name in s.columns})
+    s.keep(~due)
+    state.scheduled_issue_day = [d for d in state.scheduled_issue_day if d > day]
+
+
+def wear_machines(params, state, world, scratch) -> None:
+    """Depreciate the fleet's book value and remove the machines that failed (USD per agent)."""
+    f, hardware, days = state.fleet, world.hardware, scratch.years * YEAR_DAYS
+    depreciated = fleet.depreciate(f, hardware.depreciation_fraction(days))
+    scratch.depreciation_usd = fleet.per_owner(f, depreciated, params.n)
+    scratch.failures_usd = fleet.per_owner(
+        f, fleet.apply_failures(f, hardware.survival_factor(days)), params.n
+    )
+
+
+def book_epoch(params, state, world, scratch) -> None:
+    """The epoch's flows into cash, BTC, AI assets, shares and book equity (BTC marked from
+    the last epoch's price to this one's); every live agent starts the epoch's action at mine."""
+    b, flows, service = state.books, scratch.flows, scratch.service
+    ai_depreciation = b.ai_ppe_usd * min(1.0, scratch.years / hosting.HALL_LIFE_YEARS)
+    btc_value_before = b.btc_held * state.prev_btc_price
+    b.btc_held += scratch.btc_mined
+    b.cash_usd += (
+        flows.noi_usd
+        - scratch.power_cost_usd
+        - scratch.opex_usd
+        - flows.capex_usd
+        - service.interest_usd
+        - service.repaid_usd
+    )
+    b.cip_usd += flows.capex_usd - flows.completed_usd
+    b.ai_ppe_usd += flows.completed_usd - ai_depreciation
+    b.shares += service.new_shares
+    scratch.revenue_usd = revenue = scratch.btc_mined * scratch.p_avg
+    btc_gain = b.btc_held * scratch.p_end - btc_value_before - revenue
+    b.equity_usd += (
+        revenue
+        + btc_gain
+        + flows.noi_usd
+        - scratch.power_cost_usd
+        - scratch.opex_usd
+        - service.interest_usd
+        - scratch.depreciation_usd
+        - scratch.failures_usd
+        - ai_depreciation
+        + service.converted_usd
+    )
+    state.prev_btc_price = scratch.p_end
+    alive = ~b.defaulted
+    scratch.action = np.where(alive, ACTION_CODE["mine"], ACTION_CODE["defaulted"]).astype(np.int8)
+
+
+__all__ = [
+    "book_epoch",
+    "deliver_fringe_orders",
+    "host_ai",
+    "mine_blocks",
+    "run_fleet",
+    "serve_debt",
+    "wear_machines",
+]

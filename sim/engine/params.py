@@ -1,0 +1,152 @@
+"""The scenario's constants, built once per run into one flat, typed bundle.
+
+Everything an epoch reads from the validated scenario lives here, so the phases never reach
+into the scenario's nested configuration (and nothing is copied again each epoch). Units are
+in the names: USD, $/MWh, MW, days, years; fractions are plain numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """One run's scenario constants (read-only during the run)."""
+
+    n: int  # agents: public miners first, then fringe agents
+    n_public: int
+    start_date: dt.date
+    day0_time: float  # unix seconds of the start date
+    end_time: float  # unix seconds of the end date
+    # miners: operating costs and what their assets fetch
+    opex_usd_per_mw_year: float
+    curtailment: bool
+    curtailment_anticipation: float
+    fire_sale_discount: float
+    asset_sale_fraction: float
+    site_usd_per_mw: float
+    default_recovery: float
+    mining_multiple: float
+    ai_multiple: float
+    ai_option_weight: float
+    #: An entrant's fixed costs, USD per MW-year: other opex and its new site's build cost as
+    #: an annuity over the site's life.
+    entry_fixed_usd_per_mw_year: float
+    # the AI/HPC market
+    ai_enabled: bool
+    ai_capex_usd_per_mw: float
+    ai_lead_time_days: float
+    ai_term_years: float
+    ai_noi_margin: float
+    ai_demand_mw_per_year: float
+    # the policies' shared settings
+    hurdle_payback_days: float
+    discount_rate: float
+    max_leverage: float
+    max_ai_fraction: float
+    ai_step_fraction: float
+    ai_loan_to_cost: float
+    sell_fraction: float
+    cash_buffer_months: float
+    planning_horizon_days: float
+    expected_difficulty_growth: float
+    # hardware life cycle (the names sim.lifecycle.review reads)
+    useful_life_years: float
+    restart_cost_usd_per_th: float
+    mothball_after_epochs: int
+    scrap_after_epochs: int
+    # the fringe's entry decision
+    fringe_expected_hashprice_decline: float
+    fringe_halving_pass_through: float
+    fringe_lead_time_days: float
+    fringe_discount_rate: float
+    # credit and power markets
+    secured_years: float
+    convertible_coupon: float
+    convertible_premium: float
+    convertible_years: float
+    covenant_secured_to_assets: float
+    power_base_usd_mwh: float
+
+
+def unix_seconds(day: dt.date) -> float:
+    """Unix seconds of midnight UTC on ``day``."""
+    return float(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+def entry_fixed_usd_per_mw_year(opex: float, site_usd_per_mw: float, r: float, life: float):
+    """Other opex plus a new site's build cost (USD per MW) as an annuity at rate ``r`` over
+    ``life`` years, USD per MW-year."""
+    annuity = r / -np.expm1(-r * life) if r > 0 else 1.0 / life  # per USD built, per year
+    return opex + site_usd_per_mw * annuity
+
+
+def build_params(config, n: int, n_public: int) -> Params:
+    """The flat bundle of a validated scenario's ``config`` for ``n`` agents."""
+    scenario, miners, ai = config.scenario, config.miners, config.market.ai
+    policy, hardware, fringe, rates = (
+        config.policy,
+        config.hardware,
+        config.fringe,
+        config.market.rates,
+    )
+    return Params(
+        n=n,
+        n_public=n_public,
+        start_date=scenario.start_date,
+        day0_time=unix_seconds(scenario.start_date),
+        end_time=unix_seconds(scenario.end_date),
+        opex_usd_per_mw_year=miners.opex_usd_per_mw_year,
+        curtailment=miners.curtailment,
+        curtailment_anticipation=miners.curtailment_anticipation,
+        fire_sale_discount=miners.fire_sale_discount,
+        asset_sale_fraction=miners.asset_sale_fraction,
+        site_usd_per_mw=miners.site_usd_per_mw,
+        default_recovery=miners.default_recovery,
+        mining_multiple=miners.mining_multiple,
+        ai_multiple=miners.ai_multiple,
+        ai_option_weight=miners.ai_option_weight,
+        entry_fixed_usd_per_mw_year=entry_fixed_usd_per_mw_year(
+            miners.opex_usd_per_mw_year,
+            miners.site_usd_per_mw,
+            fringe.discount_rate,
+            fringe.site_life_years,
+        ),
+        ai_enabled=ai.enabled,
+        ai_capex_usd_per_mw=ai.capex_usd_per_mw,
+        ai_lead_time_days=ai.lead_time_days,
+        ai_term_years=ai.term_years,
+        ai_noi_margin=ai.noi_margin,
+        ai_demand_mw_per_year=ai.demand_mw_per_year,
+        hurdle_payback_days=policy.hurdle_payback_days,
+        discount_rate=policy.discount_rate,
+        max_leverage=policy.max_leverage,
+        max_ai_fraction=policy.max_ai_fraction,
+        ai_step_fraction=policy.ai_step_fraction,
+        ai_loan_to_cost=policy.ai_loan_to_cost,
+        sell_fraction=policy.sell_fraction,
+        cash_buffer_months=policy.cash_buffer_months,
+        planning_horizon_days=policy.planning_horizon_days,
+        expected_difficulty_growth=policy.expected_difficulty_growth,
+        useful_life_years=hardware.useful_life_years,
+        restart_cost_usd_per_th=hardware.restart_cost_usd_per_th,
+        mothball_after_epochs=hardware.mothball_after_epochs,
+        scrap_after_epochs=hardware.scrap_after_epochs,
+        fringe_expected_hashprice_decline=fringe.expected_hashprice_decline,
+        fringe_halving_pass_through=fringe.halving_pass_through,
+        fringe_lead_time_days=fringe.lead_time_days,
+        fringe_discount_rate=fringe.discount_rate,
+        secured_years=rates.secured_years,
+        convertible_coupon=rates.convertible_coupon,
+        convertible_premium=rates.convertible_premium,
+        convertible_years=rates.convertible_years,
+        covenant_secured_to_assets=rates.covenant_secured_to_assets,
+        power_base_usd_mwh=config.market.power.base_usd_mwh,
+    )
+
+
+__all__ = ["Params", "build_params", "unix_seconds"]

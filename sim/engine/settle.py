@@ -1,0 +1,103 @@
+"""Settling the epoch: the fringe's cash, power contracts, and every agent's valuation.
+
+Each phase is ``phase(params, state, world, scratch)`` (see :mod:`sim.engine.epoch`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import fleet, hosting, valuation
+from sim.finance import debt_by_owner
+from sim.tables import sum_by_owner
+from sim.units import YEAR_DAYS
+
+#: Term of a power contract signed at renewal, days (an assumption: 3-year PPAs are typical).
+POWER_CONTRACT_TERM_DAYS = 3 * YEAR_DAYS
+
+
+def settle_fringe_cash(params, state, world, scratch) -> None:
+    """Fringe agents pay out surplus cash and are recapitalised by new capital: cash stays 0."""
+    fringe = ~state.is_public
+    b = state.books
+    b.equity_usd[fringe] -= b.cash_usd[fringe] + b.btc_held[fringe] * state.prev_btc_price
+    b.cash_usd[fringe] = 0.0
+    b.btc_held[fringe] = 0.0
+
+
+def renew_power_contracts(params, state, world, scratch) -> None:
+    """Fringe sites follow the market's trailing 30-day mean (a one-day spike must not set a
+    whole epoch's price: curtailing the network for an epoch); public contracts that expired
+    reprice to the same mean. A fringe agent's recorded price is its fleet's MW-weighted
+    site price, $/MWh."""
+    m, day = world.markets, scratch.day
+    state.power_factor = m.trailing_power_usd_mwh(day) / params.power_base_usd_mwh
+    f, agents = state.fleet, state.fringe.agents
+    mw = fleet.unit_power_mw(f)
+    owner_mw = fleet.per_owner(f, mw, params.n)[agents]
+    bill = fleet.per_owner(f, mw * f.site_usd_mwh, params.n)[agents]
+    site = np.where(owner_mw > 0, bill / np.maximum(owner_mw, 1e-300), state.fringe.site_usd_mwh)
+    state.power_usd_mwh[agents] = site * state.power_factor
+    due = state.is_public & (state.contract_end_day <= day)
+    if np.any(due):
+        state.power_usd_mwh[due] = m.renewal_price_usd_mwh(day, state.power_basis[due])
+        state.contract_end_day[due] = day + POWER_CONTRACT_TERM_DAYS
+
+
+def value_equity(params, state, world, scratch) -> None:
+    """Market capitalisation and share price of every listed miner (sim.valuation), from the
+    epoch's mining cash flow at the closing BTC price; the fringe is not listed."""
+    b, n, price = state.books, params.n, scratch.p_end
+    scratch.debt_usd = debt = debt_by_owner(state.debt, n)
+    mining_cf_year = (
+        scratch.btc_mined * price - scratch.power_cost_usd - scratch.opex_usd
+    ) / scratch.years
+    mcap = equity_value(params, state, world, mining_cf_year, debt, price, scratch.day)
+    mcap = mcap.market_cap_usd
+    mcap[b.defaulted | ~state.is_public] = 0.0  # fringe agents are not listed
+    state.share_price_usd = np.where(b.shares > 0, mcap / np.maximum(b.shares, 1e-300), 0.0)
+    world.equity_market.record(state.share_price_usd, b.shares)
+    scratch.market_cap_usd = mcap
+
+
+def lease_value_usd_per_mw(params, world, day: int) -> float:
+    """Market value of a MW leased to AI today (0 with the AI market off), USD per MW."""
+    if not params.ai_enabled:
+        return 0.0
+    return valuation.lease_value_usd_per_mw(
+        float(world.markets.ai_lease_usd_per_mw_year[day]),
+        params.ai_noi_margin,
+        params.ai_multiple,
+        params.ai_capex_usd_per_mw,
+    )
+
+
+def equity_value(
+    params, state, world, mining_cf_usd_per_year, debt_usd, price: float, day: int
+) -> valuation.EquityValue:
+    """Each agent's equity value at BTC ``price`` (USD) on ``day`` (:mod:`sim.valuation`)."""
+    b, n, c = state.books, params.n, state.contracts
+    ai_mw = hosting.committed_mw(c, n)
+    capacity = np.where(state.is_public, state.capacity_mw, 0.0)  # the fringe's is unbounded
+    return valuation.equity_value(
+        mining_cf_usd_per_year,
+        hosting.contracted_noi_per_year(c, params.ai_noi_margin, n),
+        sum_by_owner(c.owner, c.capex_remaining_usd, n),
+        params.max_ai_fraction * capacity - ai_mw,
+        capacity - ai_mw,
+        lease_value_usd_per_mw(params, world, day),
+        b.btc_held * price,
+        debt_usd - b.cash_usd,
+        params.mining_multiple,
+        params.ai_multiple,
+        params.ai_option_weight,
+    )
+
+
+__all__ = [
+    "equity_value",
+    "lease_value_usd_per_mw",
+    "renew_power_contracts",
+    "settle_fringe_cash",
+    "value_equity",
+]
