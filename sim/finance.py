@@ -22,11 +22,14 @@ credit window does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.input.schema import RatesMarket
 from sim.tables import Table, sum_by_owner
+
+if TYPE_CHECKING:
+    from sim.input.schema import RatesMarket
 
 SECURED = 0
 CONVERTIBLE = 1

@@ -33,12 +33,15 @@ Every epoch (:meth:`Fringe.order`):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.input.schema import Fringe as FringeConfig
 from sim.tables import Table, sum_by_owner
 from sim.units import YEAR_DAYS, power_cost_usd_per_th_day
+
+if TYPE_CHECKING:
+    from sim.input.schema import Fringe as FringeConfig
 
 #: Points of the expected-hashprice path per year of machine life (NPV quadrature).
 PATH_POINTS_PER_YEAR = 12

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.input.schema import Hardware
 from sim.units import YEAR_DAYS
+
+if TYPE_CHECKING:
+    from sim.input.schema import Hardware
 
 MIN_FRONTIER_JTH = 1e-3  # numerical floor: keeps J/TH positive when improvement is ~100%/yr
 

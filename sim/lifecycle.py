@@ -16,11 +16,14 @@ Must-run units (stranded or prepaid power) are never mothballed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.input.schema import Hardware
 from sim.tables import Table
+
+if TYPE_CHECKING:
+    from sim.input.schema import Hardware
 
 #: Days of margin at the current hashprice that must cover a restart's cost.
 RESTART_PAYBACK_DAYS = 91.0

@@ -20,13 +20,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.errors import ScenarioError
-from sim.input.schema import BtcMarket, Market, PowerMarket, RatesMarket
 from sim.units import YEAR_DAYS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.input.schema import BtcMarket, Market, PowerMarket, RatesMarket
 
 DT_YEARS = 1.0 / YEAR_DAYS  # one step of the daily paths, years
 BLOCK_DAYS = 64  # paths grow by whole blocks of this many days (the unit of chunk invariance)
@@ -222,6 +226,8 @@ class _BtcProcess:
 def _replay_log_prices(series: pd.Series, start_date: dt.date, path: str | None) -> np.ndarray:
     """Log USD prices for days 0..last date of ``series`` (positive prices indexed by date, as the
     scenario loader gives them); any gaps are filled log-linearly."""
+    import pandas as pd  # only a replayed path needs it (its dates are a pandas index)
+
     offsets = (pd.to_datetime(series.index).normalize() - pd.Timestamp(start_date)).days
     log_prices = pd.Series(np.log(series.to_numpy(dtype=float)), index=np.asarray(offsets))
     log_prices = log_prices.sort_index()
