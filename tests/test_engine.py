@@ -103,3 +103,4 @@ def test_agents_are_views_onto_state_rows():
     for agent in model.miner_agents:
         assert agent.cash_usd == cash[agent.index]
         assert agent.name == model.view.names[agent.index]
+        assert agent.unique_id == model.state.recorder.ids[agent.index]  # the miner_id column
