@@ -30,3 +30,8 @@ def test_run_matches_its_golden(case, scenario, seed, overrides):
         if not same:
             different.append(key)
     assert not different, f"{case}: differs from its golden in {different}"
+
+
+def test_every_golden_file_has_its_case():
+    recorded = {path.stem for path in path_of("x").parent.glob("*.npz")}
+    assert recorded == {case for case, *_ in CASES}
