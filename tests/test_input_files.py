@@ -230,6 +230,7 @@ def check_replay_rows(rows: list[tuple[str, str]]) -> str:
         scenario = load_or_error(path)
         if scenario is None:
             return LOAD_ERROR
+        rows = [row for row in rows if any(cell.strip() for cell in row)]  # blank lines skipped
         parsed = [(d, float(p)) for d, p in rows]
         assert all(math.isfinite(p) and p > 0 for _, p in parsed)
         assert len({d for d, _ in rows}) == len(rows), "a repeated date was accepted"
