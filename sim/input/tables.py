@@ -136,6 +136,8 @@ def parse_table(data: bytes, columns: tuple[Column, ...], shown: str) -> Table:
     try:
         header = [name.strip() for name in next(reader, [])]
         for row in reader:
+            # A row whose cells are all blank (an empty line, a spreadsheet's trailing ",,") is
+            # skipped; line numbers in messages still count it.
             if any(cell.strip() for cell in row):
                 rows.append(row)
                 lines.append(reader.line_num)
