@@ -15,10 +15,12 @@ for work, and with them the pool's forkserver and resource tracker.
 from __future__ import annotations
 
 import os
+import pickle
 import select
 import signal
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -35,6 +37,50 @@ RUN_COLUMNS = ("run", "seed", "point", "stalled")
 PARENT_GONE_EXIT = 70
 #: How often a worker without pidfd support checks its parent (seconds).
 PARENT_POLL_S = 0.5
+#: Most validated scenarios a worker process keeps (one per batch or experiment scenario).
+SCENARIO_CACHE_SIZE = 4
+
+
+@dataclass(frozen=True)
+class ScenarioParcel:
+    """A validated Scenario as it travels to workers: pickled once where the batch starts,
+    unpickled and checked once per worker process (:func:`scenario_of`), whatever the number
+    of tasks that carry it."""
+
+    content_hash: str
+    data: bytes
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> ScenarioParcel:
+        return cls(scenario.content_hash, pickle.dumps(scenario, pickle.HIGHEST_PROTOCOL))
+
+
+#: This process's unpickled scenarios, by content hash, least recently used first.
+_scenarios: OrderedDict[str, Scenario] = OrderedDict()
+
+
+def scenario_of(parcel: ScenarioParcel) -> Scenario:
+    """The parcel's Scenario, unpickled and checked against its content hash on first use in
+    this process and reused afterwards (at most SCENARIO_CACHE_SIZE kept)."""
+    scenario = _scenarios.get(parcel.content_hash)
+    if scenario is None:
+        scenario = pickle.loads(parcel.data)
+        if scenario.content_hash != parcel.content_hash:
+            raise MinersimError(
+                f"scenario '{scenario.name}' arrived with content hash "
+                f"{scenario.content_hash[:12]}, not {parcel.content_hash[:12]}"
+            )
+        scenario.check_unchanged()
+        _remember(_scenarios, parcel.content_hash, scenario, SCENARIO_CACHE_SIZE)
+    else:
+        _scenarios.move_to_end(parcel.content_hash)
+    return scenario
+
+
+def _remember(cache: OrderedDict, key: object, value: object, size: int) -> None:
+    cache[key] = value
+    while len(cache) > size:
+        cache.popitem(last=False)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """``minersim experiment NAME [options]``: one of the research experiments (:mod:`sim.experiments`).
 
 The same as ``python -m sim.experiments.NAME [options]``; ``all`` runs them all, each in its own
-process (:mod:`sim.experiments.run_all`). Options (``--runs``, ``--out``, ``--first-seed``,
+process (:mod:`sim.experiments.run_all`). Options (``--runs``, ``--out``, ``--seed``,
 ``--workers``) go to the experiment unchanged.
 """
 
