@@ -1,5 +1,8 @@
 """Helpers shared by the experiment scripts: arguments, the seeds loop, bands, tables.
 
+Runs are compared on common dates by the rule of :mod:`sim.analysis.grid` (``date_grid``,
+``on_grid``: the epoch covering each date, NaN after a run's end), as ``minersim summarize``.
+
 Every experiment is run as ``minersim experiment NAME [--runs N] [--out DIR]`` (or
 ``python -m sim.experiments.NAME ...``) and writes ``DIR/NAME/NAME.png`` (figure), ``NAME.csv``
 (every column, every percentile) and ``NAME.md`` (the key numbers in words, a table of at most
@@ -33,6 +36,7 @@ from matplotlib.figure import Figure
 
 import sim
 from sim.analysis import style
+from sim.analysis.grid import date_grid, on_grid
 from sim.analysis.markdown import band_column, markdown_table
 from sim.analysis.style import legend_with_bands, mark_date, percentiles
 from sim.batch import map_runs
@@ -99,26 +103,6 @@ def over_seeds(task: Callable[[sim.Scenario, int], object], scenario_name: str, 
 
 
 # ------------------------------------------------------------------ time axes
-def date_grid(start, end, step_days: int = 7) -> pd.DatetimeIndex:
-    """Common dates (every ``step_days``) on which runs with different epoch dates are compared."""
-    return pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq=f"{step_days}D")
-
-
-def on_grid(dates, values, grid: pd.DatetimeIndex) -> np.ndarray:
-    """Per-epoch values read at the grid dates: the epoch covering each date, NaN after the run.
-
-    Epoch ``i`` covers the days after epoch ``i-1``'s last block up to its own (``dates[i]``);
-    grid dates before the first epoch's end take the first epoch.
-    """
-    dates = pd.DatetimeIndex(dates).to_numpy()
-    values = np.asarray(values, dtype=float)
-    idx = np.searchsorted(dates, grid.to_numpy(), side="left")
-    out = np.full(len(grid), np.nan)
-    inside = idx < len(dates)
-    out[inside] = values[idx[inside]]
-    return out
-
-
 def halving_epoch(epochs: pd.DataFrame, height: int = HALVING_2028_HEIGHT) -> int | None:
     """Row of the epoch that mines block ``height`` (default: the 2028 halving)."""
     return moments.halving_epoch(epochs, height)
