@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.analysis import grid, plots, sensitivity, style
@@ -199,7 +198,7 @@ def _heat_maps(
 def _plot_heat_map(table: pd.DataFrame, column: str, path: Path) -> Path:
     q = style.quantity(column)
     values = table.to_numpy(dtype=float) * q.scale
-    fig = Figure(figsize=(1.2 * table.shape[1] + 3, 0.8 * table.shape[0] + 2), layout="constrained")
+    fig = plots.figure((1.2 * table.shape[1] + 3, 0.8 * table.shape[0] + 2), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(values, origin="lower", aspect="auto", cmap="viridis")
     ax.set_xticks(range(table.shape[1]), [_tick(v) for v in table.columns])
@@ -296,7 +295,7 @@ def _fans_by_point(
 
 def _plot_fans_by_point(quantiles: pd.DataFrame, column: str, labels: dict, path: Path) -> Path:
     q = style.quantity(column)
-    fig = Figure(figsize=(9, 4.5), layout="constrained")
+    fig = plots.figure((9, 4.5), layout="constrained")
     ax = fig.add_subplot()
     rows = quantiles[quantiles["column"] == column]
     for color, (point, part) in zip(style.PALETTE, rows.groupby("point", sort=False), strict=False):
@@ -321,7 +320,7 @@ def _plot_scatter_matrix(
     shown = [
         n for n in names if pd.api.types.is_numeric_dtype(finals[n]) and finals[n].notna().any()
     ][:MAX_SCATTER_ROWS]  # an outcome that never happened (all NaN) has nothing to show
-    fig = Figure(figsize=(2.6 * len(parameters) + 1, 2.1 * len(shown) + 0.8), layout="constrained")
+    fig = plots.figure((2.6 * len(parameters) + 1, 2.1 * len(shown) + 0.8), layout="constrained")
     axes = fig.subplots(len(shown), len(parameters), squeeze=False, sharex="col", sharey="row")
     for i, name in enumerate(shown):
         q = style.quantity(name)

@@ -20,24 +20,17 @@ from __future__ import annotations
 import argparse
 import functools
 import time
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 import sim
-from sim.analysis import style
 from sim.analysis.grid import date_grid, on_grid
 from sim.analysis.markdown import band_column, markdown_table
+from sim.analysis.plots import draw_runs as plot_bands
 from sim.analysis.style import legend_with_bands, mark_date, percentiles
 from sim.batch import map_runs
 from sim.calibration import moments
@@ -132,28 +125,6 @@ def fmt_range(values: Iterable[float], fmt: str = "{:,.0f}") -> str:
     return f"{fmt.format(p[50])} (p5-p95 {fmt.format(p[5])} to {fmt.format(p[95])})"
 
 
-# ------------------------------------------------------------------ figures
-def plot_bands(
-    ax: Axes,
-    x,
-    runs: np.ndarray,
-    color: str,
-    label: str,
-    lw: float = 1.6,
-    mean: bool = False,
-    inner: bool = True,
-) -> None:
-    """p25-p75 and p5-p95 shading of ``runs`` (rows = runs, columns = x) and the median line
-    (the mean with ``mean=True``, e.g. for survival shares, whose median is 0 or 1); no p25-p75
-    with ``inner=False`` (several series whose bands overlap on one axes)."""
-    p = percentiles(runs)
-    if mean:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            p[50] = np.nanmean(runs, axis=0)
-    style.draw_bands(ax, x, p, color, f"{label} ({'mean' if mean else 'median'})", lw, inner)
-
-
 # ------------------------------------------------------------------ outputs
 def band_cells(
     table: pd.DataFrame,
@@ -195,7 +166,6 @@ def write_outputs(
     """
     out = output_dir(args)
     fig.savefig(out / f"{args.name}.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
     table.to_csv(out / f"{args.name}.csv", index=False)
     elapsed = time.perf_counter() - args.started
     lines = [

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import sys
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 import sim
-from sim.analysis import style
+from sim.analysis import plots, style
 from sim.experiments import common
 
 NAME = "cost_to_mine"
@@ -123,7 +123,7 @@ def table(results: dict[str, list[dict]]) -> pd.DataFrame:
 
 
 def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex):
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5), sharey=True)
+    fig, axes = plots.subplots(1, 2, figsize=(14, 5), sharey=True)
     colors = {
         "jpm_method_usd": style.BLACK,
         "cost_to_mine_cash_usd": style.BLUE,
@@ -153,7 +153,7 @@ def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex):
             common.mark_date(ax, pd.Series(halvings).median(), "2028 halving (median date)")
         ax.set_title(f"{name}: cost to mine one BTC")
         ax.set_xlabel("date")
-        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: style.number_text(v / 1e3)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: style.number_text(v / 1e3)))
         ax.grid(alpha=0.3)
         common.legend_with_bands(ax, inner=False, loc="upper left")
     axes[0].set_ylabel(r"cost to mine, \$k per BTC")

@@ -27,12 +27,12 @@ import sys
 import time
 import warnings
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Rectangle
 
 import sim
-from sim.analysis import style
+from sim.analysis import plots, style
 from sim.analysis.discovery import limit_sides
 from sim.analysis.markdown import markdown_table
 from sim.analysis.outcomes import AfterHalving, MaxDrawdown, Outcome
@@ -125,7 +125,7 @@ def analyse(x: pd.DataFrame, cases: dict, drawdowns: dict, seed: int) -> dict:
 
 # ------------------------------------------------------------------ figure
 def figure(x: pd.DataFrame, cases: dict, drawdowns: dict, found: dict):
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5.4), width_ratios=[1.1, 1, 1])
+    fig, axes = plots.subplots(1, 3, figsize=(17, 5.4), width_ratios=[1.1, 1, 1])
     ax = axes[0]
     scores = found["scores"]
     names = [k.removeprefix("market.") for k in UNCERTAINTIES]
@@ -185,7 +185,7 @@ def _scatter_panel(ax, x, y: np.ndarray, drawdown: np.ndarray, label: str, found
         limits = prim.limits.set_index("parameter")
         lo_a, hi_a = _limits(limits, a, x)
         lo_b, hi_b = _limits(limits, b, x)
-        ax.add_patch(plt.Rectangle((lo_a, lo_b), hi_a - lo_a, hi_b - lo_b, fill=False,
+        ax.add_patch(Rectangle((lo_a, lo_b), hi_a - lo_a, hi_b - lo_b, fill=False,
                                    ec="k", lw=1.2, ls="--", label="PRIM box (these two axes)"))  # fmt: skip
     ax.set_xlabel(a)
     ax.set_ylabel(b)
@@ -330,7 +330,6 @@ def _limit_text(limits: pd.DataFrame, key: str) -> str:
 def write(args, fig, runs: pd.DataFrame, lines: list[str], table: pd.DataFrame) -> None:
     out = common.output_dir(args)
     fig.savefig(out / f"{NAME}.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
     runs.to_csv(out / f"{NAME}.csv", index=False)
     elapsed = time.perf_counter() - args.started
     page = [
