@@ -29,7 +29,6 @@ import pandas as pd
 from sim.batch.store import frame_to_parquet
 from sim.errors import MinersimError
 from sim.input.scenario import Scenario, load_scenario
-from sim.model import run
 
 #: Columns that precede a run's own columns in the stored tables.
 RUN_COLUMNS = ("run", "seed", "point", "stalled")
@@ -115,6 +114,8 @@ class RunOutput:
 
 def execute_run(task: RunTask) -> RunOutput:
     """Run one task (on any worker) and return its tables with the run's columns in front."""
+    from sim.model import run  # the engine: preloaded by the local pool's forkserver
+
     started = time.perf_counter()
     if task.scenario.content_hash != task.scenario_hash:
         raise MinersimError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from sim.experiments.run_all import EXPERIMENTS
+from sim.experiments import EXPERIMENTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

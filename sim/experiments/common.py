@@ -35,8 +35,8 @@ from sim.analysis.style import legend_with_bands, mark_date, percentiles
 from sim.batch import map_runs
 from sim.calibration import moments
 from sim.calibration.moments import difficulty_in_effect as difficulty_in_effect  # re-exported
+from sim.experiments import DEFAULT_OUT
 
-DEFAULT_OUT = Path("results") / "experiments"
 CALIBRATION = "data/sources.md"
 
 BLOCKS_PER_EPOCH = 2016
