@@ -24,6 +24,7 @@ import sim
 from sim.analysis.summary import FAN_COLUMNS, fan_quantiles, summarize
 from sim.batch import monte_carlo, run_seed, store, sweep
 from sim.batch import runner as batch
+from sim.batch.worker import ScenarioParcel
 from sim.cli import main
 from sim.errors import MinersimError
 from sim.results import EPOCH_EXTRA_COLUMNS
@@ -147,7 +148,7 @@ def _fake_run(task: batch.RunTask) -> batch.RunOutput:
 def _tasks(runs: int):
     plan = batch.monte_carlo_plan(runs)
     scenario = sim.load_scenario("demo")
-    template = batch.RunTask(scenario, scenario.content_hash, -1, -1, -1, {}, {}, False)
+    template = batch.RunTask(ScenarioParcel.of(scenario), -1, -1, -1, {}, {}, False)
     return (batch._task_for(template, plan, ROOT_SEED, i) for i in range(runs))
 
 

@@ -8,6 +8,7 @@ import pytest
 import sim
 from sim.batch import map_runs, run_seed
 from sim.batch import runner as batch
+from sim.batch.worker import ScenarioParcel
 from sim.errors import MinersimError
 
 
@@ -19,7 +20,7 @@ def seed_and_hash(scenario: sim.Scenario, seed: int) -> tuple[int, str]:
 def test_run_i_gets_the_seed_minersim_mc_gives_run_i():
     scenario = sim.load_scenario("demo")
     plan = batch.monte_carlo_plan(5)
-    template = batch.RunTask(scenario, scenario.content_hash, -1, -1, -1, {}, {}, False)
+    template = batch.RunTask(ScenarioParcel.of(scenario), -1, -1, -1, {}, {}, False)
     mc_seeds = [batch._task_for(template, plan, 7, i).seed for i in range(5)]
     got = map_runs(seed_and_hash, scenario, 5, seed=7)
     assert [seed for seed, _ in got] == mc_seeds == [run_seed(7, i) for i in range(5)]
