@@ -19,6 +19,7 @@ from matplotlib.ticker import FuncFormatter
 import sim
 from sim.analysis import plots, style
 from sim.experiments import common
+from sim.units import HOURS_PER_DAY
 
 NAME = "cost_to_mine"
 SCENARIOS = ("jpm_method", "baseline")
@@ -67,7 +68,7 @@ def jpm_method_usd(epochs: pd.DataFrame, fee_btc_per_block: float) -> np.ndarray
     power_mw = float(epochs["network_power_mw"].iloc[0])
     subsidy_per_block = epochs["subsidy_btc"].to_numpy() / common.BLOCKS_PER_EPOCH
     btc_per_day = BLOCKS_PER_DAY * (subsidy_per_block + fee_btc_per_block)
-    return power_mw * 24.0 * JPM_USD_PER_MWH / btc_per_day
+    return power_mw * HOURS_PER_DAY * JPM_USD_PER_MWH / btc_per_day
 
 
 def one_run(scenario: sim.Scenario, seed: int) -> dict:
