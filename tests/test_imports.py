@@ -18,7 +18,7 @@ import pytest
 #: Packages that are never needed to load a scenario or to run one.
 NOT_FOR_RUN = ("solara", "dask", "distributed", "SALib", "ipywidgets")
 #: Packages ``minersim validate`` does not need (besides those above).
-NOT_FOR_VALIDATE = ("mesa", "scipy", "numba", "pyarrow.parquet", "pyarrow.dataset")
+NOT_FOR_VALIDATE = ("mesa", "scipy", "numba", "matplotlib", "pyarrow.parquet", "pyarrow.dataset")
 
 
 def modules_after(code: str, cwd: Path) -> set[str]:
@@ -46,7 +46,7 @@ def present(modules: set[str], names) -> list[str]:
 
 def test_import_sim_imports_nothing_heavy(tmp_path):
     modules = modules_after("import sim", tmp_path)
-    heavy = ("numpy", "pandas", "pydantic", "matplotlib", *NOT_FOR_VALIDATE, *NOT_FOR_RUN)
+    heavy = ("numpy", "pandas", "pydantic", *NOT_FOR_VALIDATE, *NOT_FOR_RUN)
     assert present(modules, heavy) == []
     assert not any(m.startswith("sim.") and m != "sim.lazy" for m in modules), sorted(
         m for m in modules if m.startswith("sim.")

@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis import plots, style
 from sim.analysis.outcomes import Outcome
 from sim.errors import MinersimError
 
@@ -261,6 +260,8 @@ def plot_prim(result: PrimResult, x: pd.DataFrame, title: str, path: Path) -> Pa
     """Left: the coverage-density trade-off of the peeling trajectory (colour: restricted
     dimensions), the chosen box circled. Right: the chosen box's limits on each restricted
     parameter's range, with their quasi-p-values."""
+    from sim.analysis import plots, style  # matplotlib, only when a figure is drawn
+
     fig = plots.figure((11, 4.2), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[1, 1.25])
     t = result.trajectory
@@ -288,6 +289,8 @@ def plot_prim(result: PrimResult, x: pd.DataFrame, title: str, path: Path) -> Pa
 
 
 def _plot_limits(ax, limits: pd.DataFrame, x: pd.DataFrame) -> None:
+    from sim.analysis import style  # matplotlib, only when a figure is drawn
+
     if limits.empty:
         ax.text(0.5, 0.5, "the chosen box restricts no parameter", ha="center", va="center")
         ax.set_axis_off()
@@ -313,6 +316,8 @@ def _plot_limits(ax, limits: pd.DataFrame, x: pd.DataFrame) -> None:
 
 def plot_scores(scores: pd.DataFrame, path: Path, title: str) -> Path:
     """Feature scores as a heat map: parameters down, targets across, the score in each cell."""
+    from sim.analysis import plots  # matplotlib, only when a figure is drawn
+
     values = scores.to_numpy(dtype=float)
     width = max(6.5, 4.0 + 1.4 * scores.shape[1])
     fig = plots.figure((width, 1.6 + 0.45 * scores.shape[0]), layout="constrained")
