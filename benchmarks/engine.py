@@ -12,7 +12,8 @@ within one run of this script (the machines are shared and noisy):
 (c) a warm ``minersim run demo`` (caches filled by an untimed first call; best of
     ``--repeats``) against ``python -c "import numpy, numba"``: target <= 3x;
 (d) runs per second of one-year baseline runs at 10, 100, 1,000 and 10,000 agents (fringe
-    agents per class set by overrides) and the time per agent-epoch: linear when it is flat;
+    agents per class set by overrides), the time per agent-epoch, and how the time per epoch
+    grows between the two largest counts (linear: no faster than the agents);
 (e) peak memory: of a process that runs the baseline once, and of Monte Carlo batches of
     ``--runs / 4`` and ``--runs`` runs (the largest sum of the RSS of ``minersim mc`` and its
     worker processes, sampled every 0.1 s): flat when the two batches match.
@@ -108,7 +109,8 @@ def run_memory_mb() -> float:
 def table(args, a, batches, c, d, run_mb) -> str:
     small, large = batches
     ideal_s = large["runs"] * a["floor_s"] / WORKERS
-    first, last = d[0]["us_per_agent_epoch"], d[-1]["us_per_agent_epoch"]
+    before, last = d[-2], d[-1]
+    growth = (last["seconds"] / last["epochs"]) / (before["seconds"] / before["epochs"])
     scaling = ", ".join(
         f"{r['agents']:,} agents: {r['runs_per_s']:.2f} runs/s ({r['us_per_agent_epoch']:.1f} "
         "us per agent-epoch)"
@@ -133,7 +135,9 @@ def table(args, a, batches, c, d, run_mb) -> str:
         ),
         (
             "(d) one-year baseline runs against agents (linear: us per agent-epoch flat)",
-            f"{scaling}; per agent-epoch x{last / first:.2f} from the first to the last",
+            f"{scaling}; from {before['agents']:,} to {last['agents']:,} agents "
+            f"(x{last['agents'] / before['agents']:.1f}) the time per epoch grows "
+            f"x{growth:.1f} (linear: as much as the agents, or less)",
         ),
         (
             f"(e) peak memory: one run; batches of {small['runs']} and {large['runs']} runs "
