@@ -44,13 +44,19 @@ from floor import floor_seconds
 import sim
 from sim.consensus import COIN, HALVING_INTERVAL, block_subsidy
 from sim.kernel import TARGET_SPACING_S, simulate_epoch
+from sim.units import (
+    DAY_S,
+    HASHES_PER_DIFFICULTY,
+    HASHES_PER_TH,
+    hashprice_usd_per_th_day,
+    power_cost_usd_per_th_day,
+)
 
 OWNER_COUNTS = (10, 100, 1_000, 10_000)
 BLOCKS_PER_EPOCH = 2016
 NETWORK_THS = 6e8  # 600 EH/s installed
 DAY0 = 1_713_000_000.0  # unix s, day 0 of the daily paths
 N_DAYS = 40
-SECONDS_PER_DAY = 86400.0
 
 COLD_START_SCRIPT = """
 import json, time
@@ -81,8 +87,8 @@ def epoch_case(n_owners: int, seed: int, anticipation: float = 0.0) -> tuple:
     return (
         BLOCKS_PER_EPOCH,
         840_000 - 1_000,  # the halving falls mid-epoch
-        DAY0 + 0.3 * SECONDS_PER_DAY,
-        NETWORK_THS * 1e12 * 600.0,
+        DAY0 + 0.3 * DAY_S,
+        NETWORK_THS * HASHES_PER_TH * TARGET_SPACING_S,
         hashrate_ths,
         rng.uniform(15.0, 35.0, size=n_owners),  # J/TH
         rng.uniform(30.0, 70.0, size=n_owners),  # $/MWh
@@ -132,7 +138,7 @@ def python_epoch(
     rng = numba_random(seed)
     hashrate, owner = unit_hashrate_ths.tolist(), unit_owner.tolist()
     efficiency, power_price = unit_efficiency_jth.tolist(), unit_power_usd_mwh.tolist()
-    cost = [e * 24.0 / 1e6 * p for e, p in zip(efficiency, power_price, strict=True)]
+    cost = [power_cost_usd_per_th_day(e, p) for e, p in zip(efficiency, power_price, strict=True)]
     curtailable = unit_curtailable.tolist()
     price, fee_expected = btc_price_usd.tolist(), fee_btc_expected.tolist()
     fees = block_fees_sat.tolist()
@@ -153,12 +159,13 @@ def python_epoch(
     def anticipated(revenue_now, running_ths):
         if running_ths <= 0.0:
             return math.inf
-        implied = running_ths * 1e12 * TARGET_SPACING_S
+        implied = running_ths * HASHES_PER_TH * TARGET_SPACING_S
         return revenue_now * (hashes_per_block / implied) ** anticipation
 
     def revenue(day, subsidy):
         """The revenue curtailable units decide on: today's, or the anticipated fixed point."""
-        now = 86400.0 * 1e12 / hashes_per_block * (subsidy / COIN + fee_expected[day]) * price[day]
+        difficulty = hashes_per_block / HASHES_PER_DIFFICULTY  # exact: a power of 2
+        now = hashprice_usd_per_th_day(price[day], difficulty, subsidy / COIN, fee_expected[day])
         n = len(sorted_cost)
         if anticipation == 0.0 or n == 0:
             return now
@@ -195,7 +202,7 @@ def python_epoch(
     height = start_height
     subsidy = block_subsidy(height)
     t = last_block_time = segment_start = start_time
-    day = min(max(math.floor((start_time - day0_time) / 86400.0), 0), last_day)
+    day = min(max(math.floor((start_time - day0_time) / DAY_S), 0), last_day)
     last_block_day = day
     on, cumulative, active_ths = start_segment(0.0, revenue(day, subsidy), [False] * n_units)
     installed_ths = sum(hashrate)
@@ -204,9 +211,9 @@ def python_epoch(
         paths_ended = day >= last_day
         if active_ths <= 0.0 and (paths_ended or installed_ths <= 0.0):
             break
-        next_day_start = day0_time + (day + 1) * 86400.0
+        next_day_start = day0_time + (day + 1) * DAY_S
         if active_ths > 0.0:
-            mean_interval_s = hashes_per_block / (active_ths * 1e12)
+            mean_interval_s = hashes_per_block / (active_ths * HASHES_PER_TH)
             arrival = t + -math.log(1.0 - rng.random()) * mean_interval_s
         else:
             arrival = math.inf
@@ -236,8 +243,8 @@ def python_epoch(
             segment_start = t
     if segment_start > last_block_time:
         for d in range(last_block_day, day):  # stall: take back the time past the last block
-            day_start = last_block_time if d == last_block_day else day0_time + d * 86400.0
-            past_block_s = day0_time + (d + 1) * 86400.0 - day_start
+            day_start = last_block_time if d == last_block_day else day0_time + d * DAY_S
+            past_block_s = day0_time + (d + 1) * DAY_S - day_start
             day_revenue = revenue(d, subsidy)
             for j in range(n_units):
                 if day_revenue >= cost[j] or not curtailable[j]:

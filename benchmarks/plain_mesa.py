@@ -20,6 +20,7 @@ import time
 import mesa
 
 from sim import consensus
+from sim.units import HASHES_PER_DIFFICULTY, HASHES_PER_TH, energy_mwh
 
 PRICE_USD = 100_000.0
 POWER_USD_MWH = 45.0
@@ -34,8 +35,7 @@ class PlainMiner(mesa.Agent):
         self.cash_usd = 0.0
 
     def step(self) -> None:
-        days = self.model.epoch_seconds / 86_400
-        power_mwh = self.hashrate_ths * self.efficiency_jth * 24 * days / 1e6
+        power_mwh = energy_mwh(self.hashrate_ths, self.efficiency_jth, self.model.epoch_seconds)
         self.cash_usd += self.sat_won / consensus.COIN * PRICE_USD - power_mwh * POWER_USD_MWH
         self.sat_won = 0
 
@@ -54,8 +54,8 @@ class PlainMiningModel(mesa.Model):
         self.epoch_seconds = 0.0
 
     def step(self) -> None:
-        rate = sum(m.hashrate_ths for m in self.miners) * 1e12
-        mean_interval = consensus.bits_to_difficulty(self.bits) * 2**32 / rate
+        rate = sum(m.hashrate_ths for m in self.miners) * HASHES_PER_TH
+        mean_interval = consensus.bits_to_difficulty(self.bits) * HASHES_PER_DIFFICULTY / rate
         cumulative = list(itertools.accumulate(m.hashrate_ths for m in self.miners))
         total = cumulative[-1]
         start, first = self.time_s, None

@@ -10,37 +10,49 @@ Public API (names other tools call):
 - :func:`open_batch` -- a batch folder's experiments and outcomes as DataFrames (see
   :mod:`sim.analysis.batch_view` and :mod:`sim.analysis.outcomes`);
 - :func:`calibrate` -- fit scenario parameters to history (see :mod:`sim.calibration`).
+
+``import sim`` imports none of them: each name is imported on first use (PEP 562 module
+``__getattr__``), so a command or a worker pays only for what it uses (``import sim`` then
+``sim.load_scenario`` loads the scenario reader, not Mesa or numba).
 """
 
-from sim.analysis.batch_view import open_batch
-from sim.batch import monte_carlo, sweep
-from sim.calibration import calibrate
-from sim.input.scenario import Scenario, load_scenario
-from sim.results import EPOCH_COLUMNS, MINER_COLUMNS, RunResult
-from sim.runner import run
+from __future__ import annotations
 
-__all__ = [
-    "EPOCH_COLUMNS",
-    "MINER_COLUMNS",
-    "MiningModel",
-    "RunResult",
-    "Scenario",
-    "calibrate",
-    "load_scenario",
-    "monte_carlo",
-    "open_batch",
-    "run",
-    "sweep",
-]
+from typing import TYPE_CHECKING
 
+from sim.lazy import lazy_attributes
+
+#: Where each public name lives (imported on first access).
+_LAZY = {
+    "EPOCH_COLUMNS": "sim.results",
+    "MINER_COLUMNS": "sim.results",
+    "RunResult": "sim.results",
+    "MiningModel": "sim.model",
+    "run": "sim.runner",
+    "Scenario": "sim.input.scenario",
+    "load_scenario": "sim.input.scenario",
+    "monte_carlo": "sim.batch",
+    "sweep": "sim.batch",
+    "open_batch": "sim.analysis.batch_view",
+    "calibrate": "sim.calibration",
+}
+
+__all__ = sorted(_LAZY)
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
-    """``sim.MiningModel`` imports Mesa on first use only (``sim.run`` never needs it)."""
-    if name == "MiningModel":
-        from sim.model import MiningModel
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
-        return MiningModel
-    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+if TYPE_CHECKING:  # names for type checkers and IDEs, never imported at run time
+    from sim.analysis.batch_view import open_batch as open_batch
+    from sim.batch import monte_carlo as monte_carlo
+    from sim.batch import sweep as sweep
+    from sim.calibration import calibrate as calibrate
+    from sim.input.scenario import Scenario as Scenario
+    from sim.input.scenario import load_scenario as load_scenario
+    from sim.model import MiningModel as MiningModel
+    from sim.results import EPOCH_COLUMNS as EPOCH_COLUMNS
+    from sim.results import MINER_COLUMNS as MINER_COLUMNS
+    from sim.results import RunResult as RunResult
+    from sim.runner import run as run

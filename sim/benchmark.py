@@ -50,7 +50,7 @@ from sim import history as sim_history
 from sim.calibration.moments import HISTORY_HALVINGS, Window
 from sim.errors import MinersimError
 from sim.paths import SCENARIOS_DIR
-from sim.units import HASHES_PER_DIFFICULTY
+from sim.units import DAY_S, HASHES_PER_DIFFICULTY
 
 #: The committed fit (``python -m sim.benchmark --write``).
 FIT_FILE = SCENARIOS_DIR / "calibration" / "benchmark.fit.toml"
@@ -61,7 +61,7 @@ FRONTIER_RULES = ("catalogue", "trend")
 #: log of the difficulty of 1 EH/s at 600 s blocks: log D = log H[EH/s] + LOG_DIFFICULTY_PER_EHS.
 LOG_DIFFICULTY_PER_EHS = math.log(1e18 * consensus.TARGET_SPACING / HASHES_PER_DIFFICULTY)
 #: Days between halvings at 600 s blocks (210,000 x 600 s).
-HALVING_DAYS = consensus.HALVING_INTERVAL * consensus.TARGET_SPACING / 86_400.0
+HALVING_DAYS = consensus.HALVING_INTERVAL * consensus.TARGET_SPACING / DAY_S
 #: First day of the price series: no month before it can be an input.
 FIRST_PRICE_DAY = pd.Timestamp("2015-01-01")
 

@@ -24,6 +24,7 @@ import sim
 from sim.analysis.summary import FAN_COLUMNS, fan_quantiles, summarize
 from sim.batch import monte_carlo, run_seed, store, sweep
 from sim.batch import runner as batch
+from sim.batch.worker import ScenarioParcel
 from sim.cli import main
 from sim.errors import MinersimError
 from sim.results import EPOCH_EXTRA_COLUMNS
@@ -147,7 +148,7 @@ def _fake_run(task: batch.RunTask) -> batch.RunOutput:
 def _tasks(runs: int):
     plan = batch.monte_carlo_plan(runs)
     scenario = sim.load_scenario("demo")
-    template = batch.RunTask(scenario, scenario.content_hash, -1, -1, -1, {}, {}, False)
+    template = batch.RunTask(ScenarioParcel.of(scenario), -1, -1, -1, {}, {}, False)
     return (batch._task_for(template, plan, ROOT_SEED, i) for i in range(runs))
 
 
@@ -430,12 +431,13 @@ def test_grid_sweep_stores_parameters_and_summarize_draws_fans_and_heat_maps(tmp
     quantiles = pd.read_csv(paths["quantiles_csv"], parse_dates=["date"])
     q = quantiles[["p5", "p25", "p50", "p75", "p95"]].to_numpy()
     assert (np.diff(q, axis=1) >= -1e-9 * np.abs(q[:, 1:])).all()
-    # p50 at a mid-batch date equals the median over runs of each run's latest epoch by then
+    # p50 at a mid-batch date equals the median over runs of each run's epoch covering that
+    # date: its first epoch ending on or after it (sim.analysis.grid)
     hashrate = quantiles[quantiles["column"] == "hashrate_ehs"].reset_index(drop=True)
     when = hashrate["date"].iloc[len(hashrate) // 2]
-    latest = frame[frame["date"] <= when].groupby("run")["hashrate_ehs"].last()
-    assert len(latest) == 8
-    assert hashrate["p50"].iloc[len(hashrate) // 2] == pytest.approx(latest.median())
+    covering = frame[frame["date"] >= when].groupby("run")["hashrate_ehs"].first()
+    assert len(covering) == 8
+    assert hashrate["p50"].iloc[len(hashrate) // 2] == pytest.approx(covering.median())
 
     medians = pd.read_csv(
         out / "summary" / "heatmap_market.btc.volatility__market.power.base_usd_mwh.csv"
@@ -458,9 +460,9 @@ def test_fan_quantiles_read_each_run_on_a_common_date_grid():
     table = fan_quantiles(frame, ["x"], step_days=7)
     # common span: 2026-01-03 (latest start) to 2026-01-20 (earliest end)
     assert table["date"].dt.strftime("%m-%d").tolist() == ["01-03", "01-10", "01-17", "01-20"]
-    # run 0 on those dates: 1, 1, 2, 2; run 1: 10, 10, 10, 20
-    np.testing.assert_allclose(table["p50"], [5.5, 5.5, 6.0, 11.0])
-    np.testing.assert_allclose(table["p5"], [1 + 0.05 * 9, 1 + 0.05 * 9, 2 + 0.05 * 8, 2 + 0.9])
+    # the epoch covering each date (sim.analysis.grid): run 0: 2, 2, 3, 3; run 1: 10, 20, 20, 20
+    np.testing.assert_allclose(table["p50"], [6.0, 11.0, 11.5, 11.5])
+    np.testing.assert_allclose(table["p5"], [2 + 0.05 * 8, 2 + 0.05 * 18, 3.85, 3.85])
 
 
 def test_sobol_sweep_writes_indices_for_every_parameter_and_column(tmp_path):

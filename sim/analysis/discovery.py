@@ -28,9 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from sim.analysis import style
 from sim.analysis.outcomes import Outcome
 from sim.errors import MinersimError
 
@@ -262,7 +260,9 @@ def plot_prim(result: PrimResult, x: pd.DataFrame, title: str, path: Path) -> Pa
     """Left: the coverage-density trade-off of the peeling trajectory (colour: restricted
     dimensions), the chosen box circled. Right: the chosen box's limits on each restricted
     parameter's range, with their quasi-p-values."""
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    from sim.analysis import plots, style  # matplotlib, only when a figure is drawn
+
+    fig = plots.figure((11, 4.2), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[1, 1.25])
     t = result.trajectory
     points = left.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis", s=18)
@@ -289,6 +289,8 @@ def plot_prim(result: PrimResult, x: pd.DataFrame, title: str, path: Path) -> Pa
 
 
 def _plot_limits(ax, limits: pd.DataFrame, x: pd.DataFrame) -> None:
+    from sim.analysis import style  # matplotlib, only when a figure is drawn
+
     if limits.empty:
         ax.text(0.5, 0.5, "the chosen box restricts no parameter", ha="center", va="center")
         ax.set_axis_off()
@@ -314,9 +316,11 @@ def _plot_limits(ax, limits: pd.DataFrame, x: pd.DataFrame) -> None:
 
 def plot_scores(scores: pd.DataFrame, path: Path, title: str) -> Path:
     """Feature scores as a heat map: parameters down, targets across, the score in each cell."""
+    from sim.analysis import plots  # matplotlib, only when a figure is drawn
+
     values = scores.to_numpy(dtype=float)
     width = max(6.5, 4.0 + 1.4 * scores.shape[1])
-    fig = Figure(figsize=(width, 1.6 + 0.45 * scores.shape[0]), layout="constrained")
+    fig = plots.figure((width, 1.6 + 0.45 * scores.shape[0]), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(
         values, cmap="viridis", vmin=0, vmax=max(np.nanmax(values), 1e-9), aspect="auto"

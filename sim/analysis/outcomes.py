@@ -334,7 +334,7 @@ def _start_dates(epochs: pd.DataFrame, bounds: np.ndarray, start: object) -> np.
         return np.full(len(first), np.datetime64(pd.Timestamp(start).to_datetime64(), "ns"))
     if "epoch_days" in epochs.columns:
         days = epochs["epoch_days"].to_numpy(dtype=float)[bounds[:-1]]
-        return first - (days * 86_400e9).astype("timedelta64[ns]")
+        return first - pd.to_timedelta(days, unit="D").to_numpy()
     return first
 
 

@@ -1,4 +1,5 @@
-"""Figures of a results folder: Monte Carlo bands over runs, one run drawn as an example.
+"""Figures of a results folder: Monte Carlo bands over runs, one run drawn as an example; and
+:func:`draw_runs`, the bands of a (runs x dates) matrix that the experiments draw.
 
 Each figure takes ``bands`` (quantiles over runs on a common date grid, as
 :func:`sim.analysis.summary.fan_quantiles` returns them: rows of column, date, p5 ... p95, runs)
@@ -10,6 +11,7 @@ units of the columns come from :mod:`sim.analysis.style`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -109,9 +111,42 @@ class Layers:
         return [pd.Timestamp(dates.iloc[i]) for i in crossings]
 
 
+def draw_runs(
+    ax,
+    x,
+    runs: np.ndarray,
+    color: str,
+    label: str,
+    lw: float = 1.6,
+    mean: bool = False,
+    inner: bool = True,
+) -> None:
+    """p25-p75 and p5-p95 shading of ``runs`` (rows = runs, columns = x) and the median line
+    (the mean with ``mean=True``, e.g. for survival shares, whose median is 0 or 1); no p25-p75
+    with ``inner=False`` (several series whose bands overlap on one axes)."""
+    p = style.percentiles(runs)
+    if mean:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p[50] = np.nanmean(runs, axis=0)
+    style.draw_bands(ax, x, p, color, f"{label} ({'mean' if mean else 'median'})", lw, inner)
+
+
+def figure(figsize, layout=None) -> Figure:
+    """A :class:`~matplotlib.figure.Figure` without pyplot (no global backend, nothing to
+    close): the figures of the package, the experiments' included, start here or in
+    :func:`subplots`."""
+    return Figure(figsize=figsize, layout=layout)
+
+
+def subplots(rows: int = 1, cols: int = 1, *, figsize, layout=None, **kwargs):
+    """A :func:`figure` and its axes, as ``pyplot.subplots`` returns them."""
+    fig = figure(figsize, layout)
+    return fig, fig.subplots(rows, cols, **kwargs)
+
+
 def _figure(rows: int = 1, cols: int = 1, size=(9, 4), **kwargs):
-    fig = Figure(figsize=size, layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False, **kwargs)
+    fig, axes = subplots(rows, cols, figsize=size, layout="constrained", squeeze=False, **kwargs)
     return fig, axes.ravel()
 
 
@@ -237,4 +272,13 @@ RUN_FIGURES = {
 }
 
 
-__all__ = ["FIGURE_COLUMNS", "RUN_FIGURES", "Layers", "fan", "public_miners"]
+__all__ = [
+    "FIGURE_COLUMNS",
+    "RUN_FIGURES",
+    "Layers",
+    "draw_runs",
+    "fan",
+    "figure",
+    "public_miners",
+    "subplots",
+]

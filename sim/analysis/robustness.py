@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.analysis import style
+from sim.analysis import plots, style
 from sim.analysis.outcomes import Final, Outcome
 from sim.errors import MinersimError
 
@@ -181,7 +181,7 @@ def plot_robustness(result: Robustness) -> Figure:
     order = list(result.table["setting"])
     data = result.regret
     scale, unit = (1e-9, "$bn") if result.outcome.column.endswith("_usd") else (1.0, "")
-    fig = Figure(figsize=(11, 1.2 + 0.55 * len(order)), layout="constrained")
+    fig = plots.figure((11, 1.2 + 0.55 * len(order)), layout="constrained")
     left, right = fig.subplots(1, 2, sharey=True)
     for ax, column, label in (
         (left, "outcome", f"{result.outcome.name}" + (f", {unit}" if unit else "")),

@@ -25,9 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from sim.analysis import style
+from sim.analysis import plots, style
 
 #: Bootstrap resamples for the confidence intervals of Sobol' indices and Morris' mu*.
 BOOTSTRAP_RESAMPLES = 500
@@ -130,7 +129,7 @@ def plot_sobol(table: pd.DataFrame, path: Path) -> Path:
     columns = list(dict.fromkeys(table["column"]))
     ncols = min(3, len(columns))
     nrows = -(-len(columns) // ncols)
-    fig = Figure(figsize=(4.5 * ncols, 3.7 * nrows), layout="constrained")
+    fig = plots.figure((4.5 * ncols, 3.7 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, column in zip(axes, columns, strict=False):
         part = table[table["column"] == column]
@@ -199,7 +198,7 @@ def plot_morris(table: pd.DataFrame, path: Path) -> Path:
     columns = list(dict.fromkeys(table["column"]))
     ncols = min(3, len(columns))
     nrows = -(-len(columns) // ncols)
-    fig = Figure(figsize=(max(6.5, 4.6 * ncols), 3.8 * nrows), layout="constrained")
+    fig = plots.figure((max(6.5, 4.6 * ncols), 3.8 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, column in zip(axes, columns, strict=False):
         q = style.quantity(column)

@@ -2,8 +2,9 @@
 
 - ``quantiles.csv`` and ``fan_<column>.png``: p5, p25, p50, p75, p95 over runs of key epoch
   columns against the date. Runs' epochs fall on different dates (a faster network makes
-  epochs shorter), so each run is read on a common weekly date grid (its latest epoch on or
-  before each date) over the span that every run covers; sweeps pool all points.
+  epochs shorter), so each run is read on a common weekly date grid over the span that every
+  run covers, by the rule of :mod:`sim.analysis.grid` (the epoch covering each date); sweeps
+  pool all points.
 - ``final_values.csv``: one row per run (run, point, parameters, last-epoch values).
 - Grid sweeps, every pair of varying parameters: ``heatmap_<a>__<b>.csv`` and
   ``heatmap_<column>__<a>__<b>.png``: median over repeats (and over any other swept
@@ -36,11 +37,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from sim.analysis import grid, plots, sensitivity, style
 from sim.analysis import outcomes as outcome_module
-from sim.analysis import plots, sensitivity, style
 from sim.analysis.outcomes import Outcome
 from sim.batch.store import POINTS_FILE, read_epochs, read_metadata, read_miners
 from sim.errors import MinersimError
@@ -146,39 +146,23 @@ def _miners_for(root: Path, outcomes: Sequence[Outcome], meta: dict) -> pd.DataF
 
 def fan_quantiles(frame: pd.DataFrame, columns: Sequence[str], step_days: int = 7) -> pd.DataFrame:
     """Quantiles over runs of ``columns`` on a common date grid (every ``step_days`` days over
-    the span all runs cover, plus its last day). Each run contributes, at each grid date, its
-    latest epoch on or before that date. Rows: column, date, p5..p95, runs."""
-    frame = frame.sort_values(["run", "epoch"], ignore_index=True)
-    codes = pd.factorize(frame["run"])[0]
-    days = frame["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    ends = np.r_[starts[1:], len(frame)] - 1
-    grid = _date_grid(days[starts].max(), days[ends].min(), step_days)
-    origin, span = days.min(), days.max() - days.min() + 1
-    keys = codes * span + (days - origin)  # sorted: by run, then by date within a run
-    query = np.arange(len(starts))[:, None] * span + (grid - origin)[None, :]
-    rows = np.maximum(np.searchsorted(keys, query, side="right") - 1, starts[:, None])
-    dates = grid.astype("datetime64[D]").astype("datetime64[ns]")
+    the span all runs cover, ending on its last day), each run read by the rule of
+    :mod:`sim.analysis.grid` (the epoch covering each date). Rows: column, date, p5..p95,
+    runs."""
+    ends = frame.groupby("run")["date"].agg(["min", "max"])
+    dates = grid.date_grid(ends["min"].max(), ends["max"].min(), step_days)
+    runs, matrices = grid.frame_on_grid(frame, columns, dates)
     tables = []
     for column in columns:
-        values = frame[column].to_numpy(dtype=float)[rows]  # runs x dates
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN dates stay NaN
-            q = np.nanquantile(values, QUANTILES, axis=0)
-        table = pd.DataFrame({"column": column, "date": dates})
+            q = np.nanquantile(matrices[column], QUANTILES, axis=0)
+        table = pd.DataFrame({"column": column, "date": dates.as_unit("ns")})
         for name, row in zip(QUANTILE_NAMES, q, strict=True):
             table[name] = row
-        table["runs"] = len(starts)
+        table["runs"] = len(runs)
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
-
-
-def _date_grid(first: int, last: int, step_days: int) -> np.ndarray:
-    """Days (since 1970) from ``first`` to ``last`` every ``step_days``, ending on ``last``."""
-    if first > last:  # runs do not overlap in time: use the earliest end
-        return np.array([last])
-    grid = np.arange(first, last + 1, step_days)
-    return grid if grid[-1] == last else np.append(grid, last)
 
 
 def _plot_fan(table: pd.DataFrame, column: str, path: Path) -> Path:
@@ -214,7 +198,7 @@ def _heat_maps(
 def _plot_heat_map(table: pd.DataFrame, column: str, path: Path) -> Path:
     q = style.quantity(column)
     values = table.to_numpy(dtype=float) * q.scale
-    fig = Figure(figsize=(1.2 * table.shape[1] + 3, 0.8 * table.shape[0] + 2), layout="constrained")
+    fig = plots.figure((1.2 * table.shape[1] + 3, 0.8 * table.shape[0] + 2), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(values, origin="lower", aspect="auto", cmap="viridis")
     ax.set_xticks(range(table.shape[1]), [_tick(v) for v in table.columns])
@@ -311,7 +295,7 @@ def _fans_by_point(
 
 def _plot_fans_by_point(quantiles: pd.DataFrame, column: str, labels: dict, path: Path) -> Path:
     q = style.quantity(column)
-    fig = Figure(figsize=(9, 4.5), layout="constrained")
+    fig = plots.figure((9, 4.5), layout="constrained")
     ax = fig.add_subplot()
     rows = quantiles[quantiles["column"] == column]
     for color, (point, part) in zip(style.PALETTE, rows.groupby("point", sort=False), strict=False):
@@ -336,7 +320,7 @@ def _plot_scatter_matrix(
     shown = [
         n for n in names if pd.api.types.is_numeric_dtype(finals[n]) and finals[n].notna().any()
     ][:MAX_SCATTER_ROWS]  # an outcome that never happened (all NaN) has nothing to show
-    fig = Figure(figsize=(2.6 * len(parameters) + 1, 2.1 * len(shown) + 0.8), layout="constrained")
+    fig = plots.figure((2.6 * len(parameters) + 1, 2.1 * len(shown) + 0.8), layout="constrained")
     axes = fig.subplots(len(shown), len(parameters), squeeze=False, sharex="col", sharey="row")
     for i, name in enumerate(shown):
         q = style.quantity(name)

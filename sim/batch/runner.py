@@ -1,8 +1,9 @@
 """Sweeps and Monte Carlo batches: load once, plan, run on a backend, stream to disk.
 
 The parent loads and validates the scenario once (with the batch's overrides), checks every swept
-value, then sends each run as a small :class:`sim.batch.worker.RunTask` carrying that Scenario to
-a backend (:mod:`sim.batch.executors`): workers never read scenario files. It keeps a bounded
+value, then sends each run as a small :class:`sim.batch.worker.RunTask` carrying that Scenario
+(pickled once) to a backend (:mod:`sim.batch.executors`): workers never read scenario files, and
+each builds a scenario or a sweep point once and reuses it across its runs. It keeps a bounded
 number of runs in flight, writes each result to disk as it arrives (:mod:`sim.batch.store`) and
 keeps only counts, so memory does not grow with the number of runs. Run ``i`` gets its seed from
 one root SeedSequence (:mod:`sim.batch.seeds`), so results do not depend on the backend, the
@@ -43,7 +44,7 @@ from sim.batch.plans import (
 from sim.batch.progress import Progress
 from sim.batch.seeds import check_count, check_seed, run_seed
 from sim.batch.store import FORMAT, METADATA_FILE, BatchStore, read_metadata
-from sim.batch.worker import RUN_COLUMNS, RunOutput, RunTask, execute_run
+from sim.batch.worker import RUN_COLUMNS, RunOutput, RunTask, ScenarioParcel, execute_run
 from sim.errors import MinersimError
 from sim.input.scenario import Scenario, load_scenario
 
@@ -204,7 +205,7 @@ def _run_batch(
         store.open(metadata, plan.points_frame() if plan.parameters else None, grows=grows)
         done = store.done_mask(plan.total_runs, miners)
         skipped = int(done.sum())
-        template = RunTask(base, base.content_hash, -1, -1, -1, {}, {}, bool(miners))
+        template = RunTask(ScenarioParcel.of(base), -1, -1, -1, {}, {}, bool(miners))
         tasks = (
             _task_for(template, plan, seed, run_id)
             for run_id in range(plan.total_runs)
@@ -236,7 +237,6 @@ def _task_for(template: RunTask, plan: Plan, root_seed: int, run_id: int) -> Run
     point = plan.point_of(run_id)
     return RunTask(
         scenario=template.scenario,
-        scenario_hash=template.scenario_hash,
         run_id=run_id,
         seed=run_seed(root_seed, plan.seed_index(run_id)),
         point=point,

@@ -204,10 +204,13 @@ def summarize_command(args: argparse.Namespace) -> int:
 
 def _executor_options(args: argparse.Namespace) -> dict:
     from sim.batch import cluster
+    from sim.units import DAY_S
 
     wait = args.wait_workers
-    if wait is not None and not (math.isfinite(wait) and 0 < wait <= 86_400):
-        raise MinersimError(f"--wait-workers must be between 0 and 86400 seconds, got {wait:g}")
+    if wait is not None and not (math.isfinite(wait) and 0 < wait <= DAY_S):
+        raise MinersimError(
+            f"--wait-workers must be between 0 and {DAY_S:.0f} seconds, got {wait:g}"
+        )
     return {
         "workers": args.workers,
         "scheduler": args.scheduler,

@@ -1,7 +1,7 @@
 """``minersim experiment NAME [options]``: one of the research experiments (:mod:`sim.experiments`).
 
 The same as ``python -m sim.experiments.NAME [options]``; ``all`` runs them all, each in its own
-process (:mod:`sim.experiments.run_all`). Options (``--runs``, ``--out``, ``--first-seed``,
+process (:mod:`sim.experiments.run_all`). Options (``--runs``, ``--out``, ``--seed``,
 ``--workers``) go to the experiment unchanged.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from sim.experiments.run_all import EXPERIMENTS
+from sim.experiments import EXPERIMENTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-from sim.analysis.report import write_report
 from sim.errors import MinersimError
 
 
@@ -53,12 +52,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from sim.analysis.report import write_report
+
     path = write_report(args.results_dir)
     print(f"wrote {path}")
     return 0
 
 
 def main_command(args: argparse.Namespace) -> int:
+    from sim.analysis.report import write_report
     from sim.batch import monte_carlo
     from sim.batch.runner import default_workers
     from sim.cli.run import run_into_folder

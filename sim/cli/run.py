@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from sim.analysis import folders
 from sim.cli.options import add_data_dir_option
 from sim.input.scenario import load_scenario, parse_overrides, resolve_scenario_path
 
@@ -73,7 +72,8 @@ def run_into_folder(
     ``args.force``, or with ``rerun_replaces`` when an earlier command of the same kind wrote it
     (``minersim main`` re-runs into its own folder).
     """
-    from sim.runner import run
+    from sim.analysis import folders
+    from sim.runner import run  # the engine, imported only when a run is asked for
 
     overrides = parse_overrides(args.overrides)
     data_dirs = getattr(args, "data_dirs", ())

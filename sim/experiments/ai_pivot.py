@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import sys
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import sim
-from sim.analysis import style
+from sim.analysis import plots, style
 from sim.experiments import common
 
 NAME = "ai_pivot"
@@ -32,7 +31,7 @@ def on_grid(runs: list[pd.DataFrame], column: str, grid: pd.DatetimeIndex) -> np
 
 
 def figure(results: dict[str, list[pd.DataFrame]], grid: pd.DatetimeIndex):
-    fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(11, 11), sharex=True)
+    fig, (ax1, ax2, ax3) = plots.subplots(3, 1, figsize=(11, 11), sharex=True)
     for name, color in SCENARIOS.items():
         hashrate = on_grid(results[name], "hashrate_ehs", grid)
         common.plot_bands(ax1, grid, hashrate, color, name, inner=False)

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import sys
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import sim
 from sim import benchmark
 from sim import history as sim_history
-from sim.analysis import style
+from sim.analysis import plots, style
 from sim.experiments import common
 
 NAME = "backtest"
@@ -78,7 +77,7 @@ def benchmark_difficulty_t(months: pd.DatetimeIndex) -> pd.Series:
 
 def figure(runs: list[dict], grid: pd.DatetimeIndex, past: pd.DataFrame, bench: pd.Series):
     matrices = on_dates(runs, grid)
-    fig, axes = plt.subplots(2, 1, figsize=(11, 9), sharex=True)
+    fig, axes = plots.subplots(2, 1, figsize=(11, 9), sharex=True)
     halvings = [r["halving_2024"] for r in runs if r["halving_2024"] is not None]
     for k, (ax, (column, label)) in enumerate(zip(axes, PANELS.items(), strict=True)):
         common.plot_bands(ax, grid, matrices[column], style.BLUE, f"{SCENARIO}, simulated")

@@ -1,13 +1,17 @@
 """Helpers shared by the experiment scripts: arguments, the seeds loop, bands, tables.
 
+Runs are compared on common dates by the rule of :mod:`sim.analysis.grid` (``date_grid``,
+``on_grid``: the epoch covering each date, NaN after a run's end), as ``minersim summarize``.
+
 Every experiment is run as ``minersim experiment NAME [--runs N] [--out DIR]`` (or
 ``python -m sim.experiments.NAME ...``) and writes ``DIR/NAME/NAME.png`` (figure), ``NAME.csv``
 (every column, every percentile) and ``NAME.md`` (the key numbers in words, a table of at most
 about eight columns with units in the headers, and the observed references with their sections
 of data/sources.md).
 
-Monte Carlo: run ``i`` uses seed ``first_seed + i``. Seeds run in this process, or in a pool of
-``--workers`` processes (each loads the scenario once). Bands are percentiles over runs:
+Monte Carlo: :func:`sim.batch.map_runs`, the seeds of ``minersim mc``: run ``i`` uses the seed
+that ``SeedSequence(--seed)`` gives run ``i`` of a batch (:func:`sim.batch.seeds.run_seed`), in
+this process or in a pool of ``--workers`` processes (each unpickles the scenario once). Bands are percentiles over runs:
 p5-p95 (outlined) and p25-p75 shaded, median as a line (:mod:`sim.analysis.style`).
 """
 
@@ -16,29 +20,23 @@ from __future__ import annotations
 import argparse
 import functools
 import time
-import warnings
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 import sim
-from sim.analysis import style
+from sim.analysis.grid import date_grid, on_grid
 from sim.analysis.markdown import band_column, markdown_table
+from sim.analysis.plots import draw_runs as plot_bands
 from sim.analysis.style import legend_with_bands, mark_date, percentiles
+from sim.batch import map_runs
 from sim.calibration import moments
 from sim.calibration.moments import difficulty_in_effect as difficulty_in_effect  # re-exported
+from sim.experiments import DEFAULT_OUT
 
-DEFAULT_OUT = Path("results") / "experiments"
 CALIBRATION = "data/sources.md"
 
 BLOCKS_PER_EPOCH = 2016
@@ -51,7 +49,7 @@ BAND_STATS = ("median", "p5", "p95")
 def parse_args(
     name: str, description: str, default_runs: int, argv: Sequence[str] | None = None
 ) -> argparse.Namespace:
-    """The options every experiment takes: --runs, --out, --first-seed, --workers."""
+    """The options every experiment takes: --runs, --out, --seed, --workers."""
     parser = argparse.ArgumentParser(
         prog=f"python -m sim.experiments.{name}", description=description
     )
@@ -64,20 +62,21 @@ def parse_args(
         default=DEFAULT_OUT,
         help="output root; files go to OUT/NAME/ (default results/experiments)",
     )
-    parser.add_argument("--first-seed", type=int, default=0, help="seed of the first run")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="root seed: run i gets the seed minersim mc --seed SEED gives run i (default 0)",
+    )
     parser.add_argument(
         "--workers", type=int, default=1, help="worker processes (default 1: in-process)"
     )
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.workers < 1 or args.first_seed < 0:
-        parser.error("--runs and --workers must be >= 1 and --first-seed >= 0")
+    if args.runs < 1 or args.workers < 1 or args.seed < 0:
+        parser.error("--runs and --workers must be >= 1 and --seed >= 0")
     args.name = name
     args.started = time.perf_counter()
     return args
-
-
-def seeds(args: argparse.Namespace) -> range:
-    return range(args.first_seed, args.first_seed + args.runs)
 
 
 # ------------------------------------------------------------------ Monte Carlo
@@ -87,43 +86,16 @@ def scenario(name: str) -> sim.Scenario:
     return sim.load_scenario(name)
 
 
-def _call(task: Callable, scenario_name: str, seed: int):
-    return task(scenario(scenario_name), seed)
-
-
 def over_seeds(task: Callable[[sim.Scenario, int], object], scenario_name: str, args) -> list:
-    """``task(scenario, seed)`` for every seed of the experiment, in seed order.
+    """``task(scenario, seed)`` for the experiment's ``--runs`` seeds derived from ``--seed``
+    (:func:`sim.batch.map_runs`), in run order, on ``--workers`` processes.
 
     With ``--workers`` > 1, ``task`` must be a module-level function (it is pickled).
     """
-    run_seeds = list(seeds(args))
-    if args.workers == 1:
-        return [_call(task, scenario_name, s) for s in run_seeds]
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        return list(pool.map(functools.partial(_call, task, scenario_name), run_seeds))
+    return map_runs(task, scenario(scenario_name), args.runs, args.seed, args.workers)
 
 
 # ------------------------------------------------------------------ time axes
-def date_grid(start, end, step_days: int = 7) -> pd.DatetimeIndex:
-    """Common dates (every ``step_days``) on which runs with different epoch dates are compared."""
-    return pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq=f"{step_days}D")
-
-
-def on_grid(dates, values, grid: pd.DatetimeIndex) -> np.ndarray:
-    """Per-epoch values read at the grid dates: the epoch covering each date, NaN after the run.
-
-    Epoch ``i`` covers the days after epoch ``i-1``'s last block up to its own (``dates[i]``);
-    grid dates before the first epoch's end take the first epoch.
-    """
-    dates = pd.DatetimeIndex(dates).to_numpy()
-    values = np.asarray(values, dtype=float)
-    idx = np.searchsorted(dates, grid.to_numpy(), side="left")
-    out = np.full(len(grid), np.nan)
-    inside = idx < len(dates)
-    out[inside] = values[idx[inside]]
-    return out
-
-
 def halving_epoch(epochs: pd.DataFrame, height: int = HALVING_2028_HEIGHT) -> int | None:
     """Row of the epoch that mines block ``height`` (default: the 2028 halving)."""
     return moments.halving_epoch(epochs, height)
@@ -151,28 +123,6 @@ def fmt_range(values: Iterable[float], fmt: str = "{:,.0f}") -> str:
     """'median (p5 to p95)' of per-run values."""
     p = percentiles(np.asarray(list(values), dtype=float))
     return f"{fmt.format(p[50])} (p5-p95 {fmt.format(p[5])} to {fmt.format(p[95])})"
-
-
-# ------------------------------------------------------------------ figures
-def plot_bands(
-    ax: Axes,
-    x,
-    runs: np.ndarray,
-    color: str,
-    label: str,
-    lw: float = 1.6,
-    mean: bool = False,
-    inner: bool = True,
-) -> None:
-    """p25-p75 and p5-p95 shading of ``runs`` (rows = runs, columns = x) and the median line
-    (the mean with ``mean=True``, e.g. for survival shares, whose median is 0 or 1); no p25-p75
-    with ``inner=False`` (several series whose bands overlap on one axes)."""
-    p = percentiles(runs)
-    if mean:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            p[50] = np.nanmean(runs, axis=0)
-    style.draw_bands(ax, x, p, color, f"{label} ({'mean' if mean else 'median'})", lw, inner)
 
 
 # ------------------------------------------------------------------ outputs
@@ -216,14 +166,13 @@ def write_outputs(
     """
     out = output_dir(args)
     fig.savefig(out / f"{args.name}.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
     table.to_csv(out / f"{args.name}.csv", index=False)
     elapsed = time.perf_counter() - args.started
     lines = [
         f"# {title}",
         "",
         f"Generated by `minersim experiment {args.name} --runs {args.runs}` "
-        f"(seeds {args.first_seed}-{args.first_seed + args.runs - 1}; {elapsed:.0f} s). "
+        f"(root seed {args.seed}: the seeds of `minersim mc --seed {args.seed}`; {elapsed:.0f} s). "
         f"Figure: `{args.name}.png`; every column of the table: `{args.name}.csv`. Bands and "
         "ranges are percentiles over runs: median (p5 to p95).",
         "",
@@ -262,7 +211,6 @@ __all__ = [
     "percentiles",
     "plot_bands",
     "scenario",
-    "seeds",
     "summary_row",
     "write_outputs",
 ]

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import sys
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 import sim
-from sim.analysis import style
+from sim.analysis import plots, style
 from sim.experiments import common
+from sim.units import HOURS_PER_DAY
 
 NAME = "cost_to_mine"
 SCENARIOS = ("jpm_method", "baseline")
@@ -67,7 +68,7 @@ def jpm_method_usd(epochs: pd.DataFrame, fee_btc_per_block: float) -> np.ndarray
     power_mw = float(epochs["network_power_mw"].iloc[0])
     subsidy_per_block = epochs["subsidy_btc"].to_numpy() / common.BLOCKS_PER_EPOCH
     btc_per_day = BLOCKS_PER_DAY * (subsidy_per_block + fee_btc_per_block)
-    return power_mw * 24.0 * JPM_USD_PER_MWH / btc_per_day
+    return power_mw * HOURS_PER_DAY * JPM_USD_PER_MWH / btc_per_day
 
 
 def one_run(scenario: sim.Scenario, seed: int) -> dict:
@@ -123,7 +124,7 @@ def table(results: dict[str, list[dict]]) -> pd.DataFrame:
 
 
 def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex):
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5), sharey=True)
+    fig, axes = plots.subplots(1, 2, figsize=(14, 5), sharey=True)
     colors = {
         "jpm_method_usd": style.BLACK,
         "cost_to_mine_cash_usd": style.BLUE,
@@ -153,7 +154,7 @@ def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex):
             common.mark_date(ax, pd.Series(halvings).median(), "2028 halving (median date)")
         ax.set_title(f"{name}: cost to mine one BTC")
         ax.set_xlabel("date")
-        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: style.number_text(v / 1e3)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: style.number_text(v / 1e3)))
         ax.grid(alpha=0.3)
         common.legend_with_bands(ax, inner=False, loc="upper left")
     axes[0].set_ylabel(r"cost to mine, \$k per BTC")

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import sys
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import sim
-from sim.analysis import style
+from sim.analysis import plots, style
 from sim.experiments import common
 from sim.finance import CONVERTIBLE, SECURED
 
@@ -89,7 +88,7 @@ def notes_by_issue_date(scenario: sim.Scenario) -> pd.Series:
 
 
 def figure(runs: list[pd.DataFrame], grid: pd.DatetimeIndex, notes: pd.Series):
-    fig, ax = plt.subplots(figsize=(11, 5))
+    fig, ax = plots.subplots(figsize=(11, 5))
     for column, label in LABELS.items():
         matrix = np.array([common.on_grid(r["date"], r[column], grid) for r in runs]) / 1e9
         common.plot_bands(ax, grid, matrix, COLORS[column], f"model {label}", inner=False)

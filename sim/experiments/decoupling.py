@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import sys
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import sim
-from sim.analysis import style
+from sim.analysis import plots, style
 from sim.experiments import common
 
 NAME = "decoupling"
@@ -125,7 +124,7 @@ def paired_gap(results: dict[str, list[dict]], grid, metric: str, mask=None) -> 
 
 
 def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex, tab: pd.DataFrame):
-    fig = plt.figure(figsize=(12, 15))
+    fig = plots.figure((12, 15))
     ax1 = fig.add_subplot(4, 1, 1)
     ax_beta = fig.add_subplot(4, 1, 2, sharex=ax1)
     ax2 = fig.add_subplot(4, 1, 3, sharex=ax1)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import sys
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import sim
 from sim import history as sim_history
-from sim.analysis import markdown, style
+from sim.analysis import markdown, plots, style
 from sim.calibration.moments import PEAK_DAYS_BEFORE, TROUGH_DAYS_AFTER, drawdown_recovery
 from sim.experiments import common
 
@@ -131,7 +130,7 @@ def table(runs: list[dict]) -> pd.DataFrame:
 
 
 def figure(runs: list[dict], history: dict):
-    fig, axes = plt.subplots(2, 2, figsize=(13, 9), gridspec_kw={"width_ratios": [2, 1]})
+    fig, axes = plots.subplots(2, 2, figsize=(13, 9), gridspec_kw={"width_ratios": [2, 1]})
     styles = {"2016": ("k", "--"), "2020": ("k", ":")}
     for row, (column, label) in enumerate(SERIES.items()):
         ax = axes[row, 0]

@@ -14,18 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.experiments import common
-
-EXPERIMENTS = (
-    "cost_to_mine",
-    "debt_surge",
-    "ai_pivot",
-    "decoupling",
-    "small_vs_large",
-    "halving_2028",
-    "default_drivers",
-    "backtest",
-)
+from sim.experiments import DEFAULT_OUT, EXPERIMENTS
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,7 +22,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         prog="python -m sim.experiments.run_all", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--runs", type=int, help="runs per scenario (default: each experiment's)")
-    parser.add_argument("--out", type=Path, default=common.DEFAULT_OUT, help="output root")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output root")
     parser.add_argument("--workers", type=int, default=1, help="worker processes per experiment")
     parser.add_argument("--only", nargs="+", choices=EXPERIMENTS, help="run only these")
     return parser.parse_args(argv)

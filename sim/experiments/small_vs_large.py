@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import sys
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import sim
-from sim.analysis import style
+from sim.analysis import plots, style
 from sim.experiments import common
 from sim.finance import debt_by_owner
 
@@ -158,7 +157,7 @@ def figure(results, groups: pd.DataFrame, grid: pd.DatetimeIndex):
         ("leverage", "mining_margin", "mining gross margin, % (clipped at -50)"),
     ]
     matrices = series_on_grid(results, groups, grid)
-    fig, axes = plt.subplots(len(panels), len(SCENARIOS), figsize=(16, 16), sharex=True)
+    fig, axes = plots.subplots(len(panels), len(SCENARIOS), figsize=(16, 16), sharex=True)
     for col, name in enumerate(SCENARIOS):
         for row, (grouping, column, ylabel) in enumerate(panels):
             ax = axes[row, col]
