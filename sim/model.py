@@ -436,6 +436,7 @@ class MiningModel(mesa.Model):
             POLICIES[name].decide(ctx, idx, decisions)
         for field in ("sell_btc", "buy_ths", "convert_mw"):
             getattr(decisions, field)[~alive] = 0.0
+        self.last_context, self.last_decisions = ctx, decisions  # for the page's reasons
 
         self._review_lifecycle(ctx, day)
         self._order_fringe_machines(ctx, next_height, day, years)
@@ -589,7 +590,34 @@ class MiningModel(mesa.Model):
             cash_buffer_usd=p.cash_buffer_months * monthly_costs,
             assets_usd=assets,
             debt_usd=debt_by_owner(self.debt, self.n),
+            **self._position_for_reasons(day, monthly_costs, assets),  # reported, not decided on
         )
+
+    def _position_for_reasons(self, day: int, monthly_costs: np.ndarray, assets: np.ndarray):
+        """PolicyContext fields the policies only report among their reasons (sim.policies)."""
+        f, n = self.fleet, self.n
+
+        def ratio_each(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # NaN where b is 0
+            return np.divide(a, b, out=np.full(n, np.nan), where=b > 0)
+
+        ths = fleet.per_owner(f, f.hashrate_ths, n)
+        written_off = 1.0 - ratio_each(
+            fleet.per_owner(f, f.book_usd, n), fleet.per_owner(f, f.cost_usd, n)
+        )
+        maturity = np.full(n, np.inf)
+        np.minimum.at(maturity, self.debt.owner, self.debt.maturity_day)
+        equity = np.where(
+            self._listed(), self.equity_market.capacity_usd(self.share_price_usd), 0.0
+        )
+        return {
+            "fleet_jth": ratio_each(fleet.per_owner(f, f.hashrate_ths * f.efficiency_jth, n), ths),
+            "fleet_age_years": written_off * self.cfg.hardware.useful_life_years,
+            "monthly_cost_usd": monthly_costs,
+            "days_to_maturity": maturity - day,
+            "secured_to_assets": ratio_each(secured_by_owner(self.debt, n), assets),
+            "covenant_limit": self.cfg.market.rates.covenant_secured_to_assets,
+            "equity_open": equity > 0,
+        }
 
     def _expected_hashprice(self, hp_now: float, height: int, subsidy: float, fee: float) -> float:
         """Mean hashprice over the planning horizon: difficulty grows at the expected rate and
