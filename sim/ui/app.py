@@ -4,21 +4,27 @@ The scenario the page opens with comes from the ``MINERSIM_UI_SCENARIO`` environ
 (a bundled name or a TOML path; default baseline, or demo when baseline is not bundled);
 ``MINERSIM_UI_SCENARIO_DIR`` names a folder whose TOML files the page may run too. The page runs
 no other scenario (see :mod:`sim.ui.params`).
+
+The page is made of Mesa's SolaraViz parts: its ``ModelController`` (Reset, Play, Step and the
+play loop) drives the model; the parameters, the miner selector, the reasons panel and the charts
+(SVG from :mod:`sim.ui.charts`, cheap enough to redraw every epoch while playing) are the page's.
 """
 
 from __future__ import annotations
 
 import os
 
-import matplotlib
 import solara
-from mesa.visualization import SolaraViz
+from mesa.visualization.solara_viz import ModelController
+from mesa.visualization.utils import update_counter
 
-from sim.ui import SCENARIO_DIR_ENV, SCENARIO_ENV
-from sim.ui.charts import COMPONENTS
+from sim.ui import SCENARIO_DIR_ENV, SCENARIO_ENV, charts
 from sim.ui.params import default_scenario, model_params, page_defaults, page_model_class
 
-matplotlib.rcParams["svg.fonttype"] = "none"  # text as text: charts render faster and smaller
+TITLE = "minersim: Bitcoin mining industry, epoch by epoch"
+#: Pause between epochs while playing, ms (Mesa's default of 100 ms alone caps Play at 10/s).
+PLAY_INTERVAL_MS = 5
+GRID = "display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:4px"
 
 DEFAULTS = page_defaults(
     os.environ.get(SCENARIO_ENV) or default_scenario(), os.environ.get(SCENARIO_DIR_ENV) or None
@@ -28,12 +34,107 @@ PARAMS = model_params(DEFAULTS)
 
 
 @solara.component
+def ParameterInputs(values: solara.Reactive[dict]):
+    """The model's parameters; each slider's value is shown beside it (they apply on Reset)."""
+    for name, spec in PARAMS.items():
+
+        def set_value(value, name=name):
+            values.set({**values.value, name: value})
+
+        current = values.value.get(name, spec["value"])
+        if spec["type"] == "SliderFloat":
+            with solara.Row(style="align-items:center"):
+                solara.SliderFloat(
+                    spec["label"],
+                    value=current,
+                    on_value=set_value,
+                    min=spec["min"],
+                    max=spec["max"],
+                    step=spec["step"],
+                )
+                solara.Text(f"{current:g}", classes=["minersim-slider-value"])
+        elif spec["type"] == "Select":
+            solara.Select(spec["label"], value=current, values=spec["values"], on_value=set_value)
+        else:
+            solara.InputText(spec["label"], value=str(current), on_value=set_value)
+
+
+def _compared_model(model, seed_text: str):
+    """The run compared with ``model``: its parameters with another seed (None if no seed)."""
+    try:
+        seed = int(seed_text.strip())
+    except ValueError:
+        return None
+    if seed < 0 or seed == model.seed:
+        return None
+    return type(model)(**{**model.page_kwargs, "seed": seed})
+
+
+@solara.component
+def Dashboard(model, compare_seed: str):
+    """Heading, miners' table, the selected miner's reasons and history, the network charts."""
+    update_counter.get()  # redraw after every Step / Play epoch (Mesa's force_update)
+    selection, set_selection = solara.use_state(0)
+    other = solara.use_memo(lambda: _compared_model(model, compare_seed), [model, compare_seed])
+    while other is not None and other.running and other.epoch < model.epoch:
+        other.step()
+    choices = {a.name: a.index for a in model.miner_agents[: model.n_public]}
+    if (~model.is_public).any():
+        choices[charts.selection_name(model, charts.FRINGE)] = charts.FRINGE
+    names = {v: k for k, v in choices.items()}
+    with solara.Column(style="padding:8px;gap:4px"):
+        solara.HTML(tag="div", unsafe_innerHTML=charts.heading_html(model))
+        with solara.Row(style="flex-wrap:wrap;gap:12px;align-items:flex-start"):
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=charts.miners_table_html(model, selection),
+                style="overflow:auto",
+            )
+            with solara.Column(style="min-width:420px;flex:1"):
+                solara.Select(
+                    "Miner",
+                    value=names[selection],
+                    values=list(choices),
+                    on_value=lambda name: set_selection(choices[name]),
+                )
+                solara.HTML(tag="div", unsafe_innerHTML=charts.reasons_html(model, selection))
+        solara.Markdown("### History of the selected miner (actions marked on the time axis)")
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML="".join(charts.miner_charts(model, selection)),
+            style=GRID,
+            classes=["minersim-history"],
+        )
+        title = "### The network" + (f" (dashed: {charts.compare_label(other)})" if other else "")
+        solara.Markdown(title)
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML="".join(charts.network_charts(model, other)),
+            style=GRID,
+            classes=["minersim-network"],
+        )
+
+
+@solara.component
 def Page():
     """One model per browser session (the module itself runs once per server)."""
-    model = solara.use_memo(PageModel, dependencies=[])
-    SolaraViz(
-        model,
-        components=list(COMPONENTS),
-        model_params=PARAMS,
-        name="minersim: Bitcoin mining industry",
-    )
+    first = solara.use_memo(PageModel, dependencies=[])
+    model = solara.use_reactive(first)
+    parameters = solara.use_reactive({name: spec["value"] for name, spec in PARAMS.items()})
+    play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
+    compare_seed = solara.use_reactive("")
+    solara.Title(TITLE)
+    with solara.AppLayout(title=TITLE):
+        with solara.Sidebar():
+            with solara.Card("Controls"):
+                ModelController(model, model_parameters=parameters, play_interval=play_interval)
+                solara.SliderInt(
+                    "Pause between epochs (ms)", value=play_interval, min=0, max=500, step=5
+                )
+            with solara.Card("Model parameters (apply on Reset)"):
+                ParameterInputs(parameters)
+            with solara.Card("Compare two runs"):
+                solara.InputText(
+                    "Compare with seed (blank: none)", value=compare_seed, continuous_update=False
+                )
+        Dashboard(model.value, compare_seed.value)
