@@ -313,7 +313,7 @@ def test_the_page_explains_shows_history_dates_and_plays(page, ui_server):
     expect(rows.first.locator("td").nth(2)).not_to_have_text("—")  # filled at epoch 0
     network = page.locator(".minersim-network svg")
     expect(network.first).to_contain_text(EMPTY_CHART_TEXT)
-    ticks = network.first.locator(".ytick").all_inner_texts()
+    ticks = network.first.locator(".ytick").all_text_contents()
     assert ticks[0] == "0" and ticks[-1] == "1.0", ticks
     # slider values are shown beside the sliders
     values = page.locator(".minersim-slider-value").all_inner_texts()
@@ -323,13 +323,13 @@ def test_the_page_explains_shows_history_dates_and_plays(page, ui_server):
     _step_to(page, 2)
     _step_to(page, 3)
     # dates on the time axis: month names with years
-    x_labels = network.first.locator(".xtick").all_inner_texts()
+    x_labels = network.first.locator(".xtick").all_text_contents()
     assert x_labels and all(re.fullmatch(r"([A-Z][a-z]{2} )?20\d\d", t) for t in x_labels), x_labels
     expect(network.first).not_to_contain_text(EMPTY_CHART_TEXT)
 
     # select a miner: its reasons, in the policy's words, and its history
     second = load_scenario(SCENARIO).miners.iloc[1]["name"]
-    page.get_by_label("Miner").click()
+    page.locator(".minersim-miner-select").click()
     page.get_by_role("option", name=second, exact=True).click()
     panel = page.locator(".minersim-reasons-panel")
     expect(panel).to_contain_text(f"Why: {second}")

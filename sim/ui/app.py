@@ -13,6 +13,7 @@ play loop) drives the model; the parameters, the miner selector, the reasons pan
 from __future__ import annotations
 
 import os
+import threading
 
 import solara
 from mesa.visualization.solara_viz import ModelController
@@ -59,15 +60,31 @@ def ParameterInputs(values: solara.Reactive[dict]):
             solara.InputText(spec["label"], value=str(current), on_value=set_value)
 
 
-def _compared_model(model, seed_text: str):
-    """The run compared with ``model``: its parameters with another seed (None if no seed)."""
+class _ComparedRun:
+    """The run compared with the page's: the same parameters with another seed, stepped up to the
+    page model's epoch whenever the page draws (the lock keeps two draws from stepping it at
+    once while Play runs)."""
+
+    def __init__(self, model, seed: int):
+        self.model = type(model)(**{**model.page_kwargs, "seed": seed})
+        self._lock = threading.Lock()
+
+    def catch_up(self, epoch: int):
+        with self._lock:
+            while self.model.running and self.model.epoch < epoch:
+                self.model.step()
+        return self.model
+
+
+def _compared_run(model, seed_text: str) -> _ComparedRun | None:
+    """The run compared with ``model`` (None without a valid seed other than its own)."""
     try:
         seed = int(seed_text.strip())
     except ValueError:
         return None
     if seed < 0 or seed == model.seed:
         return None
-    return type(model)(**{**model.page_kwargs, "seed": seed})
+    return _ComparedRun(model, seed)
 
 
 @solara.component
@@ -75,9 +92,8 @@ def Dashboard(model, compare_seed: str):
     """Heading, miners' table, the selected miner's reasons and history, the network charts."""
     update_counter.get()  # redraw after every Step / Play epoch (Mesa's force_update)
     selection, set_selection = solara.use_state(0)
-    other = solara.use_memo(lambda: _compared_model(model, compare_seed), [model, compare_seed])
-    while other is not None and other.running and other.epoch < model.epoch:
-        other.step()
+    compared = solara.use_memo(lambda: _compared_run(model, compare_seed), [model, compare_seed])
+    other = compared.catch_up(model.epoch) if compared is not None else None
     choices = {a.name: a.index for a in model.miner_agents[: model.n_public]}
     if (~model.is_public).any():
         choices[charts.selection_name(model, charts.FRINGE)] = charts.FRINGE
@@ -96,6 +112,7 @@ def Dashboard(model, compare_seed: str):
                     value=names[selection],
                     values=list(choices),
                     on_value=lambda name: set_selection(choices[name]),
+                    classes=["minersim-miner-select"],
                 )
                 solara.HTML(tag="div", unsafe_innerHTML=charts.reasons_html(model, selection))
         solara.Markdown("### History of the selected miner (actions marked on the time axis)")
@@ -122,19 +139,28 @@ def Page():
     model = solara.use_reactive(first)
     parameters = solara.use_reactive({name: spec["value"] for name, spec in PARAMS.items()})
     play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
+    render_interval = solara.use_reactive(1)  # every epoch drawn (ModelController needs these
+    use_threads = solara.use_reactive(False)  # as reactives, whatever its signature says)
     compare_seed = solara.use_reactive("")
     solara.Title(TITLE)
-    with solara.AppLayout(title=TITLE):
-        with solara.Sidebar():
-            with solara.Card("Controls"):
-                ModelController(model, model_parameters=parameters, play_interval=play_interval)
-                solara.SliderInt(
-                    "Pause between epochs (ms)", value=play_interval, min=0, max=500, step=5
-                )
-            with solara.Card("Model parameters (apply on Reset)"):
-                ParameterInputs(parameters)
-            with solara.Card("Compare two runs"):
-                solara.InputText(
-                    "Compare with seed (blank: none)", value=compare_seed, continuous_update=False
-                )
-        Dashboard(model.value, compare_seed.value)
+    with solara.AppBar():  # solara puts the page in its app layout: bar, sidebar, main area
+        solara.AppBarTitle(TITLE)
+    with solara.Sidebar():
+        with solara.Card("Controls"):
+            ModelController(
+                model,
+                model_parameters=parameters,
+                play_interval=play_interval,
+                render_interval=render_interval,
+                use_threads=use_threads,
+            )
+            solara.SliderInt(
+                "Pause between epochs (ms)", value=play_interval, min=0, max=500, step=5
+            )
+        with solara.Card("Model parameters (apply on Reset)"):
+            ParameterInputs(parameters)
+        with solara.Card("Compare two runs"):
+            solara.InputText(
+                "Compare with seed (blank: none)", value=compare_seed, continuous_update=False
+            )
+    Dashboard(model.value, compare_seed.value)

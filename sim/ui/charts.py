@@ -121,9 +121,13 @@ def _markers(model, selection) -> list[Marker]:
     if selection == FRINGE:
         return []
     return [
-        Marker(t, f"epoch {epoch}: {action}", ACTION_COLORS.get(action, "#555"))
-        for epoch, t, action in data.actions(model, int(selection))
+        Marker(t, f"{_epochs_words(first, last)}: {action}", ACTION_COLORS.get(action, "#555"))
+        for first, last, t, action in data.actions(model, int(selection))
     ]
+
+
+def _epochs_words(first: int, last: int) -> str:
+    return f"epoch {first}" if first == last else f"epochs {first}-{last}"
 
 
 def miner_charts(model, selection) -> list[str]:

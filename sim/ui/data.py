@@ -11,7 +11,6 @@ import numpy as np
 from sim import fleet, hosting
 from sim.finance import debt_by_owner
 from sim.results import ACTIONS
-from sim.units import DAY_S
 
 #: Per-miner columns of a history (USD, EH/s, MW, USD per share).
 HISTORY_COLUMNS = (
@@ -29,7 +28,10 @@ QUIET_ACTIONS = frozenset({"mine", "sell_btc", "idle", "defaulted"})
 
 
 def n_epochs(model) -> int:
-    return model.recorder.rows
+    """Epochs recorded in full. The page may draw while Play steps the model in another thread:
+    the recorder counts a row as soon as it starts writing it, the model its epoch only once the
+    row is written, so reading ``model.epoch`` rows never sees a half-written one."""
+    return min(model.epoch, model.recorder.rows)
 
 
 def start_s(model) -> float:
@@ -40,25 +42,25 @@ def start_s(model) -> float:
 def epoch_times_s(model) -> np.ndarray:
     """End of each recorded epoch, unix seconds."""
     rec = model.recorder
-    return rec.epoch_time_s[: rec.rows]
+    return rec.epoch_time_s[: n_epochs(model)]
 
 
 def epoch_column(model, column: str) -> np.ndarray:
     """One per-epoch result column (e.g. ``"hashrate_ehs"``) over the run so far."""
     rec = model.recorder
     store = rec.epoch_float if column in rec.epoch_float else rec.epoch_int
-    return store[column][: rec.rows]
+    return store[column][: n_epochs(model)]
 
 
 def miner_columns(model, agents: np.ndarray) -> dict[str, np.ndarray]:
     """Per-epoch history of :data:`HISTORY_COLUMNS` summed over ``agents`` (indices: one for a
     miner, several for the fringe as one aggregate), plus ``btc_usd`` (BTC held at each epoch's
     price) and ``capacity_mw`` (its sites: 0 once defaulted)."""
-    rec = model.recorder
+    rec, rows = model.recorder, n_epochs(model)
     agents = np.atleast_1d(agents)
-    out = {c: rec.miner_float[c][: rec.rows, agents].sum(axis=1) for c in HISTORY_COLUMNS}
+    out = {c: rec.miner_float[c][:rows, agents].sum(axis=1) for c in HISTORY_COLUMNS}
     out["btc_usd"] = out["btc_held"] * epoch_column(model, "btc_price_usd")
-    sites = np.where(rec.defaulted[: rec.rows, agents], 0.0, model.capacity_mw[agents])
+    sites = np.where(rec.defaulted[:rows, agents], 0.0, model.capacity_mw[agents])
     out["capacity_mw"] = sites.sum(axis=1)
     return out
 
@@ -70,24 +72,28 @@ def idle_mw(history: dict[str, np.ndarray]) -> np.ndarray:
     return np.where(np.isfinite(idle), np.maximum(idle, 0.0), 0.0)
 
 
-def actions(model, agent: int) -> list[tuple[int, float, str]]:
-    """(epoch, time, action) of every epoch in which ``agent`` did more than mine and sell."""
+def actions(model, agent: int) -> list[tuple[int, int, float, str]]:
+    """(first epoch, last epoch, time of the first, action) of each spell of epochs in which
+    ``agent`` did the same thing, other than just mining and selling (a run of 30 epochs
+    converting to AI is one mark, not 30)."""
     rec = model.recorder
-    codes = rec.action[: rec.rows, agent]
-    return [
-        (k + 1, float(rec.epoch_time_s[k]), ACTIONS[code])
-        for k, code in enumerate(codes)
-        if ACTIONS[code] not in QUIET_ACTIONS
-    ]
+    codes = rec.action[: n_epochs(model), agent]
+    spells = []
+    for k, code in enumerate(codes):
+        action = ACTIONS[code]
+        if spells and spells[-1][3] == action and spells[-1][1] == k:  # continues a spell
+            first, _, t, _ = spells[-1]
+            spells[-1] = (first, k + 1, t, action)
+        elif action not in QUIET_ACTIONS:
+            spells.append((k + 1, k + 1, float(rec.epoch_time_s[k]), action))
+    return spells
 
 
 def current_date(model) -> str:
-    """The model's date (end of the latest epoch), YYYY-MM-DD."""
-    return str(np.datetime64(int(model.time_s), "s").astype("datetime64[D]"))
-
-
-def days_run(model) -> float:
-    return (model.time_s - model.day0_time) / DAY_S
+    """The date the page has reached (end of the latest recorded epoch), YYYY-MM-DD."""
+    rows = n_epochs(model)
+    t = model.recorder.epoch_time_s[rows - 1] if rows else model.day0_time
+    return str(np.datetime64(int(t), "s").astype("datetime64[D]"))
 
 
 def opening_position(model) -> dict[str, np.ndarray]:
@@ -111,22 +117,21 @@ def opening_position(model) -> dict[str, np.ndarray]:
 
 def latest_position(model) -> dict[str, np.ndarray]:
     """Each agent's position after the latest epoch (the opening one before the first)."""
-    rec = model.recorder
-    if rec.rows == 0:
+    rows = n_epochs(model)
+    if rows == 0:
         return opening_position(model)
-    last = rec.rows - 1
-    return {c: rec.miner_float[c][last] for c in HISTORY_COLUMNS}
+    return {c: model.recorder.miner_float[c][rows - 1] for c in HISTORY_COLUMNS}
 
 
 def latest_actions(model) -> list[str]:
-    rec = model.recorder
-    if rec.rows == 0:
+    rows = n_epochs(model)
+    if rows == 0:
         return ["(start)"] * model.n
-    return [ACTIONS[c] for c in rec.action[rec.rows - 1]]
+    return [ACTIONS[c] for c in model.recorder.action[rows - 1]]
 
 
 def btc_price_now(model) -> float:
-    rec = model.recorder
-    if rec.rows == 0:
+    rows = n_epochs(model)
+    if rows == 0:
         return float(model.markets.btc_price_usd[0])
-    return float(rec.epoch_float["btc_price_usd"][rec.rows - 1])
+    return float(model.recorder.epoch_float["btc_price_usd"][rows - 1])
