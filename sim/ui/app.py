@@ -19,12 +19,12 @@ import solara
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
-from sim.ui import SCENARIO_DIR_ENV, SCENARIO_ENV, charts
+from sim.ui import SCENARIO_DIR_ENV, SCENARIO_ENV, charts, data
 from sim.ui.params import default_scenario, model_params, page_defaults, page_model_class
 
 TITLE = "minersim: Bitcoin mining industry, epoch by epoch"
 #: Pause between epochs while playing, ms (Mesa's default of 100 ms alone caps Play at 10/s).
-PLAY_INTERVAL_MS = 5
+PLAY_INTERVAL_MS = 40
 GRID = "display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:4px"
 
 DEFAULTS = page_defaults(
@@ -93,17 +93,18 @@ def Dashboard(model, compare_seed: str):
     update_counter.get()  # redraw after every Step / Play epoch (Mesa's force_update)
     selection, set_selection = solara.use_state(0)
     compared = solara.use_memo(lambda: _compared_run(model, compare_seed), [model, compare_seed])
-    other = compared.catch_up(model.epoch) if compared is not None else None
-    choices = {a.name: a.index for a in model.miner_agents[: model.n_public]}
-    if (~model.is_public).any():
-        choices[charts.selection_name(model, charts.FRINGE)] = charts.FRINGE
+    run = data.RunView(model)  # the epochs recorded now: Play may step the model meanwhile
+    other = data.RunView(compared.catch_up(run.epoch)) if compared is not None else None
+    choices = {a.name: a.index for a in run.miner_agents[: run.n_public]}
+    if (~run.is_public).any():
+        choices[charts.selection_name(run, charts.FRINGE)] = charts.FRINGE
     names = {v: k for k, v in choices.items()}
     with solara.Column(style="padding:8px;gap:4px"):
-        solara.HTML(tag="div", unsafe_innerHTML=charts.heading_html(model))
+        solara.HTML(tag="div", unsafe_innerHTML=charts.heading_html(run))
         with solara.Row(style="flex-wrap:wrap;gap:12px;align-items:flex-start"):
             solara.HTML(
                 tag="div",
-                unsafe_innerHTML=charts.miners_table_html(model, selection),
+                unsafe_innerHTML=charts.miners_table_html(run, selection),
                 style="overflow:auto",
             )
             with solara.Column(style="min-width:420px;flex:1"):
@@ -114,11 +115,11 @@ def Dashboard(model, compare_seed: str):
                     on_value=lambda name: set_selection(choices[name]),
                     classes=["minersim-miner-select"],
                 )
-                solara.HTML(tag="div", unsafe_innerHTML=charts.reasons_html(model, selection))
+                solara.HTML(tag="div", unsafe_innerHTML=charts.reasons_html(run, selection))
         solara.Markdown("### History of the selected miner (actions marked on the time axis)")
         solara.HTML(
             tag="div",
-            unsafe_innerHTML="".join(charts.miner_charts(model, selection)),
+            unsafe_innerHTML="".join(charts.miner_charts(run, selection)),
             style=GRID,
             classes=["minersim-history"],
         )
@@ -126,7 +127,7 @@ def Dashboard(model, compare_seed: str):
         solara.Markdown(title)
         solara.HTML(
             tag="div",
-            unsafe_innerHTML="".join(charts.network_charts(model, other)),
+            unsafe_innerHTML="".join(charts.network_charts(run, other)),
             style=GRID,
             classes=["minersim-network"],
         )
@@ -139,8 +140,11 @@ def Page():
     model = solara.use_reactive(first)
     parameters = solara.use_reactive({name: spec["value"] for name, spec in PARAMS.items()})
     play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
-    render_interval = solara.use_reactive(1)  # every epoch drawn (ModelController needs these
-    use_threads = solara.use_reactive(False)  # as reactives, whatever its signature says)
+    # Play steps the model in one thread and draws in another (Mesa's use_threads): drawing
+    # while the model steps on keeps the page responsive, and a draw shows the epochs recorded
+    # by then. (ModelController needs these as reactives, whatever its signature says.)
+    render_interval = solara.use_reactive(1)
+    use_threads = solara.use_reactive(True)
     compare_seed = solara.use_reactive("")
     solara.Title(TITLE)
     with solara.AppBar():  # solara puts the page in its app layout: bar, sidebar, main area

@@ -27,10 +27,22 @@ HISTORY_COLUMNS = (
 QUIET_ACTIONS = frozenset({"mine", "sell_btc", "idle", "defaulted"})
 
 
+class RunView:
+    """The model with its epoch fixed when the page starts drawing (other attributes are the
+    model's), so that every reader below uses the same number of epochs while Play steps the
+    model in another thread."""
+
+    def __init__(self, model):
+        self.model = model
+        self.epoch = model.epoch
+
+    def __getattr__(self, name: str):
+        return getattr(self.model, name)
+
+
 def n_epochs(model) -> int:
-    """Epochs recorded in full. The page may draw while Play steps the model in another thread:
-    the recorder counts a row as soon as it starts writing it, the model its epoch only once the
-    row is written, so reading ``model.epoch`` rows never sees a half-written one."""
+    """Epochs recorded in full: the recorder counts a row as soon as it starts writing it, the
+    model its epoch once the row is written, so ``model.epoch`` rows are never half-written."""
     return min(model.epoch, model.recorder.rows)
 
 
