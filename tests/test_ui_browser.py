@@ -272,7 +272,7 @@ def _step_to(page, epoch: int) -> None:
 #: redrew (each redraw replaces every chart at once): returns [epochs, redraws, seconds].
 PLAY_JS = """async ([epochs, timeoutS]) => {
   const epoch = () => +/Epoch (\\d+)/.exec(
-    document.querySelector('.minersim-status').innerText)[1];
+    document.querySelector('.minersim-status').textContent)[1];
   const first = epoch();
   const play = [...document.querySelectorAll('button')].find(b => b.innerText.trim() === '▶');
   play.click();

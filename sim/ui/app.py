@@ -12,6 +12,7 @@ play loop) drives the model; the parameters, the miner selector, the reasons pan
 
 from __future__ import annotations
 
+import html
 import os
 import threading
 
@@ -87,6 +88,10 @@ def _compared_run(model, seed_text: str) -> _ComparedRun | None:
     return _ComparedRun(model, seed)
 
 
+def _heading(text: str) -> None:
+    solara.HTML(tag="h3", unsafe_innerHTML=html.escape(text), style="margin:12px 0 0")
+
+
 @solara.component
 def Dashboard(model, compare_seed: str):
     """Heading, miners' table, the selected miner's reasons and history, the network charts."""
@@ -116,15 +121,14 @@ def Dashboard(model, compare_seed: str):
                     classes=["minersim-miner-select"],
                 )
                 solara.HTML(tag="div", unsafe_innerHTML=charts.reasons_html(run, selection))
-        solara.Markdown("### History of the selected miner (actions marked on the time axis)")
+        _heading("History of the selected miner (actions marked on the time axis)")
         solara.HTML(
             tag="div",
             unsafe_innerHTML="".join(charts.miner_charts(run, selection)),
             style=GRID,
             classes=["minersim-history"],
         )
-        title = "### The network" + (f" (dashed: {charts.compare_label(other)})" if other else "")
-        solara.Markdown(title)
+        _heading("The network" + (f" (dashed: {charts.compare_label(other)})" if other else ""))
         solara.HTML(
             tag="div",
             unsafe_innerHTML="".join(charts.network_charts(run, other)),
