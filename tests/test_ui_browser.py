@@ -319,7 +319,7 @@ def test_the_page_explains_shows_history_dates_and_plays(page, ui_server):
     assert ticks[0] == "0" and ticks[-1] == "1.0", ticks
     # slider values are shown beside the sliders
     values = page.locator(".minersim-slider-value").all_inner_texts()
-    assert len(values) == len(SLIDERS), values
+    assert len(values) == len(SLIDERS) + 1, values  # + the pause between epochs
 
     _step_to(page, 1)
     _step_to(page, 2)

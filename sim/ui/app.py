@@ -162,9 +162,11 @@ def Page():
                 render_interval=render_interval,
                 use_threads=use_threads,
             )
-            solara.SliderInt(
-                "Pause between epochs (ms)", value=play_interval, min=0, max=500, step=5
-            )
+            with solara.Row(style="align-items:center"):
+                solara.SliderInt(
+                    "Pause between epochs (ms)", value=play_interval, min=0, max=500, step=5
+                )
+                solara.Text(f"{play_interval.value}", classes=["minersim-slider-value"])
         with solara.Card("Model parameters (apply on Reset)"):
             ParameterInputs(parameters)
         with solara.Card("Compare two runs"):

@@ -63,19 +63,21 @@ def nice_ticks(low: float, high: float, most: int = 5) -> np.ndarray:
     return np.arange(first, last + 1) * step
 
 
-def tick_label(value: float, step: float) -> str:
-    """A tick value with a k / M / bn suffix and no more digits than the step needs."""
+def tick_label(value: float, step: float, top: float) -> str:
+    """A tick value with the axis's k / M / bn suffix (chosen by ``top``, its largest absolute
+    tick; k from 10,000) and as many digits as the step needs."""
     scale, suffix = next(
         (
             (scale, suffix)
-            for scale, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k"))
-            if abs(step) >= scale / 10 and max(abs(value), abs(step)) >= scale
+            for scale, suffix, least in ((1e9, "bn", 1e9), (1e6, "M", 1e6), (1e3, "k", 1e4))
+            if top >= least
         ),
         (1.0, ""),
     )
     value, step = value / scale, step / scale
     digits = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
-    if step * 10**digits % 1 > 1e-6:
+    scaled = step * 10**digits
+    if abs(scaled - round(scaled)) > 1e-6:  # a step of 2.5 x 10^k needs one digit more
         digits += 1
     return f"{value:,.{digits}f}{suffix}" if value else "0"
 
@@ -151,13 +153,13 @@ def line_chart(
         f'<text x="{WIDTH - RIGHT}" y="14" text-anchor="end" fill="#555">{html.escape(unit)}</text>',
     ]
     out += _legend(series, stacked)
-    step = float(yticks[1] - yticks[0])
+    step, top = float(yticks[1] - yticks[0]), float(np.abs(yticks).max())
     for v in yticks:
         yy = float(y(v))
         out.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#e3e3e3"/>'
             f'<text class="ytick" x="{LEFT - 4}" y="{yy + 4:.1f}" text-anchor="end">'
-            f"{tick_label(float(v), step)}</text>"
+            f"{tick_label(float(v), step, top)}</text>"
         )
     for t, label in date_ticks(start_s, end_s):
         xx = float(x(t))
