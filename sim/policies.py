@@ -68,17 +68,29 @@ class PolicyContext:
 AI_VERDICTS = {
     "fringe": "follows the fringe's own rules (sim.fringe)",
     "ai_off": "AI hosting is off in this scenario",
-    "ai_beats_mining": "converts {convert_mw:,.0f} MW to AI: a lease's NPV (USD {ai_npv_musd_per_mw:.2f}M/MW) beats "
-    "mining's (USD {mining_npv_musd_per_mw:.2f}M/MW)",
-    "ai_beats_mining_no_room": "would convert to AI (lease NPV USD {ai_npv_musd_per_mw:.2f}M/MW beats mining's USD "
-    "{mining_npv_musd_per_mw:.2f}M/MW) but the AI share ceiling leaves no room",
-    "mining_beats_ai": "keeps mining: mining's NPV (USD {mining_npv_musd_per_mw:.2f}M/MW) is at least a lease's "
-    "(USD {ai_npv_musd_per_mw:.2f}M/MW)",
-    "ai_npv_positive": "converts {convert_mw:,.0f} MW to AI: a lease has a positive NPV "
-    "(USD {ai_npv_musd_per_mw:.2f}M/MW)",
-    "ai_npv_not_positive": "converts nothing: a lease's NPV is not positive (USD {ai_npv_musd_per_mw:.2f}M/MW)",
-    "ai_npv_positive_no_room": "would convert to AI (lease NPV USD {ai_npv_musd_per_mw:.2f}M/MW) but the AI share ceiling "
-    "leaves no room",
+    "ai_beats_mining": (
+        "converts {convert_mw:,.0f} MW to AI: a lease's NPV (USD {ai_npv_musd_per_mw:.2f}M/MW) "
+        "beats mining's (USD {mining_npv_musd_per_mw:.2f}M/MW)"
+    ),
+    "ai_beats_mining_no_room": (
+        "would convert to AI (lease NPV USD {ai_npv_musd_per_mw:.2f}M/MW beats mining's "
+        "USD {mining_npv_musd_per_mw:.2f}M/MW) but the AI share ceiling leaves no room"
+    ),
+    "mining_beats_ai": (
+        "keeps mining: mining's NPV (USD {mining_npv_musd_per_mw:.2f}M/MW) is at least a "
+        "lease's (USD {ai_npv_musd_per_mw:.2f}M/MW)"
+    ),
+    "ai_npv_positive": (
+        "converts {convert_mw:,.0f} MW to AI: a lease has a positive NPV "
+        "(USD {ai_npv_musd_per_mw:.2f}M/MW)"
+    ),
+    "ai_npv_not_positive": (
+        "converts nothing: a lease's NPV is not positive (USD {ai_npv_musd_per_mw:.2f}M/MW)"
+    ),
+    "ai_npv_positive_no_room": (
+        "would convert to AI (lease NPV USD {ai_npv_musd_per_mw:.2f}M/MW) but the AI share "
+        "ceiling leaves no room"
+    ),
     "never_converts": "never converts to AI",
 }
 #: Code of each AI verdict (the int8 stored in Reasons.ai_verdict).
@@ -87,14 +99,22 @@ AI = {name: code for code, name in enumerate(AI_VERDICTS)}
 #: What a policy concluded about buying frontier ASICs ({} as in :data:`AI_VERDICTS`).
 ASIC_VERDICTS = {
     "not_considered": "",
-    "buys": "buys {buy_ehs:,.3f} EH/s of {frontier_jth:.1f} J/TH machines: they pay back in "
-    "{frontier_payback_days:,.0f} days, inside the {hurdle_payback_days:,.0f}-day hurdle",
-    "misses_hurdle": "buys no machines: they would pay back in {frontier_payback_days:,.0f} days, beyond the "
-    "{hurdle_payback_days:,.0f}-day hurdle",
-    "no_free_capacity": "buys no machines: payback ({frontier_payback_days:,.0f} days) beats the hurdle but no "
-    "capacity is free",
-    "no_budget": "buys no machines: payback ({frontier_payback_days:,.0f} days) beats the hurdle but there is "
-    "no spare cash{budget_words}",
+    "buys": (
+        "buys {buy_ehs:,.3f} EH/s of {frontier_jth:.1f} J/TH machines: they pay back in "
+        "{frontier_payback_days:,.0f} days, inside the {hurdle_payback_days:,.0f}-day hurdle"
+    ),
+    "misses_hurdle": (
+        "buys no machines: they would pay back in {frontier_payback_days:,.0f} days, beyond "
+        "the {hurdle_payback_days:,.0f}-day hurdle"
+    ),
+    "no_free_capacity": (
+        "buys no machines: payback ({frontier_payback_days:,.0f} days) beats the hurdle but no "
+        "capacity is free"
+    ),
+    "no_budget": (
+        "buys no machines: payback ({frontier_payback_days:,.0f} days) beats the hurdle but "
+        "there is no spare cash{budget_words}"
+    ),
     "converting": "buys no machines while converting to AI",
     "never_buys": "buys no machines",
 }

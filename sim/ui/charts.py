@@ -48,22 +48,17 @@ def _chart(model, name, title, unit, series, **kw) -> str:
     )
 
 
-def _compared(model, other, column: str, label: str, color: str, scale: float = 1.0):
+def _compared(model, other, column: str, label: str, color: str) -> list[Series]:
     """A network series of this run and, dashed, of the compared run."""
-    out = [Series(label, data.epoch_column(model, column) / scale, color)]
+    out = [Series(label, data.epoch_column(model, column), color)]
     if other is not None:
-        out.append(
-            Series(
-                f"{label} ({compare_label(other)})",
-                data.epoch_column(other, column) / scale,
-                color,
-                dashed=True,
-            )
-        )
+        label = f"{label} ({compare_label(other)})"
+        out.append(Series(label, data.epoch_column(other, column), color, dashed=True))
     return out
 
 
 def compare_label(other) -> str:
+    """How the compared run is named on the page."""
     return f"seed {other.seed}"
 
 
@@ -208,7 +203,8 @@ def reason_rows(r: dict) -> list[tuple[str, str, str]]:
         (
             "Mining or AI",
             "Mining margin per MW (frontier machines, expected hashprice)",
-            f"{_money(r['mining_margin_usd_per_mw_year'])} a year; NPV {_money(r['mining_npv_usd_per_mw'])}",
+            f"{_money(r['mining_margin_usd_per_mw_year'])} a year; "
+            f"NPV {_money(r['mining_npv_usd_per_mw'])}",
         ),
         (
             "Mining or AI",
@@ -232,7 +228,8 @@ def reason_rows(r: dict) -> list[tuple[str, str, str]]:
         (
             "Machines",
             "Fleet against the frontier",
-            f"{_num(r['fleet_jth'], '.1f', ' J/TH')} against {_num(r['frontier_jth'], '.1f', ' J/TH')}; "
+            f"{_num(r['fleet_jth'], '.1f', ' J/TH')} against "
+            f"{_num(r['frontier_jth'], '.1f', ' J/TH')}; "
             f"book age {_num(r['fleet_age_years'], '.1f', ' years')}",
         ),
         (

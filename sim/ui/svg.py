@@ -150,7 +150,8 @@ def line_chart(
         f'<svg class="minersim-chart" data-chart="{name}" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="100%" style="max-width:{WIDTH * 1.4:.0f}px;font:11px sans-serif">',
         f'<text x="{LEFT}" y="14" font-size="13" font-weight="bold">{html.escape(title)}</text>',
-        f'<text x="{WIDTH - RIGHT}" y="14" text-anchor="end" fill="#555">{html.escape(unit)}</text>',
+        f'<text x="{WIDTH - RIGHT}" y="14" text-anchor="end" fill="#555">'
+        f"{html.escape(unit)}</text>",
     ]
     out += _legend(series, stacked)
     step, top = float(yticks[1] - yticks[0]), float(np.abs(yticks).max())
