@@ -7,7 +7,8 @@ no other scenario (see :mod:`sim.ui.params`).
 
 The page is made of Mesa's SolaraViz parts: its ``ModelController`` (Reset, Play, Step and the
 play loop) drives the model; the parameters, the miner selector, the reasons panel and the charts
-(SVG from :mod:`sim.ui.charts`, cheap enough to redraw every epoch while playing) are the page's.
+(SVG from :mod:`sim.ui.charts`) are the page's. Play steps the model in one thread and redraws
+the page in another, each redraw showing every epoch recorded by then.
 """
 
 from __future__ import annotations
