@@ -141,6 +141,9 @@ class MiningModel(mesa.Model):
         Dotted-key overrides applied to the scenario (``{"market.btc.volatility": 0.6}``).
     """
 
+    #: Whether the policies also return their reasons (the browser page asks; batch runs do not).
+    explain_decisions = False
+
     def __init__(
         self, scenario: Scenario | str = "demo", seed: int = 0, overrides: dict | None = None
     ):
@@ -431,7 +434,7 @@ class MiningModel(mesa.Model):
         next_height = self.height + n_mined
         day = int(day_end)
         ctx = self._policy_context(next_bits, next_height, p_end, day, btc_mined, fleet_mw)
-        decisions = Decisions.zeros(n)
+        decisions = Decisions.zeros(n, explain=self.explain_decisions)
         for name, idx in self.policy_groups.items():
             POLICIES[name].decide(ctx, idx, decisions)
         for field in ("sell_btc", "buy_ths", "convert_mw"):
@@ -594,7 +597,10 @@ class MiningModel(mesa.Model):
         )
 
     def _position_for_reasons(self, day: int, monthly_costs: np.ndarray, assets: np.ndarray):
-        """PolicyContext fields the policies only report among their reasons (sim.policies)."""
+        """PolicyContext fields the policies only report among their reasons (sim.policies);
+        none unless ``explain_decisions``."""
+        if not self.explain_decisions:
+            return {}
         f, n = self.fleet, self.n
 
         def ratio_each(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # NaN where b is 0

@@ -3,8 +3,9 @@
 Every epoch the model builds one :class:`PolicyContext` (market signals and each agent's
 position) and asks each policy for the :class:`Decisions` of its own agents (``idx``). Policies
 only *propose*; the model checks capacity, AI demand and financing and carries them out.
-Beside its proposals a policy fills :class:`Reasons`: the figures it compared and which branch
-of its rule each agent took, so the browser page can say why without recomputing anything.
+Beside its proposals a policy fills :class:`Reasons` when asked (``Decisions.zeros(n,
+explain=True)``): the figures it compared and which branch of its rule each agent took, so the
+browser page can say why without recomputing anything. Batch runs do not ask.
 
 Adding a policy: subclass :class:`Policy`, implement :meth:`Policy.decide`, and register it in
 :data:`POLICIES` under the name scenarios use.
@@ -183,14 +184,19 @@ class Decisions:
     buy_ths: np.ndarray  # TH/s of frontier machines to buy
     convert_mw: np.ndarray  # MW of capacity to convert to AI hosting
     may_borrow: np.ndarray  # bool: may fund these with new debt
-    reasons: Reasons
+    reasons: Reasons | None = None  # filled by the policies when there is room (explain=True)
 
     @classmethod
-    def zeros(cls, n: int) -> Decisions:
-        return cls(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, bool), Reasons.empty(n))
+    def zeros(cls, n: int, explain: bool = False) -> Decisions:
+        """No proposals yet; with ``explain``, room for the policies' reasons."""
+        reasons = Reasons.empty(n) if explain else None
+        return cls(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, bool), reasons)
 
     def explain(self, i: int) -> str:
-        """Agent ``i``'s decision in one sentence, in the words of its policy's rule."""
+        """Agent ``i``'s decision in one sentence, in the words of its policy's rule (needs
+        ``Decisions.zeros(n, explain=True)``)."""
+        if self.reasons is None:
+            raise ValueError("these decisions were made without reasons (explain=False)")
         r = self.reasons.of(i)
         words = {
             **r,
@@ -334,16 +340,14 @@ def note_ai_comparison(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> N
     r.ai_payback_years[idx] = lead_years + ctx.ai_capex_usd_per_mw / noi if noi > 0 else np.inf
 
 
-def note_asic_purchase(
-    ctx: PolicyContext, idx: np.ndarray, out: Decisions, budget_usd: np.ndarray
-) -> None:
-    """Reasons of :func:`asic_purchase_ths`: payback against the hurdle, free capacity, budget
-    (call after ``out.buy_ths`` and ``out.convert_mw`` are set)."""
+def note_asic_purchase(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
+    """Reasons of :func:`asic_purchase_ths`: payback against the hurdle, then free capacity,
+    then budget (after ``out.buy_ths`` and ``out.convert_mw`` are proposed)."""
     r = out.reasons
     payback = frontier_payback_days(ctx, idx, ctx.expected_hashprice_usd_per_th_day)
     r.frontier_payback_days[idx] = payback
     r.hurdle_payback_days[idx] = ctx.hurdle_payback_days
-    verdict = np.select(
+    r.asic_verdict[idx] = np.select(
         [
             out.buy_ths[idx] > 0,
             out.convert_mw[idx] > 0,
@@ -353,16 +357,26 @@ def note_asic_purchase(
         [ASIC["buys"], ASIC["converting"], ASIC["misses_hurdle"], ASIC["no_free_capacity"]],
         default=ASIC["no_budget"],
     )
-    r.asic_verdict[idx] = verdict
 
 
 class Policy:
     """A decision rule. ``decide`` fills ``out`` at the rows ``idx`` (agents using this rule):
-    the proposals and their :class:`Reasons`."""
+    the proposals (:meth:`propose`) and, when ``out`` has room for them, their :class:`Reasons`
+    (:meth:`give_reasons`; batch runs skip them)."""
 
     name = "policy"
 
     def decide(self, ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
+        self.propose(ctx, idx, out)
+        if out.reasons is not None:
+            self.give_reasons(ctx, idx, out)
+            note_position(ctx, idx, out)
+
+    def propose(self, ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
+        raise NotImplementedError
+
+    def give_reasons(self, ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
+        """The figures the rule compared and the branch each agent took (after :meth:`propose`)."""
         raise NotImplementedError
 
 
@@ -373,14 +387,22 @@ class Rational(Policy):
 
     name = "rational"
 
-    def decide(self, ctx, idx, out):
+    def propose(self, ctx, idx, out):
         out.sell_btc[idx] = ctx.sell_fraction * ctx.btc_mined[idx]
         out.may_borrow[idx] = True
+        if ctx.ai_enabled:
+            ai_better = ai_npv_usd_per_mw(ctx) > np.maximum(mining_npv_usd_per_mw(ctx, idx), 0.0)
+            out.convert_mw[idx] = np.where(ai_better, ai_room_mw(ctx, idx), 0.0)
+        budget = spare_cash_usd(ctx, idx) + borrowing_room_usd(ctx, idx)
+        out.buy_ths[idx] = np.where(
+            out.convert_mw[idx] > 0, 0.0, asic_purchase_ths(ctx, idx, budget)
+        )
+
+    def give_reasons(self, ctx, idx, out):
         note_ai_comparison(ctx, idx, out)
         if ctx.ai_enabled:
             ai_npv, mining_npv = ai_npv_usd_per_mw(ctx), mining_npv_usd_per_mw(ctx, idx)
             ai_better = ai_npv > np.maximum(mining_npv, 0.0)
-            out.convert_mw[idx] = np.where(ai_better, ai_room_mw(ctx, idx), 0.0)
             out.reasons.ai_verdict[idx] = np.select(
                 [ai_better & (out.convert_mw[idx] > 0), ai_better, ai_npv > mining_npv],
                 [AI["ai_beats_mining"], AI["ai_beats_mining_no_room"], AI["ai_npv_not_positive"]],
@@ -388,12 +410,7 @@ class Rational(Policy):
             )
         else:
             out.reasons.ai_verdict[idx] = AI["ai_off"]
-        budget = spare_cash_usd(ctx, idx) + borrowing_room_usd(ctx, idx)
-        out.buy_ths[idx] = np.where(
-            out.convert_mw[idx] > 0, 0.0, asic_purchase_ths(ctx, idx, budget)
-        )
-        note_asic_purchase(ctx, idx, out, budget)
-        note_position(ctx, idx, out)
+        note_asic_purchase(ctx, idx, out)
 
 
 class Hodl(Policy):
@@ -401,12 +418,12 @@ class Hodl(Policy):
 
     name = "hodl"
 
-    def decide(self, ctx, idx, out):
-        budget = spare_cash_usd(ctx, idx)
-        out.buy_ths[idx] = asic_purchase_ths(ctx, idx, budget)
+    def propose(self, ctx, idx, out):
+        out.buy_ths[idx] = asic_purchase_ths(ctx, idx, spare_cash_usd(ctx, idx))
+
+    def give_reasons(self, ctx, idx, out):
         out.reasons.ai_verdict[idx] = AI["never_converts"]
-        note_asic_purchase(ctx, idx, out, budget)
-        note_position(ctx, idx, out)
+        note_asic_purchase(ctx, idx, out)
 
 
 class MiningOnly(Policy):
@@ -414,14 +431,15 @@ class MiningOnly(Policy):
 
     name = "mining_only"
 
-    def decide(self, ctx, idx, out):
+    def propose(self, ctx, idx, out):
         out.sell_btc[idx] = ctx.btc_mined[idx]
         out.may_borrow[idx] = True
         budget = spare_cash_usd(ctx, idx) + borrowing_room_usd(ctx, idx)
         out.buy_ths[idx] = asic_purchase_ths(ctx, idx, budget)
+
+    def give_reasons(self, ctx, idx, out):
         out.reasons.ai_verdict[idx] = AI["never_converts"]
-        note_asic_purchase(ctx, idx, out, budget)
-        note_position(ctx, idx, out)
+        note_asic_purchase(ctx, idx, out)
 
 
 class AiFirst(Policy):
@@ -429,21 +447,23 @@ class AiFirst(Policy):
 
     name = "ai_first"
 
-    def decide(self, ctx, idx, out):
+    def propose(self, ctx, idx, out):
         out.sell_btc[idx] = ctx.btc_mined[idx]
         out.may_borrow[idx] = True
+        if ctx.ai_enabled and ai_npv_usd_per_mw(ctx) > 0:
+            out.convert_mw[idx] = ai_room_mw(ctx, idx)
+
+    def give_reasons(self, ctx, idx, out):
         note_ai_comparison(ctx, idx, out)
         if not ctx.ai_enabled:
             out.reasons.ai_verdict[idx] = AI["ai_off"]
         elif ai_npv_usd_per_mw(ctx) > 0:
-            out.convert_mw[idx] = ai_room_mw(ctx, idx)
             out.reasons.ai_verdict[idx] = np.where(
                 out.convert_mw[idx] > 0, AI["ai_npv_positive"], AI["ai_npv_positive_no_room"]
             )
         else:
             out.reasons.ai_verdict[idx] = AI["ai_npv_not_positive"]
         out.reasons.asic_verdict[idx] = ASIC["never_buys"]
-        note_position(ctx, idx, out)
 
 
 POLICIES: dict[str, Policy] = {p.name: p for p in (Rational(), Hodl(), MiningOnly(), AiFirst())}

@@ -46,8 +46,8 @@ def context(**changes) -> PolicyContext:
     return dataclasses.replace(base, **changes)
 
 
-def decide(policy: str, ctx: PolicyContext) -> Decisions:
-    out = Decisions.zeros(N)
+def decide(policy: str, ctx: PolicyContext, explain: bool = True) -> Decisions:
+    out = Decisions.zeros(N, explain=explain)
     POLICIES[policy].decide(ctx, IDX, out)
     return out
 
@@ -200,4 +200,17 @@ def test_reasons_agree_with_the_decisions_in_random_positions(policy):
 
 
 def test_fringe_rows_say_they_follow_the_fringe():
-    assert Decisions.zeros(2).explain(1) == "Follows the fringe's own rules (sim.fringe)."
+    assert Decisions.zeros(2, explain=True).explain(1) == (
+        "Follows the fringe's own rules (sim.fringe)."
+    )
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_reasons_change_no_decision_and_are_skipped_unless_asked(policy):
+    for ctx in (context(), context(expected_hashprice_usd_per_th_day=0.02)):
+        plain, explained = decide(policy, ctx, explain=False), decide(policy, ctx)
+        for field in ("sell_btc", "buy_ths", "convert_mw", "may_borrow"):
+            np.testing.assert_array_equal(getattr(plain, field), getattr(explained, field))
+        assert plain.reasons is None and explained.reasons is not None
+        with pytest.raises(ValueError, match="without reasons"):
+            plain.explain(0)
