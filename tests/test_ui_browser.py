@@ -342,7 +342,6 @@ def test_the_page_explains_shows_history_dates_and_plays(page, ui_server):
     expect(history).to_have_count(N_MINER_CHARTS)
     expect(history.first).to_contain_text(f"{second}: balance sheet")
     _shot(page, "ui-reasons.png", page.locator(".minersim-reasons-panel").locator(".."))
-    _shot(page, "ui-history.png", page.locator(".minersim-history"))
 
     # compare with a second seed: dashed series on the network charts
     compare = page.get_by_label("Compare with seed (blank: none)")
@@ -362,6 +361,7 @@ def test_the_page_explains_shows_history_dates_and_plays(page, ui_server):
     )
     assert _epoch_shown(page) >= 3 + PLAY_EPOCHS
     _shot(page, "ui.png")
+    _shot(page, "ui-history.png", page.locator(".minersim-history"))
     assert not errors, errors
 
 
