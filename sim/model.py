@@ -14,6 +14,7 @@ import mesa
 from sim.agents import MinerAgent
 from sim.engine.build import build
 from sim.engine.epoch import run_epoch
+from sim.engine.record import Recorder
 from sim.engine.state import StateView, view
 from sim.input.scenario import Scenario, load_scenario
 from sim.results import RunResult
@@ -57,6 +58,10 @@ class MiningModel(mesa.Model):
     ``model.params``, ``model.state`` and ``model.world`` are the engine's own objects.
     """
 
+    #: Whether the policies also return their reasons (the browser page asks; runs do not);
+    #: ``last_context`` and ``last_decisions`` then hold the latest epoch's, reasons included.
+    explain_decisions = False
+
     def __init__(
         self, scenario: Scenario | str = "demo", seed: int = 0, overrides: dict | None = None
     ):
@@ -65,7 +70,8 @@ class MiningModel(mesa.Model):
         self.spec = load_scenario(scenario, overrides)
         self.seed = seed
         self.cfg = self.spec.config
-        self.params, self.state, self.world = build(self.spec, seed)
+        self.params, self.state, self.world = build(self.spec, seed, self.explain_decisions)
+        self.last_context = self.last_decisions = None  # the latest epoch's, for the page
         s = self.state
         self.miner_agents = [
             MinerAgent(self, i, s.names[i], s.kinds[i], str(s.policy_names[i])) for i in range(s.n)
@@ -81,7 +87,14 @@ class MiningModel(mesa.Model):
         scratch = run_epoch(self.params, self.state, self.world)
         self.running = self.state.running
         if not scratch.halted:
+            self.last_context, self.last_decisions = scratch.ctx, scratch.decisions
+        if not scratch.halted:
             self.datacollector.collect(self)
+
+    @property
+    def recorder(self) -> Recorder:
+        """The run's preallocated outputs so far (rows up to ``epoch``; sim.engine.record)."""
+        return self.state.recorder
 
     @property
     def view(self) -> StateView:

@@ -3,6 +3,9 @@
 Every epoch the model builds one :class:`PolicyContext` (market signals and each agent's
 position) and asks each policy for the :class:`Decisions` of its own agents (``idx``). Policies
 only *propose*; the model checks capacity, AI demand and financing and carries them out.
+Beside its proposals a policy fills :class:`Reasons` when asked (``Decisions.zeros(n,
+explain=True)``): the figures it compared and which branch of its rule each agent took, so the
+browser page can say why without recomputing anything. Batch runs do not ask.
 
 Adding a policy: subclass :class:`Policy`, implement :meth:`Policy.decide`, and register it in
 :data:`POLICIES` under the name scenarios use.
@@ -10,7 +13,8 @@ Adding a policy: subclass :class:`Policy`, implement :meth:`Policy.decide`, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -49,20 +53,170 @@ class PolicyContext:
     cash_buffer_usd: np.ndarray
     assets_usd: np.ndarray
     debt_usd: np.ndarray
+    # The agent's position beyond what the rules use: reported among the reasons only (None when
+    # the caller does not know it; the reasons then show NaN).
+    fleet_jth: np.ndarray | None = None  # hashrate-weighted mean efficiency of its fleet, J/TH
+    fleet_age_years: np.ndarray | None = None  # book age: years of straight-line write-off
+    monthly_cost_usd: np.ndarray | None = None  # power and opex of a month at its fleet's draw
+    days_to_maturity: np.ndarray | None = None  # to its nearest debt maturity (inf: no debt)
+    secured_to_assets: np.ndarray | None = None  # secured principal / assets (the covenant test)
+    covenant_limit: float = math.nan  # the covenant's ceiling of secured_to_assets
+    equity_open: np.ndarray | None = None  # bool: it could issue shares this epoch
+
+
+#: What a policy concluded about AI hosting, in the policy code's words ({} are Reasons fields,
+#: in USD M per MW for NPVs and margins; ``convert_mw`` is the proposal).
+AI_VERDICTS = {
+    "fringe": "follows the fringe's own rules (sim.fringe)",
+    "ai_off": "AI hosting is off in this scenario",
+    "ai_beats_mining": (
+        "converts {convert_mw:,.0f} MW to AI: a lease's NPV (USD {ai_npv_musd_per_mw:.2f}M/MW) "
+        "beats mining's (USD {mining_npv_musd_per_mw:.2f}M/MW)"
+    ),
+    "ai_beats_mining_no_room": (
+        "would convert to AI (lease NPV USD {ai_npv_musd_per_mw:.2f}M/MW beats mining's "
+        "USD {mining_npv_musd_per_mw:.2f}M/MW) but the AI share ceiling leaves no room"
+    ),
+    "mining_beats_ai": (
+        "keeps mining: mining's NPV (USD {mining_npv_musd_per_mw:.2f}M/MW) is at least a "
+        "lease's (USD {ai_npv_musd_per_mw:.2f}M/MW)"
+    ),
+    "ai_npv_positive": (
+        "converts {convert_mw:,.0f} MW to AI: a lease has a positive NPV "
+        "(USD {ai_npv_musd_per_mw:.2f}M/MW)"
+    ),
+    "ai_npv_not_positive": (
+        "converts nothing: a lease's NPV is not positive (USD {ai_npv_musd_per_mw:.2f}M/MW)"
+    ),
+    "ai_npv_positive_no_room": (
+        "would convert to AI (lease NPV USD {ai_npv_musd_per_mw:.2f}M/MW) but the AI share "
+        "ceiling leaves no room"
+    ),
+    "never_converts": "never converts to AI",
+}
+#: Code of each AI verdict (the int8 stored in Reasons.ai_verdict).
+AI = {name: code for code, name in enumerate(AI_VERDICTS)}
+
+#: What a policy concluded about buying frontier ASICs ({} as in :data:`AI_VERDICTS`).
+ASIC_VERDICTS = {
+    "not_considered": "",
+    "buys": (
+        "buys {buy_ehs:,.3f} EH/s of {frontier_jth:.1f} J/TH machines: they pay back in "
+        "{frontier_payback_days:,.0f} days, inside the {hurdle_payback_days:,.0f}-day hurdle"
+    ),
+    "misses_hurdle": (
+        "buys no machines: they would pay back in {frontier_payback_days:,.0f} days, beyond "
+        "the {hurdle_payback_days:,.0f}-day hurdle"
+    ),
+    "no_free_capacity": (
+        "buys no machines: payback ({frontier_payback_days:,.0f} days) beats the hurdle but no "
+        "capacity is free"
+    ),
+    "no_budget": (
+        "buys no machines: payback ({frontier_payback_days:,.0f} days) beats the hurdle but "
+        "there is no spare cash{budget_words}"
+    ),
+    "converting": "buys no machines while converting to AI",
+    "never_buys": "buys no machines",
+}
+
+#: Code of each ASIC verdict (the int8 stored in Reasons.asic_verdict).
+ASIC = {name: code for code, name in enumerate(ASIC_VERDICTS)}
+
+
+@dataclass
+class Reasons:
+    """Why each agent proposed what it did: the figures its policy compared (NaN where the policy
+    did not use one) and the branch of its rule it took (codes into :data:`AI_VERDICTS`,
+    :data:`ASIC_VERDICTS`). Filled by :meth:`Policy.decide` beside the :class:`Decisions`."""
+
+    # mining against AI hosting, per MW
+    mining_margin_usd_per_mw_year: np.ndarray  # frontier machines on the expected hashprice
+    ai_noi_usd_per_mw_year: np.ndarray  # lease rate x NOI margin
+    ai_payback_years: np.ndarray  # lead time + capex / NOI
+    mining_npv_usd_per_mw: np.ndarray
+    ai_npv_usd_per_mw: np.ndarray
+    # buying machines
+    hashprice_usd_per_th_day: np.ndarray  # now
+    expected_hashprice_usd_per_th_day: np.ndarray  # over the planning horizon
+    breakeven_usd_per_th_day: np.ndarray  # power cost of the agent's own fleet per TH-day
+    frontier_payback_days: np.ndarray  # on the expected hashprice
+    hurdle_payback_days: np.ndarray
+    # the fleet against the frontier
+    fleet_jth: np.ndarray
+    frontier_jth: np.ndarray
+    fleet_age_years: np.ndarray
+    # finance
+    cash_runway_months: np.ndarray  # cash / a month's power and opex
+    leverage: np.ndarray  # debt / assets
+    max_leverage: np.ndarray
+    days_to_maturity: np.ndarray
+    secured_to_assets: np.ndarray
+    covenant_limit: np.ndarray
+    credit_open: np.ndarray  # bool
+    equity_open: np.ndarray  # bool
+    may_borrow: np.ndarray  # bool: the policy let it borrow for capex
+    sell_fraction: np.ndarray  # of the BTC mined this epoch
+    ai_verdict: np.ndarray  # int8 code into AI_VERDICTS
+    asic_verdict: np.ndarray  # int8 code into ASIC_VERDICTS
+
+    @classmethod
+    def empty(cls, n: int) -> Reasons:
+        def blank(f) -> np.ndarray:
+            if f.name.endswith("verdict"):
+                return np.zeros(n, np.int8)
+            if f.name in ("credit_open", "equity_open", "may_borrow"):
+                return np.zeros(n, bool)
+            return np.full(n, np.nan)
+
+        return cls(**{f.name: blank(f) for f in fields(cls)})
+
+    def of(self, i: int) -> dict[str, float | bool | int]:
+        """Agent ``i``'s figures as plain Python values."""
+        return {f.name: getattr(self, f.name)[i].item() for f in fields(self)}
 
 
 @dataclass
 class Decisions:
-    """Proposals, per agent (zero where an agent proposes nothing)."""
+    """Proposals, per agent (zero where an agent proposes nothing), and the reasons for them."""
 
     sell_btc: np.ndarray  # BTC to sell at the epoch's closing price
     buy_ths: np.ndarray  # TH/s of frontier machines to buy
     convert_mw: np.ndarray  # MW of capacity to convert to AI hosting
     may_borrow: np.ndarray  # bool: may fund these with new debt
+    reasons: Reasons | None = None  # filled by the policies when there is room (explain=True)
 
     @classmethod
-    def zeros(cls, n: int) -> Decisions:
-        return cls(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, bool))
+    def zeros(cls, n: int, explain: bool = False) -> Decisions:
+        """No proposals yet; with ``explain``, room for the policies' reasons."""
+        reasons = Reasons.empty(n) if explain else None
+        return cls(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, bool), reasons)
+
+    def explain(self, i: int) -> str:
+        """Agent ``i``'s decision in one sentence, in the words of its policy's rule (needs
+        ``Decisions.zeros(n, explain=True)``)."""
+        if self.reasons is None:
+            raise ValueError("these decisions were made without reasons (explain=False)")
+        r = self.reasons.of(i)
+        words = {
+            **r,
+            "ai_npv_musd_per_mw": r["ai_npv_usd_per_mw"] / 1e6,
+            "mining_npv_musd_per_mw": r["mining_npv_usd_per_mw"] / 1e6,
+            "convert_mw": self.convert_mw[i].item(),
+            "buy_ehs": self.buy_ths[i].item() / 1e6,
+            "budget_words": " or borrowing room" if r["may_borrow"] else "",
+        }
+        parts = [
+            list(AI_VERDICTS.values())[r["ai_verdict"]],
+            list(ASIC_VERDICTS.values())[r["asic_verdict"]],
+        ]
+        if r["ai_verdict"] != AI["fringe"]:
+            sold = r["sell_fraction"]
+            parts.append(
+                "keeps the BTC it mined" if sold == 0 else f"sells {sold:.0%} of the BTC it mined"
+            )
+        text = "; ".join(part.format(**words) for part in parts if part)
+        return text[0].upper() + text[1:] + "."
 
 
 def annuity_factor(rate: float, years: float) -> float:
@@ -138,12 +292,91 @@ def borrowing_room_usd(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
     return np.maximum(room, 0.0)
 
 
+def _known(values: np.ndarray | None, idx: np.ndarray) -> np.ndarray:
+    return np.full(len(idx), np.nan) if values is None else values[idx]
+
+
+def note_position(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
+    """Reasons every policy reports: hashprice against the fleet's breakeven, the fleet against
+    the frontier, cash runway, leverage, the nearest maturity and covenant, open markets."""
+    r = out.reasons
+    fleet_jth = _known(ctx.fleet_jth, idx)
+    r.hashprice_usd_per_th_day[idx] = ctx.hashprice_usd_per_th_day
+    r.expected_hashprice_usd_per_th_day[idx] = ctx.expected_hashprice_usd_per_th_day
+    r.breakeven_usd_per_th_day[idx] = power_cost_usd_per_th_day(fleet_jth, ctx.power_usd_mwh[idx])
+    r.fleet_jth[idx] = fleet_jth
+    r.frontier_jth[idx] = ctx.frontier_jth
+    r.fleet_age_years[idx] = _known(ctx.fleet_age_years, idx)
+    monthly = _known(ctx.monthly_cost_usd, idx)
+    r.cash_runway_months[idx] = np.divide(
+        ctx.cash_usd[idx], monthly, out=np.full(len(idx), np.inf), where=monthly > 0
+    )
+    assets = ctx.assets_usd[idx]
+    r.leverage[idx] = np.divide(
+        ctx.debt_usd[idx], assets, out=np.full(len(idx), np.nan), where=assets > 0
+    )
+    r.max_leverage[idx] = ctx.max_leverage
+    r.days_to_maturity[idx] = _known(ctx.days_to_maturity, idx)
+    r.secured_to_assets[idx] = _known(ctx.secured_to_assets, idx)
+    r.covenant_limit[idx] = ctx.covenant_limit
+    r.credit_open[idx] = ctx.credit_open
+    r.equity_open[idx] = False if ctx.equity_open is None else ctx.equity_open[idx]
+    r.may_borrow[idx] = out.may_borrow[idx]
+    r.sell_fraction[idx] = np.divide(
+        out.sell_btc[idx], ctx.btc_mined[idx], out=np.zeros(len(idx)), where=ctx.btc_mined[idx] > 0
+    )
+
+
+def note_ai_comparison(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
+    """Reasons of a policy that weighs AI hosting: per MW, mining's margin and NPV against a
+    lease's NOI, NPV and payback."""
+    r = out.reasons
+    noi = ctx.lease_usd_per_mw_year * ctx.ai_noi_margin
+    r.mining_margin_usd_per_mw_year[idx] = mining_margin_usd_per_mw_year(ctx, idx)
+    r.mining_npv_usd_per_mw[idx] = mining_npv_usd_per_mw(ctx, idx)
+    r.ai_noi_usd_per_mw_year[idx] = noi
+    r.ai_npv_usd_per_mw[idx] = ai_npv_usd_per_mw(ctx)
+    lead_years = ctx.ai_lead_time_days / YEAR_DAYS
+    r.ai_payback_years[idx] = lead_years + ctx.ai_capex_usd_per_mw / noi if noi > 0 else np.inf
+
+
+def note_asic_purchase(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
+    """Reasons of :func:`asic_purchase_ths`: payback against the hurdle, then free capacity,
+    then budget (after ``out.buy_ths`` and ``out.convert_mw`` are proposed)."""
+    r = out.reasons
+    payback = frontier_payback_days(ctx, idx, ctx.expected_hashprice_usd_per_th_day)
+    r.frontier_payback_days[idx] = payback
+    r.hurdle_payback_days[idx] = ctx.hurdle_payback_days
+    r.asic_verdict[idx] = np.select(
+        [
+            out.buy_ths[idx] > 0,
+            out.convert_mw[idx] > 0,
+            payback >= ctx.hurdle_payback_days,
+            free_mining_mw(ctx, idx) <= 0,
+        ],
+        [ASIC["buys"], ASIC["converting"], ASIC["misses_hurdle"], ASIC["no_free_capacity"]],
+        default=ASIC["no_budget"],
+    )
+
+
 class Policy:
-    """A decision rule. ``decide`` fills ``out`` at the rows ``idx`` (agents using this rule)."""
+    """A decision rule. ``decide`` fills ``out`` at the rows ``idx`` (agents using this rule):
+    the proposals (:meth:`propose`) and, when ``out`` has room for them, their :class:`Reasons`
+    (:meth:`give_reasons`; batch runs skip them)."""
 
     name = "policy"
 
     def decide(self, ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
+        self.propose(ctx, idx, out)
+        if out.reasons is not None:
+            self.give_reasons(ctx, idx, out)
+            note_position(ctx, idx, out)
+
+    def propose(self, ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
+        raise NotImplementedError
+
+    def give_reasons(self, ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
+        """The figures the rule compared and the branch each agent took (after :meth:`propose`)."""
         raise NotImplementedError
 
 
@@ -154,7 +387,7 @@ class Rational(Policy):
 
     name = "rational"
 
-    def decide(self, ctx, idx, out):
+    def propose(self, ctx, idx, out):
         out.sell_btc[idx] = ctx.sell_fraction * ctx.btc_mined[idx]
         out.may_borrow[idx] = True
         if ctx.ai_enabled:
@@ -165,14 +398,32 @@ class Rational(Policy):
             out.convert_mw[idx] > 0, 0.0, asic_purchase_ths(ctx, idx, budget)
         )
 
+    def give_reasons(self, ctx, idx, out):
+        note_ai_comparison(ctx, idx, out)
+        if ctx.ai_enabled:
+            ai_npv, mining_npv = ai_npv_usd_per_mw(ctx), mining_npv_usd_per_mw(ctx, idx)
+            ai_better = ai_npv > np.maximum(mining_npv, 0.0)
+            out.reasons.ai_verdict[idx] = np.select(
+                [ai_better & (out.convert_mw[idx] > 0), ai_better, ai_npv > mining_npv],
+                [AI["ai_beats_mining"], AI["ai_beats_mining_no_room"], AI["ai_npv_not_positive"]],
+                AI["mining_beats_ai"],
+            )
+        else:
+            out.reasons.ai_verdict[idx] = AI["ai_off"]
+        note_asic_purchase(ctx, idx, out)
+
 
 class Hodl(Policy):
     """Keeps every mined BTC (sells only to avoid default), buys ASICs from spare cash only."""
 
     name = "hodl"
 
-    def decide(self, ctx, idx, out):
+    def propose(self, ctx, idx, out):
         out.buy_ths[idx] = asic_purchase_ths(ctx, idx, spare_cash_usd(ctx, idx))
+
+    def give_reasons(self, ctx, idx, out):
+        out.reasons.ai_verdict[idx] = AI["never_converts"]
+        note_asic_purchase(ctx, idx, out)
 
 
 class MiningOnly(Policy):
@@ -180,11 +431,15 @@ class MiningOnly(Policy):
 
     name = "mining_only"
 
-    def decide(self, ctx, idx, out):
+    def propose(self, ctx, idx, out):
         out.sell_btc[idx] = ctx.btc_mined[idx]
         out.may_borrow[idx] = True
         budget = spare_cash_usd(ctx, idx) + borrowing_room_usd(ctx, idx)
         out.buy_ths[idx] = asic_purchase_ths(ctx, idx, budget)
+
+    def give_reasons(self, ctx, idx, out):
+        out.reasons.ai_verdict[idx] = AI["never_converts"]
+        note_asic_purchase(ctx, idx, out)
 
 
 class AiFirst(Policy):
@@ -192,11 +447,23 @@ class AiFirst(Policy):
 
     name = "ai_first"
 
-    def decide(self, ctx, idx, out):
+    def propose(self, ctx, idx, out):
         out.sell_btc[idx] = ctx.btc_mined[idx]
         out.may_borrow[idx] = True
         if ctx.ai_enabled and ai_npv_usd_per_mw(ctx) > 0:
             out.convert_mw[idx] = ai_room_mw(ctx, idx)
+
+    def give_reasons(self, ctx, idx, out):
+        note_ai_comparison(ctx, idx, out)
+        if not ctx.ai_enabled:
+            out.reasons.ai_verdict[idx] = AI["ai_off"]
+        elif ai_npv_usd_per_mw(ctx) > 0:
+            out.reasons.ai_verdict[idx] = np.where(
+                out.convert_mw[idx] > 0, AI["ai_npv_positive"], AI["ai_npv_positive_no_room"]
+            )
+        else:
+            out.reasons.ai_verdict[idx] = AI["ai_npv_not_positive"]
+        out.reasons.asic_verdict[idx] = ASIC["never_buys"]
 
 
 POLICIES: dict[str, Policy] = {p.name: p for p in (Rational(), Hodl(), MiningOnly(), AiFirst())}

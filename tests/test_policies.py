@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim.policies import POLICIES, Decisions, PolicyContext, ai_npv_usd_per_mw
+from sim.policies import AI, ASIC, POLICIES, Decisions, PolicyContext, ai_npv_usd_per_mw
 
 N = 3
 IDX = np.arange(N)
@@ -46,8 +46,8 @@ def context(**changes) -> PolicyContext:
     return dataclasses.replace(base, **changes)
 
 
-def decide(policy: str, ctx: PolicyContext) -> Decisions:
-    out = Decisions.zeros(N)
+def decide(policy: str, ctx: PolicyContext, explain: bool = True) -> Decisions:
+    out = Decisions.zeros(N, explain=explain)
     POLICIES[policy].decide(ctx, IDX, out)
     return out
 
@@ -95,3 +95,122 @@ def test_ai_first_respects_the_ai_share_ceiling():
     ctx = context(ai_mw=np.array([0.0, 395.0, 400.0]))
     out = decide("ai_first", ctx)
     np.testing.assert_allclose(out.convert_mw, [50.0, 5.0, 0.0])  # ceiling 0.8 x 500 = 400 MW
+
+
+# ---------------------------------------------------------------- reasons
+def test_rational_reasons_show_the_npvs_it_compared_when_it_converts():
+    ctx = context(expected_hashprice_usd_per_th_day=0.02)
+    out = decide("rational", ctx)
+    r = out.reasons
+    assert np.all(out.convert_mw > 0)
+    assert np.all(r.ai_npv_usd_per_mw > np.maximum(r.mining_npv_usd_per_mw, 0.0))
+    # here a lease earns more per MW-year than frontier machines do
+    assert np.all(r.ai_noi_usd_per_mw_year > r.mining_margin_usd_per_mw_year)
+    assert np.all(r.ai_verdict == AI["ai_beats_mining"])
+    assert np.all(r.asic_verdict == ASIC["converting"])
+    # payback: a year's lead time + USD 10M capex / (1.8M x 0.85) NOI a year
+    np.testing.assert_allclose(r.ai_payback_years, 1.0 + 10e6 / (1.8e6 * 0.85), rtol=1e-3)
+    sentence = out.explain(0)
+    assert sentence.startswith("Converts 50 MW to AI")
+    assert f"{r.ai_npv_usd_per_mw[0] / 1e6:.2f}M/MW" in sentence
+
+
+def test_rational_reasons_when_mining_is_worth_more():
+    out = decide(
+        "rational", context(expected_hashprice_usd_per_th_day=0.5, lease_usd_per_mw_year=1.3e6)
+    )
+    r = out.reasons
+    assert np.all(r.mining_npv_usd_per_mw >= r.ai_npv_usd_per_mw)
+    assert np.all(r.ai_verdict == AI["mining_beats_ai"])
+    assert out.explain(1).startswith("Keeps mining")
+    off = decide("rational", context(ai_enabled=False))
+    assert np.all(off.reasons.ai_verdict == AI["ai_off"])
+
+
+def test_purchase_reasons_give_payback_against_the_hurdle():
+    out = decide("mining_only", context())
+    r = out.reasons
+    bought = out.buy_ths > 0
+    assert bought.tolist() == [True, True, False]
+    assert np.all(r.frontier_payback_days[bought] < r.hurdle_payback_days[bought])
+    assert r.asic_verdict[2] == ASIC["misses_hurdle"] and np.isinf(r.frontier_payback_days[2])
+    assert "inside the 900-day hurdle" in out.explain(0)
+    assert "beyond the 900-day hurdle" in out.explain(2)
+    full = decide("mining_only", context(fleet_mw=np.full(N, 500.0)))
+    assert np.all(full.reasons.asic_verdict[:2] == ASIC["no_free_capacity"])
+    broke = decide("hodl", context(cash_usd=np.full(N, 1e6)))
+    assert broke.reasons.asic_verdict[0] == ASIC["no_budget"]
+    assert "keeps the BTC it mined" in broke.explain(0)
+
+
+def test_position_reasons_report_the_context():
+    ctx = context(
+        fleet_jth=np.array([20.0, 25.0, 30.0]),
+        fleet_age_years=np.array([1.0, 2.0, 3.0]),
+        monthly_cost_usd=np.array([1e7, 5e8, 0.0]),
+        days_to_maturity=np.array([100.0, np.inf, 10.0]),
+        secured_to_assets=np.array([0.1, 0.0, 0.5]),
+        covenant_limit=0.6,
+        equity_open=np.array([True, False, True]),
+        credit_open=False,
+    )
+    r = decide("rational", ctx).reasons
+    np.testing.assert_allclose(r.cash_runway_months, [50.0, 1.0, np.inf])
+    np.testing.assert_allclose(r.leverage, 0.1)  # 2e8 / 2e9
+    # breakeven of the agent's own fleet: J/TH x 24 h / 1e6 x $/MWh
+    np.testing.assert_allclose(
+        r.breakeven_usd_per_th_day, [20 * 24e-6 * 30, 25 * 24e-6 * 45, 30 * 24e-6 * 200]
+    )
+    assert r.equity_open.tolist() == [True, False, True] and not r.credit_open.any()
+    np.testing.assert_array_equal(r.covenant_limit, 0.6)
+    np.testing.assert_array_equal(r.fleet_age_years, [1.0, 2.0, 3.0])
+    unknown = decide("rational", context()).reasons  # a caller that does not know the position
+    assert np.all(np.isnan(unknown.fleet_jth)) and not unknown.equity_open.any()
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_reasons_agree_with_the_decisions_in_random_positions(policy):
+    rng = np.random.default_rng(16)
+    converting = {AI["ai_beats_mining"], AI["ai_npv_positive"]}
+    for _ in range(200):
+        ctx = context(
+            expected_hashprice_usd_per_th_day=rng.uniform(0.005, 0.12),
+            lease_usd_per_mw_year=rng.uniform(0.3e6, 3e6),
+            ai_enabled=bool(rng.random() < 0.8),
+            credit_open=bool(rng.random() < 0.7),
+            power_usd_mwh=rng.uniform(20, 120, N),
+            fleet_mw=rng.uniform(0, 500, N),
+            ai_mw=rng.choice([0.0, 380.0, 400.0], N),
+            cash_usd=rng.uniform(0, 5e8, N),
+        )
+        out = decide(policy, ctx)
+        r = out.reasons
+        np.testing.assert_array_equal(out.convert_mw > 0, np.isin(r.ai_verdict, list(converting)))
+        np.testing.assert_array_equal(out.buy_ths > 0, r.asic_verdict == ASIC["buys"])
+        assert np.all(r.frontier_payback_days[out.buy_ths > 0] < ctx.hurdle_payback_days)
+        if policy == "rational":
+            ai = r.ai_verdict == AI["ai_beats_mining"]
+            assert np.all(r.ai_npv_usd_per_mw[ai] > np.maximum(r.mining_npv_usd_per_mw[ai], 0))
+            kept = r.ai_verdict == AI["mining_beats_ai"]
+            assert np.all(r.mining_npv_usd_per_mw[kept] >= r.ai_npv_usd_per_mw[kept])
+            not_positive = r.ai_verdict == AI["ai_npv_not_positive"]
+            assert np.all(r.ai_npv_usd_per_mw[not_positive] <= 0)
+        for i in range(N):
+            assert out.explain(i).endswith(".")
+
+
+def test_fringe_rows_say_they_follow_the_fringe():
+    assert Decisions.zeros(2, explain=True).explain(1) == (
+        "Follows the fringe's own rules (sim.fringe)."
+    )
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_reasons_change_no_decision_and_are_skipped_unless_asked(policy):
+    for ctx in (context(), context(expected_hashprice_usd_per_th_day=0.02)):
+        plain, explained = decide(policy, ctx, explain=False), decide(policy, ctx)
+        for field in ("sell_btc", "buy_ths", "convert_mw", "may_borrow"):
+            np.testing.assert_array_equal(getattr(plain, field), getattr(explained, field))
+        assert plain.reasons is None and explained.reasons is not None
+        with pytest.raises(ValueError, match="without reasons"):
+            plain.explain(0)

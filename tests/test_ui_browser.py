@@ -1,13 +1,16 @@
-"""The browser UI: `minersim ui demo` served by solara, driven in headless Debian chromium.
+"""The browser UI: `minersim ui baseline` served by solara, driven in headless Debian chromium.
 
 The ``browser`` tests start the server as users do, step, play and reset the model through the
-page's own controls and look at what the page shows. They write ``test-artifacts/ui.png`` (a
-screenshot) and ``test-artifacts/ui-timings.txt`` (how long the page took to show each step).
-The unmarked tests check the mapping from the page's parameters to the model without a browser.
+page's own controls, select a miner and read its reasons and history, and look at what the page
+shows. They write screenshots to ``test-artifacts/`` (ui.png, ui-reasons.png, ui-history.png;
+copies of them are docs/ui*.png) and ``test-artifacts/ui-play.txt`` (epochs per second while
+playing, every chart redrawn each epoch). The unmarked tests check the page's parameters, its
+charts and its reasons panel without a browser.
 """
 
 from __future__ import annotations
 
+import html
 import inspect
 import os
 import re
@@ -24,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from sim.input.scenario import load_scenario
+from sim.ui import charts, data
 from sim.ui.params import (
     SLIDERS,
     model_params,
@@ -34,11 +38,14 @@ from sim.ui.params import (
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-SCENARIO = "demo"
+SCENARIO = "baseline"
 SERVER_START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 60_000
-N_CHARTS = 6  # matplotlib images: balance sheets + five time series
+N_NETWORK_CHARTS = 5
+N_MINER_CHARTS = 4  # balance sheet, capacity split, hashrate, share price
 EMPTY_CHART_TEXT = "Press Step to run an epoch"
+#: Epochs played for the speed measurement.
+PLAY_EPOCHS = 40
 
 
 # ---------------------------------------------------------------- without a browser
@@ -85,6 +92,61 @@ def test_a_bad_seed_is_reported_on_the_page_not_raised():
     model = page_model_class(page_defaults(SCENARIO))(seed="twelve")
     assert model.seed == 0
     assert any("twelve" in note for note in model.ui_notes)
+
+
+def test_charts_have_dates_and_sane_axes_before_and_after_a_step():
+    model = page_model_class(page_defaults(SCENARIO))()
+    empty = charts.network_charts(model)
+    assert all(EMPTY_CHART_TEXT in svg for svg in empty)
+    ticks = re.findall(r'class="ytick"[^>]*>([^<]+)<', empty[0])
+    assert ticks == ["0", "0.2", "0.4", "0.6", "0.8", "1.0"]  # not +-0.045 nor -4e-05k
+    start = model.cfg.scenario.start_date
+    assert f"{start:%b %Y}" in empty[0] or str(start.year) in empty[0]
+    model.step()
+    cells = _public_cells(charts.miners_table_html(model, 0))
+    assert not any("—" in cell for row in cells for cell in row)
+    svg = charts.network_charts(model)[0]
+    assert EMPTY_CHART_TEXT not in svg and 'class="series"' in svg
+
+
+def _public_cells(table: str) -> list[list[str]]:
+    """The cells of each public miner's row of the miners' table."""
+    body = table.split("<tbody>")[1]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body)[:-1]  # the last row is the fringe
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
+
+
+def test_the_table_is_filled_before_the_first_epoch():
+    model = page_model_class(page_defaults(SCENARIO))()
+    cells = _public_cells(charts.miners_table_html(model, 0))
+    assert len(cells) == len(model.spec.miners)
+    assert not any("—" in cell for row in cells for cell in row)
+    first = model.spec.miners.iloc[0]
+    assert cells[0][2] == f"{first['hashrate_ehs']:,.1f}"
+    assert cells[0][-1] == f"{first['share_price_usd'] * first['shares_outstanding'] / 1e9:,.2f}"
+
+
+def test_reasons_panel_shows_the_policy_sentence_and_figures():
+    model = page_model_class(page_defaults(SCENARIO))()
+    model.step()
+    panel = charts.reasons_html(model, 0)
+    assert html.escape(model.last_decisions.explain(0)) in panel
+    for words in ("Mining margin per MW", "AI lease NOI per MW", "Cash runway", "Markets"):
+        assert words in panel
+    fringe = charts.reasons_html(model, charts.FRINGE)
+    assert "fringe&#x27;s own rules" in fringe
+
+
+def test_a_miners_history_marks_its_actions():
+    model = page_model_class(page_defaults(SCENARIO))()
+    for _ in range(3):
+        model.step()
+    acted = [i for i in range(model.n_public) if data.actions(model, i)]
+    assert acted, "no public miner did more than mine in 3 epochs"
+    svgs = charts.miner_charts(model, acted[0])
+    assert len(svgs) == N_MINER_CHARTS
+    assert svgs[0].count("minersim-marker") == len(data.actions(model, acted[0]))
+    assert len(charts.miner_charts(model, charts.FRINGE)) == N_MINER_CHARTS - 1
 
 
 def test_ui_command_rejects_an_unknown_scenario(capsys):
@@ -141,7 +203,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def ui_server(tmp_path_factory):
-    """`minersim ui demo --port P` on a free port, as a user starts it."""
+    """`minersim ui baseline --port P` on a free port, as a user starts it."""
     port = _free_port()
     log = tmp_path_factory.mktemp("ui") / "server.log"
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
@@ -164,8 +226,8 @@ def ui_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    """A window tall enough for every chart to be in the screenshot."""
-    return {**browser_context_args, "viewport": {"width": 1400, "height": 1800}}
+    """A window wide and tall enough for the page's charts."""
+    return {**browser_context_args, "viewport": {"width": 1500, "height": 2000}}
 
 
 def _is_harmless(message) -> bool:
@@ -188,91 +250,118 @@ def _open(page, url: str) -> None:
 
     page.goto(url, timeout=PAGE_TIMEOUT_MS)
     expect(page.get_by_role("button", name="Step")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-    expect(page.get_by_text("Time: 0.0")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-    expect(page.locator(".vue-grid-item img")).to_have_count(N_CHARTS, timeout=PAGE_TIMEOUT_MS)
+    expect(page.locator(".minersim-status")).to_contain_text("Epoch 0", timeout=PAGE_TIMEOUT_MS)
+    expect(page.locator(".minersim-network svg")).to_have_count(N_NETWORK_CHARTS)
 
 
-def _chart_sources(page) -> list[str]:
-    return page.locator(".vue-grid-item img").evaluate_all("imgs => imgs.map(i => i.src)")
+def _epoch_shown(page) -> int:
+    return int(re.search(r"Epoch (\d+)", page.locator(".minersim-status").inner_text())[1])
 
 
-def _chart_texts(page) -> list[str]:
-    """The charts' SVG documents (their text is kept as text)."""
-    return page.locator(".vue-grid-item img").evaluate_all(
-        "imgs => Promise.all(imgs.map(i => fetch(i.src).then(r => r.text())))"
+def _step_to(page, epoch: int) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Step").click()
+    # a session's first step loads the compiled kernel: seconds on a busy machine
+    expect(page.locator(".minersim-status")).to_contain_text(
+        f"Epoch {epoch},", timeout=PAGE_TIMEOUT_MS
     )
 
 
-#: Clicks Step in the page and times, with the page's clock, how long until the page shows
-#: "Time: n.0" and until every chart image has been replaced (seconds; fails after 30 s).
-TIMED_STEP_JS = """async (n) => {
-  const sources = () => [...document.querySelectorAll('.vue-grid-item img')].map(i => i.src);
-  const before = sources();
-  const step = [...document.querySelectorAll('button')]
-    .find(b => b.innerText.trim().toUpperCase() === 'STEP');
+#: Plays and counts, with the page's clock, the epochs the page shows and how many times it
+#: redrew (each redraw replaces every chart at once): returns [epochs, redraws, seconds].
+PLAY_JS = """async ([epochs, timeoutS]) => {
+  const epoch = () => +/Epoch (\\d+)/.exec(
+    document.querySelector('.minersim-status').textContent)[1];
+  const first = epoch();
+  const play = [...document.querySelectorAll('button')].find(b => b.innerText.trim() === '▶');
+  play.click();
   const t0 = performance.now();
-  const until = ok => new Promise((done, fail) => {
+  let started = null, startEpoch = null, last = first, redraws = 0;
+  return await new Promise((done, fail) => {
     const poll = () => {
-      const elapsed = (performance.now() - t0) / 1000;
-      if (ok()) done(elapsed);
-      else if (elapsed > 30) fail(new Error(`step ${n}: no update within 30 s`));
-      else requestAnimationFrame(poll);
+      const now = performance.now(), e = epoch();
+      if (e !== last) { last = e; if (started !== null) redraws += 1; }
+      if (started === null && e > first) { started = now; startEpoch = e; }
+      if (started !== null && e - startEpoch >= epochs) {
+        done([e - startEpoch, redraws, (now - started) / 1000]);
+      } else if (now - t0 > timeoutS * 1000) {
+        fail(new Error(`played ${e - first} epochs in ${timeoutS} s`));
+      } else requestAnimationFrame(poll);
     };
     poll();
   });
-  step.click();
-  const shown = await until(() => document.body.innerText.includes(`Time: ${n}.0`));
-  const charts = await until(() => sources().every((src, k) => src !== before[k]));
-  return [shown, charts];
 }"""
 
 
-def _time_shown(page) -> float:
-    text = page.get_by_text(re.compile(r"^Time: ")).inner_text()
-    return float(text.removeprefix("Time: "))
+def _shot(page, name: str, locator=None) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = locator if locator is not None else page
+    kwargs = {} if locator is not None else {"full_page": True}
+    target.screenshot(path=ARTIFACTS / name, **kwargs)
 
 
 @pytest.mark.browser
-def test_steps_play_and_charts_in_the_browser(page, ui_server):
+def test_the_page_explains_shows_history_dates_and_plays(page, ui_server):
     from playwright.sync_api import expect
 
     errors = _watch_for_errors(page)
     _open(page, ui_server.url)
     assert ui_server.url in ui_server.log.read_text()  # the command printed where it serves
-    heading = page.locator(".vue-grid-item").filter(has_text="Miners:")
-    expect(heading).to_contain_text("Epoch 0")
+    assert "minersim" in page.title() and "Page 0" not in page.content()
     n_public = len(load_scenario(SCENARIO).miners)
-    expect(page.locator(".minersim-miners tbody tr")).to_have_count(n_public + 1)  # + fringe
-    before = _chart_sources(page)
-    assert all(EMPTY_CHART_TEXT in svg for svg in _chart_texts(page)[1:])
+    rows = page.locator(".minersim-miners tbody tr")
+    expect(rows).to_have_count(n_public + 1)  # + the fringe
+    expect(rows.first.locator("td").nth(2)).not_to_have_text("—")  # filled at epoch 0
+    network = page.locator(".minersim-network svg")
+    expect(network.first).to_contain_text(EMPTY_CHART_TEXT)
+    ticks = network.first.locator(".ytick").all_text_contents()
+    assert ticks[0] == "0" and ticks[-1] == "1.0", ticks
+    # slider values are shown beside the sliders
+    values = page.locator(".minersim-slider-value").all_inner_texts()
+    assert len(values) == len(SLIDERS) + 1, values  # + the pause between epochs
 
-    page.get_by_role("button", name="Step").click()
-    # a session's first step loads the compiled kernel and draws every chart: seconds on a busy
-    # machine, beyond expect's default 5 s
-    expect(page.get_by_text("Time: 1.0")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-    timings = [page.evaluate(TIMED_STEP_JS, epoch) for epoch in (2, 3, 4)]
-    expect(page.get_by_text("Time: 4.0")).to_be_visible()
-    expect(heading).to_contain_text("Epoch 4")
-    assert all(src != old for src, old in zip(_chart_sources(page), before, strict=True))
-    assert not any(EMPTY_CHART_TEXT in svg for svg in _chart_texts(page))
+    _step_to(page, 1)
+    _step_to(page, 2)
+    _step_to(page, 3)
+    # dates on the time axis: month names with years
+    x_labels = network.first.locator(".xtick").all_text_contents()
+    assert x_labels and all(re.fullmatch(r"([A-Z][a-z]{2} )?20\d\d", t) for t in x_labels), x_labels
+    expect(network.first).not_to_contain_text(EMPTY_CHART_TEXT)
 
-    page.get_by_role("button", name="▶").click()
-    page.wait_for_function(
-        "() => /Time: (\\d+)/.exec(document.body.innerText) && "
-        "+/Time: (\\d+)/.exec(document.body.innerText)[1] >= 10",
-        timeout=PAGE_TIMEOUT_MS,
-    )
+    # select a miner: its reasons, in the policy's words, and its history
+    second = load_scenario(SCENARIO).miners.iloc[1]["name"]
+    page.locator(".minersim-miner-select").click()
+    page.get_by_role("option", name=second, exact=True).click()
+    panel = page.locator(".minersim-reasons-panel")
+    expect(panel).to_contain_text(f"Why: {second}")
+    expect(panel.locator(".minersim-why")).to_contain_text(re.compile(r"NPV|pay back|machines"))
+    expect(panel).to_contain_text("Mining margin per MW")
+    expect(panel).to_contain_text("Nearest debt maturity")
+    history = page.locator(".minersim-history svg")
+    expect(history).to_have_count(N_MINER_CHARTS)
+    expect(history.first).to_contain_text(f"{second}: balance sheet")
+    _shot(page, "ui-reasons.png", page.locator(".minersim-reasons-panel").locator(".."))
+
+    # compare with a second seed: dashed series on the network charts
+    compare = page.get_by_label("Compare with seed (blank: none)")
+    compare.fill("1")
+    compare.press("Enter")
+    expect(page.get_by_text("The network (dashed: seed 1)")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    expect(network.first.locator("polyline[stroke-dasharray]")).to_have_count(1)
+
+    played, redraws, seconds = page.evaluate(PLAY_JS, [PLAY_EPOCHS, 120])
     page.get_by_role("button", name="❚❚").click()
     expect(page.get_by_role("button", name="Step")).to_be_enabled()
-    assert _time_shown(page) >= 10
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / "ui.png", full_page=True)
-    (ARTIFACTS / "ui-timings.txt").write_text(
-        "seconds from clicking Step to the page showing the new time / all new charts: "
-        + ", ".join(f"{shown:.2f} / {charts:.2f}" for shown, charts in timings)
-        + "\n"
+    rate = played / seconds
+    (ARTIFACTS / "ui-play.txt").write_text(
+        f"Play on {SCENARIO} with a compared run, every chart redrawn at each redraw: "
+        f"{played} epochs in {seconds:.2f} s = {rate:.1f} epochs/s, "
+        f"{redraws / seconds:.1f} redraws/s\n"
     )
+    assert _epoch_shown(page) >= 3 + PLAY_EPOCHS
+    _shot(page, "ui.png")
+    _shot(page, "ui-history.png", page.locator(".minersim-history"))
     assert not errors, errors
 
 
@@ -286,8 +375,6 @@ def test_moved_slider_and_seed_apply_on_reset(page, ui_server):
     start = page_defaults(SCENARIO).sliders[volatility.name]
     slider = page.locator(".v-input", has_text=volatility.label).get_by_role("slider")
     assert float(slider.get_attribute("aria-valuenow")) == pytest.approx(start)
-    # The seed first: the text field sends its value on Enter / blur, and typing it first puts
-    # that message ahead of the slider's (a seed typed just before Reset once arrived after it).
     seed = page.get_by_label("Seed (whole number >= 0)")
     seed.fill("7")
     seed.press("Enter")
@@ -297,13 +384,15 @@ def test_moved_slider_and_seed_apply_on_reset(page, ui_server):
     slider.press("ArrowRight")
     moved = start + 2 * volatility.step
     assert float(slider.get_attribute("aria-valuenow")) == pytest.approx(moved)
+    beside = page.locator(".minersim-slider-value").nth(  # after the pause between epochs
+        1 + [s.name for s in SLIDERS].index(volatility.name)
+    )
+    expect(beside).to_have_text(f"{moved:g}")  # shown beside the slider before Reset
 
-    page.get_by_role("button", name="Step").click()
-    expect(page.get_by_text("Time: 1.0")).to_be_visible(timeout=PAGE_TIMEOUT_MS)  # first step
-    heading = page.locator(".vue-grid-item").filter(has_text="Miners:")
+    _step_to(page, 1)
+    heading = page.locator(".minersim-status").locator("..")
     expect(heading).to_contain_text(f"{volatility.label} {start:g},")  # sliders wait for Reset
     page.get_by_role("button", name="Reset").click()
-    expect(page.get_by_text("Time: 0.0")).to_be_visible()
     expect(heading).to_contain_text("Epoch 0")
     expect(heading).to_contain_text("seed 7")
     expect(heading).to_contain_text(f"{volatility.label} {moved:g},")
@@ -311,8 +400,7 @@ def test_moved_slider_and_seed_apply_on_reset(page, ui_server):
     seed.fill("seven")
     seed.press("Enter")
     seed.blur()
-    page.get_by_role("button", name="Step").click()  # a round trip: the seed has arrived by then
-    expect(page.get_by_text("Time: 1.0")).to_be_visible()
+    _step_to(page, 1)  # a round trip: the seed has arrived by then
     page.get_by_role("button", name="Reset").click()
     expect(heading).to_contain_text("ran seed 0 instead")
     expect(page.get_by_role("button", name="Step")).to_be_enabled()

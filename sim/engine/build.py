@@ -33,9 +33,10 @@ def date_to_day(day, start: dt.date) -> float:
     return float((dt.date.fromisoformat(str(day)[:10]) - start).days)
 
 
-def build(spec, seed: int) -> tuple[Params, State, World]:
+def build(spec, seed: int, explain_decisions: bool = False) -> tuple[Params, State, World]:
     """Parameters, opening state and world of scenario ``spec`` (a validated
-    :class:`sim.input.scenario.Scenario`) with root seed ``seed``.
+    :class:`sim.input.scenario.Scenario`) with root seed ``seed``; ``explain_decisions`` makes
+    the policies also return their reasons (sim.policies.Reasons).
 
     ``numpy.random.SeedSequence(seed)`` is spawned into two streams: the markets' and the
     kernel's, so results depend only on (scenario, seed)."""
@@ -48,7 +49,7 @@ def build(spec, seed: int) -> tuple[Params, State, World]:
     hardware = HardwareMarket(cfg.hardware, start)
     classes = [(c, k) for c in cfg.fringe.classes for k in range(c.agents)]
     n_public = len(spec.miners)
-    params = build_params(cfg, n_public + len(classes), n_public)
+    params = build_params(cfg, n_public + len(classes), n_public, explain_decisions)
     state = _opening_state(spec, params, classes, markets, hardware)
     equity_market = EquityMarket(cfg.market.rates, state.share_price_usd, state.books.shares)
     return params, state, World(markets, hardware, equity_market, kernel_rng)

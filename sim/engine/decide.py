@@ -2,15 +2,17 @@
 
 Policies (sim.policies) are called exactly as registered: ``POLICIES[name].decide(ctx, idx,
 decisions)`` for each public miners' policy group, with one :class:`PolicyContext` per epoch.
+With ``params.explain_decisions`` the context also carries the position the policies report
+among their reasons, and the decisions carry those reasons.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim import consensus, hosting
-from sim.engine.state import assets_usd
-from sim.finance import debt_by_owner
+from sim import consensus, fleet, hosting
+from sim.engine.state import assets_usd, listed
+from sim.finance import debt_by_owner, secured_by_owner
 from sim.policies import POLICIES, Decisions, PolicyContext
 from sim.units import DAY_S, YEAR_DAYS, hashprice_usd_per_th_day
 
@@ -27,7 +29,7 @@ def decide(params, state, world, scratch) -> None:
     scratch.next_height = state.height + scratch.n_mined
     scratch.day = int(scratch.day_end)
     scratch.ctx = ctx = policy_context(params, state, world, scratch)
-    decisions = Decisions.zeros(params.n)
+    decisions = Decisions.zeros(params.n, explain=params.explain_decisions)
     for name, idx in state.policy_groups.items():
         POLICIES[name].decide(ctx, idx, decisions)
     alive = ~state.books.defaulted
@@ -78,7 +80,38 @@ def policy_context(params, state, world, scratch) -> PolicyContext:
         cash_buffer_usd=params.cash_buffer_months * monthly_costs,
         assets_usd=assets,
         debt_usd=debt_by_owner(state.debt, params.n),
+        **position_for_reasons(params, state, world, day, monthly_costs, assets),
     )
+
+
+def position_for_reasons(params, state, world, day: int, monthly_costs, assets) -> dict:
+    """PolicyContext fields the policies only report among their reasons (sim.policies), never
+    decide on: the fleet's J/TH and book age (years), monthly costs (USD), days to the nearest
+    maturity, secured debt / assets, the covenant's limit and whether equity can be issued. None
+    unless ``params.explain_decisions``."""
+    if not params.explain_decisions:
+        return {}
+    f, n = state.fleet, params.n
+
+    def ratio_each(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # NaN where b is 0
+        return np.divide(a, b, out=np.full(n, np.nan), where=b > 0)
+
+    ths = fleet.per_owner(f, f.hashrate_ths, n)
+    written_off = 1.0 - ratio_each(
+        fleet.per_owner(f, f.book_usd, n), fleet.per_owner(f, f.cost_usd, n)
+    )
+    maturity = np.full(n, np.inf)
+    np.minimum.at(maturity, state.debt.owner, state.debt.maturity_day)
+    equity = np.where(listed(state), world.equity_market.capacity_usd(state.share_price_usd), 0.0)
+    return {
+        "fleet_jth": ratio_each(fleet.per_owner(f, f.hashrate_ths * f.efficiency_jth, n), ths),
+        "fleet_age_years": written_off * params.useful_life_years,
+        "monthly_cost_usd": monthly_costs,
+        "days_to_maturity": maturity - day,
+        "secured_to_assets": ratio_each(secured_by_owner(state.debt, n), assets),
+        "covenant_limit": params.covenant_secured_to_assets,
+        "equity_open": equity > 0,
+    }
 
 
 def expected_hashprice(params, hp_now: float, height: int, subsidy: float, fee: float) -> float:
@@ -95,4 +128,4 @@ def expected_hashprice(params, hp_now: float, height: int, subsidy: float, fee: 
     return float(hp_now * np.mean(reward_factor * growth))
 
 
-__all__ = ["decide", "expected_hashprice", "policy_context"]
+__all__ = ["decide", "expected_hashprice", "policy_context", "position_for_reasons"]

@@ -71,6 +71,9 @@ class Params:
     convertible_years: float
     covenant_secured_to_assets: float
     power_base_usd_mwh: float
+    #: A run option, not a scenario constant: the policies also return their reasons (the
+    #: browser page asks for them; runs and batches do not).
+    explain_decisions: bool = False
 
 
 def unix_seconds(day: dt.date) -> float:
@@ -85,7 +88,7 @@ def entry_fixed_usd_per_mw_year(opex: float, site_usd_per_mw: float, r: float, l
     return opex + site_usd_per_mw * annuity
 
 
-def build_params(config, n: int, n_public: int) -> Params:
+def build_params(config, n: int, n_public: int, explain_decisions: bool = False) -> Params:
     """The flat bundle of a validated scenario's ``config`` for ``n`` agents."""
     scenario, miners, ai = config.scenario, config.miners, config.market.ai
     policy, hardware, fringe, rates = (
@@ -146,6 +149,7 @@ def build_params(config, n: int, n_public: int) -> Params:
         convertible_years=rates.convertible_years,
         covenant_secured_to_assets=rates.covenant_secured_to_assets,
         power_base_usd_mwh=config.market.power.base_usd_mwh,
+        explain_decisions=explain_decisions,
     )
 
 

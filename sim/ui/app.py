@@ -4,21 +4,30 @@ The scenario the page opens with comes from the ``MINERSIM_UI_SCENARIO`` environ
 (a bundled name or a TOML path; default baseline, or demo when baseline is not bundled);
 ``MINERSIM_UI_SCENARIO_DIR`` names a folder whose TOML files the page may run too. The page runs
 no other scenario (see :mod:`sim.ui.params`).
+
+The page is made of Mesa's SolaraViz parts: its ``ModelController`` (Reset, Play, Step and the
+play loop) drives the model; the parameters, the miner selector, the reasons panel and the charts
+(SVG from :mod:`sim.ui.charts`) are the page's. Play steps the model in one thread and redraws
+the page in another, each redraw showing every epoch recorded by then.
 """
 
 from __future__ import annotations
 
+import html
 import os
+import threading
 
-import matplotlib
 import solara
-from mesa.visualization import SolaraViz
+from mesa.visualization.solara_viz import ModelController
+from mesa.visualization.utils import update_counter
 
-from sim.ui import SCENARIO_DIR_ENV, SCENARIO_ENV
-from sim.ui.charts import COMPONENTS
+from sim.ui import SCENARIO_DIR_ENV, SCENARIO_ENV, charts, data
 from sim.ui.params import default_scenario, model_params, page_defaults, page_model_class
 
-matplotlib.rcParams["svg.fonttype"] = "none"  # text as text: charts render faster and smaller
+TITLE = "minersim: Bitcoin mining industry, epoch by epoch"
+#: Pause between epochs while playing, ms (Mesa's default of 100 ms alone caps Play at 10/s).
+PLAY_INTERVAL_MS = 40
+GRID = "display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:4px"
 
 DEFAULTS = page_defaults(
     os.environ.get(SCENARIO_ENV) or default_scenario(), os.environ.get(SCENARIO_DIR_ENV) or None
@@ -28,12 +37,141 @@ PARAMS = model_params(DEFAULTS)
 
 
 @solara.component
+def ParameterInputs(values: solara.Reactive[dict]):
+    """The model's parameters; each slider's value is shown beside it (they apply on Reset)."""
+    for name, spec in PARAMS.items():
+
+        def set_value(value, name=name):
+            values.set({**values.value, name: value})
+
+        current = values.value.get(name, spec["value"])
+        if spec["type"] == "SliderFloat":
+            with solara.Row(style="align-items:center"):
+                solara.SliderFloat(
+                    spec["label"],
+                    value=current,
+                    on_value=set_value,
+                    min=spec["min"],
+                    max=spec["max"],
+                    step=spec["step"],
+                )
+                solara.Text(f"{current:g}", classes=["minersim-slider-value"])
+        elif spec["type"] == "Select":
+            solara.Select(spec["label"], value=current, values=spec["values"], on_value=set_value)
+        else:
+            solara.InputText(spec["label"], value=str(current), on_value=set_value)
+
+
+class _ComparedRun:
+    """The run compared with the page's: the same parameters with another seed, stepped up to the
+    page model's epoch whenever the page draws (the lock keeps two draws from stepping it at
+    once while Play runs)."""
+
+    def __init__(self, model, seed: int):
+        self.model = type(model)(**{**model.page_kwargs, "seed": seed})
+        self._lock = threading.Lock()
+
+    def catch_up(self, epoch: int):
+        with self._lock:
+            while self.model.running and self.model.epoch < epoch:
+                self.model.step()
+        return self.model
+
+
+def _compared_run(model, seed_text: str) -> _ComparedRun | None:
+    """The run compared with ``model`` (None without a valid seed other than its own)."""
+    try:
+        seed = int(seed_text.strip())
+    except ValueError:
+        return None
+    if seed < 0 or seed == model.seed:
+        return None
+    return _ComparedRun(model, seed)
+
+
+def _heading(text: str) -> None:
+    solara.HTML(tag="h3", unsafe_innerHTML=html.escape(text), style="margin:12px 0 0")
+
+
+@solara.component
+def Dashboard(model, compare_seed: str):
+    """Heading, miners' table, the selected miner's reasons and history, the network charts."""
+    update_counter.get()  # redraw after every Step / Play epoch (Mesa's force_update)
+    selection, set_selection = solara.use_state(0)
+    compared = solara.use_memo(lambda: _compared_run(model, compare_seed), [model, compare_seed])
+    run = data.RunView(model)  # the epochs recorded now: Play may step the model meanwhile
+    other = data.RunView(compared.catch_up(run.epoch)) if compared is not None else None
+    choices = {a.name: a.index for a in run.miner_agents[: run.n_public]}
+    if (~run.view.is_public).any():
+        choices[charts.selection_name(run, charts.FRINGE)] = charts.FRINGE
+    names = {v: k for k, v in choices.items()}
+    with solara.Column(style="padding:8px;gap:4px"):
+        solara.HTML(tag="div", unsafe_innerHTML=charts.heading_html(run))
+        with solara.Row(style="flex-wrap:wrap;gap:12px;align-items:flex-start"):
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=charts.miners_table_html(run, selection),
+                style="overflow:auto",
+            )
+            with solara.Column(style="min-width:420px;flex:1"):
+                solara.Select(
+                    "Miner",
+                    value=names[selection],
+                    values=list(choices),
+                    on_value=lambda name: set_selection(choices[name]),
+                    classes=["minersim-miner-select"],
+                )
+                solara.HTML(tag="div", unsafe_innerHTML=charts.reasons_html(run, selection))
+        _heading("History of the selected miner (actions marked on the time axis)")
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML="".join(charts.miner_charts(run, selection)),
+            style=GRID,
+            classes=["minersim-history"],
+        )
+        _heading("The network" + (f" (dashed: {charts.compare_label(other)})" if other else ""))
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML="".join(charts.network_charts(run, other)),
+            style=GRID,
+            classes=["minersim-network"],
+        )
+
+
+@solara.component
 def Page():
     """One model per browser session (the module itself runs once per server)."""
-    model = solara.use_memo(PageModel, dependencies=[])
-    SolaraViz(
-        model,
-        components=list(COMPONENTS),
-        model_params=PARAMS,
-        name="minersim: Bitcoin mining industry",
-    )
+    first = solara.use_memo(PageModel, dependencies=[])
+    model = solara.use_reactive(first)
+    parameters = solara.use_reactive({name: spec["value"] for name, spec in PARAMS.items()})
+    play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
+    # Play steps the model in one thread and draws in another (Mesa's use_threads): drawing
+    # while the model steps on keeps the page responsive, and a draw shows the epochs recorded
+    # by then. (ModelController needs these as reactives, whatever its signature says.)
+    render_interval = solara.use_reactive(1)
+    use_threads = solara.use_reactive(True)
+    compare_seed = solara.use_reactive("")
+    solara.Title(TITLE)
+    with solara.AppBar():  # solara puts the page in its app layout: bar, sidebar, main area
+        solara.AppBarTitle(TITLE)
+    with solara.Sidebar():
+        with solara.Card("Controls"):
+            ModelController(
+                model,
+                model_parameters=parameters,
+                play_interval=play_interval,
+                render_interval=render_interval,
+                use_threads=use_threads,
+            )
+            with solara.Row(style="align-items:center"):
+                solara.SliderInt(
+                    "Pause between epochs (ms)", value=play_interval, min=0, max=500, step=5
+                )
+                solara.Text(f"{play_interval.value}", classes=["minersim-slider-value"])
+        with solara.Card("Model parameters (apply on Reset)"):
+            ParameterInputs(parameters)
+        with solara.Card("Compare two runs"):
+            solara.InputText(
+                "Compare with seed (blank: none)", value=compare_seed, continuous_update=False
+            )
+    Dashboard(model.value, compare_seed.value)

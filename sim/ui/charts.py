@@ -1,337 +1,296 @@
-"""The page's charts and the miners' view, drawn from ``model.datacollector`` and the agents.
+"""The page's charts, miners' table and reasons panel, as HTML/SVG strings (no Solara here).
 
-Each ``*_chart`` / ``miners_table`` function takes the model and renders one Solara element;
-SolaraViz wraps plain functions so they redraw after every Step and Reset. Charts are matplotlib
-images (no front-end libraries needed offline) whose figures are reused from step to step, to keep
-a step's redraw fast.
+Network charts show the run (and, dashed, a run compared with it); a miner's history shows one
+public miner or the fringe as one aggregate, its actions marked on the time axis. Everything is
+read from the recorded results (:mod:`sim.ui.data`) and from the policy's own reasons
+(``model.last_decisions``): the page recomputes nothing.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import math
-import weakref
-from collections import Counter
-from dataclasses import dataclass
 
-import pandas as pd
-import solara
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, MaxNLocator
-from matplotlib.transforms import Bbox
+import numpy as np
 
+from sim.ui import data
 from sim.ui.params import POLICY_KEY, SLIDERS, config_value, slider_value
+from sim.ui.svg import Marker, Series, line_chart
 
-FIGSIZE_IN = (6.4, 3.4)
-DPI = 80
-#: SVG: sharp at any size, and a little quicker to make than PNG here.
-IMAGE_FORMAT = "svg"
-EMPTY_TEXT = "Press Step to run an epoch"
+FRINGE = "fringe"
 COLORS = {
-    "hashrate": "tab:blue",
-    "difficulty": "tab:orange",
-    "price": "black",
-    "cash": "tab:green",
-    "allin": "tab:red",
-    "hashprice": "tab:purple",
-    "debt": "tab:brown",
-    "mining": "tab:orange",
-    "ai": "tab:cyan",
-    "btc": "gold",
-    "mcap": "tab:gray",
+    "hashrate": "#1f77b4",
+    "price": "#222222",
+    "cash": "#2ca02c",
+    "allin": "#d62728",
+    "hashprice": "#9467bd",
+    "debt": "#8c564b",
+    "mining": "#ff7f0e",
+    "ai": "#17becf",
+    "idle": "#c7c7c7",
+    "btc": "#e6b800",
+    "mcap": "#7f7f7f",
+    "share": "#1f77b4",
+}
+ACTION_COLORS = {
+    "default": "#b71c1c",
+    "sell_assets": "#e65100",
+    "convert_ai": "#00838f",
+    "buy_asics": "#2e7d32",
+    "borrow": "#6d4c41",
+    "issue_equity": "#6a1b9a",
 }
 
-#: Tick labels in thousands (120k): full numbers crowd the axis label.
-THOUSANDS = FuncFormatter(lambda value, _pos: f"{value / 1e3:g}k" if value else "0")
-#: Bars of the balance-sheet chart: label -> key in COLORS.
-BALANCE_SERIES = {"Cash": "cash", "BTC": "btc", "Debt": "debt", "Market cap": "mcap"}
-PRICE_COLUMNS = ("BTC price (USD)", "Cost to mine, cash (USD)", "Cost to mine, all-in (USD)")
 
-#: Each live model's chart figures by chart name (dropped with the model).
-_FIGURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _epochs(model) -> pd.DataFrame:
-    """Collected model variables, indexed by epoch number (1 = after the first step)."""
-    df = model.datacollector.get_model_vars_dataframe()
-    df.index = pd.RangeIndex(1, len(df) + 1, name="Epoch")
-    return df
-
-
-def _legend(ax, entries: dict[str, str], loc: str, fontsize: float = 8) -> None:
-    """A fixed legend of filled swatches (label -> colour), drawn once with the axes."""
-    handles = [Patch(color=color, label=label) for label, color in entries.items()]
-    ax.legend(handles=handles, loc=loc, fontsize=fontsize)
-
-
-def _single_axes(
-    title: str, ylabel: str, twin_ylabel: str | None = None, legend: dict[str, str] | None = None
-):
-    """A builder of a one-panel chart figure, with a right-hand axis if ``twin_ylabel`` and a
-    fixed legend (label -> colour) if ``legend``."""
-
-    def build() -> Figure:
-        fig = Figure(figsize=FIGSIZE_IN, dpi=DPI)
-        fig.subplots_adjust(left=0.12, right=0.88, top=0.9, bottom=0.15)  # layout engines are slow
-        ax = fig.subplots()
-        ax.set_title(title, fontsize=11)
-        ax.set_ylabel(ylabel)
-        ax.set_xlabel("Epoch (2016 blocks, about 2 weeks)")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        if legend:
-            _legend(ax, legend, "upper left")
-        if twin_ylabel:
-            ax.twinx().set_ylabel(twin_ylabel)
-        return fig
-
-    return build
-
-
-def _figure(model, key: str, build) -> Figure:
-    """This model's figure for chart ``key``, built once and emptied of data for a redraw.
-
-    Reusing the axes keeps their ticks, labels and legends: building them is most of
-    matplotlib's cost, and a step redraws every chart.
-    """
-    figures = _FIGURES.setdefault(model, {})
-    if key not in figures:
-        figures[key] = build()
-    fig = figures[key]
-    for ax in fig.axes:
-        for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts]:
-            artist.remove()
-        ax.dataLim.set_points(Bbox.null().get_points())  # as Axes.relim() does, but the new
-        ax.ignore_existing_data_limits = True  # data (collections too) sets the limits as drawn
-    return fig
-
-
-def _show(model, fig: Figure, empty: bool) -> None:
-    """Rescale every axis to its new data and send the figure to the page as an image.
-
-    The image is remade when the model or its epoch changes (the figure object itself is
-    reused, so Solara cannot tell by looking at it)."""
-    for ax in fig.axes:
-        ax.autoscale_view()
-    if empty:
-        ax = fig.axes[0]
-        ax.text(0.5, 0.5, EMPTY_TEXT, ha="center", va="center", transform=ax.transAxes)
-    solara.FigureMatplotlib(fig, dependencies=[model, model.epoch], format=IMAGE_FORMAT)
-
-
-def hashrate_chart(model) -> None:
-    """Network hashrate (EH/s, left) and difficulty (T, right)."""
-    df = _epochs(model)
-    fig = _figure(
-        model,
-        "hashrate",
-        _single_axes("Hashrate and difficulty", "Hashrate (EH/s)", "Difficulty (T)"),
-    )
-    ax, right = fig.axes
-    ax.plot(df.index, df["Hashrate (EH/s)"], color=COLORS["hashrate"])
-    right.plot(df.index, df["Difficulty (T)"], color=COLORS["difficulty"])
-    ax.yaxis.label.set_color(COLORS["hashrate"])
-    right.yaxis.label.set_color(COLORS["difficulty"])
-    _show(model, fig, df.empty)
-
-
-def price_chart(model) -> None:
-    """BTC price against the cost to mine one BTC, cash and all-in (USD)."""
-    df = _epochs(model)
-    legend = {
-        "BTC price": COLORS["price"],
-        "Cash cost": COLORS["cash"],
-        "All-in cost": COLORS["allin"],
-    }
-    fig = _figure(
-        model, "price", _single_axes("BTC price against cost to mine", "USD per BTC", legend=legend)
-    )
-    ax = fig.axes[0]
-    ax.yaxis.set_major_formatter(THOUSANDS)
-    for column, color in zip(PRICE_COLUMNS, legend.values(), strict=True):
-        ax.plot(df.index, df[column], color=color)
-    _show(model, fig, df.empty)
-
-
-def hashprice_chart(model) -> None:
-    """Hashprice: revenue per PH/s per day (USD)."""
-    df = _epochs(model)
-    fig = _figure(model, "hashprice", _single_axes("Hashprice", "USD per PH/s per day"))
-    fig.axes[0].plot(df.index, df["Hashprice (USD/PH/day)"], color=COLORS["hashprice"])
-    _show(model, fig, df.empty)
-
-
-def debt_chart(model) -> None:
-    """Debt of the public miners together (USD bn)."""
-    df = _epochs(model)
-    fig = _figure(model, "debt", _single_axes("Public miners' debt", "USD bn"))
-    fig.axes[0].fill_between(df.index, df["Miner debt (USD bn)"], color=COLORS["debt"], alpha=0.6)
-    _show(model, fig, df.empty)
-
-
-def capacity_chart(model) -> None:
-    """Industry power capacity used for mining and leased to AI/HPC tenants (MW), stacked."""
-    df = _epochs(model)
-    legend = {"Mining": COLORS["mining"], "AI / HPC": COLORS["ai"]}
-    fig = _figure(
-        model, "capacity", _single_axes("Mining against AI capacity", "MW", legend=legend)
-    )
-    fig.axes[0].yaxis.set_major_formatter(THOUSANDS)
-    fig.axes[0].stackplot(
-        df.index, df["Mining (MW)"], df["AI (MW)"], colors=list(legend.values()), alpha=0.8
-    )
-    _show(model, fig, df.empty)
-
-
-def _btc_price(model) -> float:
-    df = model.datacollector.get_model_vars_dataframe()
-    if df.empty:
-        return float(model.cfg.market.btc.initial_usd)
-    return float(df["BTC price (USD)"].iloc[-1])
-
-
-def _public(model) -> list:
-    return [a for a in model.miner_agents if a.kind == "public"]
-
-
-def _fringe(model) -> list:
-    return [a for a in model.miner_agents if a.kind != "public"]
-
-
-def _zero_if_nan(value: float) -> float:
-    return 0.0 if math.isnan(value) else value
-
-
-def _balance_values(agent, btc_price: float) -> dict[str, float]:
-    """A public miner's balance-sheet bars (USD bn; 0 before its first epoch)."""
-    values = {
-        "Cash": agent.cash_usd,
-        "BTC": agent.btc_held * btc_price,
-        "Debt": agent.debt_usd,
-        "Market cap": agent.market_cap_usd,
-    }
-    return {label: _zero_if_nan(v) / 1e9 for label, v in values.items()}
-
-
-@dataclass
-class _BalanceFigure:
-    """The balance-sheet figure with one bar per miner and series, made once per model: a
-    redraw only changes the bars' lengths and the axis limits (making bars is slow)."""
-
-    fig: Figure
-    money_bars: dict  # series label -> BarContainer
-    mining_bars: object
-    ai_bars: object
-
-
-def _balance_figure(n_miners: int) -> _BalanceFigure:
-    fig = Figure(figsize=(6.4, 4.2), dpi=DPI)
-    fig.subplots_adjust(left=0.2, right=0.95, top=0.93, bottom=0.12, wspace=0.08)
-    money, power = fig.subplots(1, 2, sharey=True, width_ratios=[3, 2])
-    rows = list(range(n_miners))
-    zeros = [0.0] * n_miners
-    height = 0.8 / len(BALANCE_SERIES)
-    money_bars = {}
-    for k, (label, color_key) in enumerate(BALANCE_SERIES.items()):
-        offsets = [r - 0.4 + height * (k + 0.5) for r in rows]
-        money_bars[label] = money.barh(offsets, zeros, height=height, color=COLORS[color_key])
-    mining_bars = power.barh(rows, zeros, color=COLORS["mining"])
-    ai_bars = power.barh(rows, zeros, color=COLORS["ai"])
-    money.set_ylim(n_miners - 0.5, -0.5)  # first miner on top; x limits follow the data
-    money.set_xlabel("USD bn")
-    money.set_title("Balance sheets", fontsize=11)
-    power.set_xlabel("MW")
-    power.xaxis.set_major_locator(MaxNLocator(3))
-    power.set_title("Capacity split", fontsize=11)
-    _legend(money, {k: COLORS[v] for k, v in BALANCE_SERIES.items()}, "lower right", 7)
-    _legend(power, {"Mining": COLORS["mining"], "AI / HPC": COLORS["ai"]}, "lower right", 7)
-    for ax in (money, power):
-        ax.grid(axis="x", alpha=0.3)
-    return _BalanceFigure(fig, money_bars, mining_bars, ai_bars)
-
-
-def _padded_range(values: list[float]) -> tuple[float, float]:
-    """Axis limits that include 0 and every value, with 5% room (cheaper than Axes.relim on
-    bars)."""
-    low, high = min([0.0, *values]), max([0.0, *values])
-    pad = 0.05 * (high - low) or 1.0
-    return (low - pad if low < 0 else 0.0), high + pad
-
-
-def balance_sheet_chart(model) -> None:
-    """Each public miner's cash, BTC (at market), debt and market cap (USD bn), and its site
-    capacity split between mining and AI (MW); defaulted miners are marked in red."""
-    miners = _public(model)
-    figures = _FIGURES.setdefault(model, {})
-    if "balance" not in figures:
-        figures["balance"] = _balance_figure(len(miners))
-    chart: _BalanceFigure = figures["balance"]
-    price = _btc_price(model)
-    values = [_balance_values(a, price) for a in miners]
-    for label, bars in chart.money_bars.items():
-        for bar, value in zip(bars, values, strict=True):
-            bar.set_width(value[label])
-    for agent, mining_bar, ai_bar in zip(miners, chart.mining_bars, chart.ai_bars, strict=True):
-        mining_mw = _zero_if_nan(agent.mining_mw)
-        mining_bar.set_width(mining_mw)
-        ai_bar.set_x(mining_mw)
-        ai_bar.set_width(_zero_if_nan(agent.ai_mw))
-    money, power = chart.fig.axes
-    money.set_yticks(
-        range(len(miners)), [f"{a.name} (defaulted)" if a.defaulted else a.name for a in miners]
-    )
-    for label, agent in zip(money.get_yticklabels(), miners, strict=True):
-        label.set_color("tab:red" if agent.defaulted else "black")
-    money.set_xlim(*_padded_range([x for v in values for x in v.values()]))
-    power.set_xlim(*_padded_range([b.get_x() + b.get_width() for b in chart.ai_bars]))
-    solara.FigureMatplotlib(chart.fig, dependencies=[model, model.epoch], format=IMAGE_FORMAT)
-
-
-def _fmt(value: float, scale: float = 1.0, digits: int = 0) -> str:
-    return "—" if math.isnan(value) else f"{value / scale:,.{digits}f}"
-
-
-def _row(cells: list[str], css: str = "") -> str:
-    """A table row: the first two cells (name, action) left-aligned, numbers right-aligned."""
-    tds = "".join(
-        f'<td style="text-align:{"left" if k < 2 else "right"};padding:1px 3px">'
-        f"{html.escape(text)}</td>"
-        for k, text in enumerate(cells)
-    )
-    return f'<tr style="{css}">{tds}</tr>'
-
-
-def _public_row(agent, btc_price: float) -> str:
-    name = f"{agent.name} (defaulted)" if agent.defaulted else agent.name
-    return _row(
-        [
-            name,
-            agent.last_action,
-            _fmt(agent.hashrate_ehs, 1, 1),
-            _fmt(agent.mining_mw),
-            _fmt(agent.ai_mw),
-            _fmt(agent.cash_usd, 1e9, 2),
-            _fmt(agent.btc_held * btc_price, 1e9, 2),
-            _fmt(agent.debt_usd, 1e9, 2),
-            _fmt(agent.market_cap_usd, 1e9, 2),
-        ],
-        "color:#c62828;font-weight:bold" if agent.defaulted else "",
+def _chart(model, name, title, unit, series, **kw) -> str:
+    return line_chart(
+        name, title, unit, data.epoch_times_s(model), series, start_s=data.start_s(model), **kw
     )
 
 
-def _fringe_row(agents: list) -> str:
-    def total(attribute: str) -> float:
-        return sum(getattr(a, attribute) for a in agents)
+def _compared(model, other, column: str, label: str, color: str) -> list[Series]:
+    """A network series of this run and, dashed, of the compared run."""
+    out = [Series(label, data.epoch_column(model, column), color)]
+    if other is not None:
+        label = f"{label} ({compare_label(other)})"
+        out.append(Series(label, data.epoch_column(other, column), color, dashed=True))
+    return out
 
-    action = Counter(a.last_action for a in agents).most_common(1)[0][0]
-    numbers = [_fmt(total("hashrate_ehs"), 1, 1), _fmt(total("mining_mw")), _fmt(total("ai_mw"))]
-    return _row([f"Fringe ({len(agents)})", f"{action} (most)", *numbers, *["—"] * 4])
+
+def compare_label(other) -> str:
+    """How the compared run is named on the page."""
+    return f"seed {other.seed}"
 
 
-#: Column headers of the miners' table, two lines each (money in USD bn; BTC at the latest
-#: price).
+def network_charts(model, other=None) -> list[str]:
+    """Hashrate, BTC price against the cost to mine, hashprice, capacity split and debt."""
+    c = COLORS
+    price = _compared(model, other, "btc_price_usd", "BTC price", c["price"])
+    price += [
+        Series("Cash cost", data.epoch_column(model, "cost_to_mine_cash_usd"), c["cash"]),
+        Series("All-in cost", data.epoch_column(model, "cost_to_mine_allin_usd"), c["allin"]),
+    ]
+    capacity = _compared(model, other, "mining_capacity_mw", "Mining", c["mining"])
+    capacity += _compared(model, other, "ai_capacity_mw", "AI / HPC", c["ai"])
+    return [
+        _chart(
+            model,
+            "hashrate",
+            "Network hashrate",
+            "EH/s",
+            _compared(model, other, "hashrate_ehs", "Hashrate", c["hashrate"]),
+        ),
+        _chart(model, "price", "BTC price against cost to mine", "USD per BTC", price),
+        _chart(
+            model,
+            "hashprice",
+            "Hashprice",
+            "USD per PH/s per day",
+            _compared(model, other, "hashprice_usd_per_ph_day", "Hashprice", c["hashprice"]),
+        ),
+        _chart(model, "capacity", "Mining against AI capacity", "MW", capacity),
+        _chart(
+            model,
+            "debt",
+            "Public miners' debt",
+            "USD",
+            _compared(model, other, "total_debt_usd", "Debt", c["debt"]),
+        ),
+    ]
+
+
+def selection_agents(model, selection) -> np.ndarray:
+    """Agent indices of a selection: one public miner, or every fringe agent."""
+    if selection == FRINGE:
+        return np.flatnonzero(~model.view.is_public)
+    return np.array([int(selection)])
+
+
+def selection_name(model, selection) -> str:
+    if selection == FRINGE:
+        return f"Fringe ({int((~model.view.is_public).sum())} agents, as one)"
+    return model.miner_agents[int(selection)].name
+
+
+def _markers(model, selection) -> list[Marker]:
+    if selection == FRINGE:
+        return []
+    return [
+        Marker(t, f"{_epochs_words(first, last)}: {action}", ACTION_COLORS.get(action, "#555"))
+        for first, last, t, action in data.actions(model, int(selection))
+    ]
+
+
+def _epochs_words(first: int, last: int) -> str:
+    return f"epoch {first}" if first == last else f"epochs {first}-{last}"
+
+
+def miner_charts(model, selection) -> list[str]:
+    """The selected miner's balance sheet, capacity split, hashrate and share price over the run,
+    its actions marked on the time axis (hover a marker for the action)."""
+    h = data.miner_columns(model, selection_agents(model, selection))
+    name = selection_name(model, selection)
+    marks = _markers(model, selection)
+    c = COLORS
+    balance = [
+        Series("Cash", h["cash_usd"], c["cash"]),
+        Series("BTC at market", h["btc_usd"], c["btc"]),
+        Series("Debt", h["debt_usd"], c["debt"]),
+    ]
+    if selection != FRINGE:
+        balance.append(Series("Market cap", h["market_cap_usd"], c["mcap"]))
+    charts = [
+        _chart(model, "miner-balance", f"{name}: balance sheet", "USD", balance, markers=marks),
+        _chart(
+            model,
+            "miner-capacity",
+            f"{name}: capacity split",
+            "MW",
+            [
+                Series("Mining", h["mining_mw"], c["mining"]),
+                Series("AI / HPC", h["ai_mw"], c["ai"]),
+                Series("Idle", data.idle_mw(h), c["idle"]),
+            ],
+            stacked=True,
+            markers=marks,
+        ),
+        _chart(
+            model,
+            "miner-hashrate",
+            f"{name}: hashrate",
+            "EH/s",
+            [Series("Hashrate", h["hashrate_ehs"], c["hashrate"])],
+            markers=marks,
+        ),
+    ]
+    if selection != FRINGE:
+        charts.append(
+            _chart(
+                model,
+                "miner-share",
+                f"{name}: share price",
+                "USD per share",
+                [Series("Share price", h["share_price_usd"], c["share"])],
+                markers=marks,
+            )
+        )
+    return charts
+
+
+# ---------------------------------------------------------------- the reasons panel
+def _money(usd: float) -> str:
+    if not math.isfinite(usd):
+        return "—"
+    for scale, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if abs(usd) >= scale:
+            return f"USD {usd / scale:,.2f}{suffix}"
+    return f"USD {usd:,.0f}"
+
+
+def _num(value: float, fmt: str, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float) and math.isinf(value):
+        return "never" if "day" in unit or "year" in unit else "∞"
+    return f"{value:{fmt}}{unit}"
+
+
+def reason_rows(r: dict) -> list[tuple[str, str, str]]:
+    """(group, what, figures) rows of one agent's reasons, in the order a reader weighs them."""
+    yes = {True: "open", False: "shut"}
+    maturity = r["days_to_maturity"]
+    return [
+        (
+            "Mining or AI",
+            "Mining margin per MW (frontier machines, expected hashprice)",
+            f"{_money(r['mining_margin_usd_per_mw_year'])} a year; "
+            f"NPV {_money(r['mining_npv_usd_per_mw'])}",
+        ),
+        (
+            "Mining or AI",
+            "AI lease NOI per MW",
+            f"{_money(r['ai_noi_usd_per_mw_year'])} a year; NPV {_money(r['ai_npv_usd_per_mw'])}; "
+            f"pays back in {_num(r['ai_payback_years'], '.1f', ' years')}",
+        ),
+        (
+            "Machines",
+            "Hashprice now / expected, against its fleet's breakeven",
+            f"{_num(r['hashprice_usd_per_th_day'] * 1e3, '.2f')} / "
+            f"{_num(r['expected_hashprice_usd_per_th_day'] * 1e3, '.2f')} against "
+            f"{_num(r['breakeven_usd_per_th_day'] * 1e3, '.2f')} USD per PH/s per day",
+        ),
+        (
+            "Machines",
+            "Frontier machine payback against the hurdle",
+            f"{_num(r['frontier_payback_days'], ',.0f', ' days')} against "
+            f"{_num(r['hurdle_payback_days'], ',.0f', ' days')}",
+        ),
+        (
+            "Machines",
+            "Fleet against the frontier",
+            f"{_num(r['fleet_jth'], '.1f', ' J/TH')} against "
+            f"{_num(r['frontier_jth'], '.1f', ' J/TH')}; "
+            f"book age {_num(r['fleet_age_years'], '.1f', ' years')}",
+        ),
+        (
+            "Finance",
+            "Cash runway (power and opex)",
+            _num(r["cash_runway_months"], ",.1f", " months"),
+        ),
+        (
+            "Finance",
+            "Leverage (debt / assets) against the ceiling",
+            f"{_num(r['leverage'], '.0%')} against {_num(r['max_leverage'], '.0%')}",
+        ),
+        (
+            "Finance",
+            "Nearest debt maturity",
+            "no debt" if math.isinf(maturity) else _num(maturity, ",.0f", " days"),
+        ),
+        (
+            "Finance",
+            "Covenant (secured / assets) against its limit",
+            f"{_num(r['secured_to_assets'], '.0%')} against {_num(r['covenant_limit'], '.0%')}",
+        ),
+        ("Finance", "Markets", f"credit {yes[r['credit_open']]}, equity {yes[r['equity_open']]}"),
+    ]
+
+
+def reasons_html(model, selection) -> str:
+    """The selected miner's decision of the latest epoch and the figures behind it, as its policy
+    returned them."""
+    decisions = getattr(model, "last_decisions", None)
+    name = selection_name(model, selection)
+    if decisions is None:
+        body = "<p>No decision yet: press Step to run an epoch.</p>"
+    elif selection == FRINGE:
+        body = f"<p>{html.escape(decisions.explain(int(selection_agents(model, FRINGE)[0])))}</p>"
+    else:
+        i = int(selection)
+        agent = model.miner_agents[i]
+        if agent.defaulted:
+            body = "<p><b>Defaulted</b>: it no longer decides.</p>"
+        else:
+            rows = "".join(
+                f"<tr><td style='color:#666;padding:1px 6px 1px 0'>{html.escape(g)}</td>"
+                f"<td style='padding:1px 8px 1px 0'>{html.escape(w)}</td>"
+                f"<td style='padding:1px 0'>{html.escape(f)}</td></tr>"
+                for g, w, f in reason_rows(decisions.reasons.of(i))
+            )
+            body = (
+                f'<p class="minersim-why" style="margin:4px 0 6px">'
+                f"{html.escape(decisions.explain(i))}</p>"
+                f'<table class="minersim-reasons" style="font-size:12px;border-collapse:collapse">'
+                f"{rows}</table>"
+            )
+    policy = "" if selection == FRINGE else f" (policy {model.miner_agents[int(selection)].policy})"
+    return (
+        f'<div class="minersim-reasons-panel" style="padding:8px">'
+        f"<b>Why: {html.escape(name)}{html.escape(policy)}, epoch {model.epoch}</b>{body}</div>"
+    )
+
+
+# ---------------------------------------------------------------- the miners' table
 HEADERS = (
     ("Miner", ""),
     ("Last", "action"),
@@ -345,13 +304,82 @@ HEADERS = (
 )
 
 
+def _fmt(value: float, scale: float = 1.0, digits: int = 0) -> str:
+    return "—" if math.isnan(value) else f"{value / scale:,.{digits}f}"
+
+
+def _row(cells: list[str], css: str = "") -> str:
+    tds = "".join(
+        f'<td style="text-align:{"left" if k < 2 else "right"};padding:1px 4px">'
+        f"{html.escape(text)}</td>"
+        for k, text in enumerate(cells)
+    )
+    return f'<tr style="{css}">{tds}</tr>'
+
+
+def miners_table_html(model, selection=None) -> str:
+    """Each public miner's position and last action (filled from the opening position at epoch
+    0); the fringe in one row. The selected row is highlighted."""
+    pos = data.latest_position(model)
+    acts = data.latest_actions(model)
+    price = data.btc_price_now(model)
+    head = "".join(
+        f'<th style="text-align:{"left" if k < 2 else "right"};padding:1px 4px">'
+        f"{html.escape(top)}<br>{html.escape(bottom)}</th>"
+        for k, (top, bottom) in enumerate(HEADERS)
+    )
+    rows, defaulted_now = [], model.view.defaulted
+    for agent in model.miner_agents[: model.n_public]:
+        i = agent.index
+        defaulted = bool(defaulted_now[i])
+        css = "color:#c62828;font-weight:bold" if defaulted else ""
+        if selection is not None and selection != FRINGE and int(selection) == i:
+            css += ";background:#e3f2fd"
+        rows.append(
+            _row(
+                [
+                    agent.name + (" ✕ defaulted" if defaulted else ""),
+                    acts[i],
+                    _fmt(pos["hashrate_ehs"][i], 1, 1),
+                    _fmt(pos["mining_mw"][i]),
+                    _fmt(pos["ai_mw"][i]),
+                    _fmt(pos["cash_usd"][i], 1e9, 2),
+                    _fmt(pos["btc_held"][i] * price, 1e9, 2),
+                    _fmt(pos["debt_usd"][i], 1e9, 2),
+                    _fmt(pos["market_cap_usd"][i], 1e9, 2),
+                ],
+                css,
+            )
+        )
+    fringe = np.flatnonzero(~model.view.is_public)
+    if fringe.size:
+        css = ";background:#e3f2fd" if selection == FRINGE else ""
+        rows.append(
+            _row(
+                [
+                    f"Fringe ({fringe.size}, as one)",
+                    "",
+                    _fmt(pos["hashrate_ehs"][fringe].sum(), 1, 1),
+                    _fmt(pos["mining_mw"][fringe].sum()),
+                    _fmt(pos["ai_mw"][fringe].sum()),
+                    *["—"] * 4,
+                ],
+                css,
+            )
+        )
+    return (
+        '<table class="minersim-miners" '
+        'style="border-collapse:collapse;font-size:12px;white-space:nowrap">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def status_line(model) -> str:
     """Where the run is: epoch, simulated date, scenario, seed."""
-    day = dt.datetime.fromtimestamp(model.time_s, dt.UTC).date()
     finished = "" if model.running else "; run finished"
     return (
-        f"Epoch {model.epoch}, {day:%Y-%m-%d}; scenario {model.spec.name}, seed {model.seed}"
-        + finished
+        f"Epoch {model.epoch}, {data.current_date(model)}; scenario {model.spec.name}, "
+        f"seed {model.seed}" + finished
     )
 
 
@@ -361,10 +389,11 @@ def parameters_line(model) -> str:
     return "In effect: " + ", ".join(values) + f"; policy {config_value(model.spec, POLICY_KEY)}"
 
 
-def _heading(model) -> str:
-    """Status, parameters in effect and any problem with the page's inputs, as HTML."""
+def heading_html(model) -> str:
+    """Status, parameters in effect and any problem with the page's inputs."""
     parts = [
-        f'<p style="margin:4px 0"><b>Miners</b>: {html.escape(status_line(model))}</p>',
+        f'<p class="minersim-status" style="margin:4px 0"><b>Miners</b>: '
+        f"{html.escape(status_line(model))}</p>",
         f'<p style="margin:0 0 8px;font-size:12px">{html.escape(parameters_line(model))}</p>',
     ]
     parts += [
@@ -372,37 +401,3 @@ def _heading(model) -> str:
         for note in getattr(model, "ui_notes", ())
     ]
     return "".join(parts)
-
-
-def miners_table(model) -> None:
-    """Each public miner's balance sheet, capacity split and last action; the fringe in one row."""
-    price = _btc_price(model)
-    head = "".join(
-        f'<th style="text-align:{"left" if k < 2 else "right"};padding:1px 3px">'
-        f"{html.escape(top)}<br>{html.escape(bottom)}</th>"
-        for k, (top, bottom) in enumerate(HEADERS)
-    )
-    rows = [_public_row(a, price) for a in _public(model)]
-    fringe = _fringe(model)
-    if fringe:
-        rows.append(_fringe_row(fringe))
-    table = (
-        '<table class="minersim-miners" '
-        'style="border-collapse:collapse;font-size:11.5px;white-space:nowrap">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-    solara.HTML(
-        tag="div", unsafe_innerHTML=_heading(model) + table, style="overflow:auto;padding:8px"
-    )
-
-
-#: (component, page) pairs for SolaraViz, in display order.
-COMPONENTS = [
-    (miners_table, 0),
-    (balance_sheet_chart, 0),
-    (hashrate_chart, 0),
-    (price_chart, 0),
-    (hashprice_chart, 0),
-    (capacity_chart, 0),
-    (debt_chart, 0),
-]

@@ -208,6 +208,7 @@ class UiMiningModel(MiningModel):
     """
 
     page_defaults: ClassVar[PageDefaults]
+    explain_decisions = True  # the policies return their reasons for the page's "Why" panel
 
     def __init__(
         self,
@@ -227,6 +228,13 @@ class UiMiningModel(MiningModel):
             "ai_lease_musd": ai_lease_musd,
             "power_shock": power_shock,
             "base_rate_pct": base_rate_pct,
+        }
+        #: The keywords this model was built with (a compared run changes only the seed).
+        self.page_kwargs = {
+            "scenario_name": scenario_name,
+            "seed": seed,
+            **sliders,
+            "policy": policy,
         }
         self.ui_overrides = ui_overrides(sliders, policy, defaults)
         #: Problems with the page's inputs, shown on the page (an exception would replace the
