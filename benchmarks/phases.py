@@ -7,13 +7,26 @@ a per-phase total; a phase's time is the best (minimum) of its totals over the r
 run does not count against the phase. Prints a Markdown table: ms per epoch and share of the sum
 of the phases, the set-up (``build``), and the best whole run (build + epochs) beside it.
 
-Run: ``.venv/bin/python benchmarks/phases.py [--repeats N] [--scenario NAME] [--seed S]``
+With ``--against REF`` (a git commit) it compares this tree with REF under the same load: REF's
+``sim/`` is exported to a temporary folder (``git archive``; its ``scenarios/`` and ``data/`` are
+this tree's), and ``--rounds`` rounds alternate one child process per tree (``python -S`` with
+only that tree and site-packages on the path). Each phase's time is its best over all rounds;
+the table gives ms/epoch before (REF) and after (this tree) and their ratio.
+
+Run: ``.venv/bin/python benchmarks/phases.py [--repeats N] [--scenario NAME] [--seed S]
+[--against REF [--rounds R]]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
+import sysconfig
+import tempfile
 import time
+from pathlib import Path
 
 from sim.engine.build import build
 from sim.engine.epoch import PHASES
@@ -74,13 +87,89 @@ def table(m: dict) -> str:
     return "\n".join(lines)
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def export_tree(ref: str, folder: Path) -> Path:
+    """``sim/`` of git commit ``ref`` in ``folder``, with this tree's scenarios and data linked
+    in as ``sim.scenarios`` and ``sim.data`` (what the editable install maps them to)."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref, "sim"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    for name in ("scenarios", "data"):
+        (folder / "sim" / name).symlink_to(REPO / name)
+    return folder
+
+
+def measure_in(tree: Path | None, args) -> dict:
+    """:func:`measure` in a child process: importing ``sim`` from ``tree`` only (``python -S``,
+    no editable install on the path), or from this tree's install when ``tree`` is None."""
+    cmd = [__file__, "--json", "--scenario", args.scenario, "--seed", str(args.seed)]
+    cmd += ["--repeats", str(args.repeats)]
+    if tree is None:
+        cmd, env, cwd = [sys.executable, *cmd], None, REPO
+    else:
+        cmd, cwd = [sys.executable, "-S", *cmd], tree
+        env = {"PYTHONPATH": f"{tree}:{sysconfig.get_paths()['purelib']}", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def best_of_rounds(results: list[dict]) -> dict:
+    """Each phase's (and the build's and whole run's) best over several measurements."""
+    out = dict(results[0])
+    out["phase_s"] = {k: min(r["phase_s"][k] for r in results) for k in results[0]["phase_s"]}
+    for key in ("build_s", "run_s"):
+        out[key] = min(r[key] for r in results)
+    out["repeats"] = sum(r["repeats"] for r in results)
+    return out
+
+
+def compare_table(before: dict, after: dict) -> str:
+    """Markdown table: ms/epoch before and after, and after / before, slowest first (before)."""
+    ms = {}
+    for label, m in (("before", before), ("after", after)):
+        ms[label] = {k: 1e3 * s / m["epochs"] for k, s in m["phase_s"].items()}
+        ms[label]["**sum of phases**"] = sum(ms[label].values())
+    lines = [
+        "| phase | before ms/epoch | after ms/epoch | after / before |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in sorted(ms["before"], key=lambda k: -ms["before"][k]):
+        b, a = ms["before"][name], ms["after"].get(name, float("nan"))
+        lines.append(f"| {name} | {b:.3f} | {a:.3f} | {a / b:.2f} |")
+    lines.append("")
+    for label, m in (("before", before), ("after", after)):
+        lines.append(
+            f"{label}: {m['epochs']} epochs, best of {m['repeats']}: build {m['build_s']:.3f} s, "
+            f"whole run (build + epochs, phases timed) {m['run_s']:.3f} s"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="baseline")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--against", metavar="REF", help="git commit to compare with")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    print(table(measure(args.scenario, args.seed, args.repeats)))
+    if args.json:
+        print(json.dumps(measure(args.scenario, args.seed, args.repeats)))
+    elif args.against:
+        with tempfile.TemporaryDirectory() as tmp:
+            base = export_tree(args.against, Path(tmp))
+            before, after = [], []
+            for _ in range(args.rounds):
+                before.append(measure_in(base, args))
+                after.append(measure_in(None, args))
+        print(f"before = {args.against}, after = this tree")
+        print(compare_table(best_of_rounds(before), best_of_rounds(after)))
+    else:
+        print(table(measure(args.scenario, args.seed, args.repeats)))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ class Table:
         self._dtypes = {name: np.dtype(dtype) for name, dtype in columns.items()}
         self._data = {name: np.zeros(capacity, dtype) for name, dtype in self._dtypes.items()}
         self.n = 0
+        self._refresh_views()
 
     def __len__(self) -> int:
         return self.n
@@ -29,11 +30,24 @@ class Table:
     def columns(self) -> tuple[str, ...]:
         return tuple(self._dtypes)
 
-    def __getattr__(self, name: str) -> np.ndarray:
-        data = self.__dict__.get("_data")
-        if data is None or name not in data:
-            raise AttributeError(name)
-        return data[name][: self.n]
+    def _refresh_views(self) -> None:
+        """Expose each column's filled part as an instance attribute (a view into the storage).
+
+        Plain attributes rather than ``__getattr__``: a column is read hundreds of times per
+        epoch, and every change of ``n`` or of the storage goes through this method.
+        """
+        n = self.n
+        for name, column in self._data.items():
+            self.__dict__[name] = column[:n]
+
+    def __getstate__(self) -> dict:
+        """Pickle the storage only; the column views are rebuilt on unpickling (a pickled view
+        would become an independent copy)."""
+        return {key: self.__dict__[key] for key in ("_dtypes", "_data", "n")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._refresh_views()
 
     def append(self, **values: np.ndarray | float | int | bool) -> None:
         """Append rows; each value is a scalar or an array (all arrays of one length)."""
@@ -49,13 +63,17 @@ class Table:
         for name, value in values.items():
             self._data[name][self.n : self.n + k] = value
         self.n += k
+        self._refresh_views()
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the rows where ``mask`` is true (order preserved)."""
         kept = int(np.count_nonzero(mask))
+        if kept == self.n:
+            return
         for _name, column in self._data.items():
             column[:kept] = column[: self.n][mask]
         self.n = kept
+        self._refresh_views()
 
     def _reserve(self, size: int) -> None:
         capacity = len(next(iter(self._data.values())))
