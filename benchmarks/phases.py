@@ -1,7 +1,9 @@
 """Time of each engine phase in baseline runs, measured in one process.
 
 Builds a run with ``sim.engine.build.build`` and steps it with the phases of
-``sim.engine.epoch.PHASES``, timing every phase call with ``time.perf_counter``. Each of the
+``sim.engine.epoch.PHASES``, timing every phase call with the thread's CPU clock
+(``time.thread_time``: on a loaded machine the wall clock also counts the time other processes
+hold the core; ``--wall`` uses ``time.perf_counter`` instead). Each of the
 ``--repeats`` runs (same scenario and seed, after one warm-up run that loads numba's cache) gives
 a per-phase total; a phase's time is the best (minimum) of its totals over the runs, so one noisy
 run does not count against the phase. Prints a Markdown table: ms per epoch and share of the sum
@@ -33,12 +35,15 @@ from sim.engine.epoch import PHASES
 from sim.engine.world import Scratch
 from sim.input.scenario import load_scenario
 
+CLOCKS = {"cpu": time.thread_time, "wall": time.perf_counter}
 
-def timed_run(spec, seed: int) -> tuple[dict[str, float], float, float, int]:
+
+def timed_run(
+    spec, seed: int, clock=time.thread_time
+) -> tuple[dict[str, float], float, float, int]:
     """One run of ``spec``: seconds per phase (summed over epochs), build seconds, whole-run
-    seconds and the number of epochs run."""
+    seconds and the number of epochs run, on ``clock``."""
     totals = {phase.__name__: 0.0 for phase in PHASES}
-    clock = time.perf_counter
     start = clock()
     params, state, world = build(spec, seed)
     build_s = clock() - start
@@ -55,11 +60,11 @@ def timed_run(spec, seed: int) -> tuple[dict[str, float], float, float, int]:
     return totals, build_s, clock() - start, epochs
 
 
-def measure(scenario: str, seed: int, repeats: int) -> dict:
+def measure(scenario: str, seed: int, repeats: int, clock: str = "cpu") -> dict:
     """Best-of-``repeats`` phase times of ``scenario`` at ``seed`` (after one warm-up run)."""
     spec = load_scenario(scenario)
-    timed_run(spec, seed)  # warm-up: numba cache load, first-call costs
-    runs = [timed_run(spec, seed) for _ in range(repeats)]
+    timed_run(spec, seed, CLOCKS[clock])  # warm-up: numba cache load, first-call costs
+    runs = [timed_run(spec, seed, CLOCKS[clock]) for _ in range(repeats)]
     epochs = runs[0][3]
     best = {name: min(r[0][name] for r in runs) for name in runs[0][0]}
     return {
@@ -68,6 +73,7 @@ def measure(scenario: str, seed: int, repeats: int) -> dict:
         "build_s": min(r[1] for r in runs),
         "run_s": min(r[2] for r in runs),
         "repeats": repeats,
+        "clock": clock,
     }
 
 
@@ -81,7 +87,7 @@ def table(m: dict) -> str:
     lines.append(f"| **sum of phases** | {1e3 * total / m['epochs']:.3f} | 100% |")
     lines.append("")
     lines.append(
-        f"{m['epochs']} epochs; best of {m['repeats']}: phases {total:.3f} s, "
+        f"{m['epochs']} epochs, {m['clock']} time, best of {m['repeats']}: phases {total:.3f} s, "
         f"build {m['build_s']:.3f} s, whole run (build + epochs) {m['run_s']:.3f} s"
     )
     return "\n".join(lines)
@@ -106,7 +112,7 @@ def measure_in(tree: Path | None, args) -> dict:
     """:func:`measure` in a child process: importing ``sim`` from ``tree`` only (``python -S``,
     no editable install on the path), or from this tree's install when ``tree`` is None."""
     cmd = [__file__, "--json", "--scenario", args.scenario, "--seed", str(args.seed)]
-    cmd += ["--repeats", str(args.repeats)]
+    cmd += ["--repeats", str(args.repeats)] + (["--wall"] if args.wall else [])
     if tree is None:
         cmd, env, cwd = [sys.executable, *cmd], None, REPO
     else:
@@ -142,7 +148,7 @@ def compare_table(before: dict, after: dict) -> str:
     lines.append("")
     for label, m in (("before", before), ("after", after)):
         lines.append(
-            f"{label}: {m['epochs']} epochs, best of {m['repeats']}: build {m['build_s']:.3f} s, "
+            f"{label}: {m['epochs']} epochs, {m['clock']} time, best of {m['repeats']}: build {m['build_s']:.3f} s, "
             f"whole run (build + epochs, phases timed) {m['run_s']:.3f} s"
         )
     return "\n".join(lines)
@@ -155,10 +161,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--against", metavar="REF", help="git commit to compare with")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--wall", action="store_true", help="wall clock, not CPU time")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    clock = "wall" if args.wall else "cpu"
     if args.json:
-        print(json.dumps(measure(args.scenario, args.seed, args.repeats)))
+        print(json.dumps(measure(args.scenario, args.seed, args.repeats, clock)))
     elif args.against:
         with tempfile.TemporaryDirectory() as tmp:
             base = export_tree(args.against, Path(tmp))
@@ -169,7 +177,7 @@ def main() -> None:
         print(f"before = {args.against}, after = this tree")
         print(compare_table(best_of_rounds(before), best_of_rounds(after)))
     else:
-        print(table(measure(args.scenario, args.seed, args.repeats)))
+        print(table(measure(args.scenario, args.seed, args.repeats, clock)))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.tables import Table, sum_by_owner
+from sim.tables import Table, clip, maximum, sum_by_owner
 from sim.units import mw_of
 
 #: Initial fleets are split into three vintages around the reported mean efficiency so that
@@ -176,12 +176,7 @@ def _retire_to_fit_sorted(
             cum = cum + p
         before = (cum - p) - owner_start
         room = limit_mw[owner[i]] - before
-        fraction = room / (p if (p >= 1e-300 or p != p) else 1e-300)
-        if fraction < 0.0:
-            fraction = 0.0
-        elif fraction > 1.0:
-            fraction = 1.0
-        keep_fraction[i] = fraction
+        keep_fraction[i] = clip(room / maximum(p, 1e-300), 0.0, 1.0)
     for i in range(owner.size):
         fraction = keep_fraction[i]
         removed_book = book_usd[i] * (1.0 - fraction)

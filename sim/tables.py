@@ -8,6 +8,7 @@ agent. Rows that end (retired machines, repaid notes) are removed with :meth:`Ta
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 
 class Table:
@@ -89,3 +90,24 @@ class Table:
 def sum_by_owner(owner: np.ndarray, values: np.ndarray, n_owners: int) -> np.ndarray:
     """Sum a per-row quantity by its owner index: one entry per agent."""
     return np.bincount(owner, weights=values, minlength=n_owners)
+
+
+# Scalar twins of numpy's ufuncs for compiled loops that must give numpy's results bit for bit.
+
+
+@njit(cache=True, inline="always")
+def maximum(a, b):
+    """``np.maximum`` of two floats: NaN propagates."""
+    return a if (a >= b or a != a) else b
+
+
+@njit(cache=True, inline="always")
+def minimum(a, b):
+    """``np.minimum`` of two floats: NaN propagates."""
+    return a if (a <= b or a != a) else b
+
+
+@njit(cache=True, inline="always")
+def clip(a, lo, hi):
+    """``np.clip`` of a float to [lo, hi]: NaN propagates."""
+    return minimum(maximum(a, lo), hi)
