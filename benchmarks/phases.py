@@ -9,10 +9,10 @@ a per-phase total; a phase's time is the best (minimum) of its totals over the r
 run does not count against the phase. Prints a Markdown table: ms per epoch and share of the sum
 of the phases, the set-up (``build``), and the best whole run (build + epochs) beside it.
 
-With ``--against REF`` (a git commit) it compares this tree with REF under the same load: REF's
-``sim/`` is exported to a temporary folder (``git archive``; its ``scenarios/`` and ``data/`` are
-this tree's), and ``--rounds`` rounds alternate one child process per tree (``python -S`` with
-only that tree and site-packages on the path). Each phase's time is its best over all rounds;
+With ``--against REF`` (a git commit) it compares this tree (or ``--after REF2``) with REF under
+the same load: a commit's ``sim/`` is exported to a temporary folder (``git archive``; its
+``scenarios/`` and ``data/`` are this tree's), and ``--rounds`` rounds run one child process per
+tree, in alternating order (``python -S`` with only that tree and site-packages on the path). Each phase's time is its best over all rounds;
 the table gives ms/epoch before (REF) and after (this tree) and their ratio.
 
 Run: ``.venv/bin/python benchmarks/phases.py [--repeats N] [--scenario NAME] [--seed S]
@@ -102,6 +102,7 @@ def export_tree(ref: str, folder: Path) -> Path:
     archive = subprocess.run(
         ["git", "-C", str(REPO), "archive", ref, "sim"], check=True, capture_output=True
     ).stdout
+    folder.mkdir()
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     for name in ("scenarios", "data"):
         (folder / "sim" / name).symlink_to(REPO / name)
@@ -160,7 +161,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--against", metavar="REF", help="git commit to compare with")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--after", metavar="REF", help="git commit to compare (default: this tree)")
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--wall", action="store_true", help="wall clock, not CPU time")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -169,12 +171,14 @@ def main() -> None:
         print(json.dumps(measure(args.scenario, args.seed, args.repeats, clock)))
     elif args.against:
         with tempfile.TemporaryDirectory() as tmp:
-            base = export_tree(args.against, Path(tmp))
+            base = export_tree(args.against, Path(tmp) / "before")
+            new = export_tree(args.after, Path(tmp) / "after") if args.after else None
             before, after = [], []
-            for _ in range(args.rounds):
-                before.append(measure_in(base, args))
-                after.append(measure_in(None, args))
-        print(f"before = {args.against}, after = this tree")
+            for k in range(args.rounds):  # alternate which tree runs first
+                pair = [(before, base), (after, new)]
+                for results, tree in pair if k % 2 == 0 else pair[::-1]:
+                    results.append(measure_in(tree, args))
+        print(f"before = {args.against}, after = {args.after or 'this tree'}")
         print(compare_table(best_of_rounds(before), best_of_rounds(after)))
     else:
         print(table(measure(args.scenario, args.seed, args.repeats, clock)))
