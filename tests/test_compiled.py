@@ -55,7 +55,7 @@ def retire_to_fit_arrays(f, limit_mw, n_owners):
 
 
 def copy_of(table):
-    out = type(table)(table._dtypes)
+    out = type(table)({name: getattr(table, name).dtype for name in table.columns})
     out.append(**{name: getattr(table, name).copy() for name in table.columns})
     return out
 
@@ -128,7 +128,9 @@ def test_step_hosting_matches_the_array_version(seed):
     args = (day0, day1, 0.8, 1.3e6, 3650.0, n)
     flows = hosting.step_hosting(a, *args)
     want = step_hosting_arrays(b, *args)
-    for got, expected in zip((flows.noi_usd, flows.capex_usd, flows.completed_usd), want):
+    for got, expected in zip(
+        (flows.noi_usd, flows.capex_usd, flows.completed_usd), want, strict=True
+    ):
         assert np.array_equal(got, expected)
     assert_tables_equal(a, b)
 
@@ -183,7 +185,7 @@ def test_service_debt_matches_the_array_version(seed):
     got = service_debt(a, *args)
     want = service_debt_arrays(b, *args)
     fields = ("interest_usd", "repaid_usd", "matured_usd", "converted_usd", "new_shares")
-    for name, expected in zip(fields, want):
+    for name, expected in zip(fields, want, strict=True):
         assert np.array_equal(getattr(got, name), expected), name
     assert_tables_equal(a, b)
 
