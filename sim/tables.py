@@ -52,14 +52,20 @@ class Table:
 
     def append(self, **values: np.ndarray | float | int | bool) -> None:
         """Append rows; each value is a scalar or an array (all arrays of one length)."""
-        lengths = {np.size(v) for v in values.values() if np.ndim(v) > 0}
-        if len(lengths) > 1:
-            raise ValueError(f"columns of different lengths: {sorted(lengths)}")
-        k = lengths.pop() if lengths else 1
-        if set(values) != set(self._dtypes):
+        if values.keys() != self._dtypes.keys():
             missing = set(self._dtypes) - set(values)
             extra = set(values) - set(self._dtypes)
             raise ValueError(f"append needs every column: missing {missing}, unknown {extra}")
+        lengths = set()
+        for v in values.values():
+            if type(v) is np.ndarray:  # the common case, without np.ndim's dispatch
+                if v.ndim > 0:
+                    lengths.add(v.size)
+            elif type(v) not in (float, int, bool) and np.ndim(v) > 0:
+                lengths.add(np.size(v))
+        if len(lengths) > 1:
+            raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+        k = lengths.pop() if lengths else 1
         self._reserve(self.n + k)
         for name, value in values.items():
             self._data[name][self.n : self.n + k] = value
