@@ -174,7 +174,7 @@ def issue_notes(
 ) -> None:
     """Add new instruments (bullet repayment) for the agents in ``owners``."""
     take = amounts_usd > 0
-    if not np.any(take):
+    if not take.any():
         return
     debt.append(
         owner=owners[take],

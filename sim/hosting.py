@@ -148,7 +148,7 @@ def sign_contracts(
 ) -> None:
     """Sign new leases: halls are built over the lead time, then leased for the term."""
     take = mw > 0
-    if not np.any(take):
+    if not take.any():
         return
     contracts.append(
         owner=owners[take],
