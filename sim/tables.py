@@ -99,6 +99,8 @@ def sum_by_owner(owner: np.ndarray, values: np.ndarray, n_owners: int) -> np.nda
 
 
 # Scalar twins of numpy's ufuncs for compiled loops that must give numpy's results bit for bit.
+# Inlined into their callers' cached machine code: after editing them, delete the numba cache
+# files (sim/__pycache__/*.nbi, *.nbc); numba does not track calls across files.
 
 
 @njit(cache=True, inline="always")
