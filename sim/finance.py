@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
-from sim.tables import Table, sum_by_owner
+from sim.tables import Table, minimum, sum_by_owner
 
 if TYPE_CHECKING:
     from sim.input.schema import RatesMarket
@@ -93,29 +94,73 @@ def service_debt(
     conversion price; otherwise, like a secured note, its principal is repaid in cash. Settled
     instruments are removed from ``debt``.
     """
-    interest = debt.principal_usd * debt.coupon * years
-    amortised = np.minimum(debt.principal_usd, debt.amortization_usd_per_year * years)
-    debt.principal_usd[:] -= amortised
-    matures = debt.maturity_day <= day_end
-    converts = (
-        matures
-        & (debt.instrument == CONVERTIBLE)
-        & (share_price_usd[debt.owner] >= debt.conversion_price_usd)
+    result = DebtService(*(np.zeros(n) for _ in range(5)))
+    kept = np.empty(debt.n, np.bool_)
+    _service_instruments(
+        debt.owner,
+        debt.instrument,
+        debt.principal_usd,
+        debt.coupon,
+        debt.maturity_day,
+        debt.conversion_price_usd,
+        debt.amortization_usd_per_year,
+        np.asarray(share_price_usd, dtype=np.float64),
+        float(day_end),
+        float(years),
+        result.interest_usd,
+        result.repaid_usd,
+        result.matured_usd,
+        result.converted_usd,
+        result.new_shares,
+        kept,
     )
-    matured = np.where(matures & ~converts, debt.principal_usd, 0.0)
-    repaid = amortised + matured
-    converted = np.where(converts, debt.principal_usd, 0.0)
-    new_shares = np.where(
-        converts, converted / np.where(converts, debt.conversion_price_usd, 1.0), 0.0
-    )
-    result = DebtService(
-        *(
-            sum_by_owner(debt.owner, v, n)
-            for v in (interest, repaid, matured, converted, new_shares)
-        )
-    )
-    debt.keep(~matures & (debt.principal_usd > 0))
+    debt.keep(kept)
     return result
+
+
+@njit(cache=True)
+def _service_instruments(
+    owner,
+    instrument,
+    principal_usd,
+    coupon,
+    maturity_day,
+    conversion_price_usd,
+    amortization_usd_per_year,
+    share_price_usd,
+    day_end,
+    years,
+    interest_usd,
+    repaid_usd,
+    matured_usd,
+    converted_usd,
+    new_shares,
+    kept,
+):
+    """The loop of :func:`service_debt` over instruments: the per-owner sums go into the five
+    output arrays (in instrument order, as ``np.bincount`` sums), ``kept`` marks the
+    instruments still outstanding. Each value is computed with numpy's operations in numpy's
+    order, so the results are bit-identical to the array version."""
+    for i in range(owner.size):
+        o = owner[i]
+        interest = principal_usd[i] * coupon[i] * years
+        amortised = minimum(principal_usd[i], amortization_usd_per_year[i] * years)
+        principal_usd[i] -= amortised
+        matures = maturity_day[i] <= day_end
+        converts = (
+            matures
+            and instrument[i] == CONVERTIBLE
+            and share_price_usd[o] >= conversion_price_usd[i]
+        )
+        principal = principal_usd[i]
+        matured = principal if (matures and not converts) else 0.0
+        converted = principal if converts else 0.0
+        interest_usd[o] += interest
+        repaid_usd[o] += amortised + matured
+        matured_usd[o] += matured
+        converted_usd[o] += converted
+        new_shares[o] += converted / conversion_price_usd[i] if converts else 0.0
+        kept[i] = not matures and principal > 0
 
 
 def issue_notes(
@@ -129,7 +174,7 @@ def issue_notes(
 ) -> None:
     """Add new instruments (bullet repayment) for the agents in ``owners``."""
     take = amounts_usd > 0
-    if not np.any(take):
+    if not take.any():
         return
     debt.append(
         owner=owners[take],

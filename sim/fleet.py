@@ -8,8 +8,9 @@ receives the unit columns directly.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from sim.tables import Table, sum_by_owner
+from sim.tables import Table, clip, maximum, sum_by_owner
 from sim.units import mw_of
 
 #: Initial fleets are split into three vintages around the reported mean efficiency so that
@@ -130,24 +131,59 @@ def retire_to_fit(fleet: Table, limit_mw: np.ndarray, n_owners: int) -> np.ndarr
     """
     if fleet.n == 0:
         return np.zeros(n_owners)
-    power = unit_power_mw(fleet)
     order = np.lexsort((fleet.efficiency_jth, fleet.owner))  # by owner, most efficient first
-    owner_sorted = fleet.owner[order]
-    power_sorted = power[order]
-    cum = np.cumsum(power_sorted)
-    first_of_owner = np.searchsorted(owner_sorted, owner_sorted)
-    before = cum - power_sorted - np.concatenate(([0.0], cum))[first_of_owner]
-    room = limit_mw[owner_sorted] - before
-    fraction_sorted = np.clip(room / np.maximum(power_sorted, 1e-300), 0.0, 1.0)
     keep_fraction = np.empty(fleet.n)
-    keep_fraction[order] = fraction_sorted
-    removed_book = fleet.book_usd * (1.0 - keep_fraction)
-    removed = per_owner(fleet, removed_book, n_owners)
-    fleet.hashrate_ths[:] *= keep_fraction
-    fleet.cost_usd[:] *= keep_fraction
-    fleet.book_usd[:] -= removed_book
+    removed = np.zeros(n_owners)
+    _retire_to_fit_sorted(
+        order,
+        fleet.owner,
+        unit_power_mw(fleet),
+        np.asarray(limit_mw, dtype=np.float64),
+        fleet.hashrate_ths,
+        fleet.cost_usd,
+        fleet.book_usd,
+        keep_fraction,
+        removed,
+    )
     fleet.keep(keep_fraction > 0)
     return removed
+
+
+@njit(cache=True)
+def _retire_to_fit_sorted(
+    order, owner, power_mw, limit_mw, hashrate_ths, cost_usd, book_usd, keep_fraction, removed
+):
+    """The loops of :func:`retire_to_fit` over units in ``order`` (by owner, most efficient
+    first): each unit keeps the share of its MW that fits under its owner's limit after the
+    owner's more efficient units; hashrate, cost and book value are scaled in place and the
+    book value removed is summed into ``removed`` (per owner, in unit order).
+
+    The arithmetic is numpy's, step for step: a running sum of MW (``np.cumsum``), the MW
+    before a unit as (running sum - its MW) - the running sum before its owner's first unit,
+    ``np.clip`` of the fraction (NaN kept), and the per-owner sum in unit order
+    (``np.bincount``), so results are bit-identical to the array version.
+    """
+    cum = 0.0
+    owner_start = 0.0  # running sum before the current owner's first unit
+    for j in range(order.size):
+        i = order[j]
+        p = power_mw[i]
+        if j == 0:
+            cum = p
+        else:
+            if owner[i] != owner[order[j - 1]]:
+                owner_start = cum
+            cum = cum + p
+        before = (cum - p) - owner_start
+        room = limit_mw[owner[i]] - before
+        keep_fraction[i] = clip(room / maximum(p, 1e-300), 0.0, 1.0)
+    for i in range(owner.size):
+        fraction = keep_fraction[i]
+        removed_book = book_usd[i] * (1.0 - fraction)
+        removed[owner[i]] += removed_book
+        hashrate_ths[i] *= fraction
+        cost_usd[i] *= fraction
+        book_usd[i] -= removed_book
 
 
 def compact(fleet: Table, relative_bucket: float = 0.1) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-from sim.tables import Table, sum_by_owner
+from sim.tables import Table, clip, maximum, minimum, sum_by_owner
 from sim.units import YEAR_DAYS
 
 #: Book life of AI/HPC halls for straight-line depreciation, years (an assumption: shells and
@@ -66,24 +67,73 @@ def step_hosting(
 ) -> HostingFlows:
     """Advance every contract from ``day0`` to ``day1`` (days since the scenario start)."""
     c = contracts
-    building = c.start_day > day0
-    share_spent = np.where(
-        building, np.clip((day1 - day0) / np.maximum(c.start_day - day0, 1e-9), 0, 1), 0
+    flows = HostingFlows(np.zeros(n), np.zeros(n), np.zeros(n))
+    _step_contracts(
+        c.owner,
+        c.mw,
+        c.usd_per_mw_year,
+        c.start_day,
+        c.end_day,
+        c.capex_remaining_usd,
+        c.capex_spent_usd,
+        float(day0),
+        float(day1),
+        float(noi_margin),
+        float(market_lease_usd_per_mw_year),
+        float(term_days),
+        flows.noi_usd,
+        flows.capex_usd,
+        flows.completed_usd,
     )
-    capex = c.capex_remaining_usd * share_spent
-    c.capex_remaining_usd[:] -= capex
-    c.capex_spent_usd[:] += capex
-    leased_days = np.clip(np.minimum(day1, c.end_day) - np.maximum(day0, c.start_day), 0.0, None)
-    noi = c.mw * c.usd_per_mw_year * noi_margin * leased_days / YEAR_DAYS
-    completes = building & (c.start_day <= day1)
-    completed = np.where(completes, c.capex_spent_usd, 0.0)
-    c.capex_spent_usd[:] -= completed
-    expired = c.end_day <= day1
-    if np.any(expired):  # re-lease at today's market rate for another term
-        c.usd_per_mw_year[expired] = market_lease_usd_per_mw_year
-        c.start_day[expired] = c.end_day[expired]
-        c.end_day[expired] += term_days
-    return HostingFlows(*(sum_by_owner(c.owner, v, n) for v in (noi, capex, completed)))
+    return flows
+
+
+@njit(cache=True)
+def _step_contracts(
+    owner,
+    mw,
+    usd_per_mw_year,
+    start_day,
+    end_day,
+    capex_remaining_usd,
+    capex_spent_usd,
+    day0,
+    day1,
+    noi_margin,
+    market_lease_usd_per_mw_year,
+    term_days,
+    noi_usd,
+    capex_usd,
+    completed_usd,
+):
+    """The loop of :func:`step_hosting` over contracts: capex spent evenly over the time left to
+    ``start_day``, NOI over the leased days, halls completed, expired leases renewed at the
+    market rate; the per-owner sums go into ``noi_usd``, ``capex_usd``, ``completed_usd`` (in
+    contract order, as ``np.bincount`` sums). Each value is computed with numpy's operations in
+    numpy's order (``np.clip`` and ``np.maximum``/``np.minimum`` with NaN kept), so the results
+    are bit-identical to the array version."""
+    epoch_days = day1 - day0
+    for i in range(owner.size):
+        building = start_day[i] > day0
+        share = 0.0
+        if building:
+            share = epoch_days / maximum(start_day[i] - day0, 1e-9)
+            share = clip(share, 0.0, 1.0)
+        capex = capex_remaining_usd[i] * share
+        capex_remaining_usd[i] -= capex
+        capex_spent_usd[i] += capex
+        leased_days = minimum(day1, end_day[i]) - maximum(day0, start_day[i])
+        leased_days = maximum(leased_days, 0.0)
+        noi = mw[i] * usd_per_mw_year[i] * noi_margin * leased_days / YEAR_DAYS
+        completed = capex_spent_usd[i] if (building and start_day[i] <= day1) else 0.0
+        capex_spent_usd[i] -= completed
+        if end_day[i] <= day1:  # re-lease at today's market rate for another term
+            usd_per_mw_year[i] = market_lease_usd_per_mw_year
+            start_day[i] = end_day[i]
+            end_day[i] += term_days
+        noi_usd[owner[i]] += noi
+        capex_usd[owner[i]] += capex
+        completed_usd[owner[i]] += completed
 
 
 def sign_contracts(
@@ -98,7 +148,7 @@ def sign_contracts(
 ) -> None:
     """Sign new leases: halls are built over the lead time, then leased for the term."""
     take = mw > 0
-    if not np.any(take):
+    if not take.any():
         return
     contracts.append(
         owner=owners[take],

@@ -3,6 +3,8 @@ per-epoch bookkeeping."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -33,6 +35,22 @@ def test_table_append_keep_and_grow():
     np.testing.assert_array_equal(t.a, [1, 3, 9])
     with pytest.raises(ValueError, match="missing"):
         t.append(a=1)
+    with pytest.raises(ValueError, match="different lengths"):
+        t.append(a=np.arange(2), b=np.zeros(3))
+
+
+def test_table_columns_write_through_after_growth_keep_and_pickling():
+    t = Table({"a": np.int64, "b": np.float64}, capacity=1)
+    t.append(a=np.arange(3), b=np.zeros(3))  # grows the storage
+    t.b[:] += 1.0
+    t.keep(t.a > 0)
+    t.b[0] = 5.0
+    u = pickle.loads(pickle.dumps(t))
+    u.b[1] = 7.0  # an unpickled table's columns still view its storage
+    u.append(a=9, b=9.0)
+    np.testing.assert_array_equal(t.b, [5.0, 1.0])
+    np.testing.assert_array_equal(u.b, [5.0, 7.0, 9.0])
+    np.testing.assert_array_equal(u.a, [1, 2, 9])
 
 
 def test_initial_vintages_keep_the_mean_efficiency():

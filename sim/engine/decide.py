@@ -8,6 +8,8 @@ among their reasons, and the decisions carry those reasons.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from sim import consensus, fleet, hosting
@@ -118,14 +120,23 @@ def expected_hashprice(params, hp_now: float, height: int, subsidy: float, fee: 
     """Mean hashprice over the planning horizon, USD per TH/s per day: difficulty grows at the
     expected rate and the subsidy halves at the next halving height (600 s blocks assumed for
     its date)."""
-    days = np.linspace(0.0, params.planning_horizon_days, HORIZON_POINTS)
+    days, growth = _horizon_growth(params.planning_horizon_days, params.expected_difficulty_growth)
     next_halving = (height // consensus.HALVING_INTERVAL + 1) * consensus.HALVING_INTERVAL
     halving_day = (next_halving - height) * consensus.TARGET_SPACING / DAY_S
     reward_factor = np.where(
         days < halving_day, 1.0, (subsidy / 2 + fee) / max(subsidy + fee, 1e-300)
     )
-    growth = np.exp(-np.log1p(params.expected_difficulty_growth) * days / YEAR_DAYS)
     return float(hp_now * np.mean(reward_factor * growth))
+
+
+@functools.lru_cache(maxsize=16)
+def _horizon_growth(horizon_days: float, difficulty_growth: float) -> tuple[np.ndarray, ...]:
+    """The planning horizon's days and the hashprice factor of difficulty growth on each
+    (constants of a run: computed once per pair, read-only)."""
+    days = np.linspace(0.0, horizon_days, HORIZON_POINTS)
+    growth = np.exp(-np.log1p(difficulty_growth) * days / YEAR_DAYS)
+    days.flags.writeable = growth.flags.writeable = False
+    return days, growth
 
 
 __all__ = ["decide", "expected_hashprice", "policy_context", "position_for_reasons"]

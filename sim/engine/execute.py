@@ -33,7 +33,7 @@ def review_lifecycle(params, state, world, scratch) -> None:
     )
     b.cash_usd -= restart_cost
     b.equity_usd -= restart_cost
-    if np.any(step.scrapped):
+    if step.scrapped.any():
         resale = world.hardware.resale_usd_per_th(f.efficiency_jth, scratch.day, hashprice)
         proceeds = fleet.per_owner(f, np.where(step.scrapped, f.hashrate_ths * resale, 0.0), n)
         removed = fleet.retire(f, step.scrapped, n)
@@ -94,7 +94,7 @@ def convert_to_ai(params, state, world, scratch) -> None:
     funded by spare cash plus secured project notes; displaced machines are scrapped."""
     ctx, dec, n = scratch.ctx, scratch.decisions, params.n
     want = dec.convert_mw
-    if not params.ai_enabled or not np.any(want > 0):
+    if not params.ai_enabled or not (want > 0).any():
         return
     demand = params.ai_demand_mw_per_year * scratch.years
     want = want * min(1.0, demand / want.sum())
@@ -108,7 +108,7 @@ def convert_to_ai(params, state, world, scratch) -> None:
     )
     mw = np.minimum(want, affordable_mw)
     mw[mw < MIN_HALL_MW] = 0.0
-    if not np.any(mw > 0):
+    if not (mw > 0).any():
         return
     hosting.sign_contracts(
         state.contracts,
@@ -133,7 +133,7 @@ def buy_asics(params, state, world, scratch) -> None:
     rest in converts where their policy allows and credit is open."""
     ctx, dec, action = scratch.ctx, scratch.decisions, scratch.action
     buy = dec.buy_ths
-    if not np.any(buy > 0):
+    if not (buy > 0).any():
         return
     b = state.books
     cost = buy * ctx.new_usd_per_th
@@ -143,7 +143,7 @@ def buy_asics(params, state, world, scratch) -> None:
     loan = np.minimum(loan, funded)
     ths = funded / ctx.new_usd_per_th
     take = ths > 0
-    if not np.any(take):
+    if not take.any():
         return
     borrow(params, state, world, scratch, loan, CONVERTIBLE)
     fleet.add_units(
@@ -163,7 +163,7 @@ def borrow(params, state, world, scratch, amount: np.ndarray, instrument: int) -
     """Issue ``amount`` (USD per agent) of new notes: secured ones at the market's rate for the
     agent's leverage (debt / assets before the loan), convertibles at a premium to the share
     price. The cash arrives now."""
-    if not np.any(amount > 0):
+    if not (amount > 0).any():
         return
     ctx, day, n = scratch.ctx, scratch.day, params.n
     owners = np.arange(n)

@@ -39,7 +39,7 @@ def renew_power_contracts(params, state, world, scratch) -> None:
     site = np.where(owner_mw > 0, bill / np.maximum(owner_mw, 1e-300), state.fringe.site_usd_mwh)
     state.power_usd_mwh[agents] = site * state.power_factor
     due = state.is_public & (state.contract_end_day <= day)
-    if np.any(due):
+    if due.any():
         state.power_usd_mwh[due] = m.renewal_price_usd_mwh(day, state.power_basis[due])
         state.contract_end_day[due] = day + POWER_CONTRACT_TERM_DAYS
 

@@ -72,7 +72,7 @@ def cover_shortfalls(params, state, world, scratch) -> None:
     short = live & (unmet > CASH_TOL_USD)
     cure_left = meet_covenant(params, state, world, scratch, live & ~short)
     failed = short | (cure_left > 0)
-    if not np.any(failed):
+    if not failed.any():
         return
     debt_service = service.interest_usd + service.repaid_usd
     cause = np.select(
@@ -100,11 +100,11 @@ def meet_covenant(params, state, world, scratch, tested: np.ndarray) -> np.ndarr
         linear = (assets > secured) & (limit < 1.0)
         return cure, np.where(linear, limit, 0.0)
 
-    if not np.any(tested) or not np.any(state.debt.instrument == SECURED):
+    if not tested.any() or not (state.debt.instrument == SECURED).any():
         return np.zeros(n)
     for _ in range(COVENANT_ROUNDS):
         cure, round_limit = cure_and_limit()
-        if not np.any(cure > 0):
+        if not (cure > 0).any():
             return cure
         need = np.maximum(cure - b.cash_usd, 0.0)
         raise_cash(params, state, world, scratch, need, round_limit)
@@ -142,7 +142,7 @@ def raise_cash(
         offers.remove(offer_credit)
     n, action = params.n, scratch.action
     for make_offer in offers:
-        if not np.any(need > CASH_TOL_USD):
+        if not (need > CASH_TOL_USD).any():
             break
         offer = make_offer(params, state, world, scratch)
         gain = np.ones(n)
@@ -154,7 +154,7 @@ def raise_cash(
         usable = (need > 0) & (gain > 0) & (offer.available_usd > 0)
         take = np.zeros(n)
         take[usable] = np.minimum(offer.available_usd[usable], need[usable] / gain[usable])
-        if np.any(usable):
+        if usable.any():
             offer.take(take)
             action[usable] = np.minimum(action[usable], ACTION_CODE[offer.action])
             need = np.where(usable, np.maximum(need - take * np.where(usable, gain, 0), 0), need)
@@ -311,7 +311,7 @@ def default(params, state, world, scratch, failed: np.ndarray) -> None:
     """
     f, b = state.fleet, state.books
     units = failed[f.owner]
-    if np.any(units):
+    if units.any():
         if params.n <= params.n_public:  # no fringe to buy the machines
             fleet.retire(f, units, params.n)
         else:

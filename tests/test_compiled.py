@@ -1,0 +1,198 @@
+"""The engine's compiled loops (numba) give the array versions' results bit for bit.
+
+Each compiled function replaced a sequence of numpy operations; the array version is kept here
+as the oracle and both run on random tables (many owners, rows in random owner order, partial
+retirements, contracts in every state, maturing and converting notes). Equality is
+``np.array_equal``, no tolerance, as in tests/test_golden.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import fleet, hosting
+from sim.finance import CONVERTIBLE, SECURED, new_debt_table, service_debt
+from sim.tables import clip, maximum, minimum, sum_by_owner
+from sim.units import YEAR_DAYS
+
+SEEDS = range(20)
+
+
+def random_fleet(rng, n_owners: int, n_units: int):
+    f = fleet.new_fleet_table()
+    fleet.add_units(
+        f,
+        rng.integers(0, n_owners, n_units),
+        rng.lognormal(8, 2, n_units) * (rng.random(n_units) > 0.05),  # some units at 0 TH/s
+        rng.choice([15.0, 17.5, 20.0, 25.0, 30.0], n_units),  # ties in efficiency
+        rng.lognormal(10, 1, n_units),
+        rng.uniform(20, 80, n_units),
+    )
+    f.book_usd[:] *= rng.uniform(0, 1, n_units)
+    return f
+
+
+def retire_to_fit_arrays(f, limit_mw, n_owners):
+    """The array version of fleet.retire_to_fit (before it was compiled)."""
+    power = fleet.unit_power_mw(f)
+    order = np.lexsort((f.efficiency_jth, f.owner))
+    owner_sorted, power_sorted = f.owner[order], power[order]
+    cum = np.cumsum(power_sorted)
+    first_of_owner = np.searchsorted(owner_sorted, owner_sorted)
+    before = cum - power_sorted - np.concatenate(([0.0], cum))[first_of_owner]
+    room = limit_mw[owner_sorted] - before
+    fraction_sorted = np.clip(room / np.maximum(power_sorted, 1e-300), 0.0, 1.0)
+    keep_fraction = np.empty(f.n)
+    keep_fraction[order] = fraction_sorted
+    removed_book = f.book_usd * (1.0 - keep_fraction)
+    removed = sum_by_owner(f.owner, removed_book, n_owners)
+    f.hashrate_ths[:] *= keep_fraction
+    f.cost_usd[:] *= keep_fraction
+    f.book_usd[:] -= removed_book
+    f.keep(keep_fraction > 0)
+    return removed
+
+
+def copy_of(table):
+    out = type(table)({name: getattr(table, name).dtype for name in table.columns})
+    out.append(**{name: getattr(table, name).copy() for name in table.columns})
+    return out
+
+
+def assert_tables_equal(a, b):
+    assert a.n == b.n
+    for name in a.columns:
+        assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_retire_to_fit_matches_the_array_version(seed):
+    rng = np.random.default_rng(seed)
+    n_owners = int(rng.integers(1, 40))
+    f = random_fleet(rng, n_owners, int(rng.integers(1, 300)))
+    held = fleet.per_owner(f, fleet.unit_power_mw(f), n_owners)
+    limit = held * rng.choice([0.0, 0.3, 0.9, 1.0, 2.0], n_owners)
+    limit[rng.random(n_owners) < 0.1] = np.inf
+    g = copy_of(f)
+    want = retire_to_fit_arrays(g, limit, n_owners)
+    got = fleet.retire_to_fit(f, limit, n_owners)
+    assert np.array_equal(got, want)
+    assert_tables_equal(f, g)
+    assert np.any(want > 0) or np.all(limit >= held)  # the case retires something
+
+
+def random_contracts(rng, n_owners: int, k: int):
+    c = hosting.new_contract_table()
+    start = rng.uniform(-400, 400, k)
+    c.append(
+        owner=rng.integers(0, n_owners, k),
+        mw=rng.uniform(1, 200, k),
+        usd_per_mw_year=rng.uniform(1e5, 2e6, k),
+        start_day=start,
+        end_day=start + rng.choice([10.0, 300.0, 3650.0], k),
+        capex_remaining_usd=rng.uniform(0, 1e9, k) * (start > 0),
+        capex_spent_usd=rng.uniform(0, 1e9, k) * (start > 0),
+    )
+    return c
+
+
+def step_hosting_arrays(c, day0, day1, noi_margin, market_rate, term_days, n):
+    """The array version of hosting.step_hosting (before it was compiled)."""
+    building = c.start_day > day0
+    share_spent = np.where(
+        building, np.clip((day1 - day0) / np.maximum(c.start_day - day0, 1e-9), 0, 1), 0
+    )
+    capex = c.capex_remaining_usd * share_spent
+    c.capex_remaining_usd[:] -= capex
+    c.capex_spent_usd[:] += capex
+    leased_days = np.clip(np.minimum(day1, c.end_day) - np.maximum(day0, c.start_day), 0.0, None)
+    noi = c.mw * c.usd_per_mw_year * noi_margin * leased_days / YEAR_DAYS
+    completes = building & (c.start_day <= day1)
+    completed = np.where(completes, c.capex_spent_usd, 0.0)
+    c.capex_spent_usd[:] -= completed
+    expired = c.end_day <= day1
+    c.usd_per_mw_year[expired] = market_rate
+    c.start_day[expired] = c.end_day[expired]
+    c.end_day[expired] += term_days
+    return [sum_by_owner(c.owner, v, n) for v in (noi, capex, completed)]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_step_hosting_matches_the_array_version(seed):
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(1, 30)), int(rng.integers(1, 200))
+    a = random_contracts(rng, n, k)
+    b = copy_of(a)
+    day0, day1 = 0.0, float(rng.uniform(1, 60))
+    args = (day0, day1, 0.8, 1.3e6, 3650.0, n)
+    flows = hosting.step_hosting(a, *args)
+    want = step_hosting_arrays(b, *args)
+    for got, expected in zip(
+        (flows.noi_usd, flows.capex_usd, flows.completed_usd), want, strict=True
+    ):
+        assert np.array_equal(got, expected)
+    assert_tables_equal(a, b)
+
+
+def random_debt(rng, n_owners: int, k: int):
+    d = new_debt_table()
+    convertible = rng.random(k) < 0.5
+    d.append(
+        owner=rng.integers(0, n_owners, k),
+        instrument=np.where(convertible, CONVERTIBLE, SECURED),
+        principal_usd=rng.uniform(0, 1e9, k) * (rng.random(k) > 0.05),
+        coupon=rng.uniform(0, 0.12, k),
+        maturity_day=rng.uniform(0, 100, k),
+        conversion_price_usd=np.where(convertible, rng.uniform(1, 40, k), np.nan),
+        amortization_usd_per_year=rng.uniform(0, 1e9, k) * (rng.random(k) < 0.3),
+    )
+    return d
+
+
+def service_debt_arrays(debt, day_end, years, share_price_usd, n):
+    """The array version of finance.service_debt (before it was compiled)."""
+    interest = debt.principal_usd * debt.coupon * years
+    amortised = np.minimum(debt.principal_usd, debt.amortization_usd_per_year * years)
+    debt.principal_usd[:] -= amortised
+    matures = debt.maturity_day <= day_end
+    converts = (
+        matures
+        & (debt.instrument == CONVERTIBLE)
+        & (share_price_usd[debt.owner] >= debt.conversion_price_usd)
+    )
+    matured = np.where(matures & ~converts, debt.principal_usd, 0.0)
+    converted = np.where(converts, debt.principal_usd, 0.0)
+    new_shares = np.where(
+        converts, converted / np.where(converts, debt.conversion_price_usd, 1.0), 0.0
+    )
+    out = [
+        sum_by_owner(debt.owner, v, n)
+        for v in (interest, amortised + matured, matured, converted, new_shares)
+    ]
+    debt.keep(~matures & (debt.principal_usd > 0))
+    return out
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_service_debt_matches_the_array_version(seed):
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(1, 30)), int(rng.integers(1, 200))
+    a = random_debt(rng, n, k)
+    b = copy_of(a)
+    share_price = rng.uniform(0, 50, n)
+    args = (50.0, 0.04, share_price, n)
+    got = service_debt(a, *args)
+    want = service_debt_arrays(b, *args)
+    fields = ("interest_usd", "repaid_usd", "matured_usd", "converted_usd", "new_shares")
+    for name, expected in zip(fields, want, strict=True):
+        assert np.array_equal(getattr(got, name), expected), name
+    assert_tables_equal(a, b)
+
+
+@pytest.mark.parametrize("a", [-1.0, -0.0, 0.0, 0.5, 1.0, 2.0, np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("b", [-0.0, 0.0, 1.0, np.nan])
+def test_scalar_twins_match_numpy(a, b):
+    for twin, ufunc in ((maximum, np.maximum), (minimum, np.minimum)):
+        assert np.array_equal(twin(a, b), ufunc(a, b), equal_nan=True)
+    assert np.array_equal(clip(a, 0.0, 1.0), np.clip(np.array([a]), 0.0, 1.0)[0], equal_nan=True)
