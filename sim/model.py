@@ -14,24 +14,14 @@ import mesa
 from sim.agents import MinerAgent
 from sim.engine.build import build
 from sim.engine.epoch import run_epoch
-from sim.engine.record import Recorder
+from sim.engine.record import NETWORK_SERIES, Recorder
 from sim.engine.state import StateView, view
 from sim.input.scenario import Scenario, load_scenario
 from sim.results import RunResult
 from sim.runner import checked_seed, result_of, run
 
 #: Epoch columns the DataCollector collects after each step (names as in sim.results).
-COLLECTED_COLUMNS = (
-    "hashrate_ehs",
-    "difficulty",
-    "btc_price_usd",
-    "cost_to_mine_cash_usd",
-    "cost_to_mine_allin_usd",
-    "hashprice_usd_per_ph_day",
-    "total_debt_usd",
-    "mining_capacity_mw",
-    "ai_capacity_mw",
-)
+COLLECTED_COLUMNS = NETWORK_SERIES
 
 
 def _latest(column: str):

@@ -21,19 +21,10 @@ from matplotlib.lines import Line2D
 
 from sim.analysis import style
 from sim.consensus import HALVING_INTERVAL
+from sim.engine.record import NETWORK_SERIES
 
 #: Columns the run figures draw (the batch report reads only these and the height).
-FIGURE_COLUMNS = (
-    "hashrate_ehs",
-    "difficulty",
-    "btc_price_usd",
-    "cost_to_mine_cash_usd",
-    "cost_to_mine_allin_usd",
-    "hashprice_usd_per_ph_day",
-    "total_debt_usd",
-    "mining_capacity_mw",
-    "ai_capacity_mw",
-)
+FIGURE_COLUMNS = NETWORK_SERIES
 
 
 class Layers:

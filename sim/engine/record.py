@@ -59,6 +59,20 @@ MINER_COLUMNS = (
     "defaulted",
 )
 
+#: The network series the report's figures draw and Mesa's DataCollector carries (per epoch,
+#: in the results' units).
+NETWORK_SERIES = (
+    "hashrate_ehs",
+    "difficulty",
+    "btc_price_usd",
+    "cost_to_mine_cash_usd",
+    "cost_to_mine_allin_usd",
+    "hashprice_usd_per_ph_day",
+    "total_debt_usd",
+    "mining_capacity_mw",
+    "ai_capacity_mw",
+)
+
 #: Extra per-epoch columns (beyond the contract): the machine market and the fringe's entry.
 EPOCH_EXTRA_COLUMNS = (
     "installed_ehs",  # every machine installed at the epoch's end, running or mothballed, EH/s
