@@ -96,6 +96,8 @@ def import_policy_modules(modules: Iterable[str]) -> None:
     """Import each module (a dotted name, importable here: installed or on PYTHONPATH), which
     registers its policies; one-line :class:`~sim.errors.MinersimError` if one fails."""
     for module in modules:
+        if not all(part.isidentifier() for part in str(module).split(".")):
+            raise MinersimError(f"'{module}' is not a module name (dotted Python identifiers)")
         try:
             importlib.import_module(module)
         except MinersimError:

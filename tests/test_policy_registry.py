@@ -113,6 +113,8 @@ def test_the_scenario_imports_its_policy_modules_before_checking_the_names(regis
     assert scenario.config.miners.policy == EXAMPLE and EXAMPLE in registry.registered_policies()
     with pytest.raises(ScenarioError, match=r"cannot import policy module 'no_such_policies'"):
         load_scenario("demo", {"miners.policy_modules": ["no_such_policies"]})
+    with pytest.raises(ScenarioError, match=r"'lib/mine.py' is not a module name"):
+        load_scenario("demo", {"miners.policy_modules": ["lib/mine.py"]})
 
 
 def test_the_engine_imports_the_modules_a_pickled_scenario_names(registry, example):
