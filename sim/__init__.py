@@ -9,7 +9,9 @@ Public API (names other tools call):
 - :func:`monte_carlo`, :func:`sweep` -- batches (see :mod:`sim.batch`);
 - :func:`open_batch` -- a batch folder's experiments and outcomes as DataFrames (see
   :mod:`sim.analysis.batch_view` and :mod:`sim.analysis.outcomes`);
-- :func:`calibrate` -- fit scenario parameters to history (see :mod:`sim.calibration`).
+- :func:`calibrate` -- fit scenario parameters to history (see :mod:`sim.calibration`);
+- :func:`register_policy` -- add a miners' decision rule by name from your own code (see
+  :mod:`sim.policy_registry` and docs/policies.md).
 
 ``import sim`` imports none of them: each name is imported on first use (PEP 562 module
 ``__getattr__``), so a command or a worker pays only for what it uses (``import sim`` then
@@ -35,6 +37,7 @@ _LAZY = {
     "sweep": "sim.batch",
     "open_batch": "sim.analysis.batch_view",
     "calibrate": "sim.calibration",
+    "register_policy": "sim.policy_registry",
 }
 
 __all__ = sorted(_LAZY)
@@ -52,6 +55,7 @@ if TYPE_CHECKING:  # names for type checkers and IDEs, never imported at run tim
     from sim.input.scenario import Scenario as Scenario
     from sim.input.scenario import load_scenario as load_scenario
     from sim.model import MiningModel as MiningModel
+    from sim.policy_registry import register_policy as register_policy
     from sim.results import EPOCH_COLUMNS as EPOCH_COLUMNS
     from sim.results import MINER_COLUMNS as MINER_COLUMNS
     from sim.results import RunResult as RunResult

@@ -77,9 +77,9 @@ def expected_margin_path(outlook: EntryOutlook) -> tuple[np.ndarray, np.ndarray]
     return hashprice, weight
 
 
-def upfront_usd_per_th(outlook: EntryOutlook) -> float:
-    """The machine's price plus the present value of its fixed costs over its life, USD/TH."""
-    _, weight = expected_margin_path(outlook)
+def upfront_usd_per_th(outlook: EntryOutlook, weight: np.ndarray) -> float:
+    """The machine's price plus the present value of its fixed costs over its life, USD/TH;
+    ``weight``: the discounted days of :func:`expected_margin_path`'s points."""
     return outlook.machine_usd_per_th + float(weight.sum()) * outlook.fixed_usd_per_th_day
 
 
@@ -88,7 +88,7 @@ def entry_npv_usd_per_th(outlook: EntryOutlook, power_usd_mwh: float) -> float:
     hashprice, weight = expected_margin_path(outlook)
     cost = power_cost_usd_per_th_day(outlook.frontier_jth, power_usd_mwh)
     margin = float(np.sum(weight * np.maximum(hashprice - cost, 0.0)))
-    return margin - upfront_usd_per_th(outlook)
+    return margin - upfront_usd_per_th(outlook, weight)
 
 
 def breakeven_power_usd_mwh(outlook: EntryOutlook) -> float:
@@ -102,7 +102,7 @@ def breakeven_power_usd_mwh(outlook: EntryOutlook) -> float:
     the k-th piece is ``x = (S_k - U) / W_k``; it is the one that falls inside its piece.
     """
     hashprice, weight = expected_margin_path(outlook)
-    upfront = upfront_usd_per_th(outlook)
+    upfront = upfront_usd_per_th(outlook, weight)
     order = np.argsort(-hashprice, kind="stable")
     h, w = hashprice[order], weight[order]
     revenue = np.cumsum(w * h)

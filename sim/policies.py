@@ -1,49 +1,49 @@
 """Decision rules of miners, vectorised over the agents that use each rule.
 
-Every epoch the model builds one :class:`PolicyContext` (market signals and each agent's
-position) and asks each policy for the :class:`Decisions` of its own agents (``idx``). Policies
-only *propose*; the model checks capacity, AI demand and financing and carries them out.
+Every epoch the engine builds one :class:`PolicyContext` (market signals, each agent's position
+and the run's constants, ``ctx.params``) and asks each policy for the :class:`Decisions` of its
+own agents (``idx``). Policies only *propose*; the engine checks capacity, AI demand and
+financing and carries them out.
 Beside its proposals a policy fills :class:`Reasons` when asked (``Decisions.zeros(n,
 explain=True)``): the figures it compared and which branch of its rule each agent took, so the
 browser page can say why without recomputing anything. Batch runs do not ask.
 
-Adding a policy: subclass :class:`Policy`, implement :meth:`Policy.decide`, and register it in
-:data:`POLICIES` under the name scenarios use.
+Adding a policy: write ``decide(ctx, idx, out)`` (or subclass :class:`Policy` to give reasons
+too) and register it under the name scenarios use with :func:`sim.register_policy`, from any
+module (:mod:`sim.policy_registry`; docs/policies.md). The built-in rules below are registered
+there by reference.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.hosting import HALL_LIFE_YEARS
 from sim.units import YEAR_DAYS, power_cost_usd_per_th_day
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sim.engine.params import Params
+
 
 @dataclass
 class PolicyContext:
-    """What a miner knows when it decides. Arrays are per agent; units in the names."""
+    """What a miner knows when it decides: this epoch's market signals and every agent's
+    position (arrays per agent, indexed by model row), and the run's constants in ``params``
+    (the engine's :class:`~sim.engine.params.Params`: hurdle, discount rate, AI terms, ...;
+    never copied). Units in the names."""
 
+    params: Params  # the run's constants (read-only)
     hashprice_usd_per_th_day: float  # now, at the next epoch's difficulty
     expected_hashprice_usd_per_th_day: float  # mean over the planning horizon (growth, halving)
     frontier_jth: float  # best machine on sale
     new_usd_per_th: float  # its price
     lease_usd_per_mw_year: float  # AI lease rate on offer
-    ai_enabled: bool
-    ai_capex_usd_per_mw: float
-    ai_lead_time_days: float
-    ai_term_years: float
-    ai_noi_margin: float
-    credit_open: bool
-    hurdle_payback_days: float
-    discount_rate: float
-    max_leverage: float
-    max_ai_fraction: float
-    ai_step_fraction: float
-    sell_fraction: float
-    mining_horizon_years: float
+    credit_open: bool  # lenders lend this epoch
     power_usd_mwh: np.ndarray
     capacity_mw: np.ndarray
     fleet_mw: np.ndarray
@@ -60,7 +60,6 @@ class PolicyContext:
     monthly_cost_usd: np.ndarray | None = None  # power and opex of a month at its fleet's draw
     days_to_maturity: np.ndarray | None = None  # to its nearest debt maturity (inf: no debt)
     secured_to_assets: np.ndarray | None = None  # secured principal / assets (the covenant test)
-    covenant_limit: float = math.nan  # the covenant's ceiling of secured_to_assets
     equity_open: np.ndarray | None = None  # bool: it could issue shares this epoch
 
 
@@ -93,6 +92,11 @@ AI_VERDICTS = {
         "ceiling leaves no room"
     ),
     "never_converts": "never converts to AI",
+    # a registered decide function gives no reasons: its proposal as it stands
+    "own_rule_converts": (
+        "follows its own rule (no reasons given): converts {convert_mw:,.0f} MW to AI"
+    ),
+    "own_rule_keeps": "follows its own rule (no reasons given): converts nothing to AI",
 }
 #: Code of each AI verdict (the int8 stored in Reasons.ai_verdict).
 AI = {name: code for code, name in enumerate(AI_VERDICTS)}
@@ -118,6 +122,8 @@ ASIC_VERDICTS = {
     ),
     "converting": "buys no machines while converting to AI",
     "never_buys": "buys no machines",
+    "own_rule_buys": "buys {buy_ehs:,.3f} EH/s of {frontier_jth:.1f} J/TH machines",
+    "own_rule_buys_none": "buys no machines",
 }
 
 #: Code of each ASIC verdict (the int8 stored in Reasons.asic_verdict).
@@ -252,31 +258,34 @@ def asic_purchase_ths(ctx: PolicyContext, idx: np.ndarray, budget_usd: np.ndarra
     payback = frontier_payback_days(ctx, idx, ctx.expected_hashprice_usd_per_th_day)
     fits = free_mining_mw(ctx, idx) * 1e6 / ctx.frontier_jth
     affordable = np.maximum(budget_usd, 0.0) / ctx.new_usd_per_th
-    return np.where(payback < ctx.hurdle_payback_days, np.minimum(fits, affordable), 0.0)
+    return np.where(payback < ctx.params.hurdle_payback_days, np.minimum(fits, affordable), 0.0)
 
 
 def ai_npv_usd_per_mw(ctx: PolicyContext) -> float:
     """NPV of converting one MW to AI hosting: NOI from the end of the lead time over the hall's
     life (the model re-leases a hall when its lease ends), less the build capex."""
-    r = ctx.discount_rate
-    noi = ctx.lease_usd_per_mw_year * ctx.ai_noi_margin
-    delay = np.exp(-r * ctx.ai_lead_time_days / YEAR_DAYS)
-    life = max(ctx.ai_term_years, HALL_LIFE_YEARS)
-    return noi * annuity_factor(r, life) * delay - ctx.ai_capex_usd_per_mw
+    p = ctx.params
+    r = p.discount_rate
+    noi = ctx.lease_usd_per_mw_year * p.ai_noi_margin
+    delay = np.exp(-r * p.ai_lead_time_days / YEAR_DAYS)
+    life = max(p.ai_term_years, HALL_LIFE_YEARS)
+    return noi * annuity_factor(r, life) * delay - p.ai_capex_usd_per_mw
 
 
 def mining_npv_usd_per_mw(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
-    """NPV of keeping one MW mining with frontier machines over the mining horizon."""
+    """NPV of keeping one MW mining with frontier machines over the mining horizon (the
+    machines' useful life)."""
     margin = mining_margin_usd_per_mw_year(ctx, idx)
     capex = ctx.new_usd_per_th * 1e6 / ctx.frontier_jth
-    return margin * annuity_factor(ctx.discount_rate, ctx.mining_horizon_years) - capex
+    p = ctx.params
+    return margin * annuity_factor(p.discount_rate, p.useful_life_years) - capex
 
 
 def ai_room_mw(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
     """MW an agent may still convert this epoch (step size and overall AI share limits)."""
-    cap = ctx.capacity_mw[idx]
-    room = ctx.max_ai_fraction * cap - ctx.ai_mw[idx]
-    return np.clip(np.minimum(room, ctx.ai_step_fraction * cap), 0.0, None)
+    cap, p = ctx.capacity_mw[idx], ctx.params
+    room = p.max_ai_fraction * cap - ctx.ai_mw[idx]
+    return np.clip(np.minimum(room, p.ai_step_fraction * cap), 0.0, None)
 
 
 def spare_cash_usd(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
@@ -287,7 +296,7 @@ def borrowing_room_usd(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
     """New debt that keeps debt/assets at or below the leverage ceiling (0 if credit is shut)."""
     if not ctx.credit_open:
         return np.zeros(len(idx))
-    lev = ctx.max_leverage
+    lev = ctx.params.max_leverage
     room = (lev * ctx.assets_usd[idx] - ctx.debt_usd[idx]) / max(1.0 - lev, 1e-9)
     return np.maximum(room, 0.0)
 
@@ -315,10 +324,10 @@ def note_position(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
     r.leverage[idx] = np.divide(
         ctx.debt_usd[idx], assets, out=np.full(len(idx), np.nan), where=assets > 0
     )
-    r.max_leverage[idx] = ctx.max_leverage
+    r.max_leverage[idx] = ctx.params.max_leverage
     r.days_to_maturity[idx] = _known(ctx.days_to_maturity, idx)
     r.secured_to_assets[idx] = _known(ctx.secured_to_assets, idx)
-    r.covenant_limit[idx] = ctx.covenant_limit
+    r.covenant_limit[idx] = ctx.params.covenant_secured_to_assets
     r.credit_open[idx] = ctx.credit_open
     r.equity_open[idx] = False if ctx.equity_open is None else ctx.equity_open[idx]
     r.may_borrow[idx] = out.may_borrow[idx]
@@ -330,28 +339,28 @@ def note_position(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
 def note_ai_comparison(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
     """Reasons of a policy that weighs AI hosting: per MW, mining's margin and NPV against a
     lease's NOI, NPV and payback."""
-    r = out.reasons
-    noi = ctx.lease_usd_per_mw_year * ctx.ai_noi_margin
+    r, p = out.reasons, ctx.params
+    noi = ctx.lease_usd_per_mw_year * p.ai_noi_margin
     r.mining_margin_usd_per_mw_year[idx] = mining_margin_usd_per_mw_year(ctx, idx)
     r.mining_npv_usd_per_mw[idx] = mining_npv_usd_per_mw(ctx, idx)
     r.ai_noi_usd_per_mw_year[idx] = noi
     r.ai_npv_usd_per_mw[idx] = ai_npv_usd_per_mw(ctx)
-    lead_years = ctx.ai_lead_time_days / YEAR_DAYS
-    r.ai_payback_years[idx] = lead_years + ctx.ai_capex_usd_per_mw / noi if noi > 0 else np.inf
+    lead_years = p.ai_lead_time_days / YEAR_DAYS
+    r.ai_payback_years[idx] = lead_years + p.ai_capex_usd_per_mw / noi if noi > 0 else np.inf
 
 
 def note_asic_purchase(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
     """Reasons of :func:`asic_purchase_ths`: payback against the hurdle, then free capacity,
     then budget (after ``out.buy_ths`` and ``out.convert_mw`` are proposed)."""
-    r = out.reasons
+    r, hurdle = out.reasons, ctx.params.hurdle_payback_days
     payback = frontier_payback_days(ctx, idx, ctx.expected_hashprice_usd_per_th_day)
     r.frontier_payback_days[idx] = payback
-    r.hurdle_payback_days[idx] = ctx.hurdle_payback_days
+    r.hurdle_payback_days[idx] = hurdle
     r.asic_verdict[idx] = np.select(
         [
             out.buy_ths[idx] > 0,
             out.convert_mw[idx] > 0,
-            payback >= ctx.hurdle_payback_days,
+            payback >= hurdle,
             free_mining_mw(ctx, idx) <= 0,
         ],
         [ASIC["buys"], ASIC["converting"], ASIC["misses_hurdle"], ASIC["no_free_capacity"]],
@@ -388,9 +397,9 @@ class Rational(Policy):
     name = "rational"
 
     def propose(self, ctx, idx, out):
-        out.sell_btc[idx] = ctx.sell_fraction * ctx.btc_mined[idx]
+        out.sell_btc[idx] = ctx.params.sell_fraction * ctx.btc_mined[idx]
         out.may_borrow[idx] = True
-        if ctx.ai_enabled:
+        if ctx.params.ai_enabled:
             ai_better = ai_npv_usd_per_mw(ctx) > np.maximum(mining_npv_usd_per_mw(ctx, idx), 0.0)
             out.convert_mw[idx] = np.where(ai_better, ai_room_mw(ctx, idx), 0.0)
         budget = spare_cash_usd(ctx, idx) + borrowing_room_usd(ctx, idx)
@@ -400,7 +409,7 @@ class Rational(Policy):
 
     def give_reasons(self, ctx, idx, out):
         note_ai_comparison(ctx, idx, out)
-        if ctx.ai_enabled:
+        if ctx.params.ai_enabled:
             ai_npv, mining_npv = ai_npv_usd_per_mw(ctx), mining_npv_usd_per_mw(ctx, idx)
             ai_better = ai_npv > np.maximum(mining_npv, 0.0)
             out.reasons.ai_verdict[idx] = np.select(
@@ -450,12 +459,12 @@ class AiFirst(Policy):
     def propose(self, ctx, idx, out):
         out.sell_btc[idx] = ctx.btc_mined[idx]
         out.may_borrow[idx] = True
-        if ctx.ai_enabled and ai_npv_usd_per_mw(ctx) > 0:
+        if ctx.params.ai_enabled and ai_npv_usd_per_mw(ctx) > 0:
             out.convert_mw[idx] = ai_room_mw(ctx, idx)
 
     def give_reasons(self, ctx, idx, out):
         note_ai_comparison(ctx, idx, out)
-        if not ctx.ai_enabled:
+        if not ctx.params.ai_enabled:
             out.reasons.ai_verdict[idx] = AI["ai_off"]
         elif ai_npv_usd_per_mw(ctx) > 0:
             out.reasons.ai_verdict[idx] = np.where(
@@ -466,4 +475,34 @@ class AiFirst(Policy):
         out.reasons.asic_verdict[idx] = ASIC["never_buys"]
 
 
-POLICIES: dict[str, Policy] = {p.name: p for p in (Rational(), Hodl(), MiningOnly(), AiFirst())}
+class OwnRule(Policy):
+    """A decide function registered by name (:func:`sim.register_policy`): its proposals are
+    the function's; its reasons are the position every policy reports and, as verdicts, the
+    proposals themselves (the function gives no reasons)."""
+
+    def __init__(self, name: str, decide: Callable[[PolicyContext, np.ndarray, Decisions], None]):
+        self.name, self.rule = name, decide
+
+    def propose(self, ctx, idx, out):
+        self.rule(ctx, idx, out)
+
+    def give_reasons(self, ctx, idx, out):
+        converts, buys = out.convert_mw[idx] > 0, out.buy_ths[idx] > 0
+        out.reasons.ai_verdict[idx] = np.where(
+            converts, AI["own_rule_converts"], AI["own_rule_keeps"]
+        )
+        out.reasons.asic_verdict[idx] = np.where(
+            buys, ASIC["own_rule_buys"], ASIC["own_rule_buys_none"]
+        )
+
+
+def as_policy(name: str, decide: Policy | Callable) -> Policy:
+    """``decide`` as a :class:`Policy`: a Policy as it is, a decide function in an
+    :class:`OwnRule` named ``name`` (the registry's resolution, :mod:`sim.policy_registry`)."""
+    if isinstance(decide, Policy):
+        return decide
+    return OwnRule(name, decide if callable(decide) else decide.decide)
+
+
+#: The built-in rules: :data:`sim.policy_registry.BUILT_IN` registers them by these names.
+RATIONAL, HODL, MINING_ONLY, AI_FIRST = Rational(), Hodl(), MiningOnly(), AiFirst()

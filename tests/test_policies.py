@@ -7,32 +7,45 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim.policies import AI, ASIC, POLICIES, Decisions, PolicyContext, ai_npv_usd_per_mw
+from sim import policy_registry
+from sim.engine.params import Params, build_params
+from sim.input.scenario import load_scenario
+from sim.policies import AI, ASIC, Decisions, PolicyContext, ai_npv_usd_per_mw
+from sim.policy_registry import BUILT_IN
 
 N = 3
 IDX = np.arange(N)
+#: The run constants the tests set (the rest are the demo scenario's).
+PARAMS = dataclasses.replace(
+    build_params(load_scenario("demo").config, N, N),
+    ai_enabled=True,
+    ai_capex_usd_per_mw=10e6,
+    ai_lead_time_days=365,
+    ai_term_years=10,
+    ai_noi_margin=0.85,
+    hurdle_payback_days=900,
+    discount_rate=0.10,
+    max_leverage=0.5,
+    max_ai_fraction=0.8,
+    ai_step_fraction=0.1,
+    sell_fraction=1.0,
+    useful_life_years=4.0,
+    covenant_secured_to_assets=0.6,
+)
+PARAM_NAMES = {f.name for f in dataclasses.fields(Params)}
 
 
 def context(**changes) -> PolicyContext:
+    """The test position; ``changes`` to its fields or to its run constants (Params names)."""
+    constants = {k: v for k, v in changes.items() if k in PARAM_NAMES}
     base = PolicyContext(
+        params=dataclasses.replace(PARAMS, **constants),
         hashprice_usd_per_th_day=0.05,
         expected_hashprice_usd_per_th_day=0.045,
         frontier_jth=13.5,
         new_usd_per_th=15.0,
         lease_usd_per_mw_year=1.8e6,
-        ai_enabled=True,
-        ai_capex_usd_per_mw=10e6,
-        ai_lead_time_days=365,
-        ai_term_years=10,
-        ai_noi_margin=0.85,
         credit_open=True,
-        hurdle_payback_days=900,
-        discount_rate=0.10,
-        max_leverage=0.5,
-        max_ai_fraction=0.8,
-        ai_step_fraction=0.1,
-        sell_fraction=1.0,
-        mining_horizon_years=4.0,
         power_usd_mwh=np.array([30.0, 45.0, 200.0]),
         capacity_mw=np.full(N, 500.0),
         fleet_mw=np.full(N, 300.0),
@@ -43,12 +56,12 @@ def context(**changes) -> PolicyContext:
         assets_usd=np.full(N, 2e9),
         debt_usd=np.full(N, 2e8),
     )
-    return dataclasses.replace(base, **changes)
+    return dataclasses.replace(base, **{k: v for k, v in changes.items() if k not in constants})
 
 
-def decide(policy: str, ctx: PolicyContext, explain: bool = True) -> Decisions:
+def decide(name: str, ctx: PolicyContext, explain: bool = True) -> Decisions:
     out = Decisions.zeros(N, explain=explain)
-    POLICIES[policy].decide(ctx, IDX, out)
+    policy_registry.policy(name).decide(ctx, IDX, out)
     return out
 
 
@@ -81,7 +94,7 @@ def test_rational_converts_when_ai_beats_mining_and_not_when_ai_is_off():
     out = decide("rational", low_hashprice)
     np.testing.assert_allclose(out.convert_mw, 0.1 * 500.0)  # one step of 10% of capacity
     assert np.all(out.buy_ths == 0)  # converting agents do not buy ASICs in the same epoch
-    no_ai = decide("rational", dataclasses.replace(low_hashprice, ai_enabled=False))
+    no_ai = decide("rational", context(expected_hashprice_usd_per_th_day=0.02, ai_enabled=False))
     assert np.all(no_ai.convert_mw == 0)
 
 
@@ -150,7 +163,6 @@ def test_position_reasons_report_the_context():
         monthly_cost_usd=np.array([1e7, 5e8, 0.0]),
         days_to_maturity=np.array([100.0, np.inf, 10.0]),
         secured_to_assets=np.array([0.1, 0.0, 0.5]),
-        covenant_limit=0.6,
         equity_open=np.array([True, False, True]),
         credit_open=False,
     )
@@ -168,7 +180,7 @@ def test_position_reasons_report_the_context():
     assert np.all(np.isnan(unknown.fleet_jth)) and not unknown.equity_open.any()
 
 
-@pytest.mark.parametrize("policy", sorted(POLICIES))
+@pytest.mark.parametrize("policy", sorted(BUILT_IN))
 def test_reasons_agree_with_the_decisions_in_random_positions(policy):
     rng = np.random.default_rng(16)
     converting = {AI["ai_beats_mining"], AI["ai_npv_positive"]}
@@ -187,7 +199,7 @@ def test_reasons_agree_with_the_decisions_in_random_positions(policy):
         r = out.reasons
         np.testing.assert_array_equal(out.convert_mw > 0, np.isin(r.ai_verdict, list(converting)))
         np.testing.assert_array_equal(out.buy_ths > 0, r.asic_verdict == ASIC["buys"])
-        assert np.all(r.frontier_payback_days[out.buy_ths > 0] < ctx.hurdle_payback_days)
+        assert np.all(r.frontier_payback_days[out.buy_ths > 0] < ctx.params.hurdle_payback_days)
         if policy == "rational":
             ai = r.ai_verdict == AI["ai_beats_mining"]
             assert np.all(r.ai_npv_usd_per_mw[ai] > np.maximum(r.mining_npv_usd_per_mw[ai], 0))
@@ -205,7 +217,7 @@ def test_fringe_rows_say_they_follow_the_fringe():
     )
 
 
-@pytest.mark.parametrize("policy", sorted(POLICIES))
+@pytest.mark.parametrize("policy", sorted(BUILT_IN))
 def test_reasons_change_no_decision_and_are_skipped_unless_asked(policy):
     for ctx in (context(), context(expected_hashprice_usd_per_th_day=0.02)):
         plain, explained = decide(policy, ctx, explain=False), decide(policy, ctx)

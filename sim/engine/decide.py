@@ -1,9 +1,10 @@
 """The decision phase: the next epoch's difficulty, the signals miners see, and the policies.
 
-Policies (sim.policies) are called exactly as registered: ``POLICIES[name].decide(ctx, idx,
-decisions)`` for each public miners' policy group, with one :class:`PolicyContext` per epoch.
-With ``params.explain_decisions`` the context also carries the position the policies report
-among their reasons, and the decisions carry those reasons.
+Policies are called exactly as registered (sim.policy_registry): ``policy(name).decide(ctx,
+idx, decisions)`` for each public miners' policy group, with one :class:`PolicyContext` per
+epoch that holds the epoch's signals and positions and the run's ``params`` (not copied). With
+``params.explain_decisions`` the context also carries the position the policies report among
+their reasons, and the decisions carry those reasons.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 from sim import consensus, fleet, hosting
 from sim.engine.state import assets_usd, listed
 from sim.finance import debt_by_owner, secured_by_owner
-from sim.policies import POLICIES, Decisions, PolicyContext
+from sim.policies import Decisions, PolicyContext
+from sim.policy_registry import policy
 from sim.units import DAY_S, YEAR_DAYS, hashprice_usd_per_th_day
 
 #: Hours in an average month (8,766 / 12, rounded), for monthly power bills.
@@ -33,7 +35,7 @@ def decide(params, state, world, scratch) -> None:
     scratch.ctx = ctx = policy_context(params, state, world, scratch)
     decisions = Decisions.zeros(params.n, explain=params.explain_decisions)
     for name, idx in state.policy_groups.items():
-        POLICIES[name].decide(ctx, idx, decisions)
+        policy(name, params.policy_modules).decide(ctx, idx, decisions)
     alive = ~state.books.defaulted
     for field in ("sell_btc", "buy_ths", "convert_mw"):
         getattr(decisions, field)[~alive] = 0.0
@@ -55,24 +57,13 @@ def policy_context(params, state, world, scratch) -> PolicyContext:
         state.power_usd_mwh * fleet_mw * HOURS_PER_MONTH
     ) + params.opex_usd_per_mw_year * fleet_mw / 12
     return PolicyContext(
+        params=params,
         hashprice_usd_per_th_day=hp_now,
         expected_hashprice_usd_per_th_day=expected,
         frontier_jth=frontier,
         new_usd_per_th=world.hardware.new_price_usd_per_th(hp_now, frontier),
         lease_usd_per_mw_year=float(m.ai_lease_usd_per_mw_year[day]),
-        ai_enabled=params.ai_enabled,
-        ai_capex_usd_per_mw=params.ai_capex_usd_per_mw,
-        ai_lead_time_days=params.ai_lead_time_days,
-        ai_term_years=params.ai_term_years,
-        ai_noi_margin=params.ai_noi_margin,
         credit_open=bool(m.credit_open[day]),
-        hurdle_payback_days=params.hurdle_payback_days,
-        discount_rate=params.discount_rate,
-        max_leverage=params.max_leverage,
-        max_ai_fraction=params.max_ai_fraction,
-        ai_step_fraction=params.ai_step_fraction,
-        sell_fraction=params.sell_fraction,
-        mining_horizon_years=params.useful_life_years,
         power_usd_mwh=state.power_usd_mwh,
         capacity_mw=state.capacity_mw,
         fleet_mw=fleet_mw,
@@ -89,8 +80,8 @@ def policy_context(params, state, world, scratch) -> PolicyContext:
 def position_for_reasons(params, state, world, day: int, monthly_costs, assets) -> dict:
     """PolicyContext fields the policies only report among their reasons (sim.policies), never
     decide on: the fleet's J/TH and book age (years), monthly costs (USD), days to the nearest
-    maturity, secured debt / assets, the covenant's limit and whether equity can be issued. None
-    unless ``params.explain_decisions``."""
+    maturity, secured debt / assets and whether equity can be issued. None unless
+    ``params.explain_decisions``."""
     if not params.explain_decisions:
         return {}
     f, n = state.fleet, params.n
@@ -111,7 +102,6 @@ def position_for_reasons(params, state, world, day: int, monthly_costs, assets) 
         "monthly_cost_usd": monthly_costs,
         "days_to_maturity": maturity - day,
         "secured_to_assets": ratio_each(secured_by_owner(state.debt, n), assets),
-        "covenant_limit": params.covenant_secured_to_assets,
         "equity_open": equity > 0,
     }
 

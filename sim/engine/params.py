@@ -44,6 +44,7 @@ class Params:
     ai_noi_margin: float
     ai_demand_mw_per_year: float
     # the policies' shared settings
+    policy_modules: tuple[str, ...]  # modules that register the scenario's own policies
     hurdle_payback_days: float
     discount_rate: float
     max_leverage: float
@@ -125,6 +126,7 @@ def build_params(config, n: int, n_public: int, explain_decisions: bool = False)
         ai_term_years=ai.term_years,
         ai_noi_margin=ai.noi_margin,
         ai_demand_mw_per_year=ai.demand_mw_per_year,
+        policy_modules=tuple(config.miners.policy_modules),
         hurdle_payback_days=policy.hurdle_payback_days,
         discount_rate=policy.discount_rate,
         max_leverage=policy.max_leverage,

@@ -299,6 +299,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "miners.csv": (OPTION, "no public miners"),
     "miners.debt_csv": (OPTION, "public miners start without debt"),
     "miners.ai_contracts_csv": (OPTION, "public miners start without AI leases"),
+    "miners.policy_modules": (OPTION, "only the built-in policies (docs/policies.md)"),
     "miners.policy": (ASSUMPTION, "the NPV-comparing rule (sim/policies.py) for every miner"),
     "miners.policies": (OPTION, "no per-miner policies"),
     "miners.opex_usd_per_mw_year": (

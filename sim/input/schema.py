@@ -15,6 +15,7 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,7 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from sim import consensus
+from sim import consensus, policy_registry
+from sim.errors import MinersimError
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -479,14 +481,26 @@ class Fringe(Strict):
         return self
 
 
+#: A policy's name: built in or registered (sim.policy_registry), checked when validated.
+PolicyName = Annotated[str, AfterValidator(policy_registry.check_policy_name)]
+
+
 class Miners(Strict):
     csv: str | None = Field(
         default=None, description="public miners CSV, relative to the scenario file"
     )
     debt_csv: str | None = None
     ai_contracts_csv: str | None = None
-    policy: Literal["rational", "hodl", "mining_only", "ai_first"] = "rational"
-    policies: dict[str, Literal["rational", "hodl", "mining_only", "ai_first"]] = Field(
+    # policy_modules comes before the names: pydantic checks fields in this order, so the
+    # modules have registered their policies by the time the names are checked.
+    policy_modules: list[str] = Field(
+        default_factory=list,
+        description="modules (dotted names, importable: installed or on PYTHONPATH) that "
+        "register policies with sim.register_policy; imported when the scenario is loaded and "
+        "by every process that runs it (docs/policies.md)",
+    )
+    policy: PolicyName = "rational"
+    policies: dict[str, PolicyName] = Field(
         default_factory=dict, description="per-miner policy by name"
     )
     opex_usd_per_mw_year: NonNegFloat = Field(
@@ -501,6 +515,17 @@ class Miners(Strict):
         description="market value / contracted AI NOI, before the capex still to spend "
         "(assumption)",
     )
+
+    @field_validator("policy_modules")
+    @classmethod
+    def _import_policy_modules(cls, modules: list[str]) -> list[str]:
+        """Import the modules (they register their policies) before the names are checked."""
+        try:
+            policy_registry.import_policy_modules(modules)
+        except MinersimError as exc:
+            raise ValueError(str(exc)) from None
+        return modules
+
     ai_option_weight: Fraction = Field(
         default=0.5,
         description="market weight on capacity that could still be leased to AI: the option "
