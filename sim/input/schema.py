@@ -330,12 +330,57 @@ class RatesMarket(Strict):
         return self
 
 
+class AltMarket(Strict):
+    """A treasury asset's USD price (ETH, SOL), simulated jointly with BTC: daily log returns
+    ``drift dt + volatility sqrt(dt) Z`` whose normal shocks ``Z`` are correlated with BTC's
+    (and with the other asset's), plus BTC's jump on BTC's jump days scaled by
+    ``volatility / btc.volatility``. Defaults and their sources: data/sources.md §3.13."""
+
+    initial_usd: PositiveFloat
+    drift: Real = Field(default=0.0, ge=-5, le=5, description="annual log drift")
+    volatility: NonNegFloat = Field(le=5, description="annual, of the log price")
+    correlation_btc: Real = Field(ge=-1, le=1, description="of the daily shocks with BTC's")
+
+
+class EthMarket(AltMarket):
+    initial_usd: PositiveFloat = 4_350.0  # cal §3.13: ETH close near 2025-10-01, rounded
+    volatility: NonNegFloat = Field(default=0.70, le=5, description="annual (cal §3.13)")
+    correlation_btc: Real = Field(default=0.80, ge=-1, le=1, description="cal §3.13")
+
+
+class SolMarket(AltMarket):
+    initial_usd: PositiveFloat = 220.0  # cal §3.13: SOL close near 2025-10-01, rounded
+    volatility: NonNegFloat = Field(default=0.90, le=5, description="annual (cal §3.13)")
+    correlation_btc: Real = Field(default=0.70, ge=-1, le=1, description="cal §3.13")
+    correlation_eth: Real = Field(
+        default=0.75, ge=-1, le=1, description="of the daily shocks with ETH's (cal §3.13)"
+    )
+
+
 class Market(Strict):
     btc: BtcMarket = BtcMarket()
+    eth: EthMarket = EthMarket()
+    sol: SolMarket = SolMarket()
     fees: FeeMarket = FeeMarket()
     power: PowerMarket = PowerMarket()
     ai: AiMarket = AiMarket()
     rates: RatesMarket = RatesMarket()
+
+    @model_validator(mode="after")
+    def _correlations_consistent(self) -> Market:
+        r_be, r_bs, r_es = (
+            self.eth.correlation_btc,
+            self.sol.correlation_btc,
+            self.sol.correlation_eth,
+        )
+        # the 3x3 correlation matrix of (BTC, ETH, SOL) shocks must be positive semi-definite
+        det = 1 + 2 * r_be * r_bs * r_es - r_be**2 - r_bs**2 - r_es**2
+        if det < -1e-12:
+            raise ValueError(
+                f"market.eth/sol correlations (btc-eth {r_be}, btc-sol {r_bs}, eth-sol {r_es}) "
+                "are inconsistent: no joint distribution has them"
+            )
+        return self
 
 
 class Hardware(Strict):
