@@ -125,6 +125,8 @@ def _opening_state(spec, params: Params, classes, markets: Markets, hardware) ->
     liabilities = debt_by_owner(state.debt, n)
     books.equity_usd[:] = assets - liabilities  # opening balance sheet
     state.prev_btc_price = float(markets.btc_price_usd[0])
+    state.prev_eth_price = float(markets.eth_price_usd[0])
+    state.prev_sol_price = float(markets.sol_price_usd[0])
     return state
 
 

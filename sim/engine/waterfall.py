@@ -326,7 +326,15 @@ def default(params, state, world, scratch, failed: np.ndarray) -> None:
             b.equity_usd[buyer] += price_paid.sum()  # paid with new capital: cash stays zero
     state.contracts.keep(~failed[state.contracts.owner])
     write_off_debt(state.debt, failed)
-    for arr in (b.cash_usd, b.btc_held, b.ai_ppe_usd, b.cip_usd, b.equity_usd):
+    for arr in (
+        b.cash_usd,
+        b.btc_held,
+        b.eth_held,
+        b.sol_held,
+        b.ai_ppe_usd,
+        b.cip_usd,
+        b.equity_usd,
+    ):
         arr[failed] = 0.0
     b.defaulted |= failed
     state.capacity_mw[failed] = 0.0
