@@ -4,9 +4,16 @@ book equity, part of the assets, and the invariants of tests/invariants.py with 
 from __future__ import annotations
 
 import numpy as np
-from invariants import check_balance_sheet, check_run, check_treasury
+import pytest
+from golden.record import CRASH
+from invariants import check_balance_sheet, check_run, check_treasury, run_checked
 
+from sim import treasury
+from sim.errors import MinersimError
+from sim.finance import BalanceSheets
+from sim.input.scenario import load_scenario
 from sim.model import MiningModel
+from sim.treasury import TreasuryRules
 
 DEMO = {"scenario.end_date": "2026-06-30"}
 
@@ -43,3 +50,81 @@ def test_treasury_invariant_catches_a_misvalued_treasury():
         assert "treasury_usd" in str(error)
     else:
         raise AssertionError("check_treasury accepted a treasury not valued at market")
+
+
+# ----------------------------------------------------------------- the treasury lever
+def treasury_overrides(**rule) -> dict:
+    return {**DEMO, **{f"policy.treasury.{key}": value for key, value in rule.items()}}
+
+
+def run_demo(overrides: dict, seed: int = 1):
+    model = MiningModel("demo", seed=seed, overrides=overrides)
+    return model, run_checked(model)
+
+
+def test_a_miner_converts_its_share_of_mined_btc_and_the_invariants_hold():
+    _, result = run_demo(treasury_overrides(mined_share=0.5, eth_weight=0.7, cost_bps=50.0))
+    public = result.miners[result.miners["kind"] == "public"]
+    last = public[public["epoch"] == public["epoch"].max()]
+    assert (last["eth_held"] > 0).all() and (last["sol_held"] > 0).all()
+    prices = result.epochs.set_index("epoch")
+    # the first epoch's purchase is 0.5 x BTC mined x the BTC close, less 50 bps, 70% in ETH
+    first = public[public["epoch"] == 0].iloc[0]
+    usd = 0.5 * first["btc_mined"] * prices.loc[0, "btc_price_usd"] * (1 - 50e-4)
+    assert first["eth_held"] == pytest.approx(0.7 * usd / prices.loc[0, "eth_price_usd"], rel=1e-9)
+    assert first["sol_held"] == pytest.approx(0.3 * usd / prices.loc[0, "sol_price_usd"], rel=1e-9)
+
+
+def test_per_miner_overrides_replace_the_defaults_field_by_field():
+    model = MiningModel("demo", seed=1, overrides=DEMO)
+    one, other = model.state.names[0], model.state.names[1]
+    overrides = {
+        **DEMO,
+        "policy.treasury.eth_weight": 1.0,
+        f"policy.treasury.miners.{one}": {"mined_share": 0.3},
+    }
+    _, result = run_demo(overrides)
+    public = result.miners[result.miners["kind"] == "public"]
+    mine = public[public["name"] == one]
+    assert (mine["eth_held"].iloc[-1] > 0) and (mine["sol_held"] == 0).all()
+    assert (public[public["name"] == other][["eth_held", "sol_held"]] == 0).all().all()
+
+
+def test_an_override_for_an_unknown_miner_is_a_one_line_error():
+    with pytest.raises(MinersimError, match="unknown miner") as error:
+        load_scenario("demo", overrides={"policy.treasury.miners.NOPE": {"mined_share": 0.1}})
+    assert "\n" not in str(error.value)
+
+
+def test_the_waterfall_sells_the_treasury_when_cash_is_short():
+    """In the demo's crash (BTC to $8,000, credit shut), miners that built a treasury sell
+    some of it to meet their bills: holdings fall in some epoch though they never sell by rule."""
+    crash = {**CRASH, "scenario.end_date": "2026-09-30", "policy.treasury.mined_share": 1.0}
+    _, result = run_demo(crash, seed=2)
+    public = result.miners[result.miners["kind"] == "public"].sort_values(["miner_id", "epoch"])
+    fell = (public.groupby("miner_id")["eth_held"].diff() < 0) & ~public["defaulted"]
+    assert fell.any()
+    assert (public.loc[fell, "action"].astype(str) != "default").all()
+
+
+def test_buy_and_sell_move_value_by_the_trading_cost_only():
+    books = BalanceSheets.zeros(2)
+    books.btc_held[:] = [1.0, 0.0]
+    books.cash_usd[:] = [0.0, 50_000.0]
+    rules = TreasuryRules(
+        mined_share=np.ones(2),
+        eth_weight=np.array([0.5, 1.0]),
+        cost=np.full(2, 0.01),
+        start_day=np.full(2, -np.inf),
+        end_day=np.full(2, np.inf),
+        min_btc_usd=np.zeros(2),
+    )
+    spent = treasury.buy(books, rules, np.array([150_000.0, 80_000.0]), 100_000.0, 4_000.0, 200.0)
+    np.testing.assert_allclose(spent, [100_000.0, 50_000.0])  # BTC held, then cash, both capped
+    np.testing.assert_allclose(books.cash_usd, [0.0, 0.0])
+    np.testing.assert_allclose(books.eth_held, [99_000.0 * 0.5 / 4_000.0, 49_500.0 / 4_000.0])
+    np.testing.assert_allclose(books.equity_usd, [-1_000.0, -500.0])
+    treasury.sell(books, rules, np.array([49_005.0, 1e9]), 4_000.0, 200.0)
+    np.testing.assert_allclose(books.cash_usd, [49_005.0, 49_500.0 * 0.99])
+    np.testing.assert_allclose(books.eth_held, [99_000.0 * 0.25 / 4_000.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(books.equity_usd, [-1_000.0 - 495.0, -500.0 - 495.0])

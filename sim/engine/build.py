@@ -49,7 +49,9 @@ def build(spec, seed: int, explain_decisions: bool = False) -> tuple[Params, Sta
     hardware = HardwareMarket(cfg.hardware, start)
     classes = [(c, k) for c in cfg.fringe.classes for k in range(c.agents)]
     n_public = len(spec.miners)
-    params = build_params(cfg, n_public + len(classes), n_public, explain_decisions)
+    params = build_params(
+        cfg, n_public + len(classes), n_public, explain_decisions, list(spec.miners["name"])
+    )
     state = _opening_state(spec, params, classes, markets, hardware)
     equity_market = EquityMarket(cfg.market.rates, state.share_price_usd, state.books.shares)
     return params, state, World(markets, hardware, equity_market, kernel_rng)

@@ -412,6 +412,17 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         SOURCED,
         "cal §3.9: banks to lend up to 85% loan-to-cost on Hut 8's River Bend (80% taken)",
     ),
+    # ---------------------------------------------------------------- treasury (sim/treasury.py)
+    "policy.treasury.mined_share": (OPTION, "no treasury: miners hold BTC and cash only"),
+    "policy.treasury.eth_weight": (ASSUMPTION, "an even ETH/SOL split of purchases"),
+    "policy.treasury.cost_bps": (
+        ASSUMPTION,
+        "30 bps a trade: exchange fees plus spread for a block trade; not sourced",
+    ),
+    "policy.treasury.start_date": (OPTION, "converts from the start"),
+    "policy.treasury.end_date": (OPTION, "converts to the end"),
+    "policy.treasury.min_btc_usd": (OPTION, "no price condition"),
+    "policy.treasury.miners": (OPTION, "no per-miner treasury rules"),
     # ---------------------------------------------------------------- outputs
     "outputs.miners_table": (OPTION, "the per-agent table is kept"),
 }

@@ -584,6 +584,42 @@ class Miners(Strict):
     )
 
 
+class TreasuryRule(Strict):
+    """What one miner converts into ETH/SOL each epoch (sim/treasury.py): ``mined_share`` of
+    the BTC it mined, valued at the closing price, taken from its BTC held and then its cash,
+    while the date is within [start_date, end_date] and BTC closes at or above min_btc_usd."""
+
+    mined_share: Fraction = Field(
+        default=0.0, description="share of the epoch's mined BTC converted (0: no treasury)"
+    )
+    eth_weight: Fraction = Field(default=0.5, description="ETH's share of purchases; SOL the rest")
+    cost_bps: NonNegFloat = Field(
+        default=30.0, le=5_000, description="trading cost on each conversion or sale, bps"
+    )
+    start_date: Date | None = Field(default=None, description="first date it converts")
+    end_date: Date | None = Field(default=None, description="last date it converts")
+    min_btc_usd: NonNegFloat = Field(
+        default=0.0, description="converts only while BTC closes at or above this, USD"
+    )
+
+
+class TreasuryPolicy(TreasuryRule):
+    """``[policy.treasury]``: the rule for every public miner, and per-miner overrides
+    (``[policy.treasury.miners.NAME]``: the fields given replace the defaults above)."""
+
+    miners: dict[str, TreasuryRule] = Field(
+        default_factory=dict, description="per-miner overrides by name"
+    )
+
+    def rule_for(self, name: str) -> TreasuryRule:
+        """The rule of miner ``name``: the defaults with its override's fields set on top."""
+        base = TreasuryRule(**{k: getattr(self, k) for k in TreasuryRule.model_fields})
+        override = self.miners.get(name)
+        if override is None:
+            return base
+        return base.model_copy(update=override.model_dump(exclude_unset=True))
+
+
 class PolicyParams(Strict):
     hurdle_payback_days: PositiveFloat = Field(default=900.0, le=10_000)
     max_leverage: Fraction = Field(
@@ -611,6 +647,7 @@ class PolicyParams(Strict):
     ai_loan_to_cost: Fraction = Field(
         default=0.8, description="share of AI capex financed with secured project notes"
     )
+    treasury: TreasuryPolicy = TreasuryPolicy()
 
 
 class Outputs(Strict):
