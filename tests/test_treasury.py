@@ -8,7 +8,9 @@ import pytest
 from golden.record import CRASH
 from invariants import check_balance_sheet, check_run, check_treasury, run_checked
 
-from sim import treasury
+from sim import finance, treasury
+from sim.engine import settle
+from sim.engine.epoch import run_epoch
 from sim.errors import MinersimError
 from sim.finance import BalanceSheets
 from sim.input.scenario import load_scenario
@@ -128,3 +130,23 @@ def test_buy_and_sell_move_value_by_the_trading_cost_only():
     np.testing.assert_allclose(books.cash_usd, [49_005.0, 49_500.0 * 0.99])
     np.testing.assert_allclose(books.eth_held, [99_000.0 * 0.25 / 4_000.0, 0.0], atol=1e-12)
     np.testing.assert_allclose(books.equity_usd, [-1_000.0 - 495.0, -500.0 - 495.0])
+
+
+def test_the_market_cap_counts_the_treasury():
+    """After a few epochs of conversions, a miner's equity value is its value without the
+    treasury plus the treasury at market (settle.equity_value, as value_equity prices it)."""
+    model = MiningModel("demo", seed=1, overrides=treasury_overrides(mined_share=1.0))
+    for _ in range(4):
+        scratch = run_epoch(model.params, model.state, model.world)
+    params, state, world = model.params, model.state, model.world
+    b = state.books
+    cash_flow = (scratch.btc_mined * scratch.p_end - scratch.power_cost_usd - scratch.opex_usd) / (
+        scratch.years
+    )
+    args = (params, state, world, cash_flow, scratch.debt_usd, scratch.p_end, scratch.day)
+    with_it = settle.equity_value(*args)
+    held = finance.treasury_usd(b, state.prev_eth_price, state.prev_sol_price)
+    assert (held[state.is_public & ~b.defaulted] > 0).all()
+    b.eth_held[:], b.sol_held[:] = 0.0, 0.0
+    without = settle.equity_value(*args)
+    np.testing.assert_allclose(with_it.market_cap_usd - without.market_cap_usd, held, rtol=1e-9)
