@@ -4,6 +4,7 @@ book equity, part of the assets, and the invariants of tests/invariants.py with 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from golden.record import CRASH
 from invariants import check_balance_sheet, check_run, check_treasury, run_checked
@@ -150,3 +151,38 @@ def test_the_market_cap_counts_the_treasury():
     b.eth_held[:], b.sol_held[:] = 0.0, 0.0
     without = settle.equity_value(*args)
     np.testing.assert_allclose(with_it.market_cap_usd - without.market_cap_usd, held, rtol=1e-9)
+
+
+# ----------------------------------------------------------------- the experiment's helpers
+def test_experiment_strategies_differ_only_for_the_small_miners():
+    from sim.experiments import treasury_diversification as td
+
+    base = load_scenario("baseline")
+    names = td.small_miners(base)
+    assert len(names) == 3 and set(names) <= set(base.miners["name"])
+    assert (
+        base.miners.set_index("name")["hashrate_ehs"][names].max()
+        <= np.sort(base.miners["hashrate_ehs"])[2]
+    )
+    diversified = td.strategy_overrides("diversified", names)
+    assert diversified["miners.policies"] == dict.fromkeys(names, "hodl")
+    assert set(diversified["policy.treasury.miners"]) == set(names)
+    assert "policy.treasury.miners" not in td.strategy_overrides("btc_only", names)
+    assert td.strategy_overrides("ai_pivot", names)["miners.policies"] == dict.fromkeys(
+        names, "ai_first"
+    )
+
+
+def test_experiment_correlation_uses_only_epochs_without_defaults():
+    from sim.experiments import treasury_diversification as td
+
+    rng = np.random.default_rng(0)
+    btc = np.exp(np.cumsum(rng.normal(0, 0.1, 40)))
+    run = pd.DataFrame(
+        {"btc_price_usd": btc, "market_cap_usd": 2 * btc**0.5, "defaulted": np.zeros(40)}
+    )
+    assert td.btc_correlation(run, 3) == pytest.approx(1.0)
+    run.loc[30:, "defaulted"] = 1
+    run.loc[30:, "market_cap_usd"] = 1.0  # after a default: not counted
+    assert td.btc_correlation(run, 3) == pytest.approx(1.0)
+    assert np.isnan(td.btc_correlation(run.iloc[:5], 3))
