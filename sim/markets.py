@@ -39,6 +39,9 @@ RENEWAL_WINDOW_DAYS = 30  # contract renewals reprice to the trailing mean marke
 SAT_PER_BTC = 100_000_000
 MAX_BLOCK_FEES_SAT = 21_000_000 * SAT_PER_BTC  # a block cannot pay more fees than all BTC
 
+#: ETH and SOL log prices are kept in these bounds (USD 1e-9 to 1e12: numerical guards, not
+#: meant to bind), a sticky barrier as BTC's floor and cap.
+ALT_LOG_BOUNDS = (math.log(1e-9), math.log(1e12))
 #: Children spawned from the seed sequence: btc, power, ai, credit (unused: the credit window
 #: follows BTC), fees; then eth, sol (spawned after them: the first five streams are unchanged).
 #: Keep the order: each child's stream depends on its position.
@@ -263,6 +266,7 @@ class _AltProcesses:
     stream is not touched) and ``e_eth``, ``e_sol`` independent normals from the two new
     generators. ``log P_t = log P_{t-1} + drift dt + volatility sqrt(dt) Z_t + J_t``, ``J_t`` =
     BTC's log jump that day x volatility / BTC's volatility (1 when BTC's is 0); day 0 = initial.
+    Log prices stay within :data:`ALT_LOG_BOUNDS` (a sticky barrier, as BTC's floor and cap).
     """
 
     def __init__(self, config: Market, eth_rng: np.random.Generator, sol_rng: np.random.Generator):
@@ -295,16 +299,18 @@ class _AltProcesses:
         z_eth = r_be * btc_shocks + eth_own * e_eth
         z_sol = r_bs * btc_shocks + sol_eth * e_eth + sol_own * e_sol
         prices = []
+        jumped = btc_jumps != 0
         for i, (cfg, z) in enumerate(((self._eth, z_eth), (self._sol, z_sol))):
-            jump_scale = cfg.volatility / self._btc_volatility if self._btc_volatility > 0 else 1.0
             steps = cfg.drift * DT_YEARS + cfg.volatility * math.sqrt(DT_YEARS) * z
-            steps += jump_scale * btc_jumps
+            if jumped.any():
+                with np.errstate(over="ignore", divide="ignore"):
+                    scale = cfg.volatility / self._btc_volatility if self._btc_volatility else 1.0
+                    steps[jumped] += scale * btc_jumps[jumped]
             if first_day == 0:
                 steps[0] = 0.0
-            log_price = self._log[i] + np.cumsum(steps)
+            log_price = _clipped_walk(self._log[i], steps, *ALT_LOG_BOUNDS)
             self._log[i] = float(log_price[-1])
-            with np.errstate(over="ignore"):
-                prices.append(np.exp(log_price))
+            prices.append(np.exp(log_price))
         return prices
 
 

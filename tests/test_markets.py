@@ -676,7 +676,7 @@ def test_btc_jumps_pass_to_eth_scaled_by_relative_volatility():
             "process": "jump_diffusion",
             "volatility": 0.3,
             "jump_intensity": 20.0,
-            "jump_mean": -0.1,
+            "jump_mean": 0.0,  # symmetric: ETH (2x the jumps) stays far from its numerical bounds
             "jump_std": 0.2,
             **WIDE,
         },
