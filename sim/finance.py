@@ -3,15 +3,17 @@ issuance of all agents, as arrays over agents (valuation is in :mod:`sim.valuati
 
 Accounting identity kept every epoch, per agent:
 
-    assets      = cash + BTC held x BTC price + fleet book value + AI PP&E + AI construction in progress
+    assets      = cash + BTC held x BTC price + ETH held x ETH price + SOL held x SOL price
+                  + fleet book value + AI PP&E + AI construction in progress
     liabilities = principal of all debt instruments
     equity      = tracked separately from the income statement and capital flows:
                   equity += net income + shares issued + debt converted - dividends
 
 so ``assets - liabilities - equity`` is a real check on the bookkeeping (tested), not a plug.
 Net income = mining revenue (BTC won at the epoch's mean price) + BTC fair-value gain + AI net
-operating income - power - other opex - interest - depreciation - write-offs + gains on sales.
-BTC is carried at market (fair value, as under ASU 2023-08).
+operating income - power - other opex - interest - depreciation - write-offs + gains on sales
++ the treasury's (ETH, SOL) fair-value gain. BTC, ETH and SOL are carried at market (fair
+value, as under ASU 2023-08).
 
 Senior secured notes carry a maintenance covenant: secured principal <= ``limit`` x total
 assets (book), tested every epoch (:func:`covenant_cure_usd`). Equity is issued at the market
@@ -58,6 +60,8 @@ class BalanceSheets:
 
     cash_usd: np.ndarray
     btc_held: np.ndarray  # BTC
+    eth_held: np.ndarray  # ETH (treasury, sim.treasury)
+    sol_held: np.ndarray  # SOL (treasury)
     ai_ppe_usd: np.ndarray  # AI/HPC halls in service, book value
     cip_usd: np.ndarray  # AI/HPC construction in progress
     shares: np.ndarray  # shares outstanding
@@ -66,7 +70,14 @@ class BalanceSheets:
 
     @classmethod
     def zeros(cls, n: int) -> BalanceSheets:
-        return cls(*(np.zeros(n) for _ in range(6)), defaulted=np.zeros(n, bool))
+        return cls(*(np.zeros(n) for _ in range(8)), defaulted=np.zeros(n, bool))
+
+
+def treasury_usd(books: BalanceSheets, eth_usd: float, sol_usd: float) -> np.ndarray:
+    """Each agent's ETH and SOL at ``eth_usd`` and ``sol_usd`` (USD per unit), USD; exactly 0
+    for an agent that holds neither (whatever the prices)."""
+    value = np.where(books.eth_held != 0, books.eth_held * eth_usd, 0.0)
+    return value + np.where(books.sol_held != 0, books.sol_held * sol_usd, 0.0)
 
 
 @dataclass

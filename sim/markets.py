@@ -1,6 +1,6 @@
 """Exogenous market processes on a daily grid (day 0 = the scenario start date).
 
-Paths: BTC price (USD), wholesale power ($/MWh), AI/HPC colocation lease rate (USD per MW-year),
+Paths: BTC price (USD), ETH and SOL prices correlated with it (USD), wholesale power ($/MWh), AI/HPC colocation lease rate (USD per MW-year),
 base interest rate (annual), credit windows (open or closed) and expected fees per block (BTC).
 Per-block fees are drawn on demand by :meth:`Markets.draw_block_fees_sat`.
 
@@ -39,9 +39,14 @@ RENEWAL_WINDOW_DAYS = 30  # contract renewals reprice to the trailing mean marke
 SAT_PER_BTC = 100_000_000
 MAX_BLOCK_FEES_SAT = 21_000_000 * SAT_PER_BTC  # a block cannot pay more fees than all BTC
 
+#: ETH and SOL log prices are kept in these bounds (USD 1e-9 to 1e12: numerical guards, not
+#: meant to bind), a sticky barrier as BTC's floor and cap.
+ALT_LOG_BOUNDS = (math.log(1e-9), math.log(1e12))
 #: Children spawned from the seed sequence: btc, power, ai, credit (unused: the credit window
-#: follows BTC), fees. Keep the order: each child's stream depends on its position.
+#: follows BTC), fees; then eth, sol (spawned after them: the first five streams are unchanged).
+#: Keep the order: each child's stream depends on its position.
 _N_PROCESSES = 5
+_N_ALT_PROCESSES = 2
 
 
 def _generator(seed: np.random.SeedSequence) -> np.random.Generator:
@@ -152,6 +157,11 @@ class _BtcProcess:
         self._log_price = min(max(math.log(cfg.initial_usd), self._log_low), self._log_high)
         self._bear = False
         self._noise = 0.0  # piecewise: Brownian log deviation from the points
+        #: The last block's standard normal diffusion shocks (on replayed days: the replayed log
+        #: return standardised by drift and volatility) and log jumps, per day: what ETH and SOL
+        #: are correlated with (:class:`_AltProcesses`).
+        self.shocks = np.empty(0)
+        self.jumps = np.empty(0)
         self._replay_log = np.empty(0)
         if cfg.process == "replay":
             if replay is None:
@@ -162,12 +172,14 @@ class _BtcProcess:
 
     def block(self, first_day: int, n: int) -> np.ndarray:
         """Prices (USD) of days ``[first_day, first_day + n)``; blocks must come in order."""
+        previous_log = self._log_price
         steps = self._log_steps(first_day, n)
         days = np.arange(first_day, first_day + n)
         if self._cfg.process == "piecewise":
             log_price = self._piecewise_log(days, steps)
         else:
             log_price = self._walk(days, steps)
+        self._standardise_replayed(days, log_price, previous_log)
         with np.errstate(over="ignore"):
             return np.clip(np.exp(log_price), self._cfg.floor_usd, self._cfg.cap_usd)
 
@@ -175,6 +187,8 @@ class _BtcProcess:
         """Log-price changes into each day of the block (0 into day 0)."""
         cfg, rng = self._cfg, self._rng
         z = rng.standard_normal(n)
+        self.shocks = z.copy()
+        self.jumps = np.zeros(n)
         if cfg.process == "regime_switching":
             steps = self._regime_steps(first_day, z)
         elif cfg.process == "piecewise":
@@ -184,10 +198,31 @@ class _BtcProcess:
         if cfg.process == "jump_diffusion":
             jumps = rng.poisson(cfg.jump_intensity * DT_YEARS, n)
             jump_z = rng.standard_normal(n)
-            steps += jumps * cfg.jump_mean + np.sqrt(jumps) * cfg.jump_std * jump_z
+            self.jumps = jumps * cfg.jump_mean + np.sqrt(jumps) * cfg.jump_std * jump_z
+            steps += self.jumps
         if first_day == 0:
             steps[0] = 0.0
+            self.shocks[0] = 0.0
+            self.jumps[0] = 0.0
         return steps
+
+    def _standardise_replayed(
+        self, days: np.ndarray, log_price: np.ndarray, previous_log: float
+    ) -> None:
+        """On replayed days the shocks are the replayed log returns, standardised (drift and
+        volatility of the scenario; 0 with volatility 0), and there are no separate jumps."""
+        n_replayed = int(np.count_nonzero(days < self._replay_log.size))
+        if not n_replayed:
+            return
+        returns = np.diff(log_price[:n_replayed], prepend=previous_log)
+        if days[0] == 0:
+            returns[0] = 0.0
+        scale = self._cfg.volatility * math.sqrt(DT_YEARS)
+        standardised = (
+            (returns - self._cfg.drift * DT_YEARS) / scale if scale > 0 else 0.0 * returns
+        )
+        self.shocks[:n_replayed] = standardised
+        self.jumps[:n_replayed] = 0.0
 
     def _regime_steps(self, first_day: int, z: np.ndarray) -> np.ndarray:
         cfg = self._cfg
@@ -221,6 +256,62 @@ class _BtcProcess:
         self._noise = float(noise[-1])
         anchor = np.interp(days, self._point_days, self._point_logs)
         return np.clip(anchor + noise, self._log_low, self._log_high)
+
+
+class _AltProcesses:
+    """ETH and SOL USD prices, jointly with BTC (:class:`sim.input.schema.AltMarket`).
+
+    The daily shocks of (BTC, ETH, SOL) are ``L (z_btc, e_eth, e_sol)``, ``L`` the Cholesky factor
+    of their correlation matrix, ``z_btc`` BTC's own shocks (:attr:`_BtcProcess.shocks`, so BTC's
+    stream is not touched) and ``e_eth``, ``e_sol`` independent normals from the two new
+    generators. ``log P_t = log P_{t-1} + drift dt + volatility sqrt(dt) Z_t + J_t``, ``J_t`` =
+    BTC's log jump that day x volatility / BTC's volatility (1 when BTC's is 0); day 0 = initial.
+    Log prices stay within :data:`ALT_LOG_BOUNDS` (a sticky barrier, as BTC's floor and cap).
+    """
+
+    def __init__(self, config: Market, eth_rng: np.random.Generator, sol_rng: np.random.Generator):
+        self._eth, self._sol = config.eth, config.sol
+        self._btc_volatility = config.btc.volatility
+        r_be, r_bs, r_es = (
+            self._eth.correlation_btc,
+            self._sol.correlation_btc,
+            self._sol.correlation_eth,
+        )
+        # Cholesky of [[1, r_be, r_bs], [r_be, 1, r_es], [r_bs, r_es, 1]] by hand (a semidefinite
+        # matrix, which numpy.linalg.cholesky rejects, gets zero diagonal terms)
+        eth_own = math.sqrt(max(1.0 - r_be**2, 0.0))
+        sol_eth = (r_es - r_be * r_bs) / eth_own if eth_own > 0 else 0.0
+        self._weights = (
+            r_be,
+            eth_own,
+            r_bs,
+            sol_eth,
+            math.sqrt(max(1.0 - r_bs**2 - sol_eth**2, 0.0)),
+        )
+        self._rngs = (eth_rng, sol_rng)
+        self._log = [math.log(self._eth.initial_usd), math.log(self._sol.initial_usd)]
+
+    def block(self, first_day: int, btc_shocks: np.ndarray, btc_jumps: np.ndarray):
+        """ETH and SOL prices (USD) of the block's days, given BTC's shocks and jumps."""
+        n = btc_shocks.size
+        e_eth, e_sol = (rng.standard_normal(n) for rng in self._rngs)
+        r_be, eth_own, r_bs, sol_eth, sol_own = self._weights
+        z_eth = r_be * btc_shocks + eth_own * e_eth
+        z_sol = r_bs * btc_shocks + sol_eth * e_eth + sol_own * e_sol
+        prices = []
+        jumped = btc_jumps != 0
+        for i, (cfg, z) in enumerate(((self._eth, z_eth), (self._sol, z_sol))):
+            steps = cfg.drift * DT_YEARS + cfg.volatility * math.sqrt(DT_YEARS) * z
+            if jumped.any():
+                with np.errstate(over="ignore", divide="ignore"):
+                    scale = cfg.volatility / self._btc_volatility if self._btc_volatility else 1.0
+                    steps[jumped] += scale * btc_jumps[jumped]
+            if first_day == 0:
+                steps[0] = 0.0
+            log_price = _clipped_walk(self._log[i], steps, *ALT_LOG_BOUNDS)
+            self._log[i] = float(log_price[-1])
+            prices.append(np.exp(log_price))
+        return prices
 
 
 def _replay_log_prices(series: pd.Series, start_date: dt.date, path: str | None) -> np.ndarray:
@@ -332,7 +423,7 @@ class Markets:
     """All exogenous market paths of one run, extended on demand.
 
     ``config``: the scenario's ``market`` section; ``start_date``: day 0; ``seed_seq``: the run's
-    seed sequence (this spawns 5 children from it); ``btc_replay``: daily USD prices indexed by
+    seed sequence (this spawns 5 + 2 children from it); ``btc_replay``: daily USD prices indexed by
     date, needed when ``config.btc.process == "replay"``.
 
     Scalar parameters (base_rate, expected fees) are constant over time: the schema has no field
@@ -358,9 +449,13 @@ class Markets:
         )
         self._credit = _CreditProcess(config.rates, start_date)
         self._fee_rng = _generator(fee_seed)
+        eth_seed, sol_seed = seed_seq.spawn(_N_ALT_PROCESSES)
+        self._alt = _AltProcesses(config, _generator(eth_seed), _generator(sol_seed))
         self._filled = 0
         self._paths: dict[str, np.ndarray] = {
             "btc": np.empty(0),
+            "eth": np.empty(0),
+            "sol": np.empty(0),
             "power": np.empty(0),
             "ai": np.empty(0),
             "base_rate": np.empty(0),
@@ -388,6 +483,9 @@ class Markets:
         days = slice(first, first + BLOCK_DAYS)
         paths = self._paths
         paths["btc"][days] = self._btc.block(first, BLOCK_DAYS)
+        paths["eth"][days], paths["sol"][days] = self._alt.block(
+            first, self._btc.shocks, self._btc.jumps
+        )
         paths["power"][days] = self._power.block(first, BLOCK_DAYS)
         paths["ai"][days] = self.config.ai.lease_usd_per_mw_year * np.exp(
             self._ai.block(first, BLOCK_DAYS)
@@ -417,6 +515,16 @@ class Markets:
     def btc_price_usd(self) -> np.ndarray:
         """BTC price, USD per BTC, one value per day."""
         return self._view("btc")
+
+    @property
+    def eth_price_usd(self) -> np.ndarray:
+        """ETH price, USD per ETH, one value per day (correlated with BTC)."""
+        return self._view("eth")
+
+    @property
+    def sol_price_usd(self) -> np.ndarray:
+        """SOL price, USD per SOL, one value per day (correlated with BTC and ETH)."""
+        return self._view("sol")
 
     @property
     def power_usd_mwh(self) -> np.ndarray:

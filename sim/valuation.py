@@ -5,7 +5,7 @@ Market capitalisation, per agent (USD):
     mining      = mining_multiple x max(forward mining cash flow, 0)     (moves with BTC)
   + AI leases   = ai_multiple x contracted AI NOI - capex still to spend on the halls
   + AI option   = ai_option_weight x convertible MW x max(lease value per MW - mining value per MW, 0)
-  + BTC treasury - net debt
+  + BTC + the ETH/SOL treasury (at market) - net debt
 
 floored at a small positive value (equity keeps an option value). The AI option is what the
 market pays for power capacity that could still be leased to AI/HPC tenants: "AI potential",
@@ -46,13 +46,16 @@ class EquityValue:
     ai_option_usd: np.ndarray
     btc_usd: np.ndarray
     net_debt_usd: np.ndarray
+    treasury_usd: np.ndarray | float = 0.0  # ETH and SOL held at market
 
     @property
     def market_cap_usd(self) -> np.ndarray:
         """Sum of the parts less net debt, floored at :data:`MARKET_CAP_FLOOR_USD`."""
         value = (
-            self.mining_usd + self.ai_leases_usd + self.ai_option_usd + self.btc_usd
-        ) - self.net_debt_usd
+            (self.mining_usd + self.ai_leases_usd + self.ai_option_usd + self.btc_usd)
+            + self.treasury_usd
+            - self.net_debt_usd
+        )
         return np.maximum(value, MARKET_CAP_FLOOR_USD)
 
 
@@ -68,6 +71,7 @@ def equity_value(
     mining_multiple: float,
     ai_multiple: float,
     ai_option_weight: float,
+    treasury_value_usd: np.ndarray | float = 0.0,
 ) -> EquityValue:
     """Value each agent's equity (see the module docstring).
 
@@ -88,6 +92,8 @@ def equity_value(
     mining_multiple, ai_multiple, ai_option_weight:
         Market value / mining cash flow, market value / contracted NOI, and the market's weight
         on unsigned convertible capacity (0-1).
+    treasury_value_usd:
+        ETH and SOL held at market, USD (sim.treasury), valued like BTC at 1 USD per USD.
     """
     mining = mining_multiple * np.maximum(mining_cash_flow_usd_per_year, 0.0)
     mining_per_mw = np.divide(mining, non_ai_mw, out=np.zeros_like(mining), where=non_ai_mw > 0)
@@ -98,4 +104,5 @@ def equity_value(
         ai_option_usd=ai_option_weight * np.maximum(convertible_mw, 0.0) * option_per_mw,
         btc_usd=btc_value_usd,
         net_debt_usd=net_debt_usd,
+        treasury_usd=treasury_value_usd,
     )

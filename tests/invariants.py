@@ -181,9 +181,31 @@ def check_defaulted_mine_nothing(result: RunResult) -> None:
     defaults = public[public["action"].astype(str) == "default"]
     assert defaults["defaulted"].all(), "a 'default' action without the defaulted flag"
     closed = public[public["defaulted"]]
-    for column in ("debt_usd", "cash_usd", "btc_held", "assets_usd"):
+    for column in ("debt_usd", "cash_usd", "btc_held", "eth_held", "sol_held", "assets_usd"):
         bad = closed[column] != 0
         assert not bad.any(), f"defaulted miner has {column} != 0: {_first_row(closed, bad)}"
+
+
+def check_treasury(result: RunResult) -> None:
+    """ETH and SOL held are never negative, only public miners hold them, and ``treasury_usd``
+    is their value at the epoch's closing prices (USD, relative 1e-12), part of ``assets_usd``."""
+    m, e = result.miners, result.epochs
+    for column in ("eth_held", "sol_held"):
+        bad = m[column] < 0
+        assert not bad.any(), f"negative {column}: {_first_row(m, bad)}"
+        bad = (m["kind"] != "public") & (m[column] != 0)
+        assert not bad.any(), f"a fringe agent holds {column}: {_first_row(m, bad)}"
+    prices = e.set_index("epoch")[["eth_price_usd", "sol_price_usd"]].reindex(m["epoch"])
+    value = (
+        m["eth_held"].to_numpy() * prices["eth_price_usd"].to_numpy()
+        + m["sol_held"].to_numpy() * prices["sol_price_usd"].to_numpy()
+    )
+    gap = np.abs(m["treasury_usd"].to_numpy() - value)
+    bad = gap > 1e-12 * np.maximum(value, 1.0)
+    assert not bad.any(), f"treasury_usd is not the holdings at market: {_first_row(m, bad)}"
+    size = m["assets_usd"].abs() + m["liabilities_usd"].abs()
+    bad = m["treasury_usd"] > m["assets_usd"] + CASH_TOL_USD + CASH_REL_TOL * size
+    assert not bad.any(), f"treasury larger than the assets: {_first_row(m, bad)}"
 
 
 def check_public_cash(result: RunResult) -> None:
@@ -220,6 +242,7 @@ def check_run(result: RunResult, initial_difficulty: float | None = None) -> Non
     check_retarget_clamp(result, initial_difficulty)
     check_defaulted_mine_nothing(result)
     check_public_cash(result)
+    check_treasury(result)
     check_counts(result)
 
 

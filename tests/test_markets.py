@@ -24,6 +24,8 @@ WIDE = {"floor_usd": 1e-300, "cap_usd": 1e300}  # keep clipping out of statistic
 
 PATHS = (
     "btc_price_usd",
+    "eth_price_usd",
+    "sol_price_usd",
     "power_usd_mwh",
     "ai_lease_usd_per_mw_year",
     "base_rate",
@@ -599,3 +601,110 @@ def test_fee_draw_rejects_negative_arguments():
         markets.draw_block_fees_sat(-1, 0)
     with pytest.raises(ValueError):
         markets.draw_block_fees_sat(1, -1)
+
+
+# ----------------------------------------------------------------- ETH and SOL with BTC
+ALT_MARKET = {
+    "btc": {"process": "gbm", "drift": 0.1, "volatility": 0.5, **WIDE},
+    "eth": {"initial_usd": 3000.0, "drift": -0.1, "volatility": 0.7, "correlation_btc": 0.8},
+    "sol": {
+        "initial_usd": 200.0,
+        "volatility": 0.9,
+        "correlation_btc": 0.6,
+        "correlation_eth": 0.75,
+    },
+}
+
+
+def test_eth_and_sol_have_their_volatility_and_correlations():
+    """Sample variance of daily log returns within 5 standard errors (sigma^2 dt sqrt(2/n)) and
+    sample correlations within 5 x (1 - rho^2) / sqrt(n) of the calibration targets."""
+    markets = make(ALT_MARKET, seed=11)
+    markets.extend_to(N_STAT_DAYS)
+    btc, eth, sol = (
+        log_returns(getattr(markets, f"{name}_price_usd")[:N_STAT_DAYS])
+        for name in ("btc", "eth", "sol")
+    )
+    n = eth.size
+    for returns, cfg in ((eth, ALT_MARKET["eth"]), (sol, ALT_MARKET["sol"])):
+        target = cfg["volatility"] ** 2 * DT_YEARS
+        assert abs(returns.var() - target) < Z * target * math.sqrt(2 / n)
+        assert abs(returns.mean() - cfg.get("drift", 0.0) * DT_YEARS) < Z * math.sqrt(target / n)
+    for a, b, rho in (
+        (btc, eth, 0.8),
+        (btc, sol, 0.6),
+        (eth, sol, 0.75),
+    ):
+        assert abs(np.corrcoef(a, b)[0, 1] - rho) < Z * (1 - rho**2) / math.sqrt(n)
+
+
+def test_eth_and_sol_start_at_their_initial_prices_and_are_reproducible():
+    first, second = make(ALT_MARKET, seed=4), make(ALT_MARKET, seed=4)
+    first.extend_to(500)
+    second.extend_to(500)
+    assert first.eth_price_usd[0] == pytest.approx(3000.0, rel=1e-12)
+    assert first.sol_price_usd[0] == pytest.approx(200.0, rel=1e-12)
+    np.testing.assert_array_equal(first.eth_price_usd, second.eth_price_usd)
+    np.testing.assert_array_equal(first.sol_price_usd, second.sol_price_usd)
+    other = make(ALT_MARKET, seed=5)
+    other.extend_to(500)
+    assert not np.array_equal(first.eth_price_usd, other.eth_price_usd)
+
+
+def test_eth_and_sol_parameters_leave_every_other_path_unchanged():
+    """ETH and SOL draw from new child streams: BTC (and all else) is the path it was without
+    them, whatever their parameters."""
+    changed = {
+        **ALT_MARKET,
+        "eth": {**ALT_MARKET["eth"], "volatility": 2.0, "correlation_btc": -0.3},
+        "sol": {**ALT_MARKET["sol"], "correlation_btc": 0.0, "correlation_eth": 0.0},
+    }
+    base, other = make(ALT_MARKET, seed=3), make(changed, seed=3)
+    base.extend_to(1000)
+    other.extend_to(1000)
+    for name in PATHS:
+        if name not in ("eth_price_usd", "sol_price_usd"):
+            np.testing.assert_array_equal(getattr(base, name), getattr(other, name))
+    assert not np.array_equal(base.eth_price_usd, other.eth_price_usd)
+
+
+def test_btc_jumps_pass_to_eth_scaled_by_relative_volatility():
+    """With uncorrelated shocks, ETH still moves with BTC on BTC's jump days: by the jump x
+    volatility ratio (here 2), so ETH's return minus twice BTC's has no jump component left."""
+    market = {
+        "btc": {
+            "process": "jump_diffusion",
+            "volatility": 0.3,
+            "jump_intensity": 20.0,
+            "jump_mean": 0.0,  # symmetric: ETH (2x the jumps) stays far from its numerical bounds
+            "jump_std": 0.2,
+            **WIDE,
+        },
+        "eth": {"initial_usd": 1000.0, "volatility": 0.6, "correlation_btc": 0.0},
+        "sol": {
+            "initial_usd": 100.0,
+            "volatility": 0.9,
+            "correlation_btc": 0.0,
+            "correlation_eth": 0.0,
+        },
+    }
+    markets = make(market, seed=8)
+    markets.extend_to(N_STAT_DAYS)
+    btc = log_returns(markets.btc_price_usd[:N_STAT_DAYS])
+    eth = log_returns(markets.eth_price_usd[:N_STAT_DAYS])
+    assert np.corrcoef(btc, eth)[0, 1] > 0.3  # the jumps alone correlate them
+    big = np.abs(btc) > 0.15  # jump days (a 0.3-vol diffusion day is 0.016 sd)
+    assert big.sum() > 100
+    residual = eth[big] - 2.0 * btc[big]
+    diffusion_sd = math.sqrt((0.6**2 + 4 * 0.3**2) * DT_YEARS)
+    assert np.abs(residual).max() < 6 * diffusion_sd
+
+
+def test_inconsistent_treasury_correlations_are_rejected():
+    with pytest.raises(ValueError, match="inconsistent"):
+        Market.model_validate(
+            {
+                "eth": {"correlation_btc": 0.9},
+                "sol": {"correlation_btc": 0.9, "correlation_eth": -0.9},
+            }
+        )

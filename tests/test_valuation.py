@@ -99,3 +99,25 @@ def test_the_market_prices_convertible_capacity_only_when_the_ai_market_is_on(ai
     option = 0.5 * 0.8 * 1500.0 * np.maximum(lease - mining_per_mw, 0.0)
     np.testing.assert_allclose(on["market_cap_usd"] - off["market_cap_usd"], option, rtol=1e-9)
     assert (option > 4e9).all()  # the premise: AI potential is most of this miner's value
+
+
+def test_the_eth_sol_treasury_adds_its_market_value_to_the_market_cap():
+    """USD for USD, like BTC: two agents alike but for a USD 25M treasury differ by 25M."""
+    parts = {
+        "mining_cash_flow_usd_per_year": np.array([10e6, 10e6]),
+        "ai_noi_usd_per_year": np.zeros(2),
+        "ai_capex_remaining_usd": np.zeros(2),
+        "convertible_mw": np.zeros(2),
+        "non_ai_mw": np.full(2, 50.0),
+        "lease_value_usd_per_mw": 0.0,
+        "btc_value_usd": np.full(2, 5e6),
+        "net_debt_usd": np.full(2, 20e6),
+        "mining_multiple": 4.0,
+        "ai_multiple": 12.0,
+        "ai_option_weight": 0.5,
+    }
+    value = equity_value(**parts, treasury_value_usd=np.array([0.0, 25e6]))
+    np.testing.assert_allclose(value.market_cap_usd, [25e6, 50e6])
+    np.testing.assert_array_equal(
+        equity_value(**parts).market_cap_usd, value.market_cap_usd[[0, 0]]
+    )

@@ -49,7 +49,9 @@ def build(spec, seed: int, explain_decisions: bool = False) -> tuple[Params, Sta
     hardware = HardwareMarket(cfg.hardware, start)
     classes = [(c, k) for c in cfg.fringe.classes for k in range(c.agents)]
     n_public = len(spec.miners)
-    params = build_params(cfg, n_public + len(classes), n_public, explain_decisions)
+    params = build_params(
+        cfg, n_public + len(classes), n_public, explain_decisions, list(spec.miners["name"])
+    )
     state = _opening_state(spec, params, classes, markets, hardware)
     equity_market = EquityMarket(cfg.market.rates, state.share_price_usd, state.books.shares)
     return params, state, World(markets, hardware, equity_market, kernel_rng)
@@ -125,6 +127,8 @@ def _opening_state(spec, params: Params, classes, markets: Markets, hardware) ->
     liabilities = debt_by_owner(state.debt, n)
     books.equity_usd[:] = assets - liabilities  # opening balance sheet
     state.prev_btc_price = float(markets.btc_price_usd[0])
+    state.prev_eth_price = float(markets.eth_price_usd[0])
+    state.prev_sol_price = float(markets.sol_price_usd[0])
     return state
 
 

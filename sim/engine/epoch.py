@@ -28,8 +28,8 @@ def advance_chain(params, state, world, scratch) -> None:
 
 
 #: The epoch's phases, in order: operate (blocks, fleet, halls, debt service, wear, books),
-#: decide (difficulty, signals, policies), execute (life cycle, fringe orders, BTC sales, AI
-#: conversions, ASIC purchases), the financing waterfall, settle (fringe cash, power
+#: decide (difficulty, signals, policies), execute (life cycle, fringe orders, BTC sales,
+#: treasury conversions, AI conversions, ASIC purchases), the financing waterfall, settle (fringe cash, power
 #: contracts, valuation), record, and the chain's advance.
 PHASES = (
     operate.deliver_fringe_orders,
@@ -43,6 +43,7 @@ PHASES = (
     execute.review_lifecycle,
     execute.order_fringe_machines,
     execute.sell_decided_btc,
+    execute.convert_to_treasury,
     execute.convert_to_ai,
     execute.buy_asics,
     waterfall.cover_shortfalls,

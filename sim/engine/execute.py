@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import consensus, fleet, hosting, lifecycle
+from sim import consensus, fleet, hosting, lifecycle, treasury
 from sim.engine.record import ACTION_CODE
-from sim.engine.state import compact_if_grown, unit_power_usd_mwh
+from sim.engine.state import compact_if_grown, listed, unit_power_usd_mwh
 from sim.finance import CONVERTIBLE, SECURED, issue_notes
 from sim.fringe import EntryOutlook
 from sim.markets import MAX_LEVERAGE
@@ -87,6 +87,19 @@ def sell_btc(state, wanted: np.ndarray, price: float, action: np.ndarray | None 
     if action is not None:
         action[sold > 0] = np.minimum(action[sold > 0], ACTION_CODE["sell_btc"])
     return sold
+
+
+def convert_to_treasury(params, state, world, scratch) -> None:
+    """Convert each listed miner's treasury share of its mined BTC (USD at the closing price)
+    into ETH and SOL at the closing prices, from BTC held and then cash (sim.treasury); nothing
+    without a treasury rule."""
+    rules = params.treasury
+    if rules is None:
+        return
+    usd = treasury.conversion_usd(
+        rules, scratch.btc_mined, listed(state), scratch.day, scratch.p_end
+    )
+    treasury.buy(state.books, rules, usd, scratch.p_end, scratch.eth_end, scratch.sol_end)
 
 
 def convert_to_ai(params, state, world, scratch) -> None:
@@ -192,6 +205,7 @@ __all__ = [
     "borrow",
     "buy_asics",
     "convert_to_ai",
+    "convert_to_treasury",
     "order_fringe_machines",
     "review_lifecycle",
     "sell_btc",

@@ -11,7 +11,7 @@ import numpy as np
 from sim import consensus, fleet, hosting
 from sim.engine.record import ACTION_CODE
 from sim.engine.state import compact_if_grown, unit_power_usd_mwh
-from sim.finance import service_debt
+from sim.finance import service_debt, treasury_usd
 from sim.kernel import simulate_epoch
 from sim.tables import sum_by_owner
 from sim.units import DAY_S, HASHES_PER_DIFFICULTY, HASHES_PER_TH, YEAR_DAYS
@@ -70,6 +70,9 @@ def mine_blocks(params, state, world, scratch) -> None:
     scratch.years = scratch.epoch_s / DAY_S / YEAR_DAYS
     prices = world.markets.btc_price_usd[int(day_start) : int(scratch.day_end) + 1]
     scratch.p_avg, scratch.p_end = float(prices.mean()), float(prices[-1])
+    last_day = int(scratch.day_end)
+    scratch.eth_end = float(world.markets.eth_price_usd[last_day])
+    scratch.sol_end = float(world.markets.sol_price_usd[last_day])
 
 
 def _simulate_blocks(params, state, world, scratch) -> tuple:
@@ -176,8 +179,9 @@ def wear_machines(params, state, world, scratch) -> None:
 
 
 def book_epoch(params, state, world, scratch) -> None:
-    """The epoch's flows into cash, BTC, AI assets, shares and book equity (BTC marked from
-    the last epoch's price to this one's); every live agent starts the epoch's action at mine."""
+    """The epoch's flows into cash, BTC, AI assets, shares and book equity (BTC, ETH and SOL
+    marked from the last epoch's prices to this one's); every live agent starts the epoch's
+    action at mine."""
     b, flows, service = state.books, scratch.flows, scratch.service
     ai_depreciation = b.ai_ppe_usd * min(1.0, scratch.years / hosting.HALL_LIFE_YEARS)
     btc_value_before = b.btc_held * state.prev_btc_price
@@ -207,7 +211,11 @@ def book_epoch(params, state, world, scratch) -> None:
         - ai_depreciation
         + service.converted_usd
     )
+    b.equity_usd += treasury_usd(b, scratch.eth_end, scratch.sol_end) - treasury_usd(
+        b, state.prev_eth_price, state.prev_sol_price
+    )
     state.prev_btc_price = scratch.p_end
+    state.prev_eth_price, state.prev_sol_price = scratch.eth_end, scratch.sol_end
     alive = ~b.defaulted
     scratch.action = np.where(alive, ACTION_CODE["mine"], ACTION_CODE["defaulted"]).astype(np.int8)
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.treasury import TreasuryRules, build_rules
+
 
 @dataclass(frozen=True, slots=True)
 class Params:
@@ -75,6 +77,8 @@ class Params:
     #: A run option, not a scenario constant: the policies also return their reasons (the
     #: browser page asks for them; runs and batches do not).
     explain_decisions: bool = False
+    #: Each agent's treasury rule (sim.treasury); None when no miner converts anything.
+    treasury: TreasuryRules | None = None
 
 
 def unix_seconds(day: dt.date) -> float:
@@ -89,8 +93,15 @@ def entry_fixed_usd_per_mw_year(opex: float, site_usd_per_mw: float, r: float, l
     return opex + site_usd_per_mw * annuity
 
 
-def build_params(config, n: int, n_public: int, explain_decisions: bool = False) -> Params:
-    """The flat bundle of a validated scenario's ``config`` for ``n`` agents."""
+def build_params(
+    config,
+    n: int,
+    n_public: int,
+    explain_decisions: bool = False,
+    public_names: list[str] | None = None,
+) -> Params:
+    """The flat bundle of a validated scenario's ``config`` for ``n`` agents (the first
+    ``n_public`` of them the public miners ``public_names``, which the treasury rules need)."""
     scenario, miners, ai = config.scenario, config.miners, config.market.ai
     policy, hardware, fringe, rates = (
         config.policy,
@@ -152,6 +163,7 @@ def build_params(config, n: int, n_public: int, explain_decisions: bool = False)
         covenant_secured_to_assets=rates.covenant_secured_to_assets,
         power_base_usd_mwh=config.market.power.base_usd_mwh,
         explain_decisions=explain_decisions,
+        treasury=build_rules(policy.treasury, public_names or [], n, scenario.start_date),
     )
 
 

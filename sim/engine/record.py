@@ -14,6 +14,7 @@ import numpy as np
 
 from sim import consensus, fleet, hosting
 from sim.engine.state import assets_usd
+from sim.finance import treasury_usd
 from sim.units import DAY_S, HOURS_PER_DAY
 
 EPOCH_COLUMNS = (
@@ -81,6 +82,8 @@ EPOCH_EXTRA_COLUMNS = (
     "frontier_jth",  # best machine on sale, J/TH
     "new_machine_usd_per_th",  # its price, USD per TH/s
     "entry_breakeven_usd_mwh",  # power price at which a new frontier machine breaks even, $/MWh
+    "eth_price_usd",  # ETH on the epoch's last day, USD
+    "sol_price_usd",  # SOL on the epoch's last day, USD
 )
 
 #: Extra per-agent columns (beyond the contract) used by invariant tests and experiments.
@@ -91,6 +94,9 @@ MINER_EXTRA_COLUMNS = (
     "power_cost_usd",
     "ai_noi_usd",
     "share_price_usd",
+    "eth_held",  # ETH (treasury)
+    "sol_held",  # SOL (treasury)
+    "treasury_usd",  # ETH and SOL at the epoch's closing prices, USD
 )
 
 #: Actions, most significant first: an agent's ``action`` in an epoch is the first that applies.
@@ -223,6 +229,8 @@ def record_epoch(params, state, world, scratch) -> None:
     e["frontier_jth"][r] = state.entry_outlook.frontier_jth
     e["new_machine_usd_per_th"][r] = state.entry_outlook.machine_usd_per_th
     e["entry_breakeven_usd_mwh"][r] = state.entry_breakeven_usd_mwh
+    e["eth_price_usd"][r] = scratch.eth_end
+    e["sol_price_usd"][r] = scratch.sol_end
     m["hashrate_ehs"][r] = hashrate_ths / 1e6
     m["btc_mined"][r] = btc_mined
     m["btc_held"][r] = b.btc_held
@@ -239,5 +247,8 @@ def record_epoch(params, state, world, scratch) -> None:
     m["power_cost_usd"][r] = power_cost
     m["ai_noi_usd"][r] = scratch.flows.noi_usd
     m["share_price_usd"][r] = state.share_price_usd
+    m["eth_held"][r] = b.eth_held
+    m["sol_held"][r] = b.sol_held
+    m["treasury_usd"][r] = treasury_usd(b, scratch.eth_end, scratch.sol_end)
     rec.action[r] = scratch.action
     rec.defaulted[r] = b.defaulted

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import fleet, hosting, valuation
-from sim.finance import debt_by_owner
+from sim.finance import debt_by_owner, treasury_usd
 from sim.tables import sum_by_owner
 from sim.units import YEAR_DAYS
 
@@ -91,6 +91,7 @@ def equity_value(
         params.mining_multiple,
         params.ai_multiple,
         params.ai_option_weight,
+        treasury_usd(b, state.prev_eth_price, state.prev_sol_price),
     )
 
 

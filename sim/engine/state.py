@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import fleet
-from sim.finance import BalanceSheets
+from sim.finance import BalanceSheets, treasury_usd
 from sim.fringe import EntryOutlook, Fringe
 from sim.tables import Table
 
@@ -51,6 +51,8 @@ class State:
     recorder: Recorder  # the preallocated outputs (sim.engine.record)
     power_factor: float = 1.0  # trailing 30-day market power price / its base
     prev_btc_price: float = 0.0  # BTC price the books last marked BTC at, USD
+    prev_eth_price: float = 0.0  # ETH price the books last marked ETH at, USD
+    prev_sol_price: float = 0.0  # SOL price the books last marked SOL at, USD
     epoch: int = 0  # epochs recorded
     running: bool = True
     stalled: bool = False
@@ -67,10 +69,12 @@ class State:
 
 def assets_usd(state: State, btc_price: float) -> np.ndarray:
     """Each agent's assets at BTC ``btc_price`` (USD/BTC): cash, BTC, machines at book, AI halls
-    in service and under construction, USD."""
+    in service and under construction, and the ETH/SOL treasury at the prices the books last
+    marked it at (``prev_eth_price``, ``prev_sol_price``), USD."""
     b = state.books
     fleet_book = fleet.per_owner(state.fleet, state.fleet.book_usd, state.n)
-    return b.cash_usd + b.btc_held * btc_price + fleet_book + b.ai_ppe_usd + b.cip_usd
+    treasury = treasury_usd(b, state.prev_eth_price, state.prev_sol_price)
+    return b.cash_usd + b.btc_held * btc_price + fleet_book + b.ai_ppe_usd + b.cip_usd + treasury
 
 
 def listed(state: State) -> np.ndarray:
@@ -116,7 +120,8 @@ class TableView:
 class StateView:
     """A read-only snapshot of a :class:`State` (arrays with ``writeable=False``).
 
-    Attributes: the balance sheets (``cash_usd``, ``btc_held``, ``ai_ppe_usd``, ``cip_usd``,
+    Attributes: the balance sheets (``cash_usd``, ``btc_held``, ``eth_held``, ``sol_held``,
+    ``ai_ppe_usd``, ``cip_usd``,
     ``shares``, ``equity_usd``, ``defaulted``), the per-agent arrays of :class:`State`, the
     tables (``fleet``, ``debt``, ``scheduled_debt``, ``contracts``, ``fringe_orders``) as
     :class:`TableView`, the chain state (``bits``, ``height``, ``time_s``) and ``n``,
@@ -124,9 +129,28 @@ class StateView:
     follow the state's tables as they grow).
     """
 
-    BOOKS = ("cash_usd", "btc_held", "ai_ppe_usd", "cip_usd", "shares", "equity_usd", "defaulted")
+    BOOKS = (
+        "cash_usd",
+        "btc_held",
+        "eth_held",
+        "sol_held",
+        "ai_ppe_usd",
+        "cip_usd",
+        "shares",
+        "equity_usd",
+        "defaulted",
+    )
     AGENT_ARRAYS = ("capacity_mw", "power_usd_mwh", "contract_end_day", "share_price_usd")
-    SCALARS = ("power_factor", "prev_btc_price", "bits", "height", "time_s", "epoch")
+    SCALARS = (
+        "power_factor",
+        "prev_btc_price",
+        "prev_eth_price",
+        "prev_sol_price",
+        "bits",
+        "height",
+        "time_s",
+        "epoch",
+    )
     TABLES = ("fleet", "debt", "contracts", "scheduled_debt", "fringe_orders")
 
     def __init__(self, state: State):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import fleet, hosting
+from sim import fleet, hosting, treasury
 from sim.engine.execute import borrow, sell_btc
 from sim.engine.record import ACTION_CODE
 from sim.engine.settle import lease_value_usd_per_mw
@@ -122,6 +122,7 @@ def raise_cash(
     stopping once it has what it needs; returns what is still missing, USD.
 
     1. sell BTC at the closing price;
+       then the ETH/SOL treasury, pro rata, at the closing prices less its trading cost;
     2. draw senior secured credit, only if the credit window is open that day, up to the
        leverage ceiling ``policy.max_leverage`` (debt / assets after the loan);
     3. issue shares at market (:class:`sim.finance.EquityMarket`: discount, dilution cap);
@@ -137,7 +138,15 @@ def raise_cash(
     covenant needs by ``(1 - limit k) / (1 - limit)`` USD (:func:`covenant_cure_usd`), so an
     asset sold far below book may not help at all.
     """
-    offers = [offer_btc, offer_credit, offer_equity, offer_machines, offer_halls, offer_sites]
+    offers = [
+        offer_btc,
+        offer_treasury,
+        offer_credit,
+        offer_equity,
+        offer_machines,
+        offer_halls,
+        offer_sites,
+    ]
     if covenant_limit is not None:
         offers.remove(offer_credit)
     n, action = params.n, scratch.action
@@ -166,6 +175,23 @@ def offer_btc(params, state, world, scratch) -> Offer:
     price = scratch.p_end
     held = np.where(listed(state), state.books.btc_held * price, 0.0)
     return Offer(held, 1.0, lambda usd: sell_btc(state, usd / price, price), "sell_btc")
+
+
+def offer_treasury(params, state, world, scratch) -> Offer:
+    """A listed miner's ETH and SOL, sold pro rata at the closing prices less the trading
+    cost (sim.treasury); nothing without a treasury rule."""
+    rules, eth, sol = params.treasury, scratch.eth_end, scratch.sol_end
+    if rules is None:
+        return Offer(np.zeros(params.n), 1.0, lambda usd: None, "sell_btc")
+    available = np.where(
+        listed(state), treasury.sale_proceeds_usd(state.books, rules, eth, sol), 0.0
+    )
+    book_per_usd = 1.0 / (1.0 - rules.cost)  # cost_bps <= 5,000 (schema)
+
+    def take(usd: np.ndarray) -> None:
+        treasury.sell(state.books, rules, usd, eth, sol)
+
+    return Offer(available, book_per_usd, take, "sell_btc")
 
 
 def offer_credit(params, state, world, scratch) -> Offer:
@@ -326,7 +352,15 @@ def default(params, state, world, scratch, failed: np.ndarray) -> None:
             b.equity_usd[buyer] += price_paid.sum()  # paid with new capital: cash stays zero
     state.contracts.keep(~failed[state.contracts.owner])
     write_off_debt(state.debt, failed)
-    for arr in (b.cash_usd, b.btc_held, b.ai_ppe_usd, b.cip_usd, b.equity_usd):
+    for arr in (
+        b.cash_usd,
+        b.btc_held,
+        b.eth_held,
+        b.sol_held,
+        b.ai_ppe_usd,
+        b.cip_usd,
+        b.equity_usd,
+    ):
         arr[failed] = 0.0
     b.defaulted |= failed
     state.capacity_mw[failed] = 0.0

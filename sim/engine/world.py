@@ -47,6 +47,8 @@ class Scratch:
     years: float  # epoch length, years
     p_avg: float  # mean daily BTC price over the epoch, USD
     p_end: float  # BTC price on the last day, USD
+    eth_end: float  # ETH price on the last day, USD
+    sol_end: float  # SOL price on the last day, USD
     btc_mined: np.ndarray
     energy_mwh: np.ndarray
     power_cost_usd: np.ndarray

@@ -10,6 +10,7 @@ EXPERIMENTS = (
     "ai_pivot",
     "decoupling",
     "small_vs_large",
+    "treasury_diversification",
     "halving_2028",
     "default_drivers",
     "backtest",

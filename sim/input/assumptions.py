@@ -75,6 +75,31 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "market.btc.floor_usd": (ASSUMPTION, "numerical guard ($1), not meant to bind"),
     "market.btc.cap_usd": (ASSUMPTION, "numerical guard ($1e9), not meant to bind"),
     # ---------------------------------------------------------------- fees
+    # ---------------------------------------------------------------- ETH and SOL with BTC
+    "market.eth.initial_usd": (ASSUMPTION, "ETH near its 2025-10-01 close, rounded (cal §3.13)"),
+    "market.eth.drift": (ASSUMPTION, "no trend in log price, as BTC's default"),
+    "market.eth.volatility": (
+        ASSUMPTION,
+        "0.70 a year, a round figure for ETH's realised volatility 2023-2025 (cal §3.13); not fitted",
+    ),
+    "market.eth.correlation_btc": (
+        ASSUMPTION,
+        "0.80, a round figure for the BTC-ETH daily-return correlation (cal §3.13); not fitted",
+    ),
+    "market.sol.initial_usd": (ASSUMPTION, "SOL near its 2025-10-01 close, rounded (cal §3.13)"),
+    "market.sol.drift": (ASSUMPTION, "no trend in log price, as BTC's default"),
+    "market.sol.volatility": (
+        ASSUMPTION,
+        "0.90 a year, a round figure for SOL's realised volatility 2023-2025 (cal §3.13); not fitted",
+    ),
+    "market.sol.correlation_btc": (
+        ASSUMPTION,
+        "0.70, a round figure for the BTC-SOL daily-return correlation (cal §3.13); not fitted",
+    ),
+    "market.sol.correlation_eth": (
+        ASSUMPTION,
+        "0.75, a round figure for the ETH-SOL daily-return correlation (cal §3.13); not fitted",
+    ),
     "market.fees.mean_btc_per_block": (
         SOURCED,
         "cal §3.3: 2025 year-to-date average 0.036 BTC per block (hashlabs.io)",
@@ -388,6 +413,17 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         SOURCED,
         "cal §3.9: banks to lend up to 85% loan-to-cost on Hut 8's River Bend (80% taken)",
     ),
+    # ---------------------------------------------------------------- treasury (sim/treasury.py)
+    "policy.treasury.mined_share": (OPTION, "no treasury: miners hold BTC and cash only"),
+    "policy.treasury.eth_weight": (ASSUMPTION, "an even ETH/SOL split of purchases"),
+    "policy.treasury.cost_bps": (
+        ASSUMPTION,
+        "30 bps a trade: exchange fees plus spread for a block trade; not sourced",
+    ),
+    "policy.treasury.start_date": (OPTION, "converts from the start"),
+    "policy.treasury.end_date": (OPTION, "converts to the end"),
+    "policy.treasury.min_btc_usd": (OPTION, "no price condition"),
+    "policy.treasury.miners": (OPTION, "no per-miner treasury rules"),
     # ---------------------------------------------------------------- outputs
     "outputs.miners_table": (OPTION, "the per-agent table is kept"),
 }

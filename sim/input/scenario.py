@@ -432,13 +432,13 @@ def _load_tables(
 
 def _check_policies(config: ScenarioConfig, miners: pandas.DataFrame, owner: str) -> None:
     known = set(miners["name"])
-    for name in config.miners.policies:
+    named = [(name, f"miners.policies.{name}") for name in config.miners.policies]
+    named += [(name, f"policy.treasury.miners.{name}") for name in config.policy.treasury.miners]
+    for name, key in named:
         if name not in known:
             listed = ", ".join(sorted(known)) or "no public miners"
             raise ScenarioError(
-                f"unknown miner {_quote(name)} (miners: {listed})",
-                file=owner,
-                key=f"miners.policies.{name}",
+                f"unknown miner {_quote(name)} (miners: {listed})", file=owner, key=key
             )
 
 

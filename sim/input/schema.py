@@ -332,12 +332,57 @@ class RatesMarket(Strict):
         return self
 
 
+class AltMarket(Strict):
+    """A treasury asset's USD price (ETH, SOL), simulated jointly with BTC: daily log returns
+    ``drift dt + volatility sqrt(dt) Z`` whose normal shocks ``Z`` are correlated with BTC's
+    (and with the other asset's), plus BTC's jump on BTC's jump days scaled by
+    ``volatility / btc.volatility``. Defaults and their sources: data/sources.md §3.13."""
+
+    initial_usd: PositiveFloat
+    drift: Real = Field(default=0.0, ge=-5, le=5, description="annual log drift")
+    volatility: NonNegFloat = Field(le=5, description="annual, of the log price")
+    correlation_btc: Real = Field(ge=-1, le=1, description="of the daily shocks with BTC's")
+
+
+class EthMarket(AltMarket):
+    initial_usd: PositiveFloat = 4_350.0  # cal §3.13: ETH close near 2025-10-01, rounded
+    volatility: NonNegFloat = Field(default=0.70, le=5, description="annual (cal §3.13)")
+    correlation_btc: Real = Field(default=0.80, ge=-1, le=1, description="cal §3.13")
+
+
+class SolMarket(AltMarket):
+    initial_usd: PositiveFloat = 220.0  # cal §3.13: SOL close near 2025-10-01, rounded
+    volatility: NonNegFloat = Field(default=0.90, le=5, description="annual (cal §3.13)")
+    correlation_btc: Real = Field(default=0.70, ge=-1, le=1, description="cal §3.13")
+    correlation_eth: Real = Field(
+        default=0.75, ge=-1, le=1, description="of the daily shocks with ETH's (cal §3.13)"
+    )
+
+
 class Market(Strict):
     btc: BtcMarket = BtcMarket()
+    eth: EthMarket = EthMarket()
+    sol: SolMarket = SolMarket()
     fees: FeeMarket = FeeMarket()
     power: PowerMarket = PowerMarket()
     ai: AiMarket = AiMarket()
     rates: RatesMarket = RatesMarket()
+
+    @model_validator(mode="after")
+    def _correlations_consistent(self) -> Market:
+        r_be, r_bs, r_es = (
+            self.eth.correlation_btc,
+            self.sol.correlation_btc,
+            self.sol.correlation_eth,
+        )
+        # the 3x3 correlation matrix of (BTC, ETH, SOL) shocks must be positive semi-definite
+        det = 1 + 2 * r_be * r_bs * r_es - r_be**2 - r_bs**2 - r_es**2
+        if det < -1e-12:
+            raise ValueError(
+                f"market.eth/sol correlations (btc-eth {r_be}, btc-sol {r_bs}, eth-sol {r_es}) "
+                "are inconsistent: no joint distribution has them"
+            )
+        return self
 
 
 class Hardware(Strict):
@@ -564,6 +609,42 @@ class Miners(Strict):
     )
 
 
+class TreasuryRule(Strict):
+    """What one miner converts into ETH/SOL each epoch (sim/treasury.py): ``mined_share`` of
+    the BTC it mined, valued at the closing price, taken from its BTC held and then its cash,
+    while the date is within [start_date, end_date] and BTC closes at or above min_btc_usd."""
+
+    mined_share: Fraction = Field(
+        default=0.0, description="share of the epoch's mined BTC converted (0: no treasury)"
+    )
+    eth_weight: Fraction = Field(default=0.5, description="ETH's share of purchases; SOL the rest")
+    cost_bps: NonNegFloat = Field(
+        default=30.0, le=5_000, description="trading cost on each conversion or sale, bps"
+    )
+    start_date: Date | None = Field(default=None, description="first date it converts")
+    end_date: Date | None = Field(default=None, description="last date it converts")
+    min_btc_usd: NonNegFloat = Field(
+        default=0.0, description="converts only while BTC closes at or above this, USD"
+    )
+
+
+class TreasuryPolicy(TreasuryRule):
+    """``[policy.treasury]``: the rule for every public miner, and per-miner overrides
+    (``[policy.treasury.miners.NAME]``: the fields given replace the defaults above)."""
+
+    miners: dict[str, TreasuryRule] = Field(
+        default_factory=dict, description="per-miner overrides by name"
+    )
+
+    def rule_for(self, name: str) -> TreasuryRule:
+        """The rule of miner ``name``: the defaults with its override's fields set on top."""
+        base = TreasuryRule(**{k: getattr(self, k) for k in TreasuryRule.model_fields})
+        override = self.miners.get(name)
+        if override is None:
+            return base
+        return base.model_copy(update=override.model_dump(exclude_unset=True))
+
+
 class PolicyParams(Strict):
     hurdle_payback_days: PositiveFloat = Field(default=900.0, le=10_000)
     max_leverage: Fraction = Field(
@@ -591,6 +672,7 @@ class PolicyParams(Strict):
     ai_loan_to_cost: Fraction = Field(
         default=0.8, description="share of AI capex financed with secured project notes"
     )
+    treasury: TreasuryPolicy = TreasuryPolicy()
 
 
 class Outputs(Strict):

@@ -1,0 +1,188 @@
+"""The ETH/SOL treasury on the balance sheets: marked to market each epoch, gains and losses in
+book equity, part of the assets, and the invariants of tests/invariants.py with it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from golden.record import CRASH
+from invariants import check_balance_sheet, check_run, check_treasury, run_checked
+
+from sim import finance, treasury
+from sim.engine import settle
+from sim.engine.epoch import run_epoch
+from sim.errors import MinersimError
+from sim.finance import BalanceSheets
+from sim.input.scenario import load_scenario
+from sim.model import MiningModel
+from sim.treasury import TreasuryRules
+
+DEMO = {"scenario.end_date": "2026-06-30"}
+
+
+def test_a_treasury_is_marked_to_market_into_equity_and_assets():
+    """Give one miner 1,000 ETH and 10,000 SOL as contributed capital at the start prices: the
+    assets carry them at each epoch's closing prices, so the balance-sheet identity holds only
+    if book equity moves by their change in market value (check_balance_sheet)."""
+    model = MiningModel("demo", seed=1, overrides=DEMO)
+    state = model.state
+    b = state.books
+    b.eth_held[0], b.sol_held[0] = 1_000.0, 10_000.0
+    b.equity_usd[0] += 1_000.0 * state.prev_eth_price + 10_000.0 * state.prev_sol_price
+    while model.running:
+        model.step()
+    result = model.result()
+    check_run(result)
+    check_balance_sheet(result)
+    check_treasury(result)
+    first = result.miners[result.miners["name"] == state.names[0]]
+    assert (first["eth_held"] == 1_000.0).all() and (first["sol_held"] == 10_000.0).all()
+    assert len(first) > 5 and np.ptp(first["treasury_usd"]) > 0  # the prices moved
+
+
+def test_treasury_invariant_catches_a_misvalued_treasury():
+    result = MiningModel("demo", seed=1, overrides=DEMO)
+    while result.running:
+        result.step()
+    out = result.result()
+    out.miners.loc[out.miners.index[0], "eth_held"] = 5.0  # held, but not valued
+    try:
+        check_treasury(out)
+    except AssertionError as error:
+        assert "treasury_usd" in str(error)
+    else:
+        raise AssertionError("check_treasury accepted a treasury not valued at market")
+
+
+# ----------------------------------------------------------------- the treasury lever
+def treasury_overrides(**rule) -> dict:
+    return {**DEMO, **{f"policy.treasury.{key}": value for key, value in rule.items()}}
+
+
+def run_demo(overrides: dict, seed: int = 1):
+    model = MiningModel("demo", seed=seed, overrides=overrides)
+    return model, run_checked(model)
+
+
+def test_a_miner_converts_its_share_of_mined_btc_and_the_invariants_hold():
+    _, result = run_demo(treasury_overrides(mined_share=0.5, eth_weight=0.7, cost_bps=50.0))
+    public = result.miners[result.miners["kind"] == "public"]
+    last = public[public["epoch"] == public["epoch"].max()]
+    assert (last["eth_held"] > 0).all() and (last["sol_held"] > 0).all()
+    prices = result.epochs.set_index("epoch")
+    # the first epoch's purchase is 0.5 x BTC mined x the BTC close, less 50 bps, 70% in ETH
+    first = public[public["epoch"] == 0].iloc[0]
+    usd = 0.5 * first["btc_mined"] * prices.loc[0, "btc_price_usd"] * (1 - 50e-4)
+    assert first["eth_held"] == pytest.approx(0.7 * usd / prices.loc[0, "eth_price_usd"], rel=1e-9)
+    assert first["sol_held"] == pytest.approx(0.3 * usd / prices.loc[0, "sol_price_usd"], rel=1e-9)
+
+
+def test_per_miner_overrides_replace_the_defaults_field_by_field():
+    model = MiningModel("demo", seed=1, overrides=DEMO)
+    one, other = model.state.names[0], model.state.names[1]
+    overrides = {
+        **DEMO,
+        "policy.treasury.eth_weight": 1.0,
+        f"policy.treasury.miners.{one}": {"mined_share": 0.3},
+    }
+    _, result = run_demo(overrides)
+    public = result.miners[result.miners["kind"] == "public"]
+    mine = public[public["name"] == one]
+    assert (mine["eth_held"].iloc[-1] > 0) and (mine["sol_held"] == 0).all()
+    assert (public[public["name"] == other][["eth_held", "sol_held"]] == 0).all().all()
+
+
+def test_an_override_for_an_unknown_miner_is_a_one_line_error():
+    with pytest.raises(MinersimError, match="unknown miner") as error:
+        load_scenario("demo", overrides={"policy.treasury.miners.NOPE": {"mined_share": 0.1}})
+    assert "\n" not in str(error.value)
+
+
+def test_the_waterfall_sells_the_treasury_when_cash_is_short():
+    """In the demo's crash (BTC to $8,000, credit shut), miners that built a treasury sell
+    some of it to meet their bills: holdings fall in some epoch though they never sell by rule."""
+    crash = {**CRASH, "scenario.end_date": "2026-09-30", "policy.treasury.mined_share": 1.0}
+    _, result = run_demo(crash, seed=2)
+    public = result.miners[result.miners["kind"] == "public"].sort_values(["miner_id", "epoch"])
+    fell = (public.groupby("miner_id")["eth_held"].diff() < 0) & ~public["defaulted"]
+    assert fell.any()
+    assert (public.loc[fell, "action"].astype(str) != "default").all()
+
+
+def test_buy_and_sell_move_value_by_the_trading_cost_only():
+    books = BalanceSheets.zeros(2)
+    books.btc_held[:] = [1.0, 0.0]
+    books.cash_usd[:] = [0.0, 50_000.0]
+    rules = TreasuryRules(
+        mined_share=np.ones(2),
+        eth_weight=np.array([0.5, 1.0]),
+        cost=np.full(2, 0.01),
+        start_day=np.full(2, -np.inf),
+        end_day=np.full(2, np.inf),
+        min_btc_usd=np.zeros(2),
+    )
+    spent = treasury.buy(books, rules, np.array([150_000.0, 80_000.0]), 100_000.0, 4_000.0, 200.0)
+    np.testing.assert_allclose(spent, [100_000.0, 50_000.0])  # BTC held, then cash, both capped
+    np.testing.assert_allclose(books.cash_usd, [0.0, 0.0])
+    np.testing.assert_allclose(books.eth_held, [99_000.0 * 0.5 / 4_000.0, 49_500.0 / 4_000.0])
+    np.testing.assert_allclose(books.equity_usd, [-1_000.0, -500.0])
+    treasury.sell(books, rules, np.array([49_005.0, 1e9]), 4_000.0, 200.0)
+    np.testing.assert_allclose(books.cash_usd, [49_005.0, 49_500.0 * 0.99])
+    np.testing.assert_allclose(books.eth_held, [99_000.0 * 0.25 / 4_000.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(books.equity_usd, [-1_000.0 - 495.0, -500.0 - 495.0])
+
+
+def test_the_market_cap_counts_the_treasury():
+    """After a few epochs of conversions, a miner's equity value is its value without the
+    treasury plus the treasury at market (settle.equity_value, as value_equity prices it)."""
+    model = MiningModel("demo", seed=1, overrides=treasury_overrides(mined_share=1.0))
+    for _ in range(4):
+        scratch = run_epoch(model.params, model.state, model.world)
+    params, state, world = model.params, model.state, model.world
+    b = state.books
+    cash_flow = (scratch.btc_mined * scratch.p_end - scratch.power_cost_usd - scratch.opex_usd) / (
+        scratch.years
+    )
+    args = (params, state, world, cash_flow, scratch.debt_usd, scratch.p_end, scratch.day)
+    with_it = settle.equity_value(*args)
+    held = finance.treasury_usd(b, state.prev_eth_price, state.prev_sol_price)
+    assert (held[state.is_public & ~b.defaulted] > 0).all()
+    b.eth_held[:], b.sol_held[:] = 0.0, 0.0
+    without = settle.equity_value(*args)
+    np.testing.assert_allclose(with_it.market_cap_usd - without.market_cap_usd, held, rtol=1e-9)
+
+
+# ----------------------------------------------------------------- the experiment's helpers
+def test_experiment_strategies_differ_only_for_the_small_miners():
+    from sim.experiments import treasury_diversification as td
+
+    base = load_scenario("baseline")
+    names = td.small_miners(base)
+    assert len(names) == 3 and set(names) <= set(base.miners["name"])
+    assert (
+        base.miners.set_index("name")["hashrate_ehs"][names].max()
+        <= np.sort(base.miners["hashrate_ehs"])[2]
+    )
+    diversified = td.strategy_overrides("diversified", names)
+    assert diversified["miners.policies"] == dict.fromkeys(names, "hodl")
+    assert set(diversified["policy.treasury.miners"]) == set(names)
+    assert "policy.treasury.miners" not in td.strategy_overrides("btc_only", names)
+    assert td.strategy_overrides("ai_pivot", names)["miners.policies"] == dict.fromkeys(
+        names, "ai_first"
+    )
+
+
+def test_experiment_correlation_uses_only_epochs_without_defaults():
+    from sim.experiments import treasury_diversification as td
+
+    rng = np.random.default_rng(0)
+    btc = np.exp(np.cumsum(rng.normal(0, 0.1, 40)))
+    run = pd.DataFrame(
+        {"btc_price_usd": btc, "market_cap_usd": 2 * btc**0.5, "defaulted": np.zeros(40)}
+    )
+    assert td.btc_correlation(run, 3) == pytest.approx(1.0)
+    run.loc[30:, "defaulted"] = 1
+    run.loc[30:, "market_cap_usd"] = 1.0  # after a default: not counted
+    assert td.btc_correlation(run, 3) == pytest.approx(1.0)
+    assert np.isnan(td.btc_correlation(run.iloc[:5], 3))
