@@ -116,7 +116,15 @@ def check_tables(edit: tuple[dict, dict]) -> str:
 
 @pytest.mark.timeout(300)
 def test_mutated_csv_tables_fail_clearly_or_run():
-    fuzz_with_reach("mutated_csv", FAST, check_tables, 0.10, edit=mutated_tables())
+    fuzz_with_reach(
+        "mutated_csv",
+        # derandomized: this fixed 150 reaches a run in 19% (29); a random 150 once drew 8.7%.
+        # The floor is about half of that; the slow test below explores at random.
+        settings(FAST, derandomize=True, database=None),
+        check_tables,
+        0.10,
+        edit=mutated_tables(),
+    )
 
 
 @pytest.mark.slow
