@@ -78,7 +78,6 @@ class MiningModel(mesa.Model):
         self.running = self.state.running
         if not scratch.halted:
             self.last_context, self.last_decisions = scratch.ctx, scratch.decisions
-        if not scratch.halted:
             self.datacollector.collect(self)
 
     @property
