@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import math
 import socket
 import tempfile
@@ -156,6 +157,17 @@ def test_iso_date_text_and_integers_for_floats_are_accepted(demo):
     loaded = load_scenario(demo, {"scenario.end_date": "2026-01-01", "market.btc.volatility": 1})
     assert loaded.config.scenario.end_date == dt.date(2026, 1, 1)
     assert loaded.config.market.btc.volatility == 1.0
+
+
+def test_negative_zero_is_read_as_zero_and_runs(demo):
+    # -0.0 passes ">= 0", but NumPy's exponential sampler refused it as "scale < 0" mid-run
+    # (found by the slow override fuzz on market.fees.burst_btc).
+    keys = ("market.fees.burst_btc", "market.btc.volatility", "market.fees.burst_probability")
+    loaded = load_scenario(demo, {key: -0.0 for key in keys} | {"scenario.end_date": "2026-01-31"})
+    for key in keys:
+        value = functools.reduce(getattr, key.split("."), loaded.config)
+        assert math.copysign(1.0, value) == 1.0, key
+    assert len(sim.run(loaded, seed=0).epochs) > 0
 
 
 # ------------------------------------------------------------------------------- literals

@@ -27,9 +27,16 @@ from pydantic import (
 from sim import consensus, policy_registry
 from sim.errors import MinersimError
 
+
+def _unsigned_zero(value: float) -> float:
+    """-0.0 read as 0.0: it passes ``ge=0`` but NumPy's samplers refuse a scale whose sign bit
+    is set ("scale < 0")."""
+    return 0.0 if value == 0 else value
+
+
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(_unsigned_zero)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), AfterValidator(_unsigned_zero)]
 Real = Annotated[float, Field(allow_inf_nan=False)]
 #: Dates as text: YYYY-MM-DD exactly (fromisoformat alone also takes 20251001 and 2025-W40-3).
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
