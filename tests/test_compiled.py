@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from sim import fleet, hosting
+from sim.engine import waterfall
+from sim.engine.record import ACTIONS
 from sim.finance import CONVERTIBLE, SECURED, new_debt_table, service_debt
 from sim.tables import clip, maximum, minimum, sum_by_owner
 from sim.units import YEAR_DAYS
@@ -196,3 +198,64 @@ def test_scalar_twins_match_numpy(a, b):
     for twin, ufunc in ((maximum, np.maximum), (minimum, np.minimum)):
         assert np.array_equal(twin(a, b), ufunc(a, b), equal_nan=True)
     assert np.array_equal(clip(a, 0.0, 1.0), np.clip(np.array([a]), 0.0, 1.0)[0], equal_nan=True)
+
+
+def apply_offer_arrays(need, available, book_per_usd, covenant_limit, action, code):
+    """The array version of one offer of waterfall.raise_cash (before it was compiled): what
+    each agent takes, its new need and action (``take`` is called in between)."""
+    n = need.size
+    gain = np.ones(n)
+    if covenant_limit is not None:
+        binding = covenant_limit > 0
+        book = np.broadcast_to(book_per_usd, gain.shape)[binding]
+        limit = covenant_limit[binding]
+        gain[binding] = (1.0 - limit * book) / (1.0 - limit)
+    usable = (need > 0) & (gain > 0) & (available > 0)
+    take = np.zeros(n)
+    take[usable] = np.minimum(available[usable], need[usable] / gain[usable])
+    if usable.any():
+        action[usable] = np.minimum(action[usable], code)
+        need = np.where(usable, np.maximum(need - take * np.where(usable, gain, 0), 0), need)
+    return take, need
+
+
+def random_offer(rng, n):
+    def spiky(scale):
+        x = rng.lognormal(np.log(scale), 2, n)
+        x[rng.random(n) < 0.2] = 0.0
+        x[rng.random(n) < 0.05] *= -1.0  # negative (cash above what is due)
+        return x
+
+    need, available = spiky(1e7), spiky(1e7)
+    available[rng.random(n) < 0.05] = np.inf
+    book = rng.choice([0.0, 0.5, 1.0, 1.25, 3.0, np.inf], n)
+    limit = np.where(rng.random(n) < 0.7, rng.choice([0.0, 0.5, 0.85, 0.99], n), 0.0)
+    limit[rng.random(n) < 0.05] = np.nan
+    action = rng.integers(0, len(ACTIONS), n).astype(np.int8)
+    return need, available, book, limit, action
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("covenant", [False, True])
+@pytest.mark.parametrize("scalar_book", [False, True])
+def test_waterfall_offer_matches_the_array_version(seed, covenant, scalar_book):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    need, available, book, limit, action = random_offer(rng, n)
+    if scalar_book:
+        book = float(rng.choice([0.0, 1.0, 1.0 / 0.99]))
+    code = int(rng.integers(0, len(ACTIONS)))
+    want_action = action.copy()
+    want_take, want_need = apply_offer_arrays(
+        need, available, book, limit if covenant else None, want_action, code
+    )
+    books = np.full(n, book) if scalar_book else book
+    got_need, take, usable = need.copy(), np.zeros(n), np.zeros(n, bool)
+    anyone = waterfall._take_offer(got_need, available, books, limit, covenant, take, usable)
+    assert anyone == bool(usable.any())
+    assert np.array_equal(take, want_take)
+    waterfall._settle_offer(got_need, books, limit, covenant, take, usable, action, code)
+    assert np.array_equal(got_need, want_need, equal_nan=True)
+    assert np.array_equal(action, want_action)
+    assert np.signbit(got_need).tolist() == np.signbit(want_need).tolist()  # -0.0 kept too
+    assert usable.any() or covenant  # the case takes something (a cure may take nothing)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from sim import fleet, hosting, treasury
 from sim.engine.execute import borrow, sell_btc
@@ -28,7 +29,7 @@ from sim.finance import (
     secured_by_owner,
     write_off_debt,
 )
-from sim.tables import sum_by_owner
+from sim.tables import maximum, minimum, sum_by_owner
 
 #: Cash shortfalls and covenant cures below this are rounding, not a default, USD.
 CASH_TOL_USD = 1e-6
@@ -149,25 +150,59 @@ def raise_cash(
     ]
     if covenant_limit is not None:
         offers.remove(offer_credit)
-    n, action = params.n, scratch.action
+    action = scratch.action
+    need = np.array(need, dtype=np.float64)  # updated in place below; the caller's is kept
+    has_limit = covenant_limit is not None
+    limit = covenant_limit if has_limit else need  # read only where has_limit
     for make_offer in offers:
         if not (need > CASH_TOL_USD).any():
             break
         offer = make_offer(params, state, world, scratch)
-        gain = np.ones(n)
-        if covenant_limit is not None:
-            binding = covenant_limit > 0
-            book = np.broadcast_to(offer.book_per_usd, gain.shape)[binding]
-            limit = covenant_limit[binding]
-            gain[binding] = (1.0 - limit * book) / (1.0 - limit)
-        usable = (need > 0) & (gain > 0) & (offer.available_usd > 0)
-        take = np.zeros(n)
-        take[usable] = np.minimum(offer.available_usd[usable], need[usable] / gain[usable])
-        if usable.any():
+        book = offer.book_per_usd
+        if np.ndim(book) == 0:
+            book = np.full(need.size, book)
+        take, usable = np.zeros(need.size), np.zeros(need.size, np.bool_)
+        if _take_offer(need, offer.available_usd, book, limit, has_limit, take, usable):
             offer.take(take)
-            action[usable] = np.minimum(action[usable], ACTION_CODE[offer.action])
-            need = np.where(usable, np.maximum(need - take * np.where(usable, gain, 0), 0), need)
+            _settle_offer(
+                need, book, limit, has_limit, take, usable, action, ACTION_CODE[offer.action]
+            )
     return need
+
+
+@njit(cache=True, inline="always")
+def _gain(book_per_usd, limit, has_limit):
+    """USD of need one USD raised meets: 1, or ``(1 - limit k) / (1 - limit)`` for a covenant
+    cure (``limit > 0``) that gives up ``k`` USD of book value per USD raised."""
+    if has_limit and limit > 0:
+        return (1.0 - limit * book_per_usd) / (1.0 - limit)
+    return 1.0
+
+
+@njit(cache=True)
+def _take_offer(need, available_usd, book_per_usd, limit, has_limit, take, usable):
+    """What each agent takes from one offer of the waterfall (USD, into ``take``):
+    ``min(available, need / gain)`` where it needs something, the offer has something and a USD
+    raised meets some of the need (``gain > 0``; those agents are marked in ``usable``), else 0.
+    True if anyone takes. The arithmetic of the array version, element by element."""
+    anyone = False
+    for i in range(need.size):
+        gain = _gain(book_per_usd[i], limit[i], has_limit)
+        if need[i] > 0 and gain > 0 and available_usd[i] > 0:
+            take[i] = minimum(available_usd[i], need[i] / gain)
+            usable[i] = anyone = True
+    return anyone
+
+
+@njit(cache=True)
+def _settle_offer(need, book_per_usd, limit, has_limit, take, usable, action, code):
+    """After an offer is taken: each taker's ``action`` becomes the more significant of its own
+    and ``code`` (the lower code), and its ``need`` falls by ``take x gain`` (not below 0), in
+    place."""
+    for i in range(need.size):
+        if usable[i]:
+            action[i] = min(action[i], code)
+            need[i] = maximum(need[i] - take[i] * _gain(book_per_usd[i], limit[i], has_limit), 0.0)
 
 
 def offer_btc(params, state, world, scratch) -> Offer:
