@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sim import fleet, hosting
-from sim.engine import waterfall
+from sim.engine import execute, waterfall
 from sim.engine.record import ACTIONS
 from sim.finance import CONVERTIBLE, SECURED, new_debt_table, service_debt
 from sim.tables import clip, maximum, minimum, sum_by_owner
@@ -259,3 +259,23 @@ def test_waterfall_offer_matches_the_array_version(seed, covenant, scalar_book):
     assert np.array_equal(action, want_action)
     assert np.signbit(got_need).tolist() == np.signbit(want_need).tolist()  # -0.0 kept too
     assert usable.any() or covenant  # the case takes something (a cure may take nothing)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_convert_to_ai_skips_retire_to_fit_only_when_it_removes_nothing(seed):
+    rng = np.random.default_rng(seed)
+    n_owners = int(rng.integers(1, 40))
+    f = random_fleet(rng, n_owners, int(rng.integers(1, 300)))
+    held = fleet.per_owner(f, fleet.unit_power_mw(f), n_owners)
+    # limits at, just above and well above each fleet's MW; some owners have no units
+    limit = held * rng.choice([1.0, 1.0 + 1e-12, 1.0 + 1e-5, 2.0], n_owners)
+    limit[rng.random(n_owners) < 0.1] = np.inf
+    fits = execute._fleets_fit(f, limit, n_owners)
+    g = copy_of(f)
+    removed = fleet.retire_to_fit(g, limit, n_owners)
+    if fits:  # what the skip assumes: nothing removed, the table bit for bit unchanged
+        assert np.array_equal(removed, np.zeros(n_owners))
+        assert_tables_equal(f, g)
+    assert fits == bool(np.all(held + execute.FIT_MARGIN * (held + held.sum()) < limit))
+    assert not execute._fleets_fit(f, np.where(held > 0, held, 0.0), n_owners)  # at the limit
+    assert execute._fleets_fit(f, 2.0 * held + 1.0, n_owners)

@@ -137,8 +137,25 @@ def convert_to_ai(params, state, world, scratch) -> None:
     borrow(params, state, world, scratch, loan, SECURED)
     scratch.action[mw > 0] = ACTION_CODE["convert_ai"]
     limit = state.capacity_mw - hosting.committed_mw(state.contracts, n)
+    if _fleets_fit(state.fleet, limit, n):
+        return  # retire_to_fit would keep every unit whole and remove nothing
     displaced = fleet.retire_to_fit(state.fleet, limit, n)
     state.books.equity_usd -= displaced  # displaced machines are scrapped (a write-off)
+
+
+#: Margin by which each fleet's MW must be under its limit for retire_to_fit to be skipped,
+#: relative to its MW plus every fleet's (retire_to_fit sums MW over all units in one running
+#: sum): far above the rounding of any order of summing up to a billion units' MW.
+FIT_MARGIN = 1e-6
+
+
+def _fleets_fit(f, limit_mw: np.ndarray, n: int) -> bool:
+    """True if every owner's fleet (MW) is below ``limit_mw`` by more than FIT_MARGIN x (its MW
+    + every fleet's MW): then :func:`sim.fleet.retire_to_fit` keeps every unit whole (room for
+    each unit after its owner's more efficient ones, in whatever order they are summed) and
+    removes nothing. False for NaN, and where a limit is 0 (a unit of 0 MW would be removed)."""
+    held = fleet.per_owner(f, fleet.unit_power_mw(f), n)
+    return bool(np.all(held + FIT_MARGIN * (held + held.sum()) < limit_mw))
 
 
 def buy_asics(params, state, world, scratch) -> None:
@@ -176,23 +193,26 @@ def borrow(params, state, world, scratch, amount: np.ndarray, instrument: int) -
     """Issue ``amount`` (USD per agent) of new notes: secured ones at the market's rate for the
     agent's leverage (debt / assets before the loan), convertibles at a premium to the share
     price. The cash arrives now."""
-    if not (amount > 0).any():
+    take = amount > 0
+    if not take.any():
         return
-    ctx, day, n = scratch.ctx, scratch.day, params.n
-    owners = np.arange(n)
+    ctx, day = scratch.ctx, scratch.day
+    owners = np.flatnonzero(take)  # the rate and terms of the borrowers only (elementwise)
+    debt, assets = ctx.debt_usd[owners], ctx.assets_usd[owners]
     leverage = np.divide(  # no assets counts as the maximum leverage
-        ctx.debt_usd, ctx.assets_usd, out=np.full(n, MAX_LEVERAGE), where=ctx.assets_usd > 0
+        debt, assets, out=np.full(owners.size, MAX_LEVERAGE), where=assets > 0
     )
     if instrument == SECURED:
         coupon = world.markets.borrowing_rate(day, leverage)
         maturity = day + params.secured_years * YEAR_DAYS
-        issue_notes(state.debt, owners, amount, SECURED, coupon, maturity)
+        issue_notes(state.debt, owners, amount[owners], SECURED, coupon, maturity)
     else:
-        conversion = np.maximum(state.share_price_usd, 1e-6) * (1 + params.convertible_premium)
+        share_price = state.share_price_usd[owners]
+        conversion = np.maximum(share_price, 1e-6) * (1 + params.convertible_premium)
         issue_notes(
             state.debt,
             owners,
-            amount,
+            amount[owners],
             CONVERTIBLE,
             params.convertible_coupon,
             day + params.convertible_years * YEAR_DAYS,
