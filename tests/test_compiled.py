@@ -12,9 +12,16 @@ import numpy as np
 import pytest
 
 from sim import fleet, hosting
-from sim.engine import execute, waterfall
+from sim.engine import execute, operate, waterfall
 from sim.engine.record import ACTIONS
-from sim.finance import CONVERTIBLE, SECURED, new_debt_table, service_debt
+from sim.finance import (
+    CONVERTIBLE,
+    SECURED,
+    BalanceSheets,
+    new_debt_table,
+    service_debt,
+    treasury_usd,
+)
 from sim.tables import clip, maximum, minimum, sum_by_owner
 from sim.units import YEAR_DAYS
 
@@ -279,3 +286,89 @@ def test_convert_to_ai_skips_retire_to_fit_only_when_it_removes_nothing(seed):
     assert fits == bool(np.all(held + execute.FIT_MARGIN * (held + held.sum()) < limit))
     assert not execute._fleets_fit(f, np.where(held > 0, held, 0.0), n_owners)  # at the limit
     assert execute._fleets_fit(f, 2.0 * held + 1.0, n_owners)
+
+
+BOOK_COLUMNS = ("cash_usd", "btc_held", "cip_usd", "ai_ppe_usd", "shares", "equity_usd")
+FLOW_COLUMNS = (
+    "btc_mined",
+    "noi_usd",
+    "capex_usd",
+    "completed_usd",
+    "power_cost_usd",
+    "opex_usd",
+    "interest_usd",
+    "repaid_usd",
+    "new_shares",
+    "converted_usd",
+    "depreciation_usd",
+    "failures_usd",
+)
+
+
+def book_epoch_arrays(b, x, share, prices):
+    """The array version of operate.book_epoch's books (before it was compiled)."""
+    btc_before, p_avg, p_end, eth_before, sol_before, eth_end, sol_end = prices
+    ai_depreciation = b["ai_ppe_usd"] * share
+    btc_value_before = b["btc_held"] * btc_before
+    b["btc_held"] += x["btc_mined"]
+    b["cash_usd"] += (
+        x["noi_usd"]
+        - x["power_cost_usd"]
+        - x["opex_usd"]
+        - x["capex_usd"]
+        - x["interest_usd"]
+        - x["repaid_usd"]
+    )
+    b["cip_usd"] += x["capex_usd"] - x["completed_usd"]
+    b["ai_ppe_usd"] += x["completed_usd"] - ai_depreciation
+    b["shares"] += x["new_shares"]
+    revenue = x["btc_mined"] * p_avg
+    btc_gain = b["btc_held"] * p_end - btc_value_before - revenue
+    b["equity_usd"] += (
+        revenue
+        + btc_gain
+        + x["noi_usd"]
+        - x["power_cost_usd"]
+        - x["opex_usd"]
+        - x["interest_usd"]
+        - x["depreciation_usd"]
+        - x["failures_usd"]
+        - ai_depreciation
+        + x["converted_usd"]
+    )
+    books = BalanceSheets.zeros(b["cash_usd"].size)
+    books.eth_held[:], books.sol_held[:] = b["eth_held"], b["sol_held"]
+    b["equity_usd"] += treasury_usd(books, eth_end, sol_end) - treasury_usd(
+        books, eth_before, sol_before
+    )
+    return revenue
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_book_epoch_matches_the_array_version(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 120))
+
+    def column():
+        x = rng.lognormal(15, 3, n) * rng.choice([-1.0, 0.0, 1.0], n, p=[0.2, 0.2, 0.6])
+        x[rng.random(n) < 0.02] = np.nan
+        return x
+
+    b = {name: column() for name in (*BOOK_COLUMNS, "eth_held", "sol_held")}
+    x = {name: column() for name in FLOW_COLUMNS}
+    prices = rng.lognormal(8, 2, 7)
+    share = float(rng.uniform(0, 1))
+    want = {k: v.copy() for k, v in b.items()}
+    want_revenue = book_epoch_arrays(want, x, share, prices)
+    revenue = np.empty(n)
+    operate._book_agents(
+        *(b[k] for k in (*BOOK_COLUMNS, "eth_held", "sol_held")),
+        *(x[k] for k in FLOW_COLUMNS),
+        share,
+        prices,
+        revenue,
+    )
+    assert np.array_equal(revenue, want_revenue, equal_nan=True)
+    for name, expected in want.items():
+        assert np.array_equal(b[name], expected, equal_nan=True), name
+        assert np.array_equal(np.signbit(b[name]), np.signbit(expected)), name

@@ -7,11 +7,12 @@ Each phase is ``phase(params, state, world, scratch)`` (see :mod:`sim.engine.epo
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from sim import consensus, fleet, hosting
 from sim.engine.record import ACTION_CODE
 from sim.engine.state import compact_if_grown, unit_power_usd_mwh
-from sim.finance import service_debt, treasury_usd
+from sim.finance import service_debt
 from sim.kernel import simulate_epoch
 from sim.tables import sum_by_owner
 from sim.units import DAY_S, HASHES_PER_DIFFICULTY, HASHES_PER_TH, YEAR_DAYS
@@ -183,41 +184,117 @@ def book_epoch(params, state, world, scratch) -> None:
     marked from the last epoch's prices to this one's); every live agent starts the epoch's
     action at mine."""
     b, flows, service = state.books, scratch.flows, scratch.service
-    ai_depreciation = b.ai_ppe_usd * min(1.0, scratch.years / hosting.HALL_LIFE_YEARS)
-    btc_value_before = b.btc_held * state.prev_btc_price
-    b.btc_held += scratch.btc_mined
-    b.cash_usd += (
-        flows.noi_usd
-        - scratch.power_cost_usd
-        - scratch.opex_usd
-        - flows.capex_usd
-        - service.interest_usd
-        - service.repaid_usd
-    )
-    b.cip_usd += flows.capex_usd - flows.completed_usd
-    b.ai_ppe_usd += flows.completed_usd - ai_depreciation
-    b.shares += service.new_shares
-    scratch.revenue_usd = revenue = scratch.btc_mined * scratch.p_avg
-    btc_gain = b.btc_held * scratch.p_end - btc_value_before - revenue
-    b.equity_usd += (
-        revenue
-        + btc_gain
-        + flows.noi_usd
-        - scratch.power_cost_usd
-        - scratch.opex_usd
-        - service.interest_usd
-        - scratch.depreciation_usd
-        - scratch.failures_usd
-        - ai_depreciation
-        + service.converted_usd
-    )
-    b.equity_usd += treasury_usd(b, scratch.eth_end, scratch.sol_end) - treasury_usd(
-        b, state.prev_eth_price, state.prev_sol_price
+    scratch.revenue_usd = np.empty(params.n)
+    _book_agents(
+        b.cash_usd,
+        b.btc_held,
+        b.cip_usd,
+        b.ai_ppe_usd,
+        b.shares,
+        b.equity_usd,
+        b.eth_held,
+        b.sol_held,
+        scratch.btc_mined,
+        flows.noi_usd,
+        flows.capex_usd,
+        flows.completed_usd,
+        scratch.power_cost_usd,
+        scratch.opex_usd,
+        service.interest_usd,
+        service.repaid_usd,
+        service.new_shares,
+        service.converted_usd,
+        scratch.depreciation_usd,
+        scratch.failures_usd,
+        min(1.0, scratch.years / hosting.HALL_LIFE_YEARS),
+        np.array(
+            [
+                state.prev_btc_price,
+                scratch.p_avg,
+                scratch.p_end,
+                state.prev_eth_price,
+                state.prev_sol_price,
+                scratch.eth_end,
+                scratch.sol_end,
+            ]
+        ),
+        scratch.revenue_usd,
     )
     state.prev_btc_price = scratch.p_end
     state.prev_eth_price, state.prev_sol_price = scratch.eth_end, scratch.sol_end
     alive = ~b.defaulted
     scratch.action = np.where(alive, ACTION_CODE["mine"], ACTION_CODE["defaulted"]).astype(np.int8)
+
+
+@njit(cache=True)
+def _book_agents(
+    cash_usd,
+    btc_held,
+    cip_usd,
+    ai_ppe_usd,
+    shares,
+    equity_usd,
+    eth_held,
+    sol_held,
+    btc_mined,
+    noi_usd,
+    capex_usd,
+    completed_usd,
+    power_cost_usd,
+    opex_usd,
+    interest_usd,
+    repaid_usd,
+    new_shares,
+    converted_usd,
+    depreciation_usd,
+    failures_usd,
+    ai_depreciation_share,
+    prices,
+    revenue_usd,
+):
+    """The loop of :func:`book_epoch` over agents, books changed in place (USD, BTC, shares).
+
+    ``prices``: the BTC price the books last marked, the epoch's mean and closing BTC prices,
+    the ETH and SOL prices last marked and the closing ones (USD). Each value is computed with
+    the array version's operations in its order (sums left to right; ETH/SOL valued as
+    :func:`sim.finance.treasury_usd` does: exactly 0 for none held), so the books are
+    bit-identical to it; the revenue (mined BTC at the mean price) goes into ``revenue_usd``."""
+    btc_before, p_avg, p_end = prices[0], prices[1], prices[2]
+    eth_before, sol_before, eth_end, sol_end = prices[3], prices[4], prices[5], prices[6]
+    for i in range(cash_usd.size):
+        ai_depreciation = ai_ppe_usd[i] * ai_depreciation_share
+        btc_value_before = btc_held[i] * btc_before
+        btc_held[i] += btc_mined[i]
+        cash_usd[i] += (
+            noi_usd[i]
+            - power_cost_usd[i]
+            - opex_usd[i]
+            - capex_usd[i]
+            - interest_usd[i]
+            - repaid_usd[i]
+        )
+        cip_usd[i] += capex_usd[i] - completed_usd[i]
+        ai_ppe_usd[i] += completed_usd[i] - ai_depreciation
+        shares[i] += new_shares[i]
+        revenue = btc_mined[i] * p_avg
+        revenue_usd[i] = revenue
+        btc_gain = btc_held[i] * p_end - btc_value_before - revenue
+        equity_usd[i] += (
+            revenue
+            + btc_gain
+            + noi_usd[i]
+            - power_cost_usd[i]
+            - opex_usd[i]
+            - interest_usd[i]
+            - depreciation_usd[i]
+            - failures_usd[i]
+            - ai_depreciation
+            + converted_usd[i]
+        )
+        eth, sol = eth_held[i], sol_held[i]
+        now = (eth * eth_end if eth != 0 else 0.0) + (sol * sol_end if sol != 0 else 0.0)
+        before = (eth * eth_before if eth != 0 else 0.0) + (sol * sol_before if sol != 0 else 0.0)
+        equity_usd[i] += now - before
 
 
 __all__ = [
