@@ -103,6 +103,9 @@ def meet_covenant(params, state, world, scratch, tested: np.ndarray) -> np.ndarr
 
     if not tested.any() or not (state.debt.instrument == SECURED).any():
         return np.zeros(n)
+    excess = secured_by_owner(state.debt, n) - limit * assets_usd(state, price)
+    if not (tested & (excess > 0)).any():  # covenant_cure_usd's own test: nothing to cure
+        return np.zeros(n)
     for _ in range(COVENANT_ROUNDS):
         cure, round_limit = cure_and_limit()
         if not (cure > 0).any():
