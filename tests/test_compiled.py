@@ -372,3 +372,15 @@ def test_book_epoch_matches_the_array_version(seed):
     for name, expected in want.items():
         assert np.array_equal(b[name], expected, equal_nan=True), name
         assert np.array_equal(np.signbit(b[name]), np.signbit(expected)), name
+
+
+def test_the_forkserver_loads_the_compiled_code_before_workers_fork():
+    import multiprocessing
+    import multiprocessing.forkserver
+
+    from sim.batch import executors, warm
+
+    assert warm.warm_engine()  # the warm-up scenario exists and runs to its end
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        executors._process_context()  # sets the forkserver's preload list
+        assert "sim.batch.warm" in multiprocessing.forkserver._forkserver._preload_modules

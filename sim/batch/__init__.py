@@ -5,7 +5,8 @@ One module per seam: :mod:`~sim.batch.seeds` (a SeedSequence child per run),
 (the task a worker runs), :mod:`~sim.batch.executors` (local processes, Dask) with
 :mod:`~sim.batch.cluster` (connecting to a Dask scheduler), :mod:`~sim.batch.progress`,
 :mod:`~sim.batch.runner` (monte_carlo, sweep), :mod:`~sim.batch.mapped` (map_runs: a task over
-the same seeds, in memory) and :mod:`~sim.batch.store` (the folder layout,
+the same seeds, in memory), :mod:`~sim.batch.warm` (the forkserver loads the compiled code
+before workers fork) and :mod:`~sim.batch.store` (the folder layout,
 resume checks, readers).
 
 Importing the package imports none of them (PEP 562 module ``__getattr__``): a reader of a

@@ -110,11 +110,12 @@ def _local_error(exc: BaseException, where: str) -> MinersimError | None:
 
 def _process_context() -> multiprocessing.context.BaseContext:
     """The start method of worker processes: forkserver where available (workers fork from a
-    server that has imported the worker and the engine once), else spawn; never plain fork,
-    which can deadlock in a process that runs threads (Dask, tqdm)."""
+    server that has imported the worker and the engine and loaded its compiled code once:
+    :mod:`sim.batch.warm`), else spawn; never plain fork, which can deadlock in a process that
+    runs threads (Dask, tqdm)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["sim.batch.worker", "sim.runner"])
+        context.set_forkserver_preload(["sim.batch.worker", "sim.runner", "sim.batch.warm"])
         return context
     return multiprocessing.get_context("spawn")
 
