@@ -36,9 +36,10 @@ def decide(params, state, world, scratch) -> None:
     decisions = Decisions.zeros(params.n, explain=params.explain_decisions)
     for name, idx in state.policy_groups.items():
         policy(name, params.policy_modules).decide(ctx, idx, decisions)
-    alive = ~state.books.defaulted
-    for field in ("sell_btc", "buy_ths", "convert_mw"):
-        getattr(decisions, field)[~alive] = 0.0
+    defaulted = state.books.defaulted
+    if defaulted.any():
+        for field in ("sell_btc", "buy_ths", "convert_mw"):
+            getattr(decisions, field)[defaulted] = 0.0
     scratch.decisions = decisions
 
 

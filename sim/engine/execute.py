@@ -28,11 +28,12 @@ def review_lifecycle(params, state, world, scratch) -> None:
     hashprice = scratch.ctx.hashprice_usd_per_th_day
     margin = hashprice - power_cost_usd_per_th_day(f.efficiency_jth, unit_power_usd_mwh(state))
     step = lifecycle.review(f, margin, params)
-    restart_cost = fleet.per_owner(
-        f, np.where(step.restarted, f.hashrate_ths * params.restart_cost_usd_per_th, 0), n
-    )
-    b.cash_usd -= restart_cost
-    b.equity_usd -= restart_cost
+    if step.restarted.any():  # else the cost is +0.0 for everyone: nothing changes
+        restart_cost = fleet.per_owner(
+            f, np.where(step.restarted, f.hashrate_ths * params.restart_cost_usd_per_th, 0), n
+        )
+        b.cash_usd -= restart_cost
+        b.equity_usd -= restart_cost
     if step.scrapped.any():
         resale = world.hardware.resale_usd_per_th(f.efficiency_jth, scratch.day, hashprice)
         proceeds = fleet.per_owner(f, np.where(step.scrapped, f.hashrate_ths * resale, 0.0), n)
