@@ -343,7 +343,9 @@ class AltMarket(Strict):
     """A treasury asset's USD price (ETH, SOL), simulated jointly with BTC: daily log returns
     ``drift dt + volatility sqrt(dt) Z`` whose normal shocks ``Z`` are correlated with BTC's
     (and with the other asset's), plus BTC's jump on BTC's jump days scaled by
-    ``volatility / btc.volatility``. Defaults and their sources: data/sources.md §3.13."""
+    ``volatility / btc.volatility``. The volatility and correlation defaults are the published
+    2024-2025 figures of data/eth_sol_published.csv (sim.markets.published_alt_figures; sources
+    and windows in data/sources.md §3.13)."""
 
     initial_usd: PositiveFloat
     drift: Real = Field(default=0.0, ge=-5, le=5, description="annual log drift")
@@ -353,16 +355,27 @@ class AltMarket(Strict):
 
 class EthMarket(AltMarket):
     initial_usd: PositiveFloat = 4_350.0  # cal §3.13: ETH close near 2025-10-01, rounded
-    volatility: NonNegFloat = Field(default=0.70, le=5, description="annual (cal §3.13)")
-    correlation_btc: Real = Field(default=0.80, ge=-1, le=1, description="cal §3.13")
+    volatility: NonNegFloat = Field(
+        default=0.70, le=5, description="annual (cal §3.13: 64.7% in 2024, 75.4% in 2025)"
+    )
+    correlation_btc: Real = Field(
+        default=0.80, ge=-1, le=1, description="cal §3.13: 0.79 in 2024, 0.81 in 2025"
+    )
 
 
 class SolMarket(AltMarket):
     initial_usd: PositiveFloat = 220.0  # cal §3.13: SOL close near 2025-10-01, rounded
-    volatility: NonNegFloat = Field(default=0.90, le=5, description="annual (cal §3.13)")
-    correlation_btc: Real = Field(default=0.70, ge=-1, le=1, description="cal §3.13")
+    volatility: NonNegFloat = Field(
+        default=0.84, le=5, description="annual (cal §3.13: 82.1% in 2024, 86.1% in 2025)"
+    )
+    correlation_btc: Real = Field(
+        default=0.75, ge=-1, le=1, description="cal §3.13: 0.79 in 2025, ~0.7 to early 2025"
+    )
     correlation_eth: Real = Field(
-        default=0.75, ge=-1, le=1, description="of the daily shocks with ETH's (cal §3.13)"
+        default=0.70,
+        ge=-1,
+        le=1,
+        description="of the daily shocks with ETH's (cal §3.13: 0.70 in 2024, ~0.7 in 2025)",
     )
 
 
