@@ -419,6 +419,8 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
     # ---------------------------------------------------------------- treasury (sim/treasury.py)
     "policy.treasury.mined_share": (OPTION, "no treasury: miners hold BTC and cash only"),
+    "policy.treasury.cash_share": (OPTION, "no cash rule: cash is not converted"),
+    "policy.treasury.cash_floor_usd": (OPTION, "the cash rule (if set) may convert down to zero"),
     "policy.treasury.eth_weight": (ASSUMPTION, "an even ETH/SOL split of purchases"),
     "policy.treasury.cost_bps": (
         ASSUMPTION,

@@ -630,12 +630,25 @@ class Miners(Strict):
 
 
 class TreasuryRule(Strict):
-    """What one miner converts into ETH/SOL each epoch (sim/treasury.py): ``mined_share`` of
-    the BTC it mined, valued at the closing price, taken from its BTC held and then its cash,
-    while the date is within [start_date, end_date] and BTC closes at or above min_btc_usd."""
+    """What one miner converts into ETH/SOL each epoch (sim/treasury.py), while the date is
+    within [start_date, end_date] and BTC closes at or above min_btc_usd (the schedule):
+
+    * the mined-BTC rule: ``mined_share`` of the BTC it mined, valued at the closing price,
+      taken from its BTC held and then its cash;
+    * the cash rule: ``cash_share`` of its cash above ``cash_floor_usd`` (after the mined-BTC
+      rule), taken from cash.
+
+    Both pay ``cost_bps`` on the amount traded and buy ETH (``eth_weight``) and SOL (the rest)."""
 
     mined_share: Fraction = Field(
         default=0.0, description="share of the epoch's mined BTC converted (0: no treasury)"
+    )
+    cash_share: Fraction = Field(
+        default=0.0,
+        description="share of the cash above cash_floor_usd converted each epoch (0: none)",
+    )
+    cash_floor_usd: NonNegFloat = Field(
+        default=0.0, le=1e12, description="cash the cash rule never converts, USD"
     )
     eth_weight: Fraction = Field(default=0.5, description="ETH's share of purchases; SOL the rest")
     cost_bps: NonNegFloat = Field(
@@ -647,6 +660,14 @@ class TreasuryRule(Strict):
         default=0.0, description="converts only while BTC closes at or above this, USD"
     )
 
+    @model_validator(mode="after")
+    def _window_ordered(self) -> TreasuryRule:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValueError(
+                f"treasury end_date {self.end_date} is before its start_date {self.start_date}"
+            )
+        return self
+
 
 class TreasuryPolicy(TreasuryRule):
     """``[policy.treasury]``: the rule for every public miner, and per-miner overrides
@@ -655,6 +676,17 @@ class TreasuryPolicy(TreasuryRule):
     miners: dict[str, TreasuryRule] = Field(
         default_factory=dict, description="per-miner overrides by name"
     )
+
+    @model_validator(mode="after")
+    def _overrides_valid(self) -> TreasuryPolicy:
+        for name in self.miners:  # an override's dates must also fit the defaults' dates
+            rule = self.rule_for(name)
+            if rule.start_date and rule.end_date and rule.end_date < rule.start_date:
+                raise ValueError(
+                    f"miner {name}: treasury end_date {rule.end_date} is before its "
+                    f"start_date {rule.start_date}"
+                )
+        return self
 
     def rule_for(self, name: str) -> TreasuryRule:
         """The rule of miner ``name``: the defaults with its override's fields set on top."""
