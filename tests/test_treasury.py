@@ -14,7 +14,7 @@ from sim.engine import settle
 from sim.engine.epoch import run_epoch
 from sim.errors import MinersimError
 from sim.finance import BalanceSheets
-from sim.input.scenario import load_scenario
+from sim.input.scenario import load_scenario, with_overrides
 from sim.model import MiningModel
 from sim.treasury import TreasuryRules
 
@@ -323,3 +323,46 @@ def test_an_override_whose_dates_cross_the_defaults_is_a_one_line_error():
     with pytest.raises(MinersimError, match=f"miner {name}: treasury end_date") as error:
         load_scenario("demo", overrides=overrides)
     assert_clear(error.value)
+
+
+def test_experiment_stress_lets_small_miners_default_and_keeps_alts_on_btcs_drift():
+    """The funding freeze is where the default panel says something: ETH and SOL drift with
+    BTC, credit shuts in 2027, and a small miner holding BTC defaults in some of three runs
+    (in the baseline none does: the bundled runs of the report)."""
+    from sim.experiments import treasury_diversification as td
+
+    stress = td.setting_scenario("funding_freeze")
+    market = stress.config.market
+    assert market.btc.drift < 0
+    assert market.eth.drift == market.sol.drift == market.btc.drift
+    assert str(market.rates.closed_periods[0][0]) == "2027-04-01"
+    names = td.small_miners(stress)
+    btc_only = with_overrides(stress, td.strategy_overrides("btc_only", names))
+    defaulted = [td.one_run(btc_only, seed)["defaulted"].iloc[-1] for seed in range(3)]
+    assert max(defaulted) >= 1
+
+
+def test_experiment_tables_have_a_row_per_setting_and_strategy():
+    from sim.experiments import treasury_diversification as td
+
+    def run(defaulted: int) -> pd.DataFrame:
+        btc = np.exp(np.linspace(11, 11.5, 20))
+        return pd.DataFrame(
+            {
+                "btc_price_usd": btc,
+                "market_cap_usd": btc,
+                "treasury_usd": np.zeros(20),
+                "defaulted": np.r_[np.zeros(15), np.full(5, defaulted)],
+            }
+        )
+
+    results = {
+        setting: {strategy: [run(k), run(0)] for k, strategy in enumerate(td.STRATEGIES)}
+        for setting in td.SETTINGS
+    }
+    tab = td.table(td.per_run(results, 3))
+    assert list(zip(tab["setting"], tab["strategy"], strict=True)) == [
+        (s, k) for s in td.SETTINGS for k in td.STRATEGIES
+    ]
+    assert tab["p_any_default"].tolist() == [0.0, 0.5, 0.5] * len(td.SETTINGS)
+    assert tab["mean_defaulted_share"].tolist() == pytest.approx([0, 1 / 6, 2 / 6] * 2)
