@@ -314,6 +314,34 @@ class _AltProcesses:
         return prices
 
 
+#: Published ETH/SOL volatility and correlation figures, one row per (figure, window), with
+#: what each measured and its address (data/sources.md §3.13).
+ALT_FIGURES_FILE = "eth_sol_published.csv"
+
+
+def published_alt_figures(path=None) -> dict[str, float]:
+    """The defaults of ``market.eth`` and ``market.sol`` derived from the published figures:
+    for each figure (``eth.volatility``: annual, of the daily log price; ``*.correlation_*``:
+    of daily returns), the mean of its published values over the windows listed, rounded half
+    up to two decimals. ``path``: the CSV (default: :data:`ALT_FIGURES_FILE` in ``sim.data``).
+    Rows whose figure is ``btc.*`` cross-check the publisher's method and are included too."""
+    import csv
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if path is None:
+        from sim.paths import DATA_DIR
+
+        path = DATA_DIR / ALT_FIGURES_FILE
+    values: dict[str, list[Decimal]] = {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            values.setdefault(row["figure"], []).append(Decimal(row["value"]))
+    return {
+        figure: float((sum(vals) / len(vals)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+        for figure, vals in values.items()
+    }
+
+
 def _replay_log_prices(series: pd.Series, start_date: dt.date, path: str | None) -> np.ndarray:
     """Log USD prices for days 0..last date of ``series`` (positive prices indexed by date, as the
     scenario loader gives them); any gaps are filled log-linearly."""

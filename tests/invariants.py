@@ -188,7 +188,8 @@ def check_defaulted_mine_nothing(result: RunResult) -> None:
 
 def check_treasury(result: RunResult) -> None:
     """ETH and SOL held are never negative, only public miners hold them, and ``treasury_usd``
-    is their value at the epoch's closing prices (USD, relative 1e-12), part of ``assets_usd``."""
+    is their value at the epoch's closing prices (USD, relative 1e-12), exactly ``eth_usd`` +
+    ``sol_usd``, and part of ``assets_usd``."""
     m, e = result.miners, result.epochs
     for column in ("eth_held", "sol_held"):
         bad = m[column] < 0
@@ -203,6 +204,8 @@ def check_treasury(result: RunResult) -> None:
     gap = np.abs(m["treasury_usd"].to_numpy() - value)
     bad = gap > 1e-12 * np.maximum(value, 1.0)
     assert not bad.any(), f"treasury_usd is not the holdings at market: {_first_row(m, bad)}"
+    bad = m["eth_usd"] + m["sol_usd"] != m["treasury_usd"]
+    assert not bad.any(), f"eth_usd + sol_usd is not treasury_usd: {_first_row(m, bad)}"
     size = m["assets_usd"].abs() + m["liabilities_usd"].abs()
     bad = m["treasury_usd"] > m["assets_usd"] + CASH_TOL_USD + CASH_REL_TOL * size
     assert not bad.any(), f"treasury larger than the assets: {_first_row(m, bad)}"

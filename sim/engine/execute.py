@@ -91,16 +91,14 @@ def sell_btc(state, wanted: np.ndarray, price: float, action: np.ndarray | None 
 
 
 def convert_to_treasury(params, state, world, scratch) -> None:
-    """Convert each listed miner's treasury share of its mined BTC (USD at the closing price)
-    into ETH and SOL at the closing prices, from BTC held and then cash (sim.treasury); nothing
-    without a treasury rule."""
+    """Convert each listed miner's treasury share of its mined BTC (USD at the closing price),
+    from BTC held and then cash, and its share of cash above its floor into ETH and SOL at the
+    closing prices (sim.treasury.convert); nothing without a treasury rule."""
     rules = params.treasury
     if rules is None:
         return
-    usd = treasury.conversion_usd(
-        rules, scratch.btc_mined, listed(state), scratch.day, scratch.p_end
-    )
-    treasury.buy(state.books, rules, usd, scratch.p_end, scratch.eth_end, scratch.sol_end)
+    prices = (scratch.p_end, scratch.eth_end, scratch.sol_end)
+    treasury.convert(state.books, rules, scratch.btc_mined, listed(state), scratch.day, prices)
 
 
 def convert_to_ai(params, state, world, scratch) -> None:

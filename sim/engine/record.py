@@ -97,6 +97,8 @@ MINER_EXTRA_COLUMNS = (
     "eth_held",  # ETH (treasury)
     "sol_held",  # SOL (treasury)
     "treasury_usd",  # ETH and SOL at the epoch's closing prices, USD
+    "eth_usd",  # of which ETH (eth_held x the epoch's closing ETH price), USD
+    "sol_usd",  # of which SOL (sol_held x the epoch's closing SOL price), USD
 )
 
 #: Actions, most significant first: an agent's ``action`` in an epoch is the first that applies.
@@ -250,5 +252,7 @@ def record_epoch(params, state, world, scratch) -> None:
     m["eth_held"][r] = b.eth_held
     m["sol_held"][r] = b.sol_held
     m["treasury_usd"][r] = treasury_usd(b, scratch.eth_end, scratch.sol_end)
+    m["eth_usd"][r] = b.eth_held * scratch.eth_end
+    m["sol_usd"][r] = b.sol_held * scratch.sol_end
     rec.action[r] = scratch.action
     rec.defaulted[r] = b.defaulted

@@ -79,26 +79,30 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "market.eth.initial_usd": (ASSUMPTION, "ETH near its 2025-10-01 close, rounded (cal §3.13)"),
     "market.eth.drift": (ASSUMPTION, "no trend in log price, as BTC's default"),
     "market.eth.volatility": (
-        ASSUMPTION,
-        "0.70 a year, a round figure for ETH's realised volatility 2023-2025 (cal §3.13); not fitted",
+        SOURCED,
+        "cal §3.13: mean of ETH's realised volatility 64.7% (2024) and 75.4% (2025), daily log "
+        "returns x sqrt(365) (Gale Finance)",
     ),
     "market.eth.correlation_btc": (
-        ASSUMPTION,
-        "0.80, a round figure for the BTC-ETH daily-return correlation (cal §3.13); not fitted",
+        SOURCED,
+        "cal §3.13: mean of the BTC-ETH daily-return correlation 0.79 (2024) and 0.81 (2025), "
+        "rolling 30-day averages (Gale Finance)",
     ),
     "market.sol.initial_usd": (ASSUMPTION, "SOL near its 2025-10-01 close, rounded (cal §3.13)"),
     "market.sol.drift": (ASSUMPTION, "no trend in log price, as BTC's default"),
     "market.sol.volatility": (
-        ASSUMPTION,
-        "0.90 a year, a round figure for SOL's realised volatility 2023-2025 (cal §3.13); not fitted",
+        SOURCED,
+        "cal §3.13: mean of SOL's realised volatility 82.1% (2024) and 86.1% (2025), daily log "
+        "returns x sqrt(365) (Gale Finance)",
     ),
     "market.sol.correlation_btc": (
-        ASSUMPTION,
-        "0.70, a round figure for the BTC-SOL daily-return correlation (cal §3.13); not fitted",
+        SOURCED,
+        "cal §3.13: mean of the BTC-SOL correlation 0.79 (2025, Gale Finance) and ~0.7 (one "
+        "year to early 2025, CME Group)",
     ),
     "market.sol.correlation_eth": (
-        ASSUMPTION,
-        "0.75, a round figure for the ETH-SOL daily-return correlation (cal §3.13); not fitted",
+        SOURCED,
+        "cal §3.13: the ETH-SOL correlation 0.70 (2024, Gale Finance) and ~0.7 (2025, DropsTab)",
     ),
     "market.fees.mean_btc_per_block": (
         SOURCED,
@@ -415,6 +419,8 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
     # ---------------------------------------------------------------- treasury (sim/treasury.py)
     "policy.treasury.mined_share": (OPTION, "no treasury: miners hold BTC and cash only"),
+    "policy.treasury.cash_share": (OPTION, "no cash rule: cash is not converted"),
+    "policy.treasury.cash_floor_usd": (OPTION, "the cash rule (if set) may convert down to zero"),
     "policy.treasury.eth_weight": (ASSUMPTION, "an even ETH/SOL split of purchases"),
     "policy.treasury.cost_bps": (
         ASSUMPTION,

@@ -343,7 +343,9 @@ class AltMarket(Strict):
     """A treasury asset's USD price (ETH, SOL), simulated jointly with BTC: daily log returns
     ``drift dt + volatility sqrt(dt) Z`` whose normal shocks ``Z`` are correlated with BTC's
     (and with the other asset's), plus BTC's jump on BTC's jump days scaled by
-    ``volatility / btc.volatility``. Defaults and their sources: data/sources.md §3.13."""
+    ``volatility / btc.volatility``. The volatility and correlation defaults are the published
+    2024-2025 figures of data/eth_sol_published.csv (sim.markets.published_alt_figures; sources
+    and windows in data/sources.md §3.13)."""
 
     initial_usd: PositiveFloat
     drift: Real = Field(default=0.0, ge=-5, le=5, description="annual log drift")
@@ -353,16 +355,27 @@ class AltMarket(Strict):
 
 class EthMarket(AltMarket):
     initial_usd: PositiveFloat = 4_350.0  # cal §3.13: ETH close near 2025-10-01, rounded
-    volatility: NonNegFloat = Field(default=0.70, le=5, description="annual (cal §3.13)")
-    correlation_btc: Real = Field(default=0.80, ge=-1, le=1, description="cal §3.13")
+    volatility: NonNegFloat = Field(
+        default=0.70, le=5, description="annual (cal §3.13: 64.7% in 2024, 75.4% in 2025)"
+    )
+    correlation_btc: Real = Field(
+        default=0.80, ge=-1, le=1, description="cal §3.13: 0.79 in 2024, 0.81 in 2025"
+    )
 
 
 class SolMarket(AltMarket):
     initial_usd: PositiveFloat = 220.0  # cal §3.13: SOL close near 2025-10-01, rounded
-    volatility: NonNegFloat = Field(default=0.90, le=5, description="annual (cal §3.13)")
-    correlation_btc: Real = Field(default=0.70, ge=-1, le=1, description="cal §3.13")
+    volatility: NonNegFloat = Field(
+        default=0.84, le=5, description="annual (cal §3.13: 82.1% in 2024, 86.1% in 2025)"
+    )
+    correlation_btc: Real = Field(
+        default=0.75, ge=-1, le=1, description="cal §3.13: 0.79 in 2025, ~0.7 to early 2025"
+    )
     correlation_eth: Real = Field(
-        default=0.75, ge=-1, le=1, description="of the daily shocks with ETH's (cal §3.13)"
+        default=0.70,
+        ge=-1,
+        le=1,
+        description="of the daily shocks with ETH's (cal §3.13: 0.70 in 2024, ~0.7 in 2025)",
     )
 
 
@@ -617,12 +630,25 @@ class Miners(Strict):
 
 
 class TreasuryRule(Strict):
-    """What one miner converts into ETH/SOL each epoch (sim/treasury.py): ``mined_share`` of
-    the BTC it mined, valued at the closing price, taken from its BTC held and then its cash,
-    while the date is within [start_date, end_date] and BTC closes at or above min_btc_usd."""
+    """What one miner converts into ETH/SOL each epoch (sim/treasury.py), while the date is
+    within [start_date, end_date] and BTC closes at or above min_btc_usd (the schedule):
+
+    * the mined-BTC rule: ``mined_share`` of the BTC it mined, valued at the closing price,
+      taken from its BTC held and then its cash;
+    * the cash rule: ``cash_share`` of its cash above ``cash_floor_usd`` (after the mined-BTC
+      rule), taken from cash.
+
+    Both pay ``cost_bps`` on the amount traded and buy ETH (``eth_weight``) and SOL (the rest)."""
 
     mined_share: Fraction = Field(
         default=0.0, description="share of the epoch's mined BTC converted (0: no treasury)"
+    )
+    cash_share: Fraction = Field(
+        default=0.0,
+        description="share of the cash above cash_floor_usd converted each epoch (0: none)",
+    )
+    cash_floor_usd: NonNegFloat = Field(
+        default=0.0, le=1e12, description="cash the cash rule never converts, USD"
     )
     eth_weight: Fraction = Field(default=0.5, description="ETH's share of purchases; SOL the rest")
     cost_bps: NonNegFloat = Field(
@@ -634,6 +660,14 @@ class TreasuryRule(Strict):
         default=0.0, description="converts only while BTC closes at or above this, USD"
     )
 
+    @model_validator(mode="after")
+    def _window_ordered(self) -> TreasuryRule:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValueError(
+                f"treasury end_date {self.end_date} is before its start_date {self.start_date}"
+            )
+        return self
+
 
 class TreasuryPolicy(TreasuryRule):
     """``[policy.treasury]``: the rule for every public miner, and per-miner overrides
@@ -642,6 +676,17 @@ class TreasuryPolicy(TreasuryRule):
     miners: dict[str, TreasuryRule] = Field(
         default_factory=dict, description="per-miner overrides by name"
     )
+
+    @model_validator(mode="after")
+    def _overrides_valid(self) -> TreasuryPolicy:
+        for name in self.miners:  # an override's dates must also fit the defaults' dates
+            rule = self.rule_for(name)
+            if rule.start_date and rule.end_date and rule.end_date < rule.start_date:
+                raise ValueError(
+                    f"miner {name}: treasury end_date {rule.end_date} is before its "
+                    f"start_date {rule.start_date}"
+                )
+        return self
 
     def rule_for(self, name: str) -> TreasuryRule:
         """The rule of miner ``name``: the defaults with its override's fields set on top."""

@@ -299,6 +299,9 @@ HEADERS = (
     ("AI", "MW"),
     ("Cash", "$bn"),
     ("BTC", "$bn"),
+    ("ETH", "k ETH"),
+    ("SOL", "k SOL"),
+    ("Treasury", "$m"),
     ("Debt", "$bn"),
     ("Mkt cap", "$bn"),
 )
@@ -319,7 +322,8 @@ def _row(cells: list[str], css: str = "") -> str:
 
 def miners_table_html(model, selection=None) -> str:
     """Each public miner's position and last action (filled from the opening position at epoch
-    0); the fringe in one row. The selected row is highlighted."""
+    0), with its ETH/SOL treasury (holdings in thousands, value in USD m at the epoch's closing
+    prices); the fringe in one row. The selected row is highlighted."""
     pos = data.latest_position(model)
     acts = data.latest_actions(model)
     price = data.btc_price_now(model)
@@ -345,6 +349,9 @@ def miners_table_html(model, selection=None) -> str:
                     _fmt(pos["ai_mw"][i]),
                     _fmt(pos["cash_usd"][i], 1e9, 2),
                     _fmt(pos["btc_held"][i] * price, 1e9, 2),
+                    _fmt(pos["eth_held"][i], 1e3, 1),
+                    _fmt(pos["sol_held"][i], 1e3, 1),
+                    _fmt(pos["treasury_usd"][i], 1e6),
                     _fmt(pos["debt_usd"][i], 1e9, 2),
                     _fmt(pos["market_cap_usd"][i], 1e9, 2),
                 ],
@@ -362,7 +369,7 @@ def miners_table_html(model, selection=None) -> str:
                     _fmt(pos["hashrate_ehs"][fringe].sum(), 1, 1),
                     _fmt(pos["mining_mw"][fringe].sum()),
                     _fmt(pos["ai_mw"][fringe].sum()),
-                    *["—"] * 4,
+                    *["—"] * (len(HEADERS) - 5),
                 ],
                 css,
             )

@@ -13,7 +13,7 @@ from sim import fleet, hosting
 from sim.finance import debt_by_owner
 from sim.results import ACTIONS
 
-#: Per-miner columns of a history (USD, EH/s, MW, USD per share).
+#: Per-miner columns of a history (USD, BTC, ETH, SOL, EH/s, MW, USD per share).
 HISTORY_COLUMNS = (
     "cash_usd",
     "btc_held",
@@ -23,6 +23,9 @@ HISTORY_COLUMNS = (
     "mining_mw",
     "ai_mw",
     "share_price_usd",
+    "eth_held",
+    "sol_held",
+    "treasury_usd",
 )
 #: Actions not marked on a miner's time axis (what it does in most epochs).
 QUIET_ACTIONS = frozenset({"mine", "sell_btc", "idle", "defaulted"})
@@ -125,6 +128,9 @@ def opening_position(model) -> dict[str, np.ndarray]:
         "debt_usd": debt_by_owner(v.debt, n),
         "market_cap_usd": np.where(v.is_public, quoted * shares, 0.0),
         "share_price_usd": quoted,
+        "eth_held": v.eth_held.copy(),
+        "sol_held": v.sol_held.copy(),
+        "treasury_usd": v.eth_held * v.prev_eth_price + v.sol_held * v.prev_sol_price,
     }
 
 
