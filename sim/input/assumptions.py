@@ -302,6 +302,11 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         ASSUMPTION,
         "machines ordered today are energised in about a quarter; not sourced",
     ),
+    "fringe.in_transit_growth_per_year": (
+        ASSUMPTION,
+        "nothing on order at the start: the first lead time has no deliveries (the history "
+        "scenarios set it from the hashrate's growth over the 90 days before their start)",
+    ),
     "fringe.site_life_years": (
         ASSUMPTION,
         "a new mining site's build cost (miners.site_usd_per_mw) is spread over 10 years; not "

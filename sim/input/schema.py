@@ -502,6 +502,13 @@ class Fringe(Strict):
     lead_time_days: NonNegFloat = Field(
         default=90.0, le=3650, description="days from ordering machines to energising them"
     )
+    in_transit_growth_per_year: NonNegFloat = Field(
+        default=0.0,
+        le=20,
+        description="machines on order at the start, as the network's recent growth (log rate a "
+        "year): installed TH/s x (exp(rate x lead_time_days / 365.25) - 1) arrive evenly over the "
+        "first lead time",
+    )
     discount_rate: NonNegFloat = Field(
         default=0.15, le=5, description="annual rate entrants discount a machine's margins at"
     )
