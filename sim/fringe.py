@@ -28,6 +28,10 @@ Every epoch (:meth:`Fringe.order`):
    the network can grow, whatever the margins.
 4. Orders arrive ``lead_time_days`` later (:meth:`Fringe.deliveries`) at the price they were
    ordered at, sited at the marginal price of the MW they occupy.
+
+At the start the network has machines in transit, ordered in the lead time before it
+(:meth:`Fringe.place_in_transit`): without them nothing would arrive for a whole lead time, and
+the orders of the first epochs would all arrive together one lead time later.
 """
 
 from __future__ import annotations
@@ -37,14 +41,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.consensus import RETARGET_INTERVAL, TARGET_SPACING
 from sim.tables import Table, sum_by_owner
-from sim.units import YEAR_DAYS, power_cost_usd_per_th_day
+from sim.units import DAY_S, YEAR_DAYS, power_cost_usd_per_th_day
 
 if TYPE_CHECKING:
     from sim.input.schema import Fringe as FringeConfig
 
 #: Points of the expected-hashprice path per year of machine life (NPV quadrature).
 PATH_POINTS_PER_YEAR = 12
+#: Days between two tranches of the machines in transit at the start: one epoch at 600 s blocks.
+TRANCHE_DAYS = RETARGET_INTERVAL * TARGET_SPACING / DAY_S
 
 
 @dataclass(frozen=True)
@@ -182,6 +189,40 @@ class Fringe:
         return (fleet_mw + self.on_order_mw(fleet_mw.size))[self.agents]
 
     # ------------------------------------------------------------------ orders
+    def place_in_transit(
+        self,
+        fleet_mw: np.ndarray,
+        installed_ths: float,
+        frontier_jth: float,
+        machine_usd_per_th: float,
+    ) -> None:
+        """Orders placed before the start and not yet delivered: ``installed_ths x (exp(g x
+        lead_time_days / YEAR_DAYS) - 1)`` TH/s of frontier machines (``g`` =
+        ``in_transit_growth_per_year``: the network grew at rate ``g`` over the last lead time),
+        split over the agents in proportion to their fleet's MW and arriving in equal tranches,
+        one every TRANCHE_DAYS, over the first lead time, at the start's price (USD per TH/s).
+
+        ``fleet_mw``: MW of every model agent's fleet; ``installed_ths``: the network's TH/s.
+        """
+        cfg = self.config
+        growth = cfg.in_transit_growth_per_year * cfg.lead_time_days / YEAR_DAYS
+        total_ths = installed_ths * float(np.expm1(growth))
+        held = fleet_mw[self.agents]
+        if total_ths <= 0.0 or held.sum() <= 0.0:
+            return
+        tranches = max(int(np.ceil(cfg.lead_time_days / TRANCHE_DAYS)), 1)
+        ths = total_ths * held / held.sum() / tranches
+        mw = ths * frontier_jth / 1e6
+        for k in range(1, tranches + 1):
+            self.orders.append(
+                owner=self.agents,
+                hashrate_ths=ths,
+                efficiency_jth=frontier_jth,
+                site_usd_mwh=self.marginal_usd_mwh(held + (k - 0.5) * mw),
+                cost_usd=ths * machine_usd_per_th,
+                arrival_day=cfg.lead_time_days * k / tranches,
+            )
+
     def on_order_mw(self, n: int) -> np.ndarray:
         """MW of machines on order, per model agent (length ``n``)."""
         o = self.orders

@@ -46,19 +46,7 @@ def responses(scenario, height: int, seeds=SEEDS) -> tuple[np.ndarray, np.ndarra
     ("name", "end", "height", "drawdown_pct", "recovery_days"),
     [
         ("history_2016", "2017-03-31", 420_000, -5.4, 38),  # in the fit window
-        pytest.param(
-            "history_2020",
-            "2021-01-31",
-            630_000,
-            -14.7,
-            64,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known gap (issue 11 open): out of sample the 2020 halving falls -4.3% "
-                "and is back in 35 days (committed fit's validation) against history's -14.7% "
-                "and 64 days",
-            ),
-        ),  # in the validation window
+        ("history_2020", "2021-01-31", 630_000, -14.7, 64),  # validation window: never fitted on
     ],
 )
 def test_replayed_halvings_fall_and_recover_as_history_did(
@@ -71,12 +59,6 @@ def test_replayed_halvings_fall_and_recover_as_history_did(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (issue 11 open): at a flat price the 2028 halving falls ~32% and seed 1 "
-    "is not back above its peak 467 days later; whether free entry should bring it back within "
-    "months at a flat price (history's recoveries had a rising price) is not settled",
-)
 def test_at_a_flat_btc_price_the_2028_halving_stays_in_historys_range_and_recovers_in_months():
     # BTC held at its 2025-10-01 close: the halving alone cuts revenue. History's drawdowns were
     # -5.4% and -14.7% with a rising price; without that help we allow up to -25%, and ask the

@@ -194,6 +194,7 @@ class _Search:
             callback=self.on_generation,
             polish=False,  # a gradient polish is meaningless on a simulated loss
             init="latinhypercube",
+            x0=self.space.start,  # replaces one member of the initial population
             updating="deferred",
             vectorized=True,
             integrality=self.space.integrality,

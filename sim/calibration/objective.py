@@ -68,6 +68,19 @@ class ParameterSpace:
         flags = np.array([p.integer for p in self.parameters.values()])
         return flags if flags.any() else None
 
+    @property
+    def start(self) -> np.ndarray | None:
+        """The optimiser vector of the parameters' ``start`` values; None unless all have one."""
+        starts = [p.start for p in self.parameters.values()]
+        if any(v is None for v in starts):
+            return None
+        return np.array(
+            [
+                np.log10(v) if p.scale == "log" else v
+                for p, v in zip(self.parameters.values(), starts, strict=True)
+            ]
+        )
+
     def values(self, x: Sequence[float]) -> dict[str, float | int]:
         """The dotted-key overrides of one optimiser vector."""
         out: dict[str, float | int] = {}

@@ -21,7 +21,7 @@ A spec is a TOML file (``scenarios/calibration/*.toml``; docs/calibration.md sho
 
     [parameters]                          # dotted scenario keys and their search bounds
     "fringe.max_deliveries_per_epoch" = { lower = 0.02, upper = 0.25 }
-    "fringe.supply_elasticity" = { lower = 0.2, upper = 10.0, scale = "log" }
+    "fringe.supply_elasticity" = { lower = 0.2, upper = 10.0, scale = "log", start = 0.9 }
 
     [moments]                             # weights of the objective's terms (sim.calibration.moments)
     log_difficulty = 1.0
@@ -32,6 +32,8 @@ A spec is a TOML file (``scenarios/calibration/*.toml``; docs/calibration.md sho
     popsize = 5                           # population = popsize x number of parameters
     maxiter = 10                          # generations after the initial population
 
+A ``start`` on every parameter (an earlier fit's values, say) puts that point into the initial
+population (a warm start); with any parameter lacking one the population is all Latin hypercube.
 Parameters are the dotted keys ``--set`` and :func:`sim.load_scenario` take; each is checked
 against the scenario schema at both bounds before anything runs. Windows must end by
 :data:`sim.history.LAST_FITTING_DAY` and lie inside their scenario's dates, and the scenarios
@@ -85,11 +87,20 @@ class ParameterSpec(_Strict):
         default="linear", description="log: search log10(value) uniformly (bounds > 0)"
     )
     integer: bool = Field(default=False, description="search whole numbers only")
+    start: Finite | None = Field(
+        default=None,
+        description="a starting value (e.g. an earlier fit's): when every parameter has one, "
+        "the search's initial population includes that point",
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> ParameterSpec:
         if not self.lower < self.upper:
             raise ValueError(f"lower {self.lower:g} must be below upper {self.upper:g}")
+        if self.start is not None and not self.lower <= self.start <= self.upper:
+            raise ValueError(
+                f"start {self.start:g} must lie within [{self.lower:g}, {self.upper:g}]"
+            )
         if self.scale == "log" and self.lower <= 0:
             raise ValueError("a log-scale parameter needs lower > 0")
         if self.integer and self.scale == "log":

@@ -113,11 +113,14 @@ def _opening_state(spec, params: Params, classes, markets: Markets, hardware) ->
         )  # fmt: skip
     fringe_site = _add_fringe(state, cfg, classes, hardware, hp0)
     fringe_agents = np.arange(n_public, n)
-    state.fringe = Fringe(
-        cfg.fringe,
-        fringe_agents,
-        fringe_site,
-        fleet.per_owner(state.fleet, fleet.unit_power_mw(state.fleet), n)[fringe_agents],
+    fleet_mw = fleet.per_owner(state.fleet, fleet.unit_power_mw(state.fleet), n)
+    state.fringe = Fringe(cfg.fringe, fringe_agents, fringe_site, fleet_mw[fringe_agents])
+    frontier = float(hardware.frontier_jth(0))
+    state.fringe.place_in_transit(
+        fleet_mw,
+        float(state.fleet.hashrate_ths.sum()),
+        frontier,
+        hardware.new_price_usd_per_th(hp0, frontier),
     )
     state.power_basis = state.power_usd_mwh / params.power_base_usd_mwh
     index = {name: k for k, name in enumerate(public["name"])}

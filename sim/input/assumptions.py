@@ -291,7 +291,13 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "fringe.adjustment_per_epoch": (CALIBRATED, FIT),
     "fringe.max_deliveries_per_epoch": (CALIBRATED, FIT),
     "fringe.expected_hashprice_decline": (CALIBRATED, FIT),
-    "fringe.halving_pass_through": (CALIBRATED, FIT),
+    "fringe.halving_pass_through": (
+        ASSUMPTION,
+        "entrants know the subsidy schedule: the halving cuts the hashprice they expect by the "
+        "whole subsidy cut; their view of BTC's price is expected_hashprice_decline (fitted "
+        "freely it came out at 0.35, which over-built the network before a flat-price halving)",
+    ),
+    "fringe.lead_time_days": (CALIBRATED, FIT),
     "fringe.supply_growth_per_year": (
         ASSUMPTION,
         "no exogenous growth of power capacity: it is built out toward what miners hold "
@@ -302,9 +308,10 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "at the start each agent's cheap power is what its fleet uses: the network is on its "
         "supply curve",
     ),
-    "fringe.lead_time_days": (
+    "fringe.in_transit_growth_per_year": (
         ASSUMPTION,
-        "machines ordered today are energised in about a quarter; not sourced",
+        "nothing on order at the start: the first lead time has no deliveries (the history "
+        "scenarios set it from the hashrate's growth over the 90 days before their start)",
     ),
     "fringe.site_life_years": (
         ASSUMPTION,

@@ -485,7 +485,7 @@ class Fringe(Strict):
         "price (mean kept): a smooth supply curve instead of a whole class switching at once",
     )
     supply_elasticity: PositiveFloat = Field(
-        default=0.9144,
+        default=0.9319,
         le=100,
         description="% more MW per % higher power price beyond an agent's capacity",
     )
@@ -496,7 +496,7 @@ class Fringe(Strict):
         description="exogenous annual log growth of each agent's power capacity",
     )
     supply_build_per_year: NonNegFloat = Field(
-        default=1.014,
+        default=1.52,
         le=100,
         description="rate at which capacity is built out toward the MW held beyond it, per year "
         "(1 / the power build-out's mean lag in years)",
@@ -505,15 +505,22 @@ class Fringe(Strict):
         default=1.0, le=100, description="power capacity at the start / the initial fleet's MW"
     )
     adjustment_per_epoch: Fraction = Field(
-        default=0.4969,
+        default=0.224,
         description="share of the gap between the profitable and the held MW ordered per epoch",
     )
     max_deliveries_per_epoch: Fraction = Field(
-        default=0.1074,
+        default=0.07709,
         description="network-wide ASIC deliveries per epoch at most, fraction of installed TH/s",
     )
     lead_time_days: NonNegFloat = Field(
-        default=90.0, le=3650, description="days from ordering machines to energising them"
+        default=26.5, le=3650, description="days from ordering machines to energising them"
+    )
+    in_transit_growth_per_year: NonNegFloat = Field(
+        default=0.0,
+        le=20,
+        description="machines on order at the start, as the network's recent growth (log rate a "
+        "year): installed TH/s x (exp(rate x lead_time_days / 365.25) - 1) arrive evenly over the "
+        "first lead time",
     )
     discount_rate: NonNegFloat = Field(
         default=0.15, le=5, description="annual rate entrants discount a machine's margins at"
@@ -525,14 +532,14 @@ class Fringe(Strict):
         "(miners.site_usd_per_mw), years",
     )
     expected_hashprice_decline: Real = Field(
-        default=0.1109,
+        default=0.01023,
         ge=-2,
         le=10,
         description="annual log rate at which entrants expect hashprice to fall (difficulty "
         "growth net of the BTC drift they expect)",
     )
     halving_pass_through: Fraction = Field(
-        default=0.3548,
+        default=1.0,
         description="share of the scheduled halving's cut (in logs) entrants expect hashprice "
         "to keep: 1 = the full halving, 0 = difficulty and price offset it",
     )
