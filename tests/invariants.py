@@ -67,21 +67,26 @@ def check_finite(result: RunResult) -> None:
             )
 
 
-def check_balance_sheet(result: RunResult) -> None:
+def check_balance_sheet(result: RunResult, initial_size_usd: np.ndarray | None = None) -> None:
     """assets - liabilities = book equity for every agent and epoch (USD), within
     1e-6 x max(|assets|, 1) + 1e-9 x the agent's history: its cumulative |revenue| + |power cost|
-    + |AI NOI| plus its largest |assets| + |liabilities| so far.
+    + |AI NOI| plus its largest |assets| + |liabilities| so far, the starting balance sheet
+    (``initial_size_usd``, per agent in state order, when known) included.
 
     The second term is rounding: equity is accumulated from flows and balances that may have
     been far larger than today's assets (about 1e-16 of each). A fringe agent pays out all it
     earns and can hold USD 2 of assets while USD 2e10 flows through it; a miner whose USD 2.4e9
-    convertible converts ends with no assets and an equity of -1.3e-6 USD.
+    convertible converts ends with no assets and an equity of -1.3e-6 USD, and one that starts
+    with USD 2e10 of BTC and sells it all to repay its debt in the first epoch ends with 1e-6 USD.
     """
     m = result.miners  # rows in epoch order, so cumulative sums run forward in time
     gap = (m["assets_usd"] - m["liabilities_usd"] - m["book_equity_usd"]).abs()
     flows = m["revenue_usd"].abs() + m["power_cost_usd"].abs() + m["ai_noi_usd"].abs()
     size = m["assets_usd"].abs() + m["liabilities_usd"].abs()
     agent = m["miner_id"]
+    if initial_size_usd is not None:
+        row = m.groupby("epoch").cumcount().to_numpy()  # agents are in state order each epoch
+        size = np.maximum(size, np.asarray(initial_size_usd)[row])
     history = flows.groupby(agent).cumsum() + size.groupby(agent).cummax()
     tolerance = BALANCE_REL_TOL * np.maximum(m["assets_usd"].abs(), 1.0) + 1e-9 * history
     bad = gap > tolerance
@@ -234,11 +239,15 @@ def check_counts(result: RunResult) -> None:
     assert (e["miners_defaulted"].to_numpy() == expected).all()
 
 
-def check_run(result: RunResult, initial_difficulty: float | None = None) -> None:
-    """All whole-run invariants."""
+def check_run(
+    result: RunResult,
+    initial_difficulty: float | None = None,
+    initial_size_usd: np.ndarray | None = None,
+) -> None:
+    """All whole-run invariants (``initial_size_usd``: see :func:`check_balance_sheet`)."""
     check_output_columns(result)
     check_finite(result)
-    check_balance_sheet(result)
+    check_balance_sheet(result, initial_size_usd)
     check_btc_conservation(result)
     check_subsidy_schedule(result)
     check_heights_and_dates(result)
@@ -280,14 +289,21 @@ def run_checked(model) -> RunResult:
     """Step ``model`` to its end, checking capacity and cash after every step; the result has
     passed :func:`check_run` (with the model's starting difficulty)."""
     initial = consensus.bits_to_difficulty(model.view.bits)
+    initial_size = balance_sheet_size_usd(model)
     check_capacity_now(model)
     while model.running:
         model.step()
         check_capacity_now(model)
         check_cash_now(model)
     result = model.result()
-    check_run(result, initial_difficulty=initial)
+    check_run(result, initial_difficulty=initial, initial_size_usd=initial_size)
     return result
+
+
+def balance_sheet_size_usd(model) -> np.ndarray:
+    """Each agent's assets + liabilities now, USD: |book equity + 2 x debt principal|."""
+    v = model.view
+    return np.abs(v.equity_usd + 2 * finance.debt_by_owner(v.debt, v.n))
 
 
 # -------------------------------------------------------------------------- outcomes of input

@@ -311,7 +311,8 @@ def offer_halls(params, state, world, scratch) -> Offer:
     value = np.where(listed(state)[c.owner], value, 0.0)
     available = sum_by_owner(c.owner, value, n)
     book = b.ai_ppe_usd + b.cip_usd
-    book_per_usd = np.divide(book, available, out=np.full(n, np.inf), where=available > 0)
+    with np.errstate(over="ignore"):  # book over a near-zero value: inf, as with none
+        book_per_usd = np.divide(book, available, out=np.full(n, np.inf), where=available > 0)
 
     def take(usd: np.ndarray) -> None:
         share = np.clip(np.divide(usd, available, out=np.zeros(n), where=available > 0), 0, 1)
