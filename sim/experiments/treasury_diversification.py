@@ -149,11 +149,13 @@ def figure(results, outcomes: pd.DataFrame, grid: pd.DatetimeIndex, n_small: int
                 lw=2,
                 label=f"{strategy}, {setting}",
             )
-        ax.set_yscale("log")
         ax.set_ylabel("combined market cap, USD bn (log)")
         ax.set_title(f"{setting} ({scenario_name}): the {n_small} smallest miners' market cap")
         common.legend_with_bands(ax, loc="lower left")
     cap_axes["funding_freeze"].set_ylim(bottom=1.0)  # a group all defaulted (0) falls off it
+    for ax in cap_axes.values():
+        style.log_ticks(ax)
+    style.plain_ticks(ax_dead)
     ax_dead.set_ylim(-2, 102)
     ax_dead.set_ylabel("defaulted, % of the small miners (mean over runs)")
     ax_dead.set_title("Default probability (baseline dashed: none default)")
@@ -161,7 +163,6 @@ def figure(results, outcomes: pd.DataFrame, grid: pd.DatetimeIndex, n_small: int
     for ax in (*cap_axes.values(), ax_dead):
         if halving is not None:
             common.mark_date(ax, halving, "2028 halving (median)")
-        style.plain_ticks(ax)
         ax.grid(alpha=0.3)
     data, positions, colors, hatches = [], [], [], []
     for k, (strategy, color) in enumerate(STRATEGIES.items()):
