@@ -11,17 +11,21 @@ start-up -- a warm ``minersim run demo`` (numba's cache filled by an untimed fir
     numba's target initialisation (its first dispatch of a cached function loads numba's own
     registries, which import scipy.linalg for BLAS); then ``main()`` split into loading the
     scenario, the first run (numba cache loads of the engine's compiled functions included),
-    writing the folder (Parquet, metadata) and the rest; a second run of the same scenario in
-    the same process gives the run without the cache loads. Last, ``python -X importtime`` of the
-    command, self time summed by top-level package (importtime's own overhead inflates it).
+    writing the folder (Parquet, metadata) and the rest; the interpreter's start (to the
+    script's first line) and exit (after its last line) on the parent's clock (the monotonic
+    clock is the child's too); a second run of the same scenario in the same process gives the
+    run without the cache loads. Last, ``python -X importtime`` of the command, self time summed
+    by top-level package (importtime's own overhead inflates it), and the interpreter's exit
+    after loading more or less (numpy and numba; pandas and pyarrow too; numba's target
+    initialised; a whole demo run).
 
 batch -- one baseline run as a batch worker does it (``sim.batch.worker.execute_run``): the run
     (CPU and wall), the run's columns put in front, the Parquet bytes, the pickled result sent
-    back; the parent's ``BatchStore.write_run`` (two files and a ledger line, each fsynced); the
-    scenario's validation and its parcel (once per batch and per worker); and a real
-    ``sim.batch.monte_carlo`` of ``--runs`` runs on 2 local workers: time to the first result,
-    the steady time per run, and how busy the workers were (the sum of the run times the workers
-    report over 2 x the wall time).
+    back; the parent's ``BatchStore.write_run`` (the epoch file and its ledger line, each
+    fsynced, as ``minersim mc`` without ``--miners``); the scenario's validation and its parcel
+    (once per batch and per worker); and a real ``sim.batch.monte_carlo`` of ``--runs`` runs on
+    2 local workers: time to the first result, the steady time per run, and how busy the
+    workers were (the sum of the run times the workers report over 2 x the wall time).
 
 Run: ``.venv/bin/python benchmarks/overhead.py [--repeats 5] [--runs 40] [--only start|batch]``
 """
@@ -44,11 +48,14 @@ PYTHON = sys.executable
 MINERSIM = str(Path(PYTHON).with_name("minersim"))
 WORKERS = 2
 
+SECOND_RUN = "a second run in the same process (not part of the command)"
+TOTAL = "sum of the command's steps"
 #: Run in a fresh process: ``minersim run demo --out OUT --force`` step by step; prints JSON
 #: {step: wall seconds}.
 STEPS = r"""
 import json, sys, time
 marks, last = {}, time.perf_counter()
+first_line = last
 def mark(name):
     global last
     now = time.perf_counter()
@@ -84,13 +91,35 @@ sys.argv = ["minersim", "run", "demo", "--out", sys.argv[1], "--force"]
 from sim.cli import main
 main()
 mark("main(): argument parsing, folders, messages")
-total = sum(marks.values())
 start = time.perf_counter()
 first_run("demo", seed=0)
-marks["second run in the same process (not part of the command)"] = time.perf_counter() - start
-marks["total of the command's steps"] = total
+marks["a second run in the same process (not part of the command)"] = time.perf_counter() - start
+marks["first line"], marks["last line"] = first_line, time.perf_counter()
 print(json.dumps(marks))
 """
+
+
+#: What a process has loaded when it exits, for the exit times (code run before the exit).
+LOADED = {
+    "import numpy, numba": "import numpy, numba",
+    "also pandas, pyarrow": "import numpy, numba, pandas, pyarrow",
+    "numba's target initialised": "import numba.core.registry as r; r.cpu_target.target_context.refresh()",
+    "sim.run('demo')": "import sim.runner; sim.runner.run('demo', seed=0)",
+}
+
+
+def exit_seconds(repeats: int) -> dict[str, float]:
+    """Best time (s) from a fresh process's last line to its end, for each of :data:`LOADED`
+    (the monotonic clock is shared by the processes)."""
+    out = {}
+    for name, code in LOADED.items():
+        last = f"{code}\nimport time; print(repr(time.perf_counter()))"
+        best = float("inf")
+        for _ in range(repeats):
+            done = subprocess.run([PYTHON, "-c", last], check=True, capture_output=True, text=True)
+            best = min(best, time.perf_counter() - float(done.stdout.split()[-1]))
+        out[name] = best
+    return out
 
 
 def best_wall(command: list[str], repeats: int) -> float:
@@ -117,10 +146,22 @@ def start_up(repeats: int, out: Path) -> dict:
     }
     steps: dict[str, float] = {}
     for _ in range(repeats):
+        started = time.perf_counter()  # CLOCK_MONOTONIC: the child's clock too
         done = subprocess.run(
             [PYTHON, "-c", STEPS, str(out)], check=True, capture_output=True, text=True
         )
-        for name, seconds in json.loads(done.stdout.strip().splitlines()[-1]).items():
+        ended = time.perf_counter()
+        child = json.loads(done.stdout.strip().splitlines()[-1])
+        second = child.pop(SECOND_RUN)
+        marks = {
+            "interpreter start (to the script's first line)": child.pop("first line") - started
+        }
+        exit_s = ended - child.pop("last line")
+        marks |= child
+        marks["interpreter exit (after the script's last line)"] = exit_s
+        marks[TOTAL] = sum(marks.values())
+        marks[SECOND_RUN] = second
+        for name, seconds in marks.items():
             steps[name] = min(steps.get(name, float("inf")), seconds)
     code = 'import sys; from sim.cli import main; sys.argv[0] = "minersim"; main()'
     traced = subprocess.run(
@@ -129,7 +170,8 @@ def start_up(repeats: int, out: Path) -> dict:
         capture_output=True,
         text=True,
     )
-    return {"whole": whole, "steps": steps, "imports": import_self_time(traced.stderr)}
+    imports = import_self_time(traced.stderr)
+    return {"whole": whole, "steps": steps, "imports": imports, "exit": exit_seconds(repeats)}
 
 
 def import_self_time(importtime: str) -> Counter:
@@ -187,7 +229,7 @@ def batch(repeats: int, runs: int) -> dict:
             note("pickle and unpickle the result", time.perf_counter() - start)
             start = time.perf_counter()
             store.write_run(seed - 1, epochs, None, False)
-            note("parent: write_run (files and ledger, fsynced)", time.perf_counter() - start)
+            note("parent: write_run (file and ledger line, fsynced)", time.perf_counter() - start)
     per_run = {name: min(values) for name, values in parts.items()}
     per_run["Parquet size, kB"] = len(epochs) / 1e3
     return {"per_run": per_run, "batch": real_batch(runs)}
@@ -240,14 +282,12 @@ def start_table(m: dict) -> str:
         "|---|---:|",
     ]
     lines += [f"| {name} | {seconds:.3f} |" for name, seconds in steps.items()]
-    rest = demo - steps["total of the command's steps"]
-    lines.append(
-        f"| the whole command less its steps: interpreter start and exit, noise | {rest:.3f} |"
-    )
     lines += ["", "| import self time by package (`-X importtime`) | s |", "|---|---:|"]
     imports_by = m["imports"]
     lines += [f"| {name} | {s:.3f} |" for name, s in imports_by.most_common(10)]
     lines.append(f"| all {len(imports_by)} packages | {sum(imports_by.values()):.3f} |")
+    exits = "; ".join(f"{name}: {s:.2f} s" for name, s in m["exit"].items())
+    lines += ["", f"interpreter exit after what it loaded (best of the repeats): {exits}"]
     return "\n".join(lines)
 
 

@@ -7,7 +7,8 @@ hold the core; ``--wall`` uses ``time.perf_counter`` instead). Each of the
 ``--repeats`` runs (same scenario and seed, after one warm-up run that loads numba's cache) gives
 a per-phase total; a phase's time is the best (minimum) of its totals over the runs, so one noisy
 run does not count against the phase. Prints a Markdown table: ms per epoch and share of the sum
-of the phases, the set-up (``build``), and the best whole run (build + epochs) beside it.
+of the phases, the set-up (``build``), and the best whole run beside it (what ``sim.run`` does:
+the scenario check, ``build``, the epochs and the result tables).
 
 With ``--compiled`` every numba dispatcher that Python reaches through a name in a loaded
 ``sim`` module is wrapped (after the warm-up run, so nothing compiles while wrapped) to add the
@@ -295,7 +296,7 @@ def compare_table(before: dict, after: dict) -> str:
     for label, m in (("before", before), ("after", after)):
         lines.append(
             f"{label}: {m['epochs']} epochs, {m['clock']} time, best of {m['repeats']}: build {m['build_s']:.3f} s, "
-            f"whole run (build + epochs, phases timed) {m['run_s']:.3f} s"
+            f"whole run (check, build, epochs, result tables; phases timed) {m['run_s']:.3f} s"
         )
     return "\n".join(lines)
 
