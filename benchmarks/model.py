@@ -126,7 +126,7 @@ def measure_start_up() -> dict[str, float]:
         for label in ("cold", "warm"):
             start = time.perf_counter()
             subprocess.run(
-                [str(exe), "run", "demo", "--out", results],
+                [str(exe), "run", "demo", "--out", results, "--force"],
                 env=env,
                 check=True,
                 capture_output=True,

@@ -120,13 +120,14 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def with_table(text: str, new_table: str) -> str:
-    """README text with the block between BEGIN and END replaced by ``new_table``."""
-    head, found, rest = text.partition(BEGIN)
-    _, found_end, tail = rest.partition(END)
+def with_table(text: str, new_table: str, begin: str = BEGIN, end: str = END) -> str:
+    """README text with the block between the markers ``begin`` and ``end`` replaced by
+    ``new_table`` (benchmarks/engine.py passes its own markers)."""
+    head, found, rest = text.partition(begin)
+    _, found_end, tail = rest.partition(end)
     if not (found and found_end):
-        raise SystemExit(f"README.md lacks the markers {BEGIN!r} ... {END!r}")
-    return f"{head}{BEGIN}\n{new_table}\n{END}{tail}"
+        raise SystemExit(f"README.md lacks the markers {begin!r} ... {end!r}")
+    return f"{head}{begin}\n{new_table}\n{end}{tail}"
 
 
 def main() -> int:

@@ -69,6 +69,28 @@ def copy_of(table):
     return out
 
 
+def table_and_copy(seed: int, make):
+    """A generator seeded with ``seed``, an owner count ``n`` (1-29), a table ``make(rng, n, k)``
+    of ``k`` (1-199) random rows and a copy of it: (rng, n, table, copy)."""
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(1, 30)), int(rng.integers(1, 200))
+    a = make(rng, n, k)
+    return rng, n, a, copy_of(a)
+
+
+def fleet_with_limits(seed: int, factors: list[float]):
+    """A random fleet of 1-39 owners and per-owner power limits (MW): each owner's MW held times
+    one of ``factors`` (drawn per owner), no limit (inf) for about one owner in ten. Returns
+    (n_owners, fleet, MW held per owner, limit MW per owner)."""
+    rng = np.random.default_rng(seed)
+    n_owners = int(rng.integers(1, 40))
+    f = random_fleet(rng, n_owners, int(rng.integers(1, 300)))
+    held = fleet.per_owner(f, fleet.unit_power_mw(f), n_owners)
+    limit = held * rng.choice(factors, n_owners)
+    limit[rng.random(n_owners) < 0.1] = np.inf
+    return n_owners, f, held, limit
+
+
 def assert_tables_equal(a, b):
     assert a.n == b.n
     for name in a.columns:
@@ -77,12 +99,7 @@ def assert_tables_equal(a, b):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_retire_to_fit_matches_the_array_version(seed):
-    rng = np.random.default_rng(seed)
-    n_owners = int(rng.integers(1, 40))
-    f = random_fleet(rng, n_owners, int(rng.integers(1, 300)))
-    held = fleet.per_owner(f, fleet.unit_power_mw(f), n_owners)
-    limit = held * rng.choice([0.0, 0.3, 0.9, 1.0, 2.0], n_owners)
-    limit[rng.random(n_owners) < 0.1] = np.inf
+    n_owners, f, held, limit = fleet_with_limits(seed, [0.0, 0.3, 0.9, 1.0, 2.0])
     g = copy_of(f)
     want = retire_to_fit_arrays(g, limit, n_owners)
     got = fleet.retire_to_fit(f, limit, n_owners)
@@ -129,10 +146,7 @@ def step_hosting_arrays(c, day0, day1, noi_margin, market_rate, term_days, n):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_step_hosting_matches_the_array_version(seed):
-    rng = np.random.default_rng(seed)
-    n, k = int(rng.integers(1, 30)), int(rng.integers(1, 200))
-    a = random_contracts(rng, n, k)
-    b = copy_of(a)
+    rng, n, a, b = table_and_copy(seed, random_contracts)
     day0, day1 = 0.0, float(rng.uniform(1, 60))
     args = (day0, day1, 0.8, 1.3e6, 3650.0, n)
     flows = hosting.step_hosting(a, *args)
@@ -185,10 +199,7 @@ def service_debt_arrays(debt, day_end, years, share_price_usd, n):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_service_debt_matches_the_array_version(seed):
-    rng = np.random.default_rng(seed)
-    n, k = int(rng.integers(1, 30)), int(rng.integers(1, 200))
-    a = random_debt(rng, n, k)
-    b = copy_of(a)
+    rng, n, a, b = table_and_copy(seed, random_debt)
     share_price = rng.uniform(0, 50, n)
     args = (50.0, 0.04, share_price, n)
     got = service_debt(a, *args)
@@ -270,13 +281,8 @@ def test_waterfall_offer_matches_the_array_version(seed, covenant, scalar_book):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_convert_to_ai_skips_retire_to_fit_only_when_it_removes_nothing(seed):
-    rng = np.random.default_rng(seed)
-    n_owners = int(rng.integers(1, 40))
-    f = random_fleet(rng, n_owners, int(rng.integers(1, 300)))
-    held = fleet.per_owner(f, fleet.unit_power_mw(f), n_owners)
     # limits at, just above and well above each fleet's MW; some owners have no units
-    limit = held * rng.choice([1.0, 1.0 + 1e-12, 1.0 + 1e-5, 2.0], n_owners)
-    limit[rng.random(n_owners) < 0.1] = np.inf
+    n_owners, f, held, limit = fleet_with_limits(seed, [1.0, 1.0 + 1e-12, 1.0 + 1e-5, 2.0])
     fits = execute._fleets_fit(f, limit, n_owners)
     g = copy_of(f)
     removed = fleet.retire_to_fit(g, limit, n_owners)
