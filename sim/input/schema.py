@@ -521,7 +521,7 @@ class Fringe(Strict):
         "most, fraction of installed TH/s",
     )
     max_deliveries_mw_per_year: PositiveFloat = Field(
-        default=14150.0,
+        default=9971.0,
         le=1e6,
         description="with delivery_cap = 'power': network-wide ASIC deliveries at most, MW of "
         "frontier machines a year (pro rata to the epoch's length)",
