@@ -23,9 +23,11 @@ Every epoch (:meth:`Fringe.order`):
 2. **Profitable MW.** Each agent's supply offers ``capacity x (p* / p_a)^elasticity`` MW at
    ``p*`` (none if ``p* < p_a``); it orders ``adjustment_per_epoch`` of the gap between that and
    the MW it holds (running, mothballed and on order).
-3. **Deliveries.** All orders of an epoch together are at most ``max_deliveries_per_epoch`` x
-   the installed network TH/s (scaled down pro rata): manufacturing and logistics limit how fast
-   the network can grow, whatever the margins.
+3. **Deliveries.** All orders of an epoch together are capped network-wide (scaled down pro
+   rata): manufacturing and logistics limit how fast the network can grow, whatever the
+   margins (:meth:`Fringe.delivery_cap_ths`). With ``delivery_cap = "installed"`` the cap is
+   ``max_deliveries_per_epoch`` x the installed network TH/s; with ``"power"`` it is
+   ``max_deliveries_mw_per_year`` MW of frontier machines a year, whatever the network's size.
 4. Orders arrive ``lead_time_days`` later (:meth:`Fringe.deliveries`) at the price they were
    ordered at, sited at the marginal price of the MW they occupy.
 
@@ -228,6 +230,22 @@ class Fringe:
         o = self.orders
         return sum_by_owner(o.owner, o.hashrate_ths * o.efficiency_jth / 1e6, n)
 
+    def delivery_cap_ths(self, installed_ths: float, frontier_jth: float, years: float) -> float:
+        """The most TH/s of frontier machines (``frontier_jth`` J/TH) the whole fringe may order
+        in an epoch of ``years`` years, when the network has ``installed_ths`` TH/s.
+
+        ``delivery_cap = "installed"``: ``max_deliveries_per_epoch x installed_ths``, a cap that
+        grows with the network. ``"power"``: ``max_deliveries_mw_per_year x years`` MW, i.e.
+        that x 1e6 / ``frontier_jth`` TH/s. Chip supply (wafer allocation) is bounded in silicon
+        area, and a chip's power per area changes little between process nodes, so the MW that
+        can be delivered a year is bounded whatever the network's size; in TH/s the cap grows
+        as machines get more efficient.
+        """
+        cfg = self.config
+        if cfg.delivery_cap == "power":
+            return cfg.max_deliveries_mw_per_year * years * 1e6 / frontier_jth
+        return cfg.max_deliveries_per_epoch * installed_ths
+
     def order(
         self,
         outlook: EntryOutlook,
@@ -235,12 +253,14 @@ class Fringe:
         market_factor: float,
         installed_ths: float,
         day: float,
+        years: float,
     ) -> float:
         """Place this epoch's orders; returns the break-even power price, $/MWh.
 
         ``fleet_mw``: MW of every model agent's fleet (running and mothballed); ``market_factor``:
         today's power price over its base level (fringe contracts follow it); ``installed_ths``:
-        the network's installed TH/s (caps deliveries); ``day``: days since the start.
+        the network's installed TH/s and ``years`` the epoch's length (they cap deliveries,
+        :meth:`delivery_cap_ths`); ``day``: days since the start.
         """
         cfg = self.config
         breakeven = breakeven_power_usd_mwh(outlook)
@@ -249,7 +269,7 @@ class Fringe:
         order_mw = cfg.adjustment_per_epoch * np.maximum(wanted_mw - held, 0.0)
         order_ths = order_mw * 1e6 / outlook.frontier_jth
         total = float(order_ths.sum())
-        cap = cfg.max_deliveries_per_epoch * installed_ths
+        cap = self.delivery_cap_ths(installed_ths, outlook.frontier_jth, years)
         if total > cap:
             order_ths *= cap / total
             order_mw *= cap / total

@@ -793,7 +793,9 @@ def _fringe(draw: st.DrawFn, min_classes: int) -> dict:
     return {
         "classes": classes,
         "adjustment_per_epoch": draw(_num(0.0, 1.0)),
+        "delivery_cap": draw(st.sampled_from(["installed", "power"])),
         "max_deliveries_per_epoch": draw(_num(0.0, 0.2)),
+        "max_deliveries_mw_per_year": draw(_num(10.0, 1e5)),
         "supply_elasticity": draw(_num(0.3, 10.0)),
         "lead_time_days": draw(_num(0.0, 180.0)),
         "must_run_fraction": draw(_num(0.0, 0.2)),

@@ -351,6 +351,17 @@ def test_the_schema_defaults_are_the_committed_fit():
         assert getattr(defaults, field) == float(f"{value:.4g}"), key
 
 
+def test_the_power_cap_default_is_the_alternative_fit():
+    """``delivery_cap = "power"`` (tried, not adopted) takes its cap from its own committed fit,
+    made with the committed alternative spec."""
+    spec = COMMITTED_SPEC.parent / "fringe_power.toml"
+    committed = read_fit(spec.with_suffix(".fit.json"))
+    assert committed["spec_sha256"] == load_spec(spec).sha256, "re-run the calibration"
+    assert committed["fixed"]["fringe.delivery_cap"] == "power"
+    value = committed["fitted"]["fringe.max_deliveries_mw_per_year"]
+    assert Fringe().max_deliveries_mw_per_year == float(f"{value:.4g}")
+
+
 # ------------------------------------------------------------------ the history scenarios
 
 

@@ -117,7 +117,9 @@ def test_orders_close_a_share_of_the_gap_within_the_delivery_cap_and_arrive_afte
     f = _fringe(adjustment_per_epoch=0.5, max_deliveries_per_epoch=1.0, lead_time_days=90.0)
     fleet_mw = np.array([0.0, 100.0, 50.0])  # model agent 0 is a public miner
     outlook = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.2)
-    breakeven = f.order(outlook, fleet_mw, market_factor=1.0, installed_ths=1e12, day=10.0)
+    breakeven = f.order(
+        outlook, fleet_mw, market_factor=1.0, installed_ths=1e12, day=10.0, years=0.04
+    )
     wanted = f.supplied_mw(breakeven)
     ordered_mw = f.orders.hashrate_ths * f.orders.efficiency_jth / 1e6
     np.testing.assert_allclose(ordered_mw, 0.5 * (wanted - [100.0, 50.0]))
@@ -131,12 +133,28 @@ def test_orders_close_a_share_of_the_gap_within_the_delivery_cap_and_arrive_afte
 def test_deliveries_are_capped_network_wide():
     f = _fringe(adjustment_per_epoch=1.0, max_deliveries_per_epoch=0.05)
     outlook = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.2)
-    f.order(outlook, np.array([0.0, 100.0, 50.0]), 1.0, installed_ths=1e7, day=0.0)
+    f.order(outlook, np.array([0.0, 100.0, 50.0]), 1.0, installed_ths=1e7, day=0.0, years=0.04)
     assert f.orders.hashrate_ths.sum() == pytest.approx(0.05 * 1e7)
+
+
+def test_a_power_delivery_cap_bounds_the_mw_a_year_whatever_the_network_size():
+    # 20 MW a year over a 0.25-year epoch: 5 MW of 15 J/TH machines, split pro rata, on a small
+    # network and on one a thousand times larger alike.
+    outlook = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.2)
+    fleet_mw = np.array([0.0, 100.0, 50.0])
+    uncapped = _fringe(adjustment_per_epoch=1.0, max_deliveries_per_epoch=1.0)
+    uncapped.order(outlook, fleet_mw, 1.0, installed_ths=1e12, day=0.0, years=0.25)
+    share = uncapped.orders.hashrate_ths / uncapped.orders.hashrate_ths.sum()
+    for installed_ths in (1e6, 1e9):
+        f = _fringe(adjustment_per_epoch=1.0, delivery_cap="power", max_deliveries_mw_per_year=20.0)
+        f.order(outlook, fleet_mw, 1.0, installed_ths=installed_ths, day=0.0, years=0.25)
+        mw = f.orders.hashrate_ths * f.orders.efficiency_jth / 1e6
+        np.testing.assert_allclose(mw, 5.0 * share)
+        np.testing.assert_allclose(f.orders.hashrate_ths.sum(), 5.0 * 1e6 / 15.0)
 
 
 def test_no_orders_when_entry_does_not_pay():
     f = _fringe(adjustment_per_epoch=1.0)
     poor = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.01)
-    f.order(poor, np.array([0.0, 100.0, 50.0]), 1.0, installed_ths=1e7, day=0.0)
+    f.order(poor, np.array([0.0, 100.0, 50.0]), 1.0, installed_ths=1e7, day=0.0, years=0.04)
     assert f.orders.n == 0

@@ -69,7 +69,7 @@ def order_fringe_machines(params, state, world, scratch) -> None:
     fringe.grow_capacity(fringe.held_mw(fleet_mw), scratch.years)
     state.entry_outlook = outlook
     state.entry_breakeven_usd_mwh = fringe.order(
-        outlook, fleet_mw, state.power_factor, float(f.hashrate_ths.sum()), day
+        outlook, fleet_mw, state.power_factor, float(f.hashrate_ths.sum()), day, scratch.years
     )
 
 

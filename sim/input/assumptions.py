@@ -290,6 +290,17 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "fringe.supply_build_per_year": (CALIBRATED, FIT),
     "fringe.adjustment_per_epoch": (CALIBRATED, FIT),
     "fringe.max_deliveries_per_epoch": (CALIBRATED, FIT),
+    "fringe.delivery_cap": (
+        OPTION,
+        "deliveries capped at a share of the installed network (the fitted structure); 'power' "
+        "caps them in MW a year, tried and not adopted (docs/calibration.md)",
+    ),
+    "fringe.max_deliveries_mw_per_year": (
+        CALIBRATED,
+        "used only with delivery_cap = 'power': fitted with that cap and the other five fringe "
+        "keys (scenarios/calibration/fringe_power.fit.toml, which such a scenario extends); "
+        "2016-2019 does not pin it down: the fitted cap does not bind in sample",
+    ),
     "fringe.expected_hashprice_decline": (CALIBRATED, FIT),
     "fringe.halving_pass_through": (
         ASSUMPTION,

@@ -508,9 +508,23 @@ class Fringe(Strict):
         default=0.224,
         description="share of the gap between the profitable and the held MW ordered per epoch",
     )
+    delivery_cap: Literal["installed", "power"] = Field(
+        default="installed",
+        description="what bounds the network's ASIC deliveries: 'installed' = at most "
+        "max_deliveries_per_epoch x the installed TH/s an epoch (grows with the network); "
+        "'power' = at most max_deliveries_mw_per_year MW of frontier machines a year (chip "
+        "supply; in TH/s it grows as machines get more efficient)",
+    )
     max_deliveries_per_epoch: Fraction = Field(
         default=0.07709,
-        description="network-wide ASIC deliveries per epoch at most, fraction of installed TH/s",
+        description="with delivery_cap = 'installed': network-wide ASIC deliveries per epoch at "
+        "most, fraction of installed TH/s",
+    )
+    max_deliveries_mw_per_year: PositiveFloat = Field(
+        default=9971.0,
+        le=1e6,
+        description="with delivery_cap = 'power': network-wide ASIC deliveries at most, MW of "
+        "frontier machines a year (pro rata to the epoch's length)",
     )
     lead_time_days: NonNegFloat = Field(
         default=26.5, le=3650, description="days from ordering machines to energising them"
