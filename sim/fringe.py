@@ -184,7 +184,9 @@ class Fringe:
     def supplied_mw(self, price_usd_mwh: float) -> np.ndarray:
         """MW each agent's supply offers at ``price_usd_mwh`` (before the market factor)."""
         ratio = price_usd_mwh / self.site_usd_mwh
-        return np.where(ratio >= 1.0, self.capacity_mw * ratio**self.config.supply_elasticity, 0.0)
+        with np.errstate(over="ignore"):  # an unbounded price offers unbounded MW (inf)
+            offered = self.capacity_mw * ratio**self.config.supply_elasticity
+        return np.where(ratio >= 1.0, offered, 0.0)
 
     def held_mw(self, fleet_mw: np.ndarray) -> np.ndarray:
         """MW each fringe agent holds: its fleet (running or mothballed) and its orders."""
@@ -270,7 +272,12 @@ class Fringe:
         order_ths = order_mw * 1e6 / outlook.frontier_jth
         total = float(order_ths.sum())
         cap = self.delivery_cap_ths(installed_ths, outlook.frontier_jth, years)
-        if total > cap:
+        if np.isinf(total) and total > cap:
+            # unbounded orders (an infinite break-even price) share the cap, as in the limit
+            unbounded = np.isinf(order_ths)
+            order_ths = np.where(unbounded, cap / np.count_nonzero(unbounded), 0.0)
+            order_mw = order_ths * outlook.frontier_jth / 1e6
+        elif total > cap:
             order_ths *= cap / total
             order_mw *= cap / total
         take = order_ths > 0

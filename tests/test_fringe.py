@@ -137,6 +137,16 @@ def test_deliveries_are_capped_network_wide():
     assert f.orders.hashrate_ths.sum() == pytest.approx(0.05 * 1e7)
 
 
+def test_unbounded_orders_share_the_cap_instead_of_vanishing():
+    # power at no cost (market factor 0): the break-even over it is infinite and so is the MW
+    # the supply curve offers; the orders are the capped ones in the limit, not NaN
+    f = _fringe(adjustment_per_epoch=1.0, max_deliveries_per_epoch=0.05)
+    outlook = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.2)
+    assert np.isinf(f.supplied_mw(1e300)).all()
+    f.order(outlook, np.array([0.0, 100.0, 50.0]), 0.0, installed_ths=1e7, day=0.0, years=0.04)
+    np.testing.assert_array_equal(f.orders.hashrate_ths, [0.025 * 1e7, 0.025 * 1e7])
+
+
 def test_a_power_delivery_cap_bounds_the_mw_a_year_whatever_the_network_size():
     # 20 MW a year over a 0.25-year epoch: 5 MW of 15 J/TH machines, split pro rata, on a small
     # network and on one a thousand times larger alike.
