@@ -17,7 +17,8 @@ Every epoch (:meth:`Fringe.order`):
    fixed costs it bears whether it runs or not) and energised after ``lead_time_days``, has a
    non-negative net present value over its useful life
    on the expected hashprice path: today's hashprice falling at ``expected_hashprice_decline``
-   a year, cut at the scheduled halving by ``halving_pass_through`` of the subsidy's cut (in
+   a year (plus, with adaptive expectations, ``expected_difficulty_weight`` x the difficulty's
+   trailing growth: :meth:`Fringe.expected_decline`), cut at the scheduled halving by ``halving_pass_through`` of the subsidy's cut (in
    logs), each day's margin floored at zero (a unit curtails rather than mine at a loss),
    discounted at ``discount_rate`` (:func:`breakeven_power_usd_mwh`).
 2. **Profitable MW.** Each agent's supply offers ``capacity x (p* / p_a)^elasticity`` MW at
@@ -165,6 +166,36 @@ class Fringe:
         self.site_usd_mwh = np.asarray(site_usd_mwh, dtype=float)
         self.capacity_mw = config.supply_headroom * np.asarray(initial_mw, dtype=float)
         self.orders = new_order_table()
+        self.trend_days, self.trend_log_difficulty = [], []
+
+    # ------------------------------------------------------------------ expectations
+    def start_difficulty_trend(self, difficulty: float) -> None:
+        """Start the trail of difficulties entrants extrapolate at the run's start
+        ``difficulty``: its window before the start is a straight line in log difficulty
+        rising at ``prior_difficulty_growth_per_year``."""
+        cfg = self.config
+        window = cfg.difficulty_trend_days
+        log_d = float(np.log(difficulty))
+        self.trend_days = [-window, 0.0]
+        self.trend_log_difficulty = [
+            log_d - cfg.prior_difficulty_growth_per_year * window / YEAR_DAYS,
+            log_d,
+        ]
+
+    def expected_decline(self, day: float, difficulty: float) -> float:
+        """The annual log rate at which entrants expect hashprice to fall, from ``day`` (days
+        since the start) when the coming epoch's difficulty is ``difficulty``:
+        ``expected_hashprice_decline`` plus ``expected_difficulty_weight`` x the difficulty's
+        log growth a year over the last ``difficulty_trend_days`` (adaptive expectations; BTC's
+        price is expected flat beyond the constant). Adds the point to the trail (days must not
+        decrease from call to call)."""
+        cfg = self.config
+        self.trend_days.append(float(day))
+        self.trend_log_difficulty.append(float(np.log(difficulty)))
+        window = cfg.difficulty_trend_days
+        past = np.interp(day - window, self.trend_days, self.trend_log_difficulty)
+        growth = (self.trend_log_difficulty[-1] - past) * YEAR_DAYS / window
+        return cfg.expected_hashprice_decline + cfg.expected_difficulty_weight * growth
 
     # ------------------------------------------------------------------ supply
     def grow_capacity(self, held_mw: np.ndarray, years: float) -> None:

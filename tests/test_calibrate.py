@@ -392,3 +392,14 @@ def test_history_scenarios_start_from_the_real_network_state(
     assert scenario.btc_replay is not None
     start = scenario.config.scenario.start_date
     assert scenario.config.market.btc.initial_usd == scenario.btc_replay[start]
+
+
+@pytest.mark.parametrize("name", ["history_2016", "history_2020"])
+def test_history_scenarios_carry_the_difficulty_trend_before_their_start(name):
+    """Adaptive entrants' trailing window starts before the run: the difficulty's log growth a
+    year from hist/difficulty.csv ``difficulty_trend_days`` before the start to the start's."""
+    config = sim.load_scenario(name).config
+    window = config.fringe.difficulty_trend_days
+    before = pd.Timestamp(config.scenario.start_date) - pd.Timedelta(days=window)
+    growth = math.log(config.chain.difficulty / history.difficulty()[before]) * 365.25 / window
+    assert config.fringe.prior_difficulty_growth_per_year == pytest.approx(growth, abs=1e-4)

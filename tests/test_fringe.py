@@ -168,3 +168,38 @@ def test_no_orders_when_entry_does_not_pay():
     poor = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.01)
     f.order(poor, np.array([0.0, 100.0, 50.0]), 1.0, installed_ths=1e7, day=0.0, years=0.04)
     assert f.orders.n == 0
+
+
+def _expected_decline_after(fringe: Fringe, growth_per_year: float, day: float) -> float:
+    """Entrants' expected decline on ``day`` after the difficulty grew at ``growth_per_year``
+    (log a year) since the start, with an epoch every 14 days."""
+    fringe.start_difficulty_trend(1e12)
+    for d in np.arange(14.0, day + 1e-9, 14.0):
+        decline = fringe.expected_decline(d, 1e12 * np.exp(growth_per_year * d / YEAR_DAYS))
+    return decline
+
+
+def test_without_the_weight_entrants_expect_the_constant_decline_whatever_the_difficulty():
+    fringe = _fringe(expected_hashprice_decline=0.3, prior_difficulty_growth_per_year=2.0)
+    decline = _expected_decline_after(fringe, 1.5, day=364.0)
+    assert decline == 0.3  # exactly: the outlook (and so the break-even) is the old one
+    outlook = dataclasses.replace(OUTLOOK, expected_decline=decline)
+    assert breakeven_power_usd_mwh(outlook) == breakeven_power_usd_mwh(OUTLOOK)
+
+
+def test_adaptive_entrants_add_the_weighted_trailing_growth_and_enter_less_after_growth():
+    fringe = _fringe(
+        expected_hashprice_decline=0.3,
+        expected_difficulty_weight=0.5,
+        difficulty_trend_days=182.0,
+        prior_difficulty_growth_per_year=1.0,
+    )
+    # a year into the run the window holds only simulated epochs: 0.3 + 0.5 x 0.8
+    assert _expected_decline_after(fringe, 0.8, day=364.0) == pytest.approx(0.7)
+    # ten weeks in, 112 of its 182 days are before the start (growth 1.0) and 70 in it (0.8)
+    early = _expected_decline_after(fringe, 0.8, day=70.0)
+    assert early == pytest.approx(0.3 + 0.5 * (112 * 1.0 + 70 * 0.8) / 182)
+    grown = dataclasses.replace(OUTLOOK, expected_decline=early)
+    assert breakeven_power_usd_mwh(grown) < breakeven_power_usd_mwh(OUTLOOK)
+    # a shrinking difficulty raises the expected hashprice instead
+    assert _expected_decline_after(fringe, -0.4, day=364.0) == pytest.approx(0.1)

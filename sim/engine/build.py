@@ -115,6 +115,7 @@ def _opening_state(spec, params: Params, classes, markets: Markets, hardware) ->
     fringe_agents = np.arange(n_public, n)
     fleet_mw = fleet.per_owner(state.fleet, fleet.unit_power_mw(state.fleet), n)
     state.fringe = Fringe(cfg.fringe, fringe_agents, fringe_site, fleet_mw[fringe_agents])
+    state.fringe.start_difficulty_trend(consensus.bits_to_difficulty(state.bits))
     frontier = float(hardware.frontier_jth(0))
     state.fringe.place_in_transit(
         fleet_mw,

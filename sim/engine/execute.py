@@ -57,7 +57,9 @@ def order_fringe_machines(params, state, world, scratch) -> None:
         fixed_usd_per_th_day=params.entry_fixed_usd_per_mw_year
         * mw_of(1.0, ctx.frontier_jth)
         / YEAR_DAYS,
-        expected_decline=params.fringe_expected_hashprice_decline,
+        expected_decline=state.fringe.expected_decline(
+            day, consensus.bits_to_difficulty(scratch.next_bits)
+        ),
         days_to_halving=(next_halving - next_height) * consensus.TARGET_SPACING / DAY_S,
         halving_factor=reward_ratio**params.fringe_halving_pass_through,
         lead_time_days=params.fringe_lead_time_days,

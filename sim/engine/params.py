@@ -63,7 +63,6 @@ class Params:
     mothball_after_epochs: int
     scrap_after_epochs: int
     # the fringe's entry decision
-    fringe_expected_hashprice_decline: float
     fringe_halving_pass_through: float
     fringe_lead_time_days: float
     fringe_discount_rate: float
@@ -152,7 +151,6 @@ def build_params(
         restart_cost_usd_per_th=hardware.restart_cost_usd_per_th,
         mothball_after_epochs=hardware.mothball_after_epochs,
         scrap_after_epochs=hardware.scrap_after_epochs,
-        fringe_expected_hashprice_decline=fringe.expected_hashprice_decline,
         fringe_halving_pass_through=fringe.halving_pass_through,
         fringe_lead_time_days=fringe.lead_time_days,
         fringe_discount_rate=fringe.discount_rate,

@@ -308,6 +308,22 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "whole subsidy cut; their view of BTC's price is expected_hashprice_decline (fitted "
         "freely it came out at 0.35, which over-built the network before a flat-price halving)",
     ),
+    "fringe.expected_difficulty_weight": (
+        CALIBRATED,
+        "0: entrants expect the constant decline alone (the committed fit); adaptive "
+        "expectations of the difficulty were fitted with the other six fringe keys in "
+        "scenarios/calibration/fringe_adaptive.fit.toml and not adopted (docs/calibration.md)",
+    ),
+    "fringe.difficulty_trend_days": (
+        ASSUMPTION,
+        "entrants extrapolate the last half year of difficulty growth (used only with "
+        "expected_difficulty_weight > 0; chosen, not fitted: docs/calibration.md)",
+    ),
+    "fringe.prior_difficulty_growth_per_year": (
+        ASSUMPTION,
+        "the difficulty was flat before the start (the history scenarios set it from "
+        "data/history/difficulty.csv over the window before their start)",
+    ),
     "fringe.lead_time_days": (CALIBRATED, FIT),
     "fringe.supply_growth_per_year": (
         ASSUMPTION,

@@ -557,6 +557,27 @@ class Fringe(Strict):
         description="share of the scheduled halving's cut (in logs) entrants expect hashprice "
         "to keep: 1 = the full halving, 0 = difficulty and price offset it",
     )
+    expected_difficulty_weight: NonNegFloat = Field(
+        default=0.0,
+        le=10,
+        description="adaptive expectations: entrants add this x the simulated difficulty's "
+        "trailing log growth a year (over difficulty_trend_days) to expected_hashprice_decline; "
+        "0 = the constant decline alone",
+    )
+    difficulty_trend_days: PositiveFloat = Field(
+        default=180.0,
+        le=3650,
+        description="window of the trailing difficulty growth entrants extrapolate "
+        "(expected_difficulty_weight), days",
+    )
+    prior_difficulty_growth_per_year: Real = Field(
+        default=0.0,
+        ge=-20,
+        le=20,
+        description="the difficulty's log growth a year over the difficulty_trend_days before the "
+        "start: the trailing window's part before the run (a straight line in log difficulty "
+        "to the start's)",
+    )
 
     @model_validator(mode="after")
     def _names_unique(self) -> Fringe:
