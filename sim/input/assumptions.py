@@ -312,7 +312,8 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         CALIBRATED,
         "0: entrants expect the constant decline alone (the committed fit); adaptive "
         "expectations of the difficulty were fitted with the other six fringe keys in "
-        "scenarios/calibration/fringe_adaptive.fit.toml and not adopted (docs/calibration.md)",
+        "scenarios/calibration/fringe_adaptive.fit.toml (w = 0.05; the validation RMSE got "
+        "worse: docs/calibration.md)",
     ),
     "fringe.difficulty_trend_days": (
         ASSUMPTION,
