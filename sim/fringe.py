@@ -15,12 +15,12 @@ Every epoch (:meth:`Fringe.order`):
    now at its market price (:meth:`sim.hardware.HardwareMarket.new_price_usd_per_th`), housed on
    a new site (its build cost as an annuity over the site's life, plus other operating cost:
    fixed costs it bears whether it runs or not) and energised after ``lead_time_days``, has a
-   non-negative net present value over its useful life
-   on the expected hashprice path: today's hashprice falling at ``expected_hashprice_decline``
-   a year (plus, with adaptive expectations, ``expected_difficulty_weight`` x the difficulty's
-   trailing growth: :meth:`Fringe.expected_decline`), cut at the scheduled halving by ``halving_pass_through`` of the subsidy's cut (in
-   logs), each day's margin floored at zero (a unit curtails rather than mine at a loss),
-   discounted at ``discount_rate`` (:func:`breakeven_power_usd_mwh`).
+   non-negative net present value over its useful life on the expected hashprice path:
+   today's hashprice falling at ``expected_hashprice_decline`` a year (plus, with adaptive
+   expectations, ``expected_difficulty_weight`` x the difficulty's trailing growth:
+   :meth:`Fringe.expected_decline`), cut at the scheduled halving by ``halving_pass_through``
+   of the subsidy's cut (in logs), each day's margin floored at zero (a unit curtails rather
+   than mine at a loss), discounted at ``discount_rate`` (:func:`breakeven_power_usd_mwh`).
 2. **Profitable MW.** Each agent's supply offers ``capacity x (p* / p_a)^elasticity`` MW at
    ``p*`` (none if ``p* < p_a``); it orders ``adjustment_per_epoch`` of the gap between that and
    the MW it holds (running, mothballed and on order).
