@@ -184,15 +184,21 @@ def _closing(client) -> Iterator[None]:
             client.close(timeout=5)
 
 
+#: Loggers a Dask client writes through: its own, and tornado's, whose event loop logs the
+#: futures cancelled when a batch stops on an error (FutureCancelledError tracebacks).
+DISTRIBUTED_LOGGERS = ("distributed", "tornado")
+
+
 def _distributed_loggers() -> list[logging.Logger]:
-    names = ["distributed", *logging.root.manager.loggerDict]
-    chosen = [n for n in names if n == "distributed" or n.startswith("distributed.")]
+    names = [*DISTRIBUTED_LOGGERS, *logging.root.manager.loggerDict]
+    chosen = [n for n in names if n.split(".")[0] in DISTRIBUTED_LOGGERS]
     return [logging.getLogger(name) for name in dict.fromkeys(chosen)]
 
 
 @contextlib.contextmanager
 def quiet_distributed_logs(level: int = logging.CRITICAL) -> Iterator[None]:
-    """Raise the level of the ``distributed`` loggers for the duration of the block."""
+    """Raise the level of the ``distributed`` and ``tornado`` loggers for the duration of the
+    block."""
     loggers = _distributed_loggers()
     before = [logger.level for logger in loggers]
     for logger in loggers:
@@ -205,9 +211,9 @@ def quiet_distributed_logs(level: int = logging.CRITICAL) -> Iterator[None]:
 
 
 def silence_distributed_logs() -> None:
-    """Limit the ``distributed`` loggers to CRITICAL for the rest of the process (the command
-    line reports its own one-line errors; a client's reconnection attempts may log after it
-    is closed)."""
+    """Limit the ``distributed`` and ``tornado`` loggers to CRITICAL for the rest of the
+    process (the command line reports its own one-line errors; a client's reconnection attempts
+    may log after it is closed)."""
     import distributed  # noqa: F401  (its import configures the loggers; set them after)
 
     for logger in _distributed_loggers():
