@@ -188,8 +188,10 @@ class Fringe:
         ``expected_hashprice_decline`` plus ``expected_difficulty_weight`` x the difficulty's
         log growth a year over the last ``difficulty_trend_days`` (adaptive expectations; BTC's
         price is expected flat beyond the constant). Adds the point to the trail (days must not
-        decrease from call to call)."""
+        decrease from call to call); with no weight, the constant alone (no trail kept)."""
         cfg = self.config
+        if cfg.expected_difficulty_weight == 0:
+            return cfg.expected_hashprice_decline
         self.trend_days.append(float(day))
         self.trend_log_difficulty.append(float(np.log(difficulty)))
         window = cfg.difficulty_trend_days
