@@ -46,7 +46,7 @@ import numpy as np
 
 from sim.consensus import RETARGET_INTERVAL, TARGET_SPACING
 from sim.tables import Table, sum_by_owner
-from sim.units import DAY_S, YEAR_DAYS, power_cost_usd_per_th_day
+from sim.units import DAY_S, YEAR_DAYS, mw_of, power_cost_usd_per_th_day, ths_of
 
 if TYPE_CHECKING:
     from sim.input.schema import Fringe as FringeConfig
@@ -249,7 +249,7 @@ class Fringe:
             return
         tranches = max(int(np.ceil(cfg.lead_time_days / TRANCHE_DAYS)), 1)
         ths = total_ths * held / held.sum() / tranches
-        mw = ths * frontier_jth / 1e6
+        mw = mw_of(ths, frontier_jth)
         for k in range(1, tranches + 1):
             self.orders.append(
                 owner=self.agents,
@@ -263,7 +263,7 @@ class Fringe:
     def on_order_mw(self, n: int) -> np.ndarray:
         """MW of machines on order, per model agent (length ``n``)."""
         o = self.orders
-        return sum_by_owner(o.owner, o.hashrate_ths * o.efficiency_jth / 1e6, n)
+        return sum_by_owner(o.owner, mw_of(o.hashrate_ths, o.efficiency_jth), n)
 
     def delivery_cap_ths(self, installed_ths: float, frontier_jth: float, years: float) -> float:
         """The most TH/s of frontier machines (``frontier_jth`` J/TH) the whole fringe may order
@@ -278,7 +278,7 @@ class Fringe:
         """
         cfg = self.config
         if cfg.delivery_cap == "power":
-            return cfg.max_deliveries_mw_per_year * years * 1e6 / frontier_jth
+            return ths_of(cfg.max_deliveries_mw_per_year * years, frontier_jth)
         return cfg.max_deliveries_per_epoch * installed_ths
 
     def order(
@@ -302,14 +302,14 @@ class Fringe:
         held = self.held_mw(fleet_mw)
         wanted_mw = self.supplied_mw(breakeven / max(market_factor, 1e-300))
         order_mw = cfg.adjustment_per_epoch * np.maximum(wanted_mw - held, 0.0)
-        order_ths = order_mw * 1e6 / outlook.frontier_jth
+        order_ths = ths_of(order_mw, outlook.frontier_jth)
         total = float(order_ths.sum())
         cap = self.delivery_cap_ths(installed_ths, outlook.frontier_jth, years)
         if np.isinf(total) and total > cap:
             # unbounded orders (an infinite break-even price) share the cap, as in the limit
             unbounded = np.isinf(order_ths)
             order_ths = np.where(unbounded, cap / np.count_nonzero(unbounded), 0.0)
-            order_mw = order_ths * outlook.frontier_jth / 1e6
+            order_mw = mw_of(order_ths, outlook.frontier_jth)
         elif total > cap:
             order_ths *= cap / total
             order_mw *= cap / total

@@ -38,6 +38,7 @@ __all__ = [
     "hashprice_usd_per_th_day",
     "mw_of",
     "power_cost_usd_per_th_day",
+    "ths_of",
 ]
 
 
@@ -66,3 +67,9 @@ def energy_mwh(hashrate_ths, efficiency_jth, seconds):
 def mw_of(hashrate_ths, efficiency_jth):
     """Power draw of ``hashrate_ths`` TH/s at ``efficiency_jth`` J/TH, MW."""
     return hashrate_ths * efficiency_jth / 1e6
+
+
+@register_jitable
+def ths_of(power_mw, efficiency_jth):
+    """Hashrate that ``power_mw`` MW runs at ``efficiency_jth`` J/TH, TH/s (mw_of's inverse)."""
+    return power_mw * 1e6 / efficiency_jth
