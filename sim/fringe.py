@@ -19,8 +19,10 @@ Every epoch (:meth:`Fringe.order`):
    today's hashprice falling at ``expected_hashprice_decline`` a year (plus, with adaptive
    expectations, ``expected_difficulty_weight`` x the difficulty's trailing growth:
    :meth:`Fringe.expected_decline`), cut at the scheduled halving by ``halving_pass_through``
-   of the subsidy's cut (in logs), each day's margin floored at zero (a unit curtails rather
-   than mine at a loss), discounted at ``discount_rate`` (:func:`breakeven_power_usd_mwh`).
+   of the subsidy's cut (in logs), with ``anticipate_pipeline`` cut by the difficulty the
+   machines on order will add (:meth:`Fringe.pipeline_factor`), each day's margin floored at
+   zero (a unit curtails rather than mine at a loss), discounted at ``discount_rate``
+   (:func:`breakeven_power_usd_mwh`).
 2. **Profitable MW.** Each agent's supply offers ``capacity x (p* / p_a)^elasticity`` MW at
    ``p*`` (none if ``p* < p_a``); it orders ``adjustment_per_epoch`` of the gap between that and
    the MW it holds (running, mothballed and on order).
@@ -71,6 +73,7 @@ class EntryOutlook:
     lead_time_days: float
     life_years: float
     discount_rate: float  # annual
+    pipeline_factor: float = 1.0  # expected hashprice once the machines on order run / now
 
 
 def expected_margin_path(outlook: EntryOutlook) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +85,12 @@ def expected_margin_path(outlook: EntryOutlook) -> tuple[np.ndarray, np.ndarray]
     days = o.lead_time_days + step_days * (np.arange(n) + 0.5)
     years = days / YEAR_DAYS
     halving = np.where(days < o.days_to_halving, 1.0, o.halving_factor)
-    hashprice = o.hashprice_usd_per_th_day * halving * np.exp(-o.expected_decline * years)
+    hashprice = (
+        o.hashprice_usd_per_th_day
+        * o.pipeline_factor
+        * halving
+        * np.exp(-o.expected_decline * years)
+    )
     weight = step_days * np.exp(-o.discount_rate * years)
     return hashprice, weight
 
@@ -259,6 +267,15 @@ class Fringe:
                 cost_usd=ths * machine_usd_per_th,
                 arrival_day=cfg.lead_time_days * k / tranches,
             )
+
+    def pipeline_factor(self, installed_ths: float) -> float:
+        """The hashprice entrants expect once the machines on order run, over today's, when the
+        network has ``installed_ths`` TH/s: ``installed / (installed + on order)`` with
+        ``anticipate_pipeline`` (the difficulty rises with the hashrate the orders add, at the
+        same BTC price and fees), else 1."""
+        if not self.config.anticipate_pipeline or installed_ths <= 0.0:
+            return 1.0
+        return installed_ths / (installed_ths + float(self.orders.hashrate_ths.sum()))
 
     def on_order_mw(self, n: int) -> np.ndarray:
         """MW of machines on order, per model agent (length ``n``)."""

@@ -203,3 +203,27 @@ def test_adaptive_entrants_add_the_weighted_trailing_growth_and_enter_less_after
     assert breakeven_power_usd_mwh(grown) < breakeven_power_usd_mwh(OUTLOOK)
     # a shrinking difficulty raises the expected hashprice instead
     assert _expected_decline_after(fringe, -0.4, day=364.0) == pytest.approx(0.1)
+
+
+def test_anticipating_entrants_expect_the_hashprice_the_orders_on_the_way_leave():
+    installed = 1e7
+    outlook = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.2)
+    myopic = _fringe(adjustment_per_epoch=1.0, max_deliveries_per_epoch=0.05)
+    anticipating = _fringe(
+        adjustment_per_epoch=1.0, max_deliveries_per_epoch=0.05, anticipate_pipeline=True
+    )
+    for f in (myopic, anticipating):
+        assert f.pipeline_factor(installed) == 1.0  # nothing on order yet
+        f.order(outlook, np.array([0.0, 100.0, 50.0]), 1.0, installed, day=0.0, years=0.04)
+    assert myopic.pipeline_factor(installed) == 1.0
+    on_order = anticipating.orders.hashrate_ths.sum()
+    assert anticipating.pipeline_factor(installed) == pytest.approx(
+        installed / (installed + on_order)
+    )
+    # the expected path, and with it the break-even power price, falls by that factor
+    cut = dataclasses.replace(outlook, pipeline_factor=anticipating.pipeline_factor(installed))
+    np.testing.assert_allclose(
+        expected_margin_path(cut)[0],
+        expected_margin_path(outlook)[0] * cut.pipeline_factor,
+    )
+    assert breakeven_power_usd_mwh(cut) < breakeven_power_usd_mwh(outlook)

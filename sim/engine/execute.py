@@ -50,6 +50,8 @@ def order_fringe_machines(params, state, world, scratch) -> None:
     fee = float(world.markets.fee_btc_expected[day])
     next_halving = (next_height // consensus.HALVING_INTERVAL + 1) * consensus.HALVING_INTERVAL
     reward_ratio = (subsidy / 2 + fee) / max(subsidy + fee, 1e-300)
+    f, fringe = state.fleet, state.fringe
+    installed_ths = float(f.hashrate_ths.sum())
     outlook = EntryOutlook(
         hashprice_usd_per_th_day=ctx.hashprice_usd_per_th_day,
         frontier_jth=ctx.frontier_jth,
@@ -57,7 +59,7 @@ def order_fringe_machines(params, state, world, scratch) -> None:
         fixed_usd_per_th_day=params.entry_fixed_usd_per_mw_year
         * mw_of(1.0, ctx.frontier_jth)
         / YEAR_DAYS,
-        expected_decline=state.fringe.expected_decline(
+        expected_decline=fringe.expected_decline(
             day, consensus.bits_to_difficulty(scratch.next_bits)
         ),
         days_to_halving=(next_halving - next_height) * consensus.TARGET_SPACING / DAY_S,
@@ -65,13 +67,13 @@ def order_fringe_machines(params, state, world, scratch) -> None:
         lead_time_days=params.fringe_lead_time_days,
         life_years=params.useful_life_years,
         discount_rate=params.fringe_discount_rate,
+        pipeline_factor=fringe.pipeline_factor(installed_ths),
     )
-    f, fringe = state.fleet, state.fringe
     fleet_mw = fleet.per_owner(f, fleet.unit_power_mw(f), params.n)
     fringe.grow_capacity(fringe.held_mw(fleet_mw), scratch.years)
     state.entry_outlook = outlook
     state.entry_breakeven_usd_mwh = fringe.order(
-        outlook, fleet_mw, state.power_factor, float(f.hashrate_ths.sum()), day, scratch.years
+        outlook, fleet_mw, state.power_factor, installed_ths, day, scratch.years
     )
 
 

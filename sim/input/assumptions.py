@@ -308,6 +308,12 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "whole subsidy cut; their view of BTC's price is expected_hashprice_decline (fitted "
         "freely it came out at 0.35, which over-built the network before a flat-price halving)",
     ),
+    "fringe.anticipate_pipeline": (
+        OPTION,
+        "off: entrants price a machine on today's hashprice (the fitted structure); on, they "
+        "expect the machines already on order to raise the difficulty, fitted in "
+        "scenarios/calibration/fringe_pipeline.fit.toml and not adopted (docs/calibration.md)",
+    ),
     "fringe.expected_difficulty_weight": (
         CALIBRATED,
         "0: entrants expect the constant decline alone (the committed fit); adaptive "

@@ -557,6 +557,11 @@ class Fringe(Strict):
         description="share of the scheduled halving's cut (in logs) entrants expect hashprice "
         "to keep: 1 = the full halving, 0 = difficulty and price offset it",
     )
+    anticipate_pipeline: bool = Field(
+        default=False,
+        description="entrants expect the machines already on order to raise the difficulty: "
+        "the hashprice they expect is today's x installed / (installed + on order) TH/s",
+    )
     expected_difficulty_weight: NonNegFloat = Field(
         default=0.0,
         le=10,
