@@ -329,12 +329,15 @@ def test_cli_calibrates_with_progress_lines_and_writes_the_files(tmp_path, capsy
 
 
 @pytest.mark.slow
-def test_the_committed_fit_rescores_to_its_recorded_numbers():
-    """The committed fitted values, run again on the committed seeds, give the recorded scores
-    (the 28-minute search itself is reproduced by the tiny determinism tests above)."""
-    committed = read_fit(COMMITTED_SPEC.parent / "fringe.fit.json")
-    assert committed["spec_sha256"] == load_spec(COMMITTED_SPEC).sha256, "re-run the calibration"
-    fit, validation = rescore(COMMITTED_SPEC, committed["fitted"], committed["seeds"])
+@pytest.mark.parametrize("name", ["fringe", "fringe_power", "fringe_adaptive", "fringe_pipeline"])
+def test_a_committed_fit_rescores_to_its_recorded_numbers(name):
+    """The committed fitted values (the adopted fit and the structures tried), run again on the
+    committed seeds, give the recorded scores that docs/calibration.md quotes (the searches
+    themselves are reproduced by the tiny determinism tests above)."""
+    spec = COMMITTED_SPEC.parent / f"{name}.toml"
+    committed = read_fit(spec.with_suffix(".fit.json"))
+    assert committed["spec_sha256"] == load_spec(spec).sha256, "re-run the calibration"
+    fit, validation = rescore(spec, committed["fitted"], committed["seeds"])
     assert fit.loss == committed["fit"]["loss"] == committed["objective"]
     assert fit.rmse_log_difficulty == committed["fit"]["rmse_log_difficulty"]
     assert validation.rmse_log_difficulty == committed["validation"]["rmse_log_difficulty"]
