@@ -329,7 +329,9 @@ def test_cli_calibrates_with_progress_lines_and_writes_the_files(tmp_path, capsy
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["fringe", "fringe_power", "fringe_adaptive", "fringe_pipeline"])
+@pytest.mark.parametrize(
+    "name", ["fringe", "fringe_power", "fringe_adaptive", "fringe_pipeline", "fringe_trend"]
+)
 def test_a_committed_fit_rescores_to_its_recorded_numbers(name):
     """The committed fitted values (the adopted fit and the structures tried), run again on the
     committed seeds, give the recorded scores that docs/calibration.md quotes (the searches

@@ -335,7 +335,8 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "fringe.supply_growth_per_year": (
         ASSUMPTION,
         "no exogenous growth of power capacity: it is built out toward what miners hold "
-        "(supply_build_per_year)",
+        "(supply_build_per_year); a trend in place of the build-out was fitted in "
+        "scenarios/calibration/fringe_trend.fit.toml and not adopted (docs/calibration.md)",
     ),
     "fringe.supply_headroom": (
         ASSUMPTION,
