@@ -36,6 +36,7 @@ def new_fleet_table() -> Table:
             "site_usd_mwh": np.float64,  # fringe: site power price before the market factor
             "mothballed": np.bool_,  # switched off, site kept (restarts when it pays)
             "mothballed_epochs": np.int64,  # consecutive epochs mothballed
+            "exposed": np.bool_,  # installed before the current outage's start (sim.outages)
         },
         capacity=256,
     )
@@ -47,9 +48,13 @@ def unit_power_mw(fleet: Table) -> np.ndarray:
     return mw_of(fleet.hashrate_ths, fleet.efficiency_jth)
 
 
-def running_ths(fleet: Table) -> np.ndarray:
-    """TH/s of each unit that is not mothballed (0 for mothballed units)."""
-    return np.where(fleet.mothballed, 0.0, fleet.hashrate_ths)
+def running_ths(fleet: Table, offline_share: float = 0.0) -> np.ndarray:
+    """TH/s of each unit that is not mothballed (0 for mothballed units), less
+    ``offline_share`` of it on units exposed to an outage (sim.outages)."""
+    if offline_share == 0.0:
+        return np.where(fleet.mothballed, 0.0, fleet.hashrate_ths)
+    on = np.where(fleet.exposed, 1.0 - offline_share, 1.0)
+    return np.where(fleet.mothballed, 0.0, fleet.hashrate_ths * on)
 
 
 def per_owner(fleet: Table, values: np.ndarray, n_owners: int) -> np.ndarray:
@@ -78,6 +83,7 @@ def add_units(
         site_usd_mwh=site_usd_mwh,
         mothballed=False,
         mothballed_epochs=0,
+        exposed=False,
     )
 
 
@@ -113,6 +119,17 @@ def apply_failures(fleet: Table, survival: float) -> np.ndarray:
     fleet.hashrate_ths[:] *= survival
     fleet.book_usd[:] -= lost
     fleet.cost_usd[:] *= survival
+    return lost
+
+
+def lose_share(fleet: Table, mask: np.ndarray, share: float, n_owners: int) -> np.ndarray:
+    """The units in ``mask`` lose ``share`` of their machines for good (hashrate, cost and book
+    value); returns the book value written off per owner, USD."""
+    keep = np.where(mask, 1.0 - share, 1.0)
+    lost = per_owner(fleet, fleet.book_usd * (1.0 - keep), n_owners)
+    fleet.hashrate_ths[:] *= keep
+    fleet.cost_usd[:] *= keep
+    fleet.book_usd[:] *= keep
     return lost
 
 
@@ -205,7 +222,7 @@ def compact(fleet: Table, relative_bucket: float = 0.1) -> None:
         # owner's range whatever the value (1.1**4000 spans any physical J/TH many times over).
         band = np.clip(band, -BAND_LIMIT, BAND_LIMIT).astype(np.int64) + BAND_LIMIT
         key = key * (2 * BAND_LIMIT + 1) + band
-    key = (key * 2 + fleet.must_run) * 2 + fleet.mothballed
+    key = ((key * 2 + fleet.must_run) * 2 + fleet.mothballed) * 2 + fleet.exposed
     unique, first, group = np.unique(key, return_index=True, return_inverse=True)
     k = len(unique)
     if k == fleet.n:
@@ -217,10 +234,11 @@ def compact(fleet: Table, relative_bucket: float = 0.1) -> None:
     ths, mw = total(fleet.hashrate_ths), total(power_mw)
     bill = total(power_mw * fleet.site_usd_mwh)
     cost, book = total(fleet.cost_usd), total(fleet.book_usd)
-    owner, must_run, mothballed = (  # shared by every member of a group
+    owner, must_run, mothballed, exposed = (  # shared by every member of a group
         fleet.owner[first],
         fleet.must_run[first],
         fleet.mothballed[first],
+        fleet.exposed[first],
     )
     # a group with no hashrate (a miner listed at 0 EH/s) keeps its parts' mean J/TH and site
     # price, not 0
@@ -245,4 +263,5 @@ def compact(fleet: Table, relative_bucket: float = 0.1) -> None:
         site_usd_mwh=site,
         mothballed=mothballed,
         mothballed_epochs=idle,
+        exposed=exposed,
     )

@@ -5,34 +5,31 @@ Each fringe agent is one slice of a power-cost class. Its **power supply** offer
 ``p_a`` ($/MWh, before the power market's daily factor); MW beyond it cost more: the marginal
 price of the m-th MW is ``p_a x max(1, m / capacity)^(1 / elasticity)``. Capacity grows by
 ``supply_growth_per_year`` (exogenous) and is built out toward the MW miners hold beyond it at
-``supply_build_per_year`` (power developers answer scarcity prices with a lag). Cheap power is
-finite at any time, so the *level* the network can reach (where entry stops paying) and the
-*speed* at which it gets there (orders, deliveries, build-out) are set separately.
+``supply_build_per_year`` (power developers answer scarcity prices with a lag), at most
+``build_mw_per_year`` network-wide; AI data centres may take part of it (``ai_power``). Cheap
+power is finite at any time, so the *level* the network can reach (where entry stops paying)
+and the *speed* at which it gets there (the machine market, the build-out) are set separately.
 
 Every epoch (:meth:`Fringe.order`):
 
-1. **Break-even power price.** The highest $/MWh ``p*`` at which a new frontier machine, bought
-   now at its market price (:meth:`sim.hardware.HardwareMarket.new_price_usd_per_th`), housed on
-   a new site (its build cost as an annuity over the site's life, plus other operating cost:
-   fixed costs it bears whether it runs or not) and energised after ``lead_time_days``, has a
-   non-negative net present value over its useful life on the expected hashprice path:
-   today's hashprice falling at ``expected_hashprice_decline`` a year (plus, with adaptive
-   expectations, ``expected_difficulty_weight`` x the difficulty's trailing growth:
-   :meth:`Fringe.expected_decline`), cut at the scheduled halving by ``halving_pass_through``
-   of the subsidy's cut (in logs), with ``anticipate_pipeline`` cut by the difficulty the
-   machines on order will add (:meth:`Fringe.pipeline_factor`), each day's margin floored at
-   zero (a unit curtails rather than mine at a loss), discounted at ``discount_rate``
-   (:func:`breakeven_power_usd_mwh`).
+1. **Break-even power price.** The highest $/MWh ``p*`` at which a new frontier machine bought at
+   price ``P``, housed on a new site (its build cost as an annuity over the site's life, plus
+   other operating cost: fixed costs it bears whether it runs or not) and energised after the
+   machine market's lead time, has a non-negative net present value over its useful life on
+   the expected hashprice path (:mod:`sim.expectations`, the rule every miner uses), each day's
+   margin floored at zero (a unit curtails rather than mine at a loss), discounted at the
+   entrant's weighted cost of capital (:func:`weighted_cost_of_capital`; the financed share
+   falls to 0 when a BTC drawdown closes the credit window) (:class:`BreakevenCurve`).
 2. **Profitable MW.** Each agent's supply offers ``capacity x (p* / p_a)^elasticity`` MW at
    ``p*`` (none if ``p* < p_a``); it orders ``adjustment_per_epoch`` of the gap between that and
    the MW it holds (running, mothballed and on order).
-3. **Deliveries.** All orders of an epoch together are capped network-wide (scaled down pro
-   rata): manufacturing and logistics limit how fast the network can grow, whatever the
-   margins (:meth:`Fringe.delivery_cap_ths`). With ``delivery_cap = "installed"`` the cap is
-   ``max_deliveries_per_epoch`` x the installed network TH/s; with ``"power"`` it is
-   ``max_deliveries_mw_per_year`` MW of frontier machines a year, whatever the network's size.
-4. Orders arrive ``lead_time_days`` later (:meth:`Fringe.deliveries`) at the price they were
-   ordered at, sited at the marginal price of the MW they occupy.
+3. **The machine market clears** (:meth:`sim.machines.AsicMarket.clear`): the epoch's orders
+   queue behind the backlog, and the price rises with the backlog they leave; the orders are
+   those the agents place at the price they themselves cause. In a boom the price and the
+   queue (the lead time), not a quantity cap, slow entry.
+4. Orders arrive when the factories have produced them plus the shipping lead time
+   (:meth:`Fringe.deliveries`), at the price they were ordered at, sited at the marginal price
+   of the MW they occupy.
 
 At the start the network has machines in transit, ordered in the lead time before it
 (:meth:`Fringe.place_in_transit`): without them nothing would arrive for a whole lead time, and
@@ -41,17 +38,20 @@ the orders of the first epochs would all arrive together one lead time later.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.consensus import RETARGET_INTERVAL, TARGET_SPACING
+from sim.expectations import HashpriceOutlook
 from sim.tables import Table, sum_by_owner
 from sim.units import DAY_S, YEAR_DAYS, mw_of, power_cost_usd_per_th_day, ths_of
 
 if TYPE_CHECKING:
     from sim.input.schema import Fringe as FringeConfig
+    from sim.machines import AsicMarket
 
 #: Points of the expected-hashprice path per year of machine life (NPV quadrature).
 PATH_POINTS_PER_YEAR = 12
@@ -61,18 +61,14 @@ TRANCHE_DAYS = RETARGET_INTERVAL * TARGET_SPACING / DAY_S
 
 @dataclass(frozen=True)
 class EntryOutlook:
-    """What an entrant knows when it prices a new frontier machine (scalars, units in names)."""
+    """What an entrant knows when it values a new frontier machine (units in the names)."""
 
-    hashprice_usd_per_th_day: float  # now, at the coming epoch's difficulty and subsidy
+    expected: HashpriceOutlook  # the expected hashprice path from now (sim.expectations)
     frontier_jth: float  # best machine on sale
-    machine_usd_per_th: float  # its price
     fixed_usd_per_th_day: float  # site and other operating costs it bears whether it runs or not
-    expected_decline: float  # annual log rate at which entrants expect hashprice to fall
-    days_to_halving: float  # from now to the next halving (600 s blocks)
-    halving_factor: float  # expected hashprice after / before the halving
-    lead_time_days: float
+    lead_time_days: float  # from ordering to running (the machine market's queue included)
     life_years: float
-    discount_rate: float  # annual
+    discount_rate: float  # annual: the entrant's weighted cost of capital
     pipeline_factor: float = 1.0  # expected hashprice once the machines on order run / now
 
 
@@ -83,53 +79,65 @@ def expected_margin_path(outlook: EntryOutlook) -> tuple[np.ndarray, np.ndarray]
     n = max(int(np.ceil(o.life_years * PATH_POINTS_PER_YEAR)), 1)
     step_days = o.life_years * YEAR_DAYS / n
     days = o.lead_time_days + step_days * (np.arange(n) + 0.5)
-    years = days / YEAR_DAYS
-    halving = np.where(days < o.days_to_halving, 1.0, o.halving_factor)
-    hashprice = (
-        o.hashprice_usd_per_th_day
-        * o.pipeline_factor
-        * halving
-        * np.exp(-o.expected_decline * years)
-    )
-    weight = step_days * np.exp(-o.discount_rate * years)
+    hashprice = o.expected.at(days) * o.pipeline_factor
+    weight = step_days * np.exp(-o.discount_rate * days / YEAR_DAYS)
     return hashprice, weight
 
 
-def upfront_usd_per_th(outlook: EntryOutlook, weight: np.ndarray) -> float:
-    """The machine's price plus the present value of its fixed costs over its life, USD/TH;
-    ``weight``: the discounted days of :func:`expected_margin_path`'s points."""
-    return outlook.machine_usd_per_th + float(weight.sum()) * outlook.fixed_usd_per_th_day
-
-
-def entry_npv_usd_per_th(outlook: EntryOutlook, power_usd_mwh: float) -> float:
-    """NPV of one TH/s of a new frontier machine at ``power_usd_mwh``, USD."""
+def entry_npv_usd_per_th(
+    outlook: EntryOutlook, machine_usd_per_th: float, power_usd_mwh: float
+) -> float:
+    """NPV of one TH/s of a new frontier machine bought at ``machine_usd_per_th`` and run at
+    ``power_usd_mwh``, USD: the discounted daily margins ``max(h - c, 0)`` (it curtails rather
+    than mine at a loss) less the price and the present value of its fixed costs."""
     hashprice, weight = expected_margin_path(outlook)
     cost = power_cost_usd_per_th_day(outlook.frontier_jth, power_usd_mwh)
     margin = float(np.sum(weight * np.maximum(hashprice - cost, 0.0)))
-    return margin - upfront_usd_per_th(outlook, weight)
+    return margin - machine_usd_per_th - float(weight.sum()) * outlook.fixed_usd_per_th_day
 
 
-def breakeven_power_usd_mwh(outlook: EntryOutlook) -> float:
-    """The power price ($/MWh) at which a new frontier machine's NPV is zero; 0 when it does not
-    pay even with free power.
+class BreakevenCurve:
+    """The break-even power price of entry as a function of the machine's price.
 
     With ``x`` the power cost per TH/s-day, NPV(x) = sum over points with hashprice ``h_i > x``
-    of ``w_i (h_i - x)`` minus the upfront cost ``U`` (price and fixed costs,
-    :func:`upfront_usd_per_th`): piecewise linear and falling in ``x``. Sorting the points by
-    hashprice (highest first) with running sums ``W_k = sum w``, ``S_k = sum w h``, the root on
-    the k-th piece is ``x = (S_k - U) / W_k``; it is the one that falls inside its piece.
+    of ``w_i (h_i - x)`` minus the upfront cost ``U`` (price and fixed costs): piecewise linear
+    and falling in ``x``. Sorting the points by hashprice (highest first) with running sums
+    ``W_k = sum w``, ``S_k = sum w h``, the root on the k-th piece is ``x = (S_k - U) / W_k``; it
+    is the one that falls inside its piece. The sort does not depend on the price, so it is done
+    once per epoch and the machine market's clearing asks for many prices cheaply.
     """
-    hashprice, weight = expected_margin_path(outlook)
-    upfront = upfront_usd_per_th(outlook, weight)
-    order = np.argsort(-hashprice, kind="stable")
-    h, w = hashprice[order], weight[order]
-    revenue = np.cumsum(w * h)
-    if revenue[-1] <= upfront:
-        return 0.0
-    cost = (revenue - upfront) / np.cumsum(w)
-    below = np.append(h[1:], 0.0)  # lower end of each piece
-    k = int(np.flatnonzero((cost >= below) & (cost <= h))[0])
-    return float(cost[k]) / power_cost_usd_per_th_day(outlook.frontier_jth, 1.0)
+
+    def __init__(self, outlook: EntryOutlook):
+        hashprice, weight = expected_margin_path(outlook)
+        order = np.argsort(-hashprice, kind="stable")
+        self._h, w = hashprice[order], weight[order]
+        self._revenue = np.cumsum(w * self._h)
+        self._weight = np.cumsum(w)
+        self._below = np.append(self._h[1:], 0.0)  # lower end of each piece
+        self._fixed = float(weight.sum()) * outlook.fixed_usd_per_th_day
+        self._usd_per_th_day_per_usd_mwh = power_cost_usd_per_th_day(outlook.frontier_jth, 1.0)
+
+    def power_usd_mwh(self, machine_usd_per_th: float) -> float:
+        """The power price ($/MWh) at which a machine bought at ``machine_usd_per_th`` has a
+        zero NPV; 0 when it does not pay even with free power."""
+        upfront = machine_usd_per_th + self._fixed
+        if self._revenue[-1] <= upfront:
+            return 0.0
+        cost = (self._revenue - upfront) / self._weight
+        k = int(np.flatnonzero((cost >= self._below) & (cost <= self._h))[0])
+        return float(cost[k]) / self._usd_per_th_day_per_usd_mwh
+
+
+def breakeven_power_usd_mwh(outlook: EntryOutlook, machine_usd_per_th: float) -> float:
+    """The power price ($/MWh) at which a new frontier machine bought at ``machine_usd_per_th``
+    has a zero NPV; 0 when it does not pay even with free power (:class:`BreakevenCurve`)."""
+    return BreakevenCurve(outlook).power_usd_mwh(machine_usd_per_th)
+
+
+def weighted_cost_of_capital(equity_rate: float, debt_rate: float, financed_share: float):
+    """An entrant's discount rate a year: ``financed_share`` of the price borrowed at
+    ``debt_rate``, the rest equity at ``equity_rate``."""
+    return financed_share * debt_rate + (1.0 - financed_share) * equity_rate
 
 
 def new_order_table() -> Table:
@@ -160,6 +168,11 @@ class Fringe:
         Each agent's power price, $/MWh before the market factor (its class price, spread).
     initial_mw:
         MW of each agent's initial fleet.
+    start_date:
+        The scenario's first day (day 0 of ``ai_power``'s dates).
+    anticipate_pipeline:
+        ``expectations.anticipate_pipeline``: entrants expect the machines on order to raise
+        the difficulty (:meth:`pipeline_factor`).
     """
 
     def __init__(
@@ -168,53 +181,45 @@ class Fringe:
         agents: np.ndarray,
         site_usd_mwh: np.ndarray,
         initial_mw: np.ndarray,
+        start_date: dt.date,
+        anticipate_pipeline: bool = False,
     ):
         self.config = config
+        self._ai_days = np.array([(d - start_date).days for d, _ in config.ai_power], dtype=float)
+        self._ai_mw = np.array([mw for _, mw in config.ai_power], dtype=float)
         self.agents = np.asarray(agents, dtype=np.int64)
         self.site_usd_mwh = np.asarray(site_usd_mwh, dtype=float)
         self.capacity_mw = config.supply_headroom * np.asarray(initial_mw, dtype=float)
+        self.anticipate_pipeline = anticipate_pipeline
         self.orders = new_order_table()
-        self.trend_days, self.trend_log_difficulty = [], []
-
-    # ------------------------------------------------------------------ expectations
-    def start_difficulty_trend(self, difficulty: float) -> None:
-        """Start the trail of difficulties entrants extrapolate at the run's start
-        ``difficulty``: its window before the start is a straight line in log difficulty
-        rising at ``prior_difficulty_growth_per_year``."""
-        cfg = self.config
-        window = cfg.difficulty_trend_days
-        log_d = float(np.log(difficulty))
-        self.trend_days = [-window, 0.0]
-        self.trend_log_difficulty = [
-            log_d - cfg.prior_difficulty_growth_per_year * window / YEAR_DAYS,
-            log_d,
-        ]
-
-    def expected_decline(self, day: float, difficulty: float) -> float:
-        """The annual log rate at which entrants expect hashprice to fall, from ``day`` (days
-        since the start) when the coming epoch's difficulty is ``difficulty``:
-        ``expected_hashprice_decline`` plus ``expected_difficulty_weight`` x the difficulty's
-        log growth a year over the last ``difficulty_trend_days`` (adaptive expectations; BTC's
-        price is expected flat beyond the constant). Adds the point to the trail (days must not
-        decrease from call to call); with no weight, the constant alone (no trail kept)."""
-        cfg = self.config
-        if cfg.expected_difficulty_weight == 0:
-            return cfg.expected_hashprice_decline
-        self.trend_days.append(float(day))
-        self.trend_log_difficulty.append(float(np.log(difficulty)))
-        window = cfg.difficulty_trend_days
-        past = np.interp(day - window, self.trend_days, self.trend_log_difficulty)
-        growth = (self.trend_log_difficulty[-1] - past) * YEAR_DAYS / window
-        return cfg.expected_hashprice_decline + cfg.expected_difficulty_weight * growth
+        self.ai_taken_mw = 0.0  # MW of the fringe's power capacity AI data centres took so far
 
     # ------------------------------------------------------------------ supply
-    def grow_capacity(self, held_mw: np.ndarray, years: float) -> None:
-        """Advance each agent's capacity (MW) by ``years``: exogenous growth, then build-out of
-        a share ``1 - exp(-supply_build_per_year x years)`` of the MW held beyond it."""
+    def ai_power_mw(self, day: float) -> float:
+        """MW of the fringe's power AI data centres take by ``day`` (``ai_power``, linear
+        between its points, flat beyond them; 0 without a path)."""
+        if self._ai_days.size == 0:
+            return 0.0
+        return float(np.interp(day, self._ai_days, self._ai_mw))
+
+    def grow_capacity(self, held_mw: np.ndarray, years: float, day: float) -> None:
+        """Advance each agent's capacity (MW) by ``years`` to ``day``: exogenous growth, then
+        build-out of a share ``1 - exp(-supply_build_per_year x years)`` of the MW held beyond
+        it, all agents together at most ``build_mw_per_year x years`` (pro rata); then AI data
+        centres take what their demand grew by since the last epoch (pro rata to capacity)."""
+        ai_mw = self.ai_power_mw(day)
         cfg = self.config
         self.capacity_mw *= np.exp(cfg.supply_growth_per_year * years)
-        built = -np.expm1(-cfg.supply_build_per_year * years)
-        self.capacity_mw += built * np.maximum(held_mw - self.capacity_mw, 0.0)
+        share = -np.expm1(-cfg.supply_build_per_year * years)
+        wanted = share * np.maximum(held_mw - self.capacity_mw, 0.0)
+        bound = cfg.build_mw_per_year * years
+        total = float(wanted.sum())
+        self.capacity_mw += wanted * (bound / total) if total > bound else wanted
+        taken = ai_mw - self.ai_taken_mw
+        if taken > 0.0:
+            capacity = float(self.capacity_mw.sum())
+            self.capacity_mw *= max(1.0 - taken / capacity, 0.0) if capacity > 0 else 1.0
+            self.ai_taken_mw = ai_mw
 
     def marginal_usd_mwh(self, held_mw: np.ndarray) -> np.ndarray:
         """Price of the next MW for an agent holding ``held_mw``, $/MWh before the market
@@ -240,6 +245,7 @@ class Fringe:
         installed_ths: float,
         frontier_jth: float,
         machine_usd_per_th: float,
+        lead_time_days: float,
     ) -> None:
         """Orders placed before the start and not yet delivered: ``installed_ths x (exp(g x
         lead_time_days / YEAR_DAYS) - 1)`` TH/s of frontier machines (``g`` =
@@ -250,12 +256,12 @@ class Fringe:
         ``fleet_mw``: MW of every model agent's fleet; ``installed_ths``: the network's TH/s.
         """
         cfg = self.config
-        growth = cfg.in_transit_growth_per_year * cfg.lead_time_days / YEAR_DAYS
+        growth = cfg.in_transit_growth_per_year * lead_time_days / YEAR_DAYS
         total_ths = installed_ths * float(np.expm1(growth))
         held = fleet_mw[self.agents]
         if total_ths <= 0.0 or held.sum() <= 0.0:
             return
-        tranches = max(int(np.ceil(cfg.lead_time_days / TRANCHE_DAYS)), 1)
+        tranches = max(int(np.ceil(lead_time_days / TRANCHE_DAYS)), 1)
         ths = total_ths * held / held.sum() / tranches
         mw = mw_of(ths, frontier_jth)
         for k in range(1, tranches + 1):
@@ -265,7 +271,7 @@ class Fringe:
                 efficiency_jth=frontier_jth,
                 site_usd_mwh=self.marginal_usd_mwh(held + (k - 0.5) * mw),
                 cost_usd=ths * machine_usd_per_th,
-                arrival_day=cfg.lead_time_days * k / tranches,
+                arrival_day=lead_time_days * k / tranches,
             )
 
     def pipeline_factor(self, installed_ths: float) -> float:
@@ -273,7 +279,7 @@ class Fringe:
         network has ``installed_ths`` TH/s: ``installed / (installed + on order)`` with
         ``anticipate_pipeline`` (the difficulty rises with the hashrate the orders add, at the
         same BTC price and fees), else 1."""
-        if not self.config.anticipate_pipeline or installed_ths <= 0.0:
+        if not self.anticipate_pipeline or installed_ths <= 0.0:
             return 1.0
         return installed_ths / (installed_ths + float(self.orders.hashrate_ths.sum()))
 
@@ -282,66 +288,58 @@ class Fringe:
         o = self.orders
         return sum_by_owner(o.owner, mw_of(o.hashrate_ths, o.efficiency_jth), n)
 
-    def delivery_cap_ths(self, installed_ths: float, frontier_jth: float, years: float) -> float:
-        """The most TH/s of frontier machines (``frontier_jth`` J/TH) the whole fringe may order
-        in an epoch of ``years`` years, when the network has ``installed_ths`` TH/s.
-
-        ``delivery_cap = "installed"``: ``max_deliveries_per_epoch x installed_ths``, a cap that
-        grows with the network. ``"power"``: ``max_deliveries_mw_per_year x years`` MW, i.e.
-        that x 1e6 / ``frontier_jth`` TH/s. Chip supply (wafer allocation) is bounded in silicon
-        area, and a chip's power per area changes little between process nodes, so the MW that
-        can be delivered a year is bounded whatever the network's size; in TH/s the cap grows
-        as machines get more efficient.
-        """
-        cfg = self.config
-        if cfg.delivery_cap == "power":
-            return ths_of(cfg.max_deliveries_mw_per_year * years, frontier_jth)
-        return cfg.max_deliveries_per_epoch * installed_ths
-
     def order(
         self,
         outlook: EntryOutlook,
+        market: AsicMarket,
         fleet_mw: np.ndarray,
         market_factor: float,
-        installed_ths: float,
         day: float,
-        years: float,
-    ) -> float:
-        """Place this epoch's orders; returns the break-even power price, $/MWh.
+    ) -> tuple[float, float]:
+        """Place this epoch's orders at the machine market's clearing price; returns the
+        break-even power price of entry at that price ($/MWh) and the price (USD per W).
 
-        ``fleet_mw``: MW of every model agent's fleet (running and mothballed); ``market_factor``:
-        today's power price over its base level (fringe contracts follow it); ``installed_ths``:
-        the network's installed TH/s and ``years`` the epoch's length (they cap deliveries,
-        :meth:`delivery_cap_ths`); ``day``: days since the start.
+        Each agent's supply offers ``capacity x (p* / p_a)^elasticity`` MW at the break-even
+        power price ``p*`` of a machine bought at price ``P`` (:class:`BreakevenCurve`); it
+        orders ``adjustment_per_epoch`` of the gap between that and what it holds. The market
+        (:meth:`sim.machines.AsicMarket.clear`) finds the ``P`` at which those orders, queued
+        behind the backlog, price themselves at ``P``. Orders arrive after the queue ahead of
+        them and half of the epoch's own (first in, first out), at the price they were placed
+        at, sited at the marginal price of the MW they occupy.
+
+        ``fleet_mw``: MW of every model agent's fleet (running and mothballed);
+        ``market_factor``: today's power price over its base level (fringe contracts follow
+        it); ``day``: days since the start.
         """
-        cfg = self.config
-        breakeven = breakeven_power_usd_mwh(outlook)
+        cfg, jth = self.config, outlook.frontier_jth
+        curve = BreakevenCurve(outlook)
         held = self.held_mw(fleet_mw)
-        wanted_mw = self.supplied_mw(breakeven / max(market_factor, 1e-300))
-        order_mw = cfg.adjustment_per_epoch * np.maximum(wanted_mw - held, 0.0)
-        order_ths = ths_of(order_mw, outlook.frontier_jth)
-        total = float(order_ths.sum())
-        cap = self.delivery_cap_ths(installed_ths, outlook.frontier_jth, years)
-        if np.isinf(total) and total > cap:
-            # unbounded orders (an infinite break-even price) share the cap, as in the limit
-            unbounded = np.isinf(order_ths)
-            order_ths = np.where(unbounded, cap / np.count_nonzero(unbounded), 0.0)
-            order_mw = mw_of(order_ths, outlook.frontier_jth)
-        elif total > cap:
-            order_ths *= cap / total
-            order_mw *= cap / total
-        take = order_ths > 0
-        if np.any(take):
-            site = self.marginal_usd_mwh(held + 0.5 * order_mw)
-            self.orders.append(
-                owner=self.agents[take],
-                hashrate_ths=order_ths[take],
-                efficiency_jth=outlook.frontier_jth,
-                site_usd_mwh=site[take],
-                cost_usd=order_ths[take] * outlook.machine_usd_per_th,
-                arrival_day=day + cfg.lead_time_days,
-            )
-        return breakeven
+        factor = max(market_factor, 1e-300)
+
+        def orders_mw(usd_per_w: float) -> np.ndarray:
+            wanted = self.supplied_mw(curve.power_usd_mwh(usd_per_w * jth) / factor)
+            return cfg.adjustment_per_epoch * np.maximum(wanted - held, 0.0)
+
+        total_mw, usd_per_w = market.clear(lambda price: float(orders_mw(price).sum()), day)
+        breakeven = curve.power_usd_mwh(usd_per_w * jth)
+        if total_mw <= 0.0:
+            return breakeven, usd_per_w
+        order_mw = orders_mw(usd_per_w)
+        order_mw *= total_mw / max(float(order_mw.sum()), 1e-300)  # the bisection's tolerance
+        arrival = day + market.lead_time_days(day, 0.5 * total_mw)
+        market.book(total_mw)
+        take = order_mw > 0
+        order_ths = ths_of(order_mw, jth)
+        site = self.marginal_usd_mwh(held + 0.5 * order_mw)
+        self.orders.append(
+            owner=self.agents[take],
+            hashrate_ths=order_ths[take],
+            efficiency_jth=jth,
+            site_usd_mwh=site[take],
+            cost_usd=order_ths[take] * usd_per_w * jth,
+            arrival_day=arrival,
+        )
+        return breakeven, usd_per_w
 
     def deliveries(self, day: float) -> Table:
         """Remove and return the orders that arrive by ``day`` (a table like the order table)."""

@@ -169,37 +169,38 @@ class HardwareMarket:
     def frontier_jth(self, day: int | np.ndarray) -> float | np.ndarray:
         """Best J/TH on sale on ``day``: the best of HISTORICAL_FRONTIER and the catalogue models
         available by then (the earliest step before any); after the last release it keeps
-        falling by frontier_improvement_per_year, applied continuously: ``x (1 - f)^(years
-        since)``."""
+        falling at the log rate :meth:`frontier_log_rate`, which slows with the half-life
+        ``frontier_slowdown_half_life_years``."""
         days = np.asarray(day, dtype=float)
         index = np.searchsorted(self._release_days, days, side="right") - 1
         jth = self._best_jth[np.clip(index, 0, None)]
         years_after_last = np.maximum(days - self._release_days[-1], 0.0) / YEAR_DAYS
-        improvement = (1.0 - self.config.frontier_improvement_per_year) ** years_after_last
-        jth = np.maximum(jth * improvement, MIN_FRONTIER_JTH)
+        jth = np.maximum(jth * np.exp(-self._log_improvement(years_after_last)), MIN_FRONTIER_JTH)
         return float(jth) if jth.ndim == 0 else jth
 
-    def new_price_usd_per_th(self, hashprice_usd_per_th_day: float, frontier_jth: float) -> float:
-        """Price of a new frontier machine, USD per TH/s: ``price_hashprice_days`` days of the
-        current hashprice, but never below the manufacturing-cost floor ``floor_usd_per_w`` x
-        the machine's W per TH/s (its J/TH)."""
-        cfg = self.config
-        return max(
-            cfg.price_hashprice_days * hashprice_usd_per_th_day,
-            cfg.floor_usd_per_w * frontier_jth,
-        )
+    def _log_improvement(self, years: np.ndarray) -> np.ndarray:
+        """Log fall of the frontier's J/TH over ``years`` after the last release: the integral
+        of :meth:`frontier_log_rate` (``r0 x h / ln 2 x (1 - 2^(-t / h))``, or ``r0 x t`` with
+        no slowdown)."""
+        rate, half_life = self._initial_log_rate, self.config.frontier_slowdown_half_life_years
+        if half_life is None:
+            return rate * years
+        return rate * half_life / np.log(2.0) * -np.expm1(-np.log(2.0) * years / half_life)
 
-    def resale_usd_per_th(
-        self, unit_jth: np.ndarray, day: int, hashprice_usd_per_th_day: float
-    ) -> np.ndarray:
-        """Used-machine price, USD per TH/s:
-        new price x (frontier J/TH / unit J/TH)^resale_exponent, the ratio capped at 1 (a used
-        machine is never worth more than a new frontier one).
-        Older, less efficient machines lose value as better ones ship: the melting ice cube."""
-        frontier = self.frontier_jth(day)
-        ratio = np.minimum(frontier / np.asarray(unit_jth, dtype=float), 1.0)
-        new = self.new_price_usd_per_th(hashprice_usd_per_th_day, frontier)
-        return new * ratio**self.config.resale_exponent
+    @property
+    def _initial_log_rate(self) -> float:
+        """The frontier's log rate of improvement after the last release, a year."""
+        return -float(np.log1p(-self.config.frontier_improvement_per_year))
+
+    def frontier_log_rate(self, day: float) -> float:
+        """The log rate a year at which the frontier's J/TH is expected to fall on ``day``:
+        ``-ln(1 - frontier_improvement_per_year)`` up to the last release, then halving every
+        ``frontier_slowdown_half_life_years`` (constant without a half-life)."""
+        half_life = self.config.frontier_slowdown_half_life_years
+        years_after_last = max(float(day) - self._release_days[-1], 0.0) / YEAR_DAYS
+        if half_life is None:
+            return self._initial_log_rate
+        return self._initial_log_rate * 0.5 ** (years_after_last / half_life)
 
     def survival_factor(self, days: float) -> float:
         """Fraction of hashrate still working after ``days``: ``(1 - annual_failure_rate)^years``
@@ -218,3 +219,18 @@ class HardwareMarket:
 def _check_non_negative(days: float | np.ndarray) -> None:
     if np.any(np.asarray(days) < 0):
         raise ValueError(f"days must be >= 0, got {days}")
+
+
+#: The start of the catalogue's recent rate: the S19 Pro's release (HISTORICAL_FRONTIER).
+RECENT_RATE_SINCE = dt.date(2020, 7, 1)
+
+
+def catalogue_improvement_per_year(since: dt.date = RECENT_RATE_SINCE) -> float:
+    """The frontier's mean improvement a year (a fraction) from ``since`` to the last catalogue
+    release, from the best J/TH on sale at each end: ``1 - (J_last / J_since)^(1 / years)``
+    (the default of ``hardware.frontier_improvement_per_year``)."""
+    steps = sorted([(m.release, m.jth) for m in CATALOGUE] + list(HISTORICAL_FRONTIER))
+    best_then = min(jth for day, jth in steps if day <= since)
+    last_day, best_last = steps[-1][0], min(jth for _, jth in steps)
+    years = (last_day - since).days / YEAR_DAYS
+    return 1.0 - (best_last / best_then) ** (1.0 / years)

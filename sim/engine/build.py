@@ -7,6 +7,7 @@ agents; the opening balance sheet is marked at the first day's BTC price.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 
@@ -16,10 +17,13 @@ from sim.engine.record import Recorder
 from sim.engine.state import State, assets_usd
 from sim.engine.world import World
 from sim.finance import INSTRUMENT_NAMES, BalanceSheets, EquityMarket, debt_by_owner, new_debt_table
+from sim.expectations import DifficultyTrail
 from sim.fringe import Fringe
 from sim.hardware import HardwareMarket
+from sim.machines import AsicMarket
 from sim.markets import Markets
-from sim.units import YEAR_DAYS, hashprice_usd_per_th_day
+from sim.outages import OutageSchedule
+from sim.units import YEAR_DAYS
 
 #: Days of market paths drawn before the first epoch (extended as the run needs).
 INITIAL_PATH_DAYS = 64
@@ -47,17 +51,22 @@ def build(spec, seed: int, explain_decisions: bool = False) -> tuple[Params, Sta
     markets = Markets(cfg.market, start, market_seq, spec.btc_replay)
     markets.extend_to(INITIAL_PATH_DAYS)
     hardware = HardwareMarket(cfg.hardware, start)
+    machines = AsicMarket(cfg.machines, start)
     classes = [(c, k) for c in cfg.fringe.classes for k in range(c.agents)]
     n_public = len(spec.miners)
     params = build_params(
         cfg, n_public + len(classes), n_public, explain_decisions, list(spec.miners["name"])
     )
-    state = _opening_state(spec, params, classes, markets, hardware)
+    state = _opening_state(spec, params, classes, markets, hardware, machines)
     equity_market = EquityMarket(cfg.market.rates, state.share_price_usd, state.books.shares)
-    return params, state, World(markets, hardware, equity_market, kernel_rng)
+    outages = OutageSchedule(cfg.fringe.outages, start)
+    world = World(markets, hardware, machines, equity_market, kernel_rng, outages)
+    return params, state, world
 
 
-def _opening_state(spec, params: Params, classes, markets: Markets, hardware) -> State:
+def _opening_state(
+    spec, params: Params, classes, markets: Markets, hardware, machines: AsicMarket
+) -> State:
     cfg, n, n_public = spec.config, params.n, params.n_public
     start = params.start_date
     public = spec.miners
@@ -98,7 +107,8 @@ def _opening_state(spec, params: Params, classes, markets: Markets, hardware) ->
             np.arange(1, n + 1),  # Mesa's agent ids: 1, 2, ... in creation order
         ),
     )
-    hp0 = _hashprice_now(state, markets, float(markets.btc_price_usd[0]))
+    frontier = float(hardware.frontier_jth(0))
+    resale = functools.partial(machines.resale_usd_per_th, day=0, frontier_jth=frontier)
     for i, row in enumerate(public.itertuples(index=False)):
         state.capacity_mw[i] = row.capacity_mw
         state.power_usd_mwh[i] = row.power_price_usd_mwh
@@ -108,21 +118,27 @@ def _opening_state(spec, params: Params, classes, markets: Markets, hardware) ->
         books.shares[i] = row.shares_outstanding
         state.share_price_usd[i] = row.share_price_usd
         _add_initial_fleet(
-            state, hardware, i, row.hashrate_ehs * 1e6, row.efficiency_jth, hp0,
-            row.power_price_usd_mwh,
-        )  # fmt: skip
-    fringe_site = _add_fringe(state, cfg, classes, hardware, hp0)
+            state, resale, i, row.hashrate_ehs * 1e6, row.efficiency_jth, row.power_price_usd_mwh
+        )
+    fringe_site = _add_fringe(state, cfg, classes, resale)
     fringe_agents = np.arange(n_public, n)
     fleet_mw = fleet.per_owner(state.fleet, fleet.unit_power_mw(state.fleet), n)
-    state.fringe = Fringe(cfg.fringe, fringe_agents, fringe_site, fleet_mw[fringe_agents])
-    state.fringe.start_difficulty_trend(consensus.bits_to_difficulty(state.bits))
-    frontier = float(hardware.frontier_jth(0))
-    state.fringe.place_in_transit(
-        fleet_mw,
-        float(state.fleet.hashrate_ths.sum()),
-        frontier,
-        hardware.new_price_usd_per_th(hp0, frontier),
+    state.fringe = Fringe(
+        cfg.fringe,
+        fringe_agents,
+        fringe_site,
+        fleet_mw[fringe_agents],
+        start,
+        cfg.expectations.anticipate_pipeline,
     )
+    x = cfg.expectations
+    state.difficulty_trail = DifficultyTrail(
+        x.adaptive_weight,
+        x.trend_days,
+        x.prior_difficulty_growth_per_year,
+        consensus.bits_to_difficulty(state.bits),
+    )
+    _open_machine_market(state, cfg, machines, fleet_mw, frontier)
     state.power_basis = state.power_usd_mwh / params.power_base_usd_mwh
     index = {name: k for k, name in enumerate(public["name"])}
     _add_debt(state, spec, index, start)
@@ -136,7 +152,7 @@ def _opening_state(spec, params: Params, classes, markets: Markets, hardware) ->
     return state
 
 
-def _add_fringe(state: State, cfg, classes, hardware, hp0: float) -> np.ndarray:
+def _add_fringe(state: State, cfg, classes, resale) -> np.ndarray:
     """Each fringe agent's site power price and opening fleet; returns the site prices, $/MWh
     (a class's agents spread evenly over ``fringe.power_price_spread`` around its price)."""
     spread = cfg.fringe.power_price_spread
@@ -150,12 +166,10 @@ def _add_fringe(state: State, cfg, classes, hardware, hp0: float) -> np.ndarray:
         state.power_usd_mwh[i] = price
         ths = klass.hashrate_ehs * 1e6 / klass.agents
         must_run = cfg.fringe.must_run_fraction
-        _add_initial_fleet(
-            state, hardware, i, ths * (1 - must_run), klass.efficiency_jth, hp0, price
-        )
+        _add_initial_fleet(state, resale, i, ths * (1 - must_run), klass.efficiency_jth, price)
         if must_run > 0:
             _add_initial_fleet(
-                state, hardware, i, ths * must_run, klass.efficiency_jth, hp0, price, must_run=True
+                state, resale, i, ths * must_run, klass.efficiency_jth, price, must_run=True
             )
     return fringe_site
 
@@ -204,30 +218,37 @@ def _add_contracts(
             state.books.ai_ppe_usd[owner] += row.mw * ai_capex * life_left
 
 
+def _open_machine_market(
+    state: State, cfg, machines: AsicMarket, fleet_mw: np.ndarray, frontier: float
+) -> None:
+    """The factories' opening queue (``machines.initial_backlog_years`` of production: it sets
+    the opening price and lead time) and the machines in transit, which arrive over that lead
+    time at the opening price."""
+    backlog_years = cfg.machines.initial_backlog_years
+    machines.book(machines.capacity_mw_per_year(0.0) * backlog_years)
+    state.fringe.place_in_transit(
+        fleet_mw,
+        float(state.fleet.hashrate_ths.sum()),
+        frontier,
+        machines.usd_per_th(0.0, frontier),
+        machines.lead_time_days(0.0),
+    )
+    state.machine_usd_per_w = machines.usd_per_w(0.0)
+
+
 def _add_initial_fleet(
     state: State,
-    hardware: HardwareMarket,
+    resale,
     owner: int,
     ths: float,
     jth: float,
-    hashprice: float,
     site_usd_mwh: float,
     must_run: bool = False,
 ) -> None:
-    """An agent's opening machines (TH/s at J/TH), spread over vintages, valued at resale."""
-    usd_per_th = hardware.resale_usd_per_th(jth * fleet.VINTAGE_EFFICIENCY_FACTORS, 0, hashprice)
+    """An agent's opening machines (TH/s at J/TH), spread over vintages, valued at resale
+    (``resale``: USD per TH/s of units of given J/TH on day 0)."""
+    usd_per_th = resale(jth * fleet.VINTAGE_EFFICIENCY_FACTORS)
     fleet.add_vintages(state.fleet, owner, ths, jth, usd_per_th, site_usd_mwh, must_run)
-
-
-def _hashprice_now(state: State, markets: Markets, btc_price: float) -> float:
-    """Hashprice on the first day, USD per TH/s per day."""
-    fee = float(markets.fee_btc_expected[0])
-    return hashprice_usd_per_th_day(
-        btc_price,
-        consensus.bits_to_difficulty(state.bits),
-        consensus.block_subsidy(state.height) / consensus.COIN,
-        fee,
-    )
 
 
 __all__ = ["build", "date_to_day"]

@@ -13,12 +13,12 @@ import functools
 
 import numpy as np
 
-from sim import consensus, fleet, hosting
+from sim import consensus, expectations, fleet, hosting
 from sim.engine.state import assets_usd, listed
 from sim.finance import debt_by_owner, secured_by_owner
 from sim.policies import Decisions, PolicyContext
 from sim.policy_registry import policy
-from sim.units import DAY_S, YEAR_DAYS, hashprice_usd_per_th_day
+from sim.units import hashprice_usd_per_th_day
 
 #: Hours in an average month (8,766 / 12, rounded), for monthly power bills.
 HOURS_PER_MONTH = 730.0
@@ -43,15 +43,34 @@ def decide(params, state, world, scratch) -> None:
     scratch.decisions = decisions
 
 
+def hashprice_outlook(params, state, world, scratch) -> expectations.HashpriceOutlook:
+    """The hashprice every miner expects from the coming epoch on (sim.expectations): today's
+    at the coming epoch's difficulty and subsidy, falling at the frontier's expected pace plus
+    the adaptive term less BTC's expected drift, cut at the next halving."""
+    day = scratch.day
+    difficulty = consensus.bits_to_difficulty(scratch.next_bits)
+    fee = float(world.markets.fee_btc_expected[day])
+    subsidy = consensus.block_subsidy(scratch.next_height) / consensus.COIN
+    return expectations.outlook(
+        hashprice_usd_per_th_day(scratch.p_end, difficulty, subsidy, fee),
+        scratch.next_height,
+        subsidy,
+        fee,
+        world.hardware.frontier_log_rate(day),
+        params.expected_btc_drift,
+        state.difficulty_trail.adaptive_growth(day, difficulty),
+        params.halving_pass_through,
+    )
+
+
 def policy_context(params, state, world, scratch) -> PolicyContext:
     """Market signals at the coming epoch's difficulty and every agent's position (USD, MW)."""
     m, b, day = world.markets, state.books, scratch.day
-    btc_price, fleet_mw = scratch.p_end, scratch.fleet_mw
-    difficulty = consensus.bits_to_difficulty(scratch.next_bits)
-    fee = float(m.fee_btc_expected[day])
-    subsidy = consensus.block_subsidy(scratch.next_height) / consensus.COIN
-    hp_now = hashprice_usd_per_th_day(btc_price, difficulty, subsidy, fee)
-    expected = expected_hashprice(params, hp_now, scratch.next_height, subsidy, fee)
+    fleet_mw = scratch.fleet_mw
+    btc_price = scratch.p_end
+    scratch.outlook = outlook = hashprice_outlook(params, state, world, scratch)
+    hp_now = outlook.hashprice_usd_per_th_day
+    expected = expected_hashprice(params, outlook)
     frontier = float(world.hardware.frontier_jth(day))
     assets = assets_usd(state, btc_price)
     monthly_costs = (
@@ -62,7 +81,7 @@ def policy_context(params, state, world, scratch) -> PolicyContext:
         hashprice_usd_per_th_day=hp_now,
         expected_hashprice_usd_per_th_day=expected,
         frontier_jth=frontier,
-        new_usd_per_th=world.hardware.new_price_usd_per_th(hp_now, frontier),
+        new_usd_per_th=world.machines.usd_per_th(day, frontier),
         lease_usd_per_mw_year=float(m.ai_lease_usd_per_mw_year[day]),
         credit_open=bool(m.credit_open[day]),
         power_usd_mwh=state.power_usd_mwh,
@@ -107,27 +126,23 @@ def position_for_reasons(params, state, world, day: int, monthly_costs, assets) 
     }
 
 
-def expected_hashprice(params, hp_now: float, height: int, subsidy: float, fee: float) -> float:
-    """Mean hashprice over the planning horizon, USD per TH/s per day: difficulty grows at the
-    expected rate and the subsidy halves at the next halving height (600 s blocks assumed for
-    its date)."""
-    days, growth = _horizon_growth(params.planning_horizon_days, params.expected_difficulty_growth)
-    next_halving = (height // consensus.HALVING_INTERVAL + 1) * consensus.HALVING_INTERVAL
-    halving_day = (next_halving - height) * consensus.TARGET_SPACING / DAY_S
-    reward_factor = np.where(
-        days < halving_day, 1.0, (subsidy / 2 + fee) / max(subsidy + fee, 1e-300)
-    )
-    return float(hp_now * np.mean(reward_factor * growth))
+def expected_hashprice(params, outlook: expectations.HashpriceOutlook) -> float:
+    """Mean of the expected hashprice over the planning horizon, USD per TH/s per day."""
+    return float(np.mean(outlook.at(_horizon_days(params.planning_horizon_days))))
 
 
 @functools.lru_cache(maxsize=16)
-def _horizon_growth(horizon_days: float, difficulty_growth: float) -> tuple[np.ndarray, ...]:
-    """The planning horizon's days and the hashprice factor of difficulty growth on each
-    (constants of a run: computed once per pair, read-only)."""
+def _horizon_days(horizon_days: float) -> np.ndarray:
+    """The planning horizon's points, days from now (a constant of a run: read-only)."""
     days = np.linspace(0.0, horizon_days, HORIZON_POINTS)
-    growth = np.exp(-np.log1p(difficulty_growth) * days / YEAR_DAYS)
-    days.flags.writeable = growth.flags.writeable = False
-    return days, growth
+    days.flags.writeable = False
+    return days
 
 
-__all__ = ["decide", "expected_hashprice", "policy_context", "position_for_reasons"]
+__all__ = [
+    "decide",
+    "expected_hashprice",
+    "hashprice_outlook",
+    "policy_context",
+    "position_for_reasons",
+]

@@ -27,13 +27,16 @@ def advance_chain(params, state, world, scratch) -> None:
         state.running = False
 
 
-#: The epoch's phases, in order: operate (blocks, fleet, halls, debt service, wear, books),
+#: The epoch's phases, in order: operate (deliveries, outages, blocks, the factories' output,
+#: fleet, halls, debt service, wear, books),
 #: decide (difficulty, signals, policies), execute (life cycle, fringe orders, BTC sales,
 #: treasury conversions, AI conversions, ASIC purchases), the financing waterfall, settle (fringe cash, power
 #: contracts, valuation), record, and the chain's advance.
 PHASES = (
     operate.deliver_fringe_orders,
+    operate.apply_outages,
     operate.mine_blocks,
+    operate.produce_machines,
     operate.run_fleet,
     operate.host_ai,
     operate.serve_debt,

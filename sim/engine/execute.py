@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import consensus, fleet, hosting, lifecycle, treasury
+from sim import fleet, hosting, lifecycle, treasury
 from sim.engine.record import ACTION_CODE
 from sim.engine.state import compact_if_grown, listed, unit_power_usd_mwh
 from sim.finance import CONVERTIBLE, SECURED, issue_notes
-from sim.fringe import EntryOutlook
+from sim.fringe import EntryOutlook, weighted_cost_of_capital
 from sim.markets import MAX_LEVERAGE
-from sim.units import DAY_S, YEAR_DAYS, mw_of, power_cost_usd_per_th_day
+from sim.units import YEAR_DAYS, mw_of, power_cost_usd_per_th_day
 
 #: Below this an AI hall is not worth signing, MW.
 MIN_HALL_MW = 1.0
@@ -35,7 +35,9 @@ def review_lifecycle(params, state, world, scratch) -> None:
         b.cash_usd -= restart_cost
         b.equity_usd -= restart_cost
     if step.scrapped.any():
-        resale = world.hardware.resale_usd_per_th(f.efficiency_jth, scratch.day, hashprice)
+        resale = world.machines.resale_usd_per_th(
+            f.efficiency_jth, scratch.day, scratch.ctx.frontier_jth
+        )
         proceeds = fleet.per_owner(f, np.where(step.scrapped, f.hashrate_ths * resale, 0.0), n)
         removed = fleet.retire(f, step.scrapped, n)
         b.cash_usd += proceeds
@@ -43,37 +45,30 @@ def review_lifecycle(params, state, world, scratch) -> None:
 
 
 def order_fringe_machines(params, state, world, scratch) -> None:
-    """Grow the fringe's power supply over the epoch and place its orders (sim.fringe); keeps
-    the outlook and the break-even power price of entry ($/MWh) for the records."""
-    ctx, next_height, day = scratch.ctx, scratch.next_height, scratch.day
-    subsidy = consensus.block_subsidy(next_height) / consensus.COIN
-    fee = float(world.markets.fee_btc_expected[day])
-    next_halving = (next_height // consensus.HALVING_INTERVAL + 1) * consensus.HALVING_INTERVAL
-    reward_ratio = (subsidy / 2 + fee) / max(subsidy + fee, 1e-300)
+    """Grow the fringe's power supply over the epoch and let its orders clear the machine
+    market (sim.fringe, sim.machines); keeps the outlook, the break-even power price of entry
+    ($/MWh) and the machines' price (USD per W) for the records."""
+    ctx, day, machines = scratch.ctx, scratch.day, world.machines
     f, fringe = state.fleet, state.fringe
     installed_ths = float(f.hashrate_ths.sum())
+    financed = params.fringe_financed_share if ctx.credit_open else 0.0
+    debt_rate = float(world.markets.borrowing_rate(day, np.array([financed]))[0])
     outlook = EntryOutlook(
-        hashprice_usd_per_th_day=ctx.hashprice_usd_per_th_day,
+        expected=scratch.outlook,
         frontier_jth=ctx.frontier_jth,
-        machine_usd_per_th=ctx.new_usd_per_th,
         fixed_usd_per_th_day=params.entry_fixed_usd_per_mw_year
         * mw_of(1.0, ctx.frontier_jth)
         / YEAR_DAYS,
-        expected_decline=fringe.expected_decline(
-            day, consensus.bits_to_difficulty(scratch.next_bits)
-        ),
-        days_to_halving=(next_halving - next_height) * consensus.TARGET_SPACING / DAY_S,
-        halving_factor=reward_ratio**params.fringe_halving_pass_through,
-        lead_time_days=params.fringe_lead_time_days,
+        lead_time_days=machines.lead_time_days(day),
         life_years=params.useful_life_years,
-        discount_rate=params.fringe_discount_rate,
+        discount_rate=weighted_cost_of_capital(params.fringe_equity_rate, debt_rate, financed),
         pipeline_factor=fringe.pipeline_factor(installed_ths),
     )
     fleet_mw = fleet.per_owner(f, fleet.unit_power_mw(f), params.n)
-    fringe.grow_capacity(fringe.held_mw(fleet_mw), scratch.years)
+    fringe.grow_capacity(fringe.held_mw(fleet_mw), scratch.years, day)
     state.entry_outlook = outlook
-    state.entry_breakeven_usd_mwh = fringe.order(
-        outlook, fleet_mw, state.power_factor, installed_ths, day, scratch.years
+    state.entry_breakeven_usd_mwh, state.machine_usd_per_w = fringe.order(
+        outlook, machines, fleet_mw, state.power_factor, day
     )
 
 

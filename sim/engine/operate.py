@@ -44,13 +44,23 @@ def deliver_fringe_orders(params, state, world, scratch) -> None:
     compact_if_grown(state)
 
 
+def apply_outages(params, state, world, scratch) -> None:
+    """The share of exposed machines an outage keeps off this epoch (sim.outages); when the
+    outage ends, the share lost for good is written off the exposed units' books."""
+    f = state.fleet
+    scratch.offline_share, lost = world.outages.step(f, scratch.day_start)
+    if lost > 0.0:
+        state.books.equity_usd -= fleet.lose_share(f, f.exposed, lost, params.n)
+        f.exposed[:] = False
+
+
 def mine_blocks(params, state, world, scratch) -> None:
     """Simulate the epoch's 2016 blocks (sim.kernel); extend the daily market paths first far
     enough for the expected epoch length. Halts the run as stalled if no block was found or the
     epoch outran the paths or the horizon."""
     t0, day_start = scratch.t0, scratch.day_start
     scratch.hashes_per_block = consensus.bits_to_difficulty(state.bits) * HASHES_PER_DIFFICULTY
-    running = fleet.running_ths(state.fleet)
+    running = fleet.running_ths(state.fleet, scratch.offline_share)
     expected_days = (
         consensus.RETARGET_INTERVAL
         * scratch.hashes_per_block
@@ -114,6 +124,11 @@ def _outran_the_horizon(params, world, t1: float) -> bool:
     in effect stopped (hashrate far too small for its difficulty)."""
     past_paths = (t1 - params.day0_time) / DAY_S >= world.markets.n_days - 1
     return past_paths or t1 > params.end_time + MAX_OVERRUN_YEARS * YEAR_DAYS * DAY_S
+
+
+def produce_machines(params, state, world, scratch) -> None:
+    """The factories work the machine market's backlog off over the epoch (sim.machines)."""
+    world.machines.produce(scratch.day_start, scratch.day_end)
 
 
 def run_fleet(params, state, world, scratch) -> None:
@@ -298,10 +313,12 @@ def _book_agents(
 
 
 __all__ = [
+    "apply_outages",
     "book_epoch",
     "deliver_fringe_orders",
     "host_ai",
     "mine_blocks",
+    "produce_machines",
     "run_fleet",
     "serve_debt",
     "wear_machines",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.expectations import expected_btc_drift
 from sim.treasury import TreasuryRules, build_rules
 
 
@@ -56,16 +57,17 @@ class Params:
     sell_fraction: float
     cash_buffer_months: float
     planning_horizon_days: float
-    expected_difficulty_growth: float
+    # what every miner expects of the hashprice (sim.expectations)
+    expected_btc_drift: float  # annual log drift of BTC's price
+    halving_pass_through: float
     # hardware life cycle (the names sim.lifecycle.review reads)
     useful_life_years: float
     restart_cost_usd_per_th: float
     mothball_after_epochs: int
     scrap_after_epochs: int
-    # the fringe's entry decision
-    fringe_halving_pass_through: float
-    fringe_lead_time_days: float
-    fringe_discount_rate: float
+    # the fringe's entry decision: its cost of capital
+    fringe_equity_rate: float
+    fringe_financed_share: float
     # credit and power markets
     secured_years: float
     convertible_coupon: float
@@ -146,14 +148,14 @@ def build_params(
         sell_fraction=policy.sell_fraction,
         cash_buffer_months=policy.cash_buffer_months,
         planning_horizon_days=policy.planning_horizon_days,
-        expected_difficulty_growth=policy.expected_difficulty_growth,
+        expected_btc_drift=expected_btc_drift(config),
+        halving_pass_through=config.expectations.halving_pass_through,
         useful_life_years=hardware.useful_life_years,
         restart_cost_usd_per_th=hardware.restart_cost_usd_per_th,
         mothball_after_epochs=hardware.mothball_after_epochs,
         scrap_after_epochs=hardware.scrap_after_epochs,
-        fringe_halving_pass_through=fringe.halving_pass_through,
-        fringe_lead_time_days=fringe.lead_time_days,
-        fringe_discount_rate=fringe.discount_rate,
+        fringe_equity_rate=fringe.discount_rate,
+        fringe_financed_share=fringe.financed_share,
         secured_years=rates.secured_years,
         convertible_coupon=rates.convertible_coupon,
         convertible_premium=rates.convertible_premium,

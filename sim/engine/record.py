@@ -81,6 +81,11 @@ EPOCH_EXTRA_COLUMNS = (
     "on_order_ehs",  # fringe machines ordered and not yet delivered, EH/s
     "frontier_jth",  # best machine on sale, J/TH
     "new_machine_usd_per_th",  # its price, USD per TH/s
+    "machine_usd_per_w",  # a new frontier machine's price, USD per W of its power draw
+    "machine_backlog_years",  # the factories' order backlog, years of production
+    "machine_capacity_mw_per_year",  # the factories' output, MW of machines a year
+    "power_capacity_mw",  # the fringe's power capacity at its agents' base prices, MW
+    "offline_ehs",  # switched off by an outage (sim.outages), EH/s
     "entry_breakeven_usd_mwh",  # power price at which a new frontier machine breaks even, $/MWh
     "eth_price_usd",  # ETH on the epoch's last day, USD
     "sol_price_usd",  # SOL on the epoch's last day, USD
@@ -229,7 +234,13 @@ def record_epoch(params, state, world, scratch) -> None:
     e["mothballed_ehs"][r] = float(f.hashrate_ths[f.mothballed].sum()) / 1e6
     e["on_order_ehs"][r] = float(state.fringe.orders.hashrate_ths.sum()) / 1e6
     e["frontier_jth"][r] = state.entry_outlook.frontier_jth
-    e["new_machine_usd_per_th"][r] = state.entry_outlook.machine_usd_per_th
+    e["new_machine_usd_per_th"][r] = state.machine_usd_per_w * state.entry_outlook.frontier_jth
+    e["machine_usd_per_w"][r] = state.machine_usd_per_w
+    day = scratch.day
+    e["machine_backlog_years"][r] = world.machines.backlog_years(day)
+    e["machine_capacity_mw_per_year"][r] = world.machines.capacity_mw_per_year(day)
+    e["power_capacity_mw"][r] = float(state.fringe.capacity_mw.sum())
+    e["offline_ehs"][r] = scratch.offline_share * float(f.hashrate_ths[f.exposed].sum()) / 1e6
     e["entry_breakeven_usd_mwh"][r] = state.entry_breakeven_usd_mwh
     e["eth_price_usd"][r] = scratch.eth_end
     e["sol_price_usd"][r] = scratch.sol_end

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import fleet
+from sim.expectations import DifficultyTrail
 from sim.finance import BalanceSheets, treasury_usd
 from sim.fringe import EntryOutlook, Fringe
 from sim.tables import Table
@@ -59,6 +60,9 @@ class State:
     compacted_units: int = 0  # fleet size after the last compaction
     entry_outlook: EntryOutlook | None = None  # the fringe's last entry outlook
     entry_breakeven_usd_mwh: float = float("nan")
+    machine_usd_per_w: float = float("nan")  # a new frontier machine's price, USD per W
+    #: The simulated difficulty's recent path for adaptive expectations (sim.expectations).
+    difficulty_trail: DifficultyTrail | None = None
     #: One record per default: epoch, date, miner, cause, the unmet USD, the market that day.
     default_events: list[dict] = field(default_factory=list)
 

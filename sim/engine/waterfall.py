@@ -263,8 +263,8 @@ def offer_equity(params, state, world, scratch) -> Offer:
 def offer_machines(params, state, world, scratch) -> Offer:
     """The same share of every unit, at resale value less the fire-sale discount."""
     f, n = state.fleet, params.n
-    resale = world.hardware.resale_usd_per_th(
-        f.efficiency_jth, scratch.day, scratch.ctx.hashprice_usd_per_th_day
+    resale = world.machines.resale_usd_per_th(
+        f.efficiency_jth, scratch.day, scratch.ctx.frontier_jth
     )
     unit_usd = f.hashrate_ths * resale * (1.0 - params.fire_sale_discount)
     unit_usd = np.where(listed(state)[f.owner], unit_usd, 0.0)
@@ -382,8 +382,8 @@ def default(params, state, world, scratch, failed: np.ndarray) -> None:
         else:
             buyer = params.n_public
             f.owner[units] = buyer
-            resale = world.hardware.resale_usd_per_th(
-                f.efficiency_jth[units], scratch.day, scratch.ctx.hashprice_usd_per_th_day
+            resale = world.machines.resale_usd_per_th(
+                f.efficiency_jth[units], scratch.day, scratch.ctx.frontier_jth
             )
             price_paid = f.hashrate_ths[units] * resale * params.default_recovery
             f.cost_usd[units] = price_paid

@@ -10,19 +10,24 @@ import numpy as np
 from sim.finance import DebtService, EquityMarket
 from sim.hardware import HardwareMarket
 from sim.hosting import HostingFlows
+from sim.machines import AsicMarket
 from sim.markets import Markets
+from sim.outages import OutageSchedule
 from sim.policies import Decisions, PolicyContext
 
 
 @dataclass
 class World:
-    """Exogenous processes: daily market paths, the machine market, the equity market's
-    memory of share prices, and the kernel's random stream (one per run)."""
+    """Processes outside the agents' books: daily market paths, the efficiency frontier, the
+    new-machine market, the equity market's memory of share prices, the kernel's random stream
+    (one per run) and the scenario's outages."""
 
     markets: Markets
     hardware: HardwareMarket
+    machines: AsicMarket  # the new-machine market (its backlog moves every epoch)
     equity_market: EquityMarket
     kernel_rng: np.random.Generator
+    outages: OutageSchedule
 
 
 class Scratch:
@@ -64,6 +69,7 @@ class Scratch:
     next_bits: int
     next_height: int
     day: int  # the epoch's last day
+    offline_share: float  # share of exposed units' hashrate off (an outage, sim.outages)
     ctx: PolicyContext
     decisions: Decisions
     debt_usd: np.ndarray  # outstanding principal after the epoch

@@ -64,6 +64,8 @@ def _list_as_tuple(value: object) -> object:
 
 #: ``[date, usd]`` pairs (TOML arrays).
 DatedValue = Annotated[tuple[Date, PositiveFloat], BeforeValidator(_list_as_tuple)]
+#: ``[date, amount]`` pairs with amounts that may be 0 (TOML arrays).
+DatedAmount = Annotated[tuple[Date, NonNegFloat], BeforeValidator(_list_as_tuple)]
 #: ``[first, last]`` date pairs (TOML arrays).
 DateRange = Annotated[tuple[Date, Date], BeforeValidator(_list_as_tuple)]
 
@@ -406,24 +408,20 @@ class Market(Strict):
 
 
 class Hardware(Strict):
-    """The ASIC market and machines' life cycle (every agent's fleet)."""
+    """The efficiency frontier and machines' life cycle (every agent's fleet)."""
 
     frontier_improvement_per_year: Fraction = Field(
-        default=0.15, description="J/TH falls by this fraction a year after the catalogue"
+        default=0.183,
+        lt=1,
+        description="J/TH falls by this fraction a year after the catalogue's last release "
+        "(before it: what miners expect of the frontier's pace); default: the catalogue's rate "
+        "from 2020-07 to its last release (sim.hardware.catalogue_improvement_per_year)",
     )
-    price_hashprice_days: PositiveFloat = Field(
-        default=240.0,
-        le=10_000,
-        description="new frontier machine, $/TH = days x hashprice $/TH/day (above the floor)",
-    )
-    floor_usd_per_w: NonNegFloat = Field(
-        default=0.3,
-        le=100,
-        description="manufacturing-cost floor of a new machine, USD per W of its power draw "
-        "($/TH floor = floor x J/TH)",
-    )
-    resale_exponent: NonNegFloat = Field(
-        default=2.0, le=20, description="resale $/TH ~ (frontier J/TH / unit J/TH)^exponent"
+    frontier_slowdown_half_life_years: PositiveFloat | None = Field(
+        default=4.3,
+        le=1000,
+        description="after the last release the frontier's log rate of improvement halves "
+        "every this many years (none: a constant rate)",
     )
     annual_failure_rate: Fraction = 0.05
     useful_life_years: PositiveFloat = Field(
@@ -453,6 +451,121 @@ class Hardware(Strict):
     )
 
 
+class Machines(Strict):
+    """The market for new ASICs: production capacity, backlog, price and lead time
+    (sim/machines.py)."""
+
+    floor_usd_per_w: PositiveFloat = Field(
+        default=0.775,
+        le=100,
+        description="manufacturing-cost floor: a new frontier machine's price with no backlog, "
+        "USD per W of its power draw ($/TH = floor x J/TH)",
+    )
+    markup_per_backlog_year: NonNegFloat = Field(
+        default=5.6,
+        le=1000,
+        description="scarcity markup: the price is floor x (1 + this x the backlog in years "
+        "of production capacity)",
+    )
+    base_lead_days: NonNegFloat = Field(
+        default=30.0,
+        le=3650,
+        description="days from a machine leaving the factory to running (shipping, "
+        "installation); the backlog's queue adds to it",
+    )
+    capacity_mw_per_year: PositiveFloat = Field(
+        default=5000.0,
+        le=1e7,
+        description="the factories' output on capacity_date, MW of machines a year",
+    )
+    capacity_date: Date = Field(
+        default=dt.date(2025, 10, 1), description="the date capacity_mw_per_year applies to"
+    )
+    capacity_growth_per_year: Real = Field(
+        default=0.0,
+        ge=-5,
+        le=5,
+        description="annual log growth of production capacity before capacity_break_date",
+    )
+    capacity_break_date: Date = Field(
+        default=dt.date(2020, 1, 1),
+        description="from this date capacity grows at capacity_growth_after_break",
+    )
+    capacity_growth_after_break: Real = Field(
+        default=0.0,
+        ge=-5,
+        le=5,
+        description="annual log growth of production capacity after capacity_break_date",
+    )
+    initial_backlog_years: NonNegFloat = Field(
+        default=0.0,
+        le=10,
+        description="the order backlog at the start, years of production: machines in transit "
+        "(the network's recent growth over the lead time) arrive over base_lead_days plus it",
+    )
+    resale_exponent: NonNegFloat = Field(
+        default=2.0, le=20, description="resale $/TH ~ (frontier J/TH / unit J/TH)^exponent"
+    )
+
+
+class Expectations(Strict):
+    """How every miner forms the expected hashprice path (sim/expectations.py)."""
+
+    btc_drift: Real | None = Field(
+        default=None,
+        ge=-5,
+        le=5,
+        description="annual log drift of BTC's price miners expect; none: the BTC process's "
+        "drift (gbm, jump_diffusion, regime_switching), 0 for replay and piecewise paths",
+    )
+    halving_pass_through: Fraction = Field(
+        default=1.0,
+        description="share of the scheduled halving's cut (in logs) miners expect hashprice "
+        "to keep: 1 = the full halving, 0 = difficulty and price offset it",
+    )
+    anticipate_pipeline: bool = Field(
+        default=False,
+        description="entrants expect the machines already on order to raise the difficulty: "
+        "the hashprice they expect is today's x installed / (installed + on order) TH/s",
+    )
+    adaptive_weight: NonNegFloat = Field(
+        default=0.0,
+        le=10,
+        description="adaptive expectations: miners add this x the simulated difficulty's "
+        "trailing log growth a year (over trend_days) to the expected decline; 0 = off",
+    )
+    trend_days: PositiveFloat = Field(
+        default=180.0,
+        le=3650,
+        description="window of the trailing difficulty growth (adaptive_weight), days",
+    )
+    prior_difficulty_growth_per_year: Real = Field(
+        default=0.0,
+        ge=-20,
+        le=20,
+        description="the difficulty's log growth a year over the trend_days before the start "
+        "(a straight line in log difficulty to the start's)",
+    )
+
+
+class Outage(Strict):
+    """An exogenous outage of the hashrate installed before it (a ban, a disaster): a share of
+    every unit switched off, ramping in, then partly relocated back; the rest is scrapped."""
+
+    start: Date = Field(description="first day machines go off")
+    full: Date = Field(description="the whole share is off from this day")
+    share: Fraction = Field(description="share of the hashrate installed at start that goes off")
+    return_start: Date = Field(description="relocated machines start coming back")
+    return_end: Date = Field(description="the last relocated machines are back; the rest scrapped")
+    return_share: Fraction = Field(description="share of the switched-off hashrate that returns")
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Outage:
+        if not self.start <= self.full <= self.return_start <= self.return_end:
+            raise ValueError("outage dates must satisfy start <= full <= return_start <= return_end")
+        return self
+
+
 class FringeClass(Strict):
     """A class of non-public miners with one power cost."""
 
@@ -468,9 +581,10 @@ class Fringe(Strict):
 
     Each agent of a class has a power supply: capacity (``supply_headroom`` x its initial MW at
     the start, growing at ``supply_growth_per_year`` and built out toward the MW held beyond it at
-    ``supply_build_per_year``) at the agent's power price; MW beyond it cost more, rising with
-    elasticity ``supply_elasticity``. Machines enter while a new frontier machine's NPV at the
-    marginal power price is positive (sim/fringe.py).
+    ``supply_build_per_year``, at most ``build_mw_per_year`` network-wide, less the MW AI data
+    centres take) at the agent's power price; MW beyond it cost more, rising with elasticity
+    ``supply_elasticity``. Machines enter while a new frontier machine's NPV at the marginal power
+    price is positive at the machine market's clearing price (sim/fringe.py, sim/machines.py).
     """
 
     classes: list[FringeClass] = Field(default_factory=list)
@@ -504,40 +618,38 @@ class Fringe(Strict):
     supply_headroom: PositiveFloat = Field(
         default=1.0, le=100, description="power capacity at the start / the initial fleet's MW"
     )
+    build_mw_per_year: PositiveFloat = Field(
+        default=4000.0,
+        le=1e7,
+        description="network-wide bound on the power capacity built out for mining, MW a year "
+        "(interconnections, substations); shared pro rata among the agents that want it",
+    )
+    ai_power: list[DatedAmount] = Field(
+        default_factory=list,
+        description="AI/HPC data centres competing for the same power: [[date, MW]] taken from "
+        "the fringe's power capacity (pro rata), linear between points; empty: none",
+    )
     adjustment_per_epoch: Fraction = Field(
         default=0.224,
         description="share of the gap between the profitable and the held MW ordered per epoch",
-    )
-    delivery_cap: Literal["installed", "power"] = Field(
-        default="installed",
-        description="what bounds the network's ASIC deliveries: 'installed' = at most "
-        "max_deliveries_per_epoch x the installed TH/s an epoch (grows with the network); "
-        "'power' = at most max_deliveries_mw_per_year MW of frontier machines a year (chip "
-        "supply; in TH/s it grows as machines get more efficient)",
-    )
-    max_deliveries_per_epoch: Fraction = Field(
-        default=0.07709,
-        description="with delivery_cap = 'installed': network-wide ASIC deliveries per epoch at "
-        "most, fraction of installed TH/s",
-    )
-    max_deliveries_mw_per_year: PositiveFloat = Field(
-        default=9971.0,
-        le=1e6,
-        description="with delivery_cap = 'power': network-wide ASIC deliveries at most, MW of "
-        "frontier machines a year (pro rata to the epoch's length)",
-    )
-    lead_time_days: NonNegFloat = Field(
-        default=26.5, le=3650, description="days from ordering machines to energising them"
     )
     in_transit_growth_per_year: NonNegFloat = Field(
         default=0.0,
         le=20,
         description="machines on order at the start, as the network's recent growth (log rate a "
-        "year): installed TH/s x (exp(rate x lead_time_days / 365.25) - 1) arrive evenly over the "
-        "first lead time",
+        "year): installed TH/s x (exp(rate x lead time / 365.25) - 1) arrive evenly over the "
+        "first lead time (machines.base_lead_days + machines.initial_backlog_years)",
     )
     discount_rate: NonNegFloat = Field(
-        default=0.15, le=5, description="annual rate entrants discount a machine's margins at"
+        default=0.20,
+        le=5,
+        description="entrants' cost of equity, a year; with the financed share they borrow at "
+        "the rates market's secured rate (a weighted cost of capital)",
+    )
+    financed_share: Fraction = Field(
+        default=0.5,
+        description="share of a new machine's price entrants borrow while the credit window is "
+        "open (market.rates); 0 while it is closed (a BTC drawdown)",
     )
     site_life_years: PositiveFloat = Field(
         default=10.0,
@@ -545,43 +657,9 @@ class Fringe(Strict):
         description="life over which an entrant spreads a new site's build cost "
         "(miners.site_usd_per_mw), years",
     )
-    expected_hashprice_decline: Real = Field(
-        default=0.01023,
-        ge=-2,
-        le=10,
-        description="annual log rate at which entrants expect hashprice to fall (difficulty "
-        "growth net of the BTC drift they expect)",
-    )
-    halving_pass_through: Fraction = Field(
-        default=1.0,
-        description="share of the scheduled halving's cut (in logs) entrants expect hashprice "
-        "to keep: 1 = the full halving, 0 = difficulty and price offset it",
-    )
-    anticipate_pipeline: bool = Field(
-        default=False,
-        description="entrants expect the machines already on order to raise the difficulty: "
-        "the hashprice they expect is today's x installed / (installed + on order) TH/s",
-    )
-    expected_difficulty_weight: NonNegFloat = Field(
-        default=0.0,
-        le=10,
-        description="adaptive expectations: entrants add this x the simulated difficulty's "
-        "trailing log growth a year (over difficulty_trend_days) to expected_hashprice_decline; "
-        "0 = the constant decline alone",
-    )
-    difficulty_trend_days: PositiveFloat = Field(
-        default=180.0,
-        le=3650,
-        description="window of the trailing difficulty growth entrants extrapolate "
-        "(expected_difficulty_weight), days",
-    )
-    prior_difficulty_growth_per_year: Real = Field(
-        default=0.0,
-        ge=-20,
-        le=20,
-        description="the difficulty's log growth a year over the difficulty_trend_days before the "
-        "start: the trailing window's part before the run (a straight line in log difficulty "
-        "to the start's)",
+    outages: list[Outage] = Field(
+        default_factory=list,
+        description="exogenous outages of the installed hashrate (e.g. China's 2021 ban)",
     )
 
     @model_validator(mode="after")
@@ -759,9 +837,6 @@ class PolicyParams(Strict):
     sell_fraction: Fraction = Field(
         default=1.0, description="share of mined BTC sold each epoch (non-hodl)"
     )
-    expected_difficulty_growth: Real = Field(
-        default=0.3, ge=-0.9, le=10, description="annual, used to project hashprice"
-    )
     planning_horizon_days: PositiveFloat = Field(
         default=730.0, le=10_000, description="horizon of the hashprice projection"
     )
@@ -785,6 +860,8 @@ class ScenarioConfig(Strict):
     chain: Chain
     market: Market = Market()
     hardware: Hardware = Hardware()
+    machines: Machines = Machines()
+    expectations: Expectations = Expectations()
     miners: Miners = Miners()
     fringe: Fringe = Fringe()
     policy: PolicyParams = PolicyParams()

@@ -1,0 +1,146 @@
+"""The market for new ASICs: production capacity, the order backlog, the clearing price, lead
+times and the resale value of used machines.
+
+Quantities of machines are in MW (a machine's power draw at full hashrate: TH/s x J/TH / 1e6):
+a chip's power per unit of silicon area changes little between process nodes, so the factories'
+output is bounded in MW whatever the machines' efficiency. Days count from the scenario's start.
+
+- **Production capacity** ``K(t)``, MW of machines a year: ``capacity_mw_per_year`` on
+  ``capacity_date``, growing at ``capacity_growth_per_year`` (annual log rate) before
+  ``capacity_break_date`` and at ``capacity_growth_after_break`` after it
+  (:meth:`AsicMarket.capacity_mw_per_year`).
+- **Backlog.** Orders queue first in, first out. Factories work the backlog off at ``K(t)``; an
+  order placed today is produced after the backlog ahead of it and energised ``base_lead_days``
+  later (shipping, installation), so the lead time grows with the backlog:
+  ``base_lead_days + backlog / K`` (:meth:`AsicMarket.lead_time_days`).
+- **Price.** A new frontier machine costs the manufacturing-cost floor ``floor_usd_per_w`` times
+  a scarcity markup that rises with the backlog in years of production:
+  ``floor x (1 + markup_per_backlog_year x backlog / K)`` USD per W
+  (:meth:`AsicMarket.usd_per_w`). The epoch's orders are placed at the price of the backlog
+  they leave behind (:meth:`AsicMarket.clear`): in a boom the price, not only the queue, slows
+  entry.
+- **Resale.** A used machine sells at the new frontier machine's price per TH/s times
+  ``(frontier J/TH / its J/TH)^resale_exponent`` (the melting ice cube).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.units import YEAR_DAYS
+
+if TYPE_CHECKING:
+    from sim.input.schema import Machines
+
+#: Bisection steps of the clearing: the quantity is found to 2^-40 of its bracket.
+CLEARING_STEPS = 40
+
+
+class AsicMarket:
+    """The new-machine market of one run (mutable: its backlog moves every epoch).
+
+    Parameters
+    ----------
+    config:
+        The scenario's ``machines`` section.
+    start_date:
+        The scenario's first day (day 0).
+    """
+
+    def __init__(self, config: Machines, start_date: dt.date):
+        self.config = config
+        self._capacity_day = float((config.capacity_date - start_date).days)
+        self._break_day = float((config.capacity_break_date - start_date).days)
+        self.backlog_mw = 0.0  # ordered, not yet produced
+        self.produced_mw = 0.0  # produced since the start (a record for the shipment check)
+
+    # ------------------------------------------------------------------ capacity and queue
+    def capacity_mw_per_year(self, day: float) -> float:
+        """Production capacity on ``day``, MW of machines a year: log-linear at
+        ``capacity_growth_per_year`` before the break date, ``capacity_growth_after_break``
+        after it, through ``capacity_mw_per_year`` on ``capacity_date``."""
+        cfg = self.config
+
+        def log_growth(day_from: float, day_to: float) -> float:
+            """Log growth between two days, each rate on its side of the break."""
+            lo, hi = min(day_from, day_to), max(day_from, day_to)
+            before = max(min(hi, self._break_day) - lo, 0.0)
+            after = max(hi - max(lo, self._break_day), 0.0)
+            total = (
+                cfg.capacity_growth_per_year * before + cfg.capacity_growth_after_break * after
+            ) / YEAR_DAYS
+            return total if day_to >= day_from else -total
+
+        return cfg.capacity_mw_per_year * float(np.exp(log_growth(self._capacity_day, day)))
+
+    def backlog_years(self, day: float, extra_mw: float = 0.0) -> float:
+        """Years of production the backlog (plus ``extra_mw`` of new orders) takes at ``day``'s
+        capacity."""
+        return (self.backlog_mw + extra_mw) / self.capacity_mw_per_year(day)
+
+    def lead_time_days(self, day: float, extra_mw: float = 0.0) -> float:
+        """Days from an order placed on ``day`` (behind the backlog and ``extra_mw`` of other
+        new orders) to the machines running."""
+        return self.config.base_lead_days + self.backlog_years(day, extra_mw) * YEAR_DAYS
+
+    def usd_per_w(self, day: float, extra_mw: float = 0.0) -> float:
+        """Price of a new frontier machine, USD per W of its power draw, when the backlog
+        (plus ``extra_mw``) stands as it does on ``day``."""
+        cfg = self.config
+        return cfg.floor_usd_per_w * (
+            1.0 + cfg.markup_per_backlog_year * self.backlog_years(day, extra_mw)
+        )
+
+    def usd_per_th(self, day: float, frontier_jth: float, extra_mw: float = 0.0) -> float:
+        """Price of a new frontier machine of ``frontier_jth`` J/TH, USD per TH/s."""
+        return self.usd_per_w(day, extra_mw) * frontier_jth
+
+    def resale_usd_per_th(
+        self, unit_jth: np.ndarray, day: float, frontier_jth: float
+    ) -> np.ndarray:
+        """Used-machine price, USD per TH/s: the new frontier machine's price x (frontier J/TH /
+        unit J/TH)^resale_exponent, the ratio capped at 1 (a used machine is never worth more
+        than a new one). Older machines lose value as better ones ship: the melting ice cube."""
+        ratio = np.minimum(frontier_jth / np.asarray(unit_jth, dtype=float), 1.0)
+        return self.usd_per_th(day, frontier_jth) * ratio**self.config.resale_exponent
+
+    # ------------------------------------------------------------------ the epoch's market
+    def clear(self, demand_mw: Callable[[float], float], day: float) -> tuple[float, float]:
+        """The epoch's orders ``Q`` (MW) and price (USD per W): the ``Q`` at which demand at the
+        price of the backlog it leaves behind equals ``Q``, ``Q = demand_mw(usd_per_w(day,
+        Q))``. Demand falls with the price and the price rises with ``Q``, so the root is unique
+        and bisection finds it. No demand at today's price: no orders, today's price."""
+        price_now = self.usd_per_w(day)
+        high = demand_mw(price_now)
+        if not high > 0.0:
+            return 0.0, price_now
+        if np.isinf(high):
+            raise ValueError("unbounded demand for machines: an entrant's margin is infinite")
+        low = 0.0
+        for _ in range(CLEARING_STEPS):
+            mid = 0.5 * (low + high)
+            if demand_mw(self.usd_per_w(day, mid)) > mid:
+                low = mid
+            else:
+                high = mid
+        return low, self.usd_per_w(day, low)
+
+    def book(self, mw: float) -> None:
+        """Add ``mw`` of new orders to the backlog."""
+        self.backlog_mw += mw
+
+    def produce(self, day_from: float, day_to: float) -> float:
+        """Work the backlog off from ``day_from`` to ``day_to`` at the capacity of their
+        midpoint; returns the MW produced."""
+        years = max(day_to - day_from, 0.0) / YEAR_DAYS
+        made = min(self.backlog_mw, self.capacity_mw_per_year(0.5 * (day_from + day_to)) * years)
+        self.backlog_mw -= made
+        self.produced_mw += made
+        return made
+
+
+__all__ = ["CLEARING_STEPS", "AsicMarket"]
