@@ -462,7 +462,7 @@ class Machines(Strict):
         "USD per W of its power draw ($/TH = floor x J/TH)",
     )
     markup_per_backlog_year: NonNegFloat = Field(
-        default=5.6,
+        default=6.4,
         le=1000,
         description="scarcity markup: the price is floor x (1 + this x the backlog in years "
         "of production capacity)",
