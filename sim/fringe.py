@@ -103,7 +103,9 @@ class BreakevenCurve:
     of ``w_i (h_i - x)`` minus the upfront cost ``U`` (price and fixed costs): piecewise linear
     and falling in ``x``. Sorting the points by hashprice (highest first) with running sums
     ``W_k = sum w``, ``S_k = sum w h``, the root on the k-th piece is ``x = (S_k - U) / W_k``; it
-    is the one that falls inside its piece. The sort does not depend on the price, so it is done
+    is the one that falls inside its piece: the first whose root is above the piece's lower end
+    (on earlier pieces NPV is already negative there), capped at its upper end against rounding.
+    The sort does not depend on the price, so it is done
     once per epoch and the machine market's clearing asks for many prices cheaply.
     """
 
@@ -124,8 +126,8 @@ class BreakevenCurve:
         if self._revenue[-1] <= upfront:
             return 0.0
         cost = (self._revenue - upfront) / self._weight
-        k = int(np.flatnonzero((cost >= self._below) & (cost <= self._h))[0])
-        return float(cost[k]) / self._usd_per_th_day_per_usd_mwh
+        k = int(np.argmax(cost >= self._below))
+        return min(float(cost[k]), float(self._h[k])) / self._usd_per_th_day_per_usd_mwh
 
 
 def breakeven_power_usd_mwh(outlook: EntryOutlook, machine_usd_per_th: float) -> float:
