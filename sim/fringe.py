@@ -327,6 +327,8 @@ class Fringe:
         if total_mw <= 0.0:
             return breakeven, usd_per_w
         order_mw = orders_mw(usd_per_w)
+        if not np.isfinite(order_mw).all():  # unbounded demand shares what the factories take
+            order_mw = np.isinf(order_mw).astype(float)
         order_mw *= total_mw / max(float(order_mw.sum()), 1e-300)  # the bisection's tolerance
         arrival = day + market.lead_time_days(day, 0.5 * total_mw)
         market.book(total_mw)

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 #: Bisection steps of the clearing: the quantity is found to 2^-40 of its bracket.
 CLEARING_STEPS = 40
+#: The factories take no orders beyond this many years of production (a bound, an assumption:
+#: 2021's queue, the longest on record, was 6-9 months).
+MAX_BACKLOG_YEARS = 5.0
 
 
 class AsicMarket:
@@ -113,13 +116,14 @@ class AsicMarket:
         """The epoch's orders ``Q`` (MW) and price (USD per W): the ``Q`` at which demand at the
         price of the backlog it leaves behind equals ``Q``, ``Q = demand_mw(usd_per_w(day,
         Q))``. Demand falls with the price and the price rises with ``Q``, so the root is unique
-        and bisection finds it. No demand at today's price: no orders, today's price."""
+        and bisection finds it. No demand at today's price: no orders, today's price. The
+        factories book at most MAX_BACKLOG_YEARS of production (demand beyond it, infinite
+        included, is cut there)."""
         price_now = self.usd_per_w(day)
-        high = demand_mw(price_now)
+        room = self.capacity_mw_per_year(day) * MAX_BACKLOG_YEARS - self.backlog_mw
+        high = min(demand_mw(price_now), room)
         if not high > 0.0:
             return 0.0, price_now
-        if np.isinf(high):
-            raise ValueError("unbounded demand for machines: an entrant's margin is infinite")
         low = 0.0
         for _ in range(CLEARING_STEPS):
             mid = 0.5 * (low + high)
@@ -143,4 +147,4 @@ class AsicMarket:
         return made
 
 
-__all__ = ["CLEARING_STEPS", "AsicMarket"]
+__all__ = ["CLEARING_STEPS", "MAX_BACKLOG_YEARS", "AsicMarket"]
