@@ -3,44 +3,54 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import numpy as np
 import pytest
 from scipy.optimize import brentq
 
+from sim.expectations import HashpriceOutlook
 from sim.fringe import (
+    BreakevenCurve,
     EntryOutlook,
     Fringe,
     breakeven_power_usd_mwh,
     entry_npv_usd_per_th,
     expected_margin_path,
+    weighted_cost_of_capital,
 )
 from sim.input.schema import Fringe as FringeConfig
+from sim.input.schema import Machines
+from sim.machines import AsicMarket
 from sim.units import YEAR_DAYS
 
+EXPECTED = HashpriceOutlook(
+    hashprice_usd_per_th_day=0.05, decline_per_year=0.3, days_to_halving=900.0, halving_factor=0.5
+)
 OUTLOOK = EntryOutlook(
-    hashprice_usd_per_th_day=0.05,
+    expected=EXPECTED,
     frontier_jth=15.0,
-    machine_usd_per_th=12.0,
     fixed_usd_per_th_day=0.002,
-    expected_decline=0.3,
-    days_to_halving=900.0,
-    halving_factor=0.5,
     lead_time_days=90.0,
     life_years=4.0,
     discount_rate=0.15,
 )
+PRICE = 12.0  # USD per TH/s
+
+
+def _with(outlook: EntryOutlook = OUTLOOK, **expected) -> EntryOutlook:
+    return dataclasses.replace(outlook, expected=dataclasses.replace(outlook.expected, **expected))
 
 
 def test_margin_path_integrates_to_the_closed_form_annuity():
     # No halving within the life: sum of weights x hashprice -> integral of
     # h e^-(g+r)t dt from lead to lead + life, in days.
-    outlook = dataclasses.replace(OUTLOOK, days_to_halving=1e9)
+    outlook = _with(days_to_halving=1e9)
     hashprice, weight = expected_margin_path(outlook)
-    rate = outlook.expected_decline + outlook.discount_rate
+    rate = outlook.expected.decline_per_year + outlook.discount_rate
     lead, life = outlook.lead_time_days / YEAR_DAYS, outlook.life_years
     exact = (
-        outlook.hashprice_usd_per_th_day
+        outlook.expected.hashprice_usd_per_th_day
         * YEAR_DAYS
         * (np.exp(-rate * lead) - np.exp(-rate * (lead + life)))
         / rate
@@ -49,14 +59,24 @@ def test_margin_path_integrates_to_the_closed_form_annuity():
 
 
 def test_breakeven_is_the_root_of_the_npv():
-    price = breakeven_power_usd_mwh(OUTLOOK)
-    root = brentq(lambda p: entry_npv_usd_per_th(OUTLOOK, p), 0.0, 1e4, xtol=1e-12)
+    price = breakeven_power_usd_mwh(OUTLOOK, PRICE)
+    root = brentq(lambda p: entry_npv_usd_per_th(OUTLOOK, PRICE, p), 0.0, 1e4, xtol=1e-12)
     assert price == pytest.approx(root, rel=1e-9)
     assert (
-        entry_npv_usd_per_th(OUTLOOK, 0.99 * price)
+        entry_npv_usd_per_th(OUTLOOK, PRICE, 0.99 * price)
         > 0
-        > entry_npv_usd_per_th(OUTLOOK, 1.01 * price)
+        > entry_npv_usd_per_th(OUTLOOK, PRICE, 1.01 * price)
     )
+
+
+def test_the_curve_gives_the_root_at_every_machine_price():
+    curve = BreakevenCurve(OUTLOOK)
+    for machine in (0.0, 5.0, 12.0, 30.0):
+        p = curve.power_usd_mwh(machine)
+        if p > 0:
+            assert entry_npv_usd_per_th(OUTLOOK, machine, p) == pytest.approx(0.0, abs=1e-9)
+    # a dearer machine needs cheaper power
+    assert curve.power_usd_mwh(5.0) > curve.power_usd_mwh(12.0) > curve.power_usd_mwh(20.0)
 
 
 def test_fixed_costs_count_over_the_whole_life_whether_the_machine_runs_or_not():
@@ -65,32 +85,57 @@ def test_fixed_costs_count_over_the_whole_life_whether_the_machine_runs_or_not()
     _, weight = expected_margin_path(OUTLOOK)
     free = dataclasses.replace(OUTLOOK, fixed_usd_per_th_day=0.0)
     for power in (0.0, 30.0, 500.0):
-        gap = entry_npv_usd_per_th(free, power) - entry_npv_usd_per_th(OUTLOOK, power)
+        gap = entry_npv_usd_per_th(free, PRICE, power) - entry_npv_usd_per_th(OUTLOOK, PRICE, power)
         assert gap == pytest.approx(0.002 * weight.sum())
 
 
 def test_breakeven_is_zero_when_even_free_power_does_not_pay():
-    dear = dataclasses.replace(OUTLOOK, machine_usd_per_th=1e3)
-    assert entry_npv_usd_per_th(dear, 0.0) < 0
-    assert breakeven_power_usd_mwh(dear) == 0.0
+    assert entry_npv_usd_per_th(OUTLOOK, 1e3, 0.0) < 0
+    assert breakeven_power_usd_mwh(OUTLOOK, 1e3) == 0.0
 
 
 def test_a_nearer_halving_a_dearer_machine_or_a_faster_decline_lowers_the_breakeven():
-    base = breakeven_power_usd_mwh(OUTLOOK)
-    for change in (
-        {"days_to_halving": 100.0},
-        {"machine_usd_per_th": 15.0},
-        {"expected_decline": 0.6},
-        {"discount_rate": 0.3},
-        {"fixed_usd_per_th_day": 0.004},
-    ):
-        assert breakeven_power_usd_mwh(dataclasses.replace(OUTLOOK, **change)) < base, change
-    assert breakeven_power_usd_mwh(dataclasses.replace(OUTLOOK, halving_factor=1.0)) > base
+    base = breakeven_power_usd_mwh(OUTLOOK, PRICE)
+    assert breakeven_power_usd_mwh(_with(days_to_halving=100.0), PRICE) < base
+    assert breakeven_power_usd_mwh(_with(decline_per_year=0.6), PRICE) < base
+    assert breakeven_power_usd_mwh(OUTLOOK, 15.0) < base
+    for change in ({"discount_rate": 0.3}, {"fixed_usd_per_th_day": 0.004}):
+        assert breakeven_power_usd_mwh(dataclasses.replace(OUTLOOK, **change), PRICE) < base
+    assert breakeven_power_usd_mwh(_with(halving_factor=1.0), PRICE) > base
 
 
-def _fringe(**config) -> Fringe:
+def test_the_cost_of_capital_weighs_debt_and_equity_by_the_financed_share():
+    # half borrowed at 8%, half equity at 20%: 14%; with credit closed (share 0): 20%
+    assert weighted_cost_of_capital(0.20, 0.08, 0.5) == pytest.approx(0.14)
+    assert weighted_cost_of_capital(0.20, 0.08, 0.0) == 0.20
+
+
+START = dt.date(2020, 1, 1)
+
+
+def _fringe(anticipate_pipeline: bool = False, **config) -> Fringe:
     cfg = FringeConfig(**{"supply_elasticity": 2.0, "supply_build_per_year": 0.0, **config})
-    return Fringe(cfg, np.array([1, 2]), np.array([40.0, 60.0]), np.array([100.0, 50.0]))
+    return Fringe(
+        cfg,
+        np.array([1, 2]),
+        np.array([40.0, 60.0]),
+        np.array([100.0, 50.0]),
+        START,
+        anticipate_pipeline,
+    )
+
+
+def _market(**config) -> AsicMarket:
+    """A machine market of 1,000 MW a year, floor $0.5/W, markup 4 per backlog-year."""
+    cfg = {
+        "floor_usd_per_w": 0.5,
+        "markup_per_backlog_year": 4.0,
+        "base_lead_days": 30.0,
+        "capacity_mw_per_year": 1000.0,
+        "capacity_date": START,
+        **config,
+    }
+    return AsicMarket(Machines(**cfg), START)
 
 
 def test_supply_is_flat_up_to_capacity_then_rises_with_the_elasticity():
@@ -105,116 +150,105 @@ def test_supply_is_flat_up_to_capacity_then_rises_with_the_elasticity():
 
 def test_capacity_grows_exogenously_and_builds_out_toward_what_is_held():
     f = _fringe(supply_growth_per_year=0.2, supply_headroom=1.5)
-    f.grow_capacity(np.zeros(2), 2.0)
+    f.grow_capacity(np.zeros(2), 2.0, day=730.0)
     np.testing.assert_allclose(f.capacity_mw, np.array([150.0, 75.0]) * np.exp(0.4))
     # build-out closes 1 - exp(-rate x years) of the gap to the MW held beyond capacity
     g = _fringe(supply_build_per_year=0.5)
-    g.grow_capacity(np.array([300.0, 40.0]), 1.0)
+    g.grow_capacity(np.array([300.0, 40.0]), 1.0, day=365.0)
     np.testing.assert_allclose(g.capacity_mw, [100.0 + (1 - np.exp(-0.5)) * 200.0, 50.0])
 
 
-def test_orders_close_a_share_of_the_gap_within_the_delivery_cap_and_arrive_after_the_lead():
-    f = _fringe(adjustment_per_epoch=0.5, max_deliveries_per_epoch=1.0, lead_time_days=90.0)
+def test_the_build_out_is_bounded_network_wide_pro_rata():
+    # the agents want 126.4 and 0 MW of build-out; the bound is 40 MW a year over half a year:
+    # 20 MW, all to the first agent
+    g = _fringe(supply_build_per_year=0.5, build_mw_per_year=40.0)
+    g.grow_capacity(np.array([300.0, 40.0]), 0.5, day=182.0)
+    np.testing.assert_allclose(g.capacity_mw, [120.0, 50.0])
+
+
+def test_ai_data_centres_take_their_demand_from_the_capacity_pro_rata():
+    # 0 MW on 2020-01-01 rising to 30 MW on 2021-01-01: half a year in, 15 MW taken of 150
+    g = _fringe(ai_power=[(START, 0.0), (dt.date(2021, 1, 1), 30.0)])
+    g.grow_capacity(np.zeros(2), 0.5, day=183.0)
+    np.testing.assert_allclose(g.capacity_mw, np.array([100.0, 50.0]) * (1 - 15.0 / 150.0))
+    taken = g.ai_taken_mw
+    g.grow_capacity(np.zeros(2), 0.0, day=183.0)  # nothing more taken on the same day
+    assert g.ai_taken_mw == taken
+    np.testing.assert_allclose(g.capacity_mw.sum(), 135.0)
+
+
+def test_orders_clear_the_machine_market_and_arrive_behind_the_backlog():
+    f = _fringe(adjustment_per_epoch=0.5)
+    market = _market()
     fleet_mw = np.array([0.0, 100.0, 50.0])  # model agent 0 is a public miner
-    outlook = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.2)
-    breakeven = f.order(
-        outlook, fleet_mw, market_factor=1.0, installed_ths=1e12, day=10.0, years=0.04
-    )
-    wanted = f.supplied_mw(breakeven)
+    outlook = _with(hashprice_usd_per_th_day=0.2)
+    breakeven, usd_per_w = f.order(outlook, market, fleet_mw, market_factor=1.0, day=10.0)
     ordered_mw = f.orders.hashrate_ths * f.orders.efficiency_jth / 1e6
-    np.testing.assert_allclose(ordered_mw, 0.5 * (wanted - [100.0, 50.0]))
-    assert f.deliveries(99.0).n == 0
-    arrived = f.deliveries(100.0)
+    total = ordered_mw.sum()
+    # the clearing: the price is the one of the backlog the orders leave, and the orders are
+    # what the agents want at that price (half the gap to what their supply offers)
+    assert usd_per_w == pytest.approx(0.5 * (1 + 4.0 * total / 1000.0))
+    assert breakeven == pytest.approx(BreakevenCurve(outlook).power_usd_mwh(usd_per_w * 15.0))
+    np.testing.assert_allclose(
+        ordered_mw, 0.5 * (f.supplied_mw(breakeven) - [100.0, 50.0]), rtol=1e-9
+    )
+    assert market.backlog_mw == pytest.approx(total)
+    # they arrive after the base lead and the queue to half the epoch's own orders
+    arrival = 10.0 + 30.0 + 0.5 * total / 1000.0 * YEAR_DAYS
+    np.testing.assert_allclose(f.orders.arrival_day, arrival)
+    np.testing.assert_allclose(f.orders.cost_usd, f.orders.hashrate_ths * usd_per_w * 15.0)
+    assert f.deliveries(arrival - 0.5).n == 0
+    arrived = f.deliveries(arrival)
     assert arrived.n == 2 and f.orders.n == 0
-    # sited at the marginal price of the MW they take: above the agent's price once beyond capacity
+    # sited at the midpoint of the MW they take: above the agent's price once beyond capacity
+    held = np.array([100.0, 50.0])
+    np.testing.assert_allclose(arrived.site_usd_mwh, f.marginal_usd_mwh(held + 0.5 * ordered_mw))
     assert np.all(arrived.site_usd_mwh > [40.0, 60.0])
 
 
-def test_deliveries_are_capped_network_wide():
-    f = _fringe(adjustment_per_epoch=1.0, max_deliveries_per_epoch=0.05)
-    outlook = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.2)
-    f.order(outlook, np.array([0.0, 100.0, 50.0]), 1.0, installed_ths=1e7, day=0.0, years=0.04)
-    assert f.orders.hashrate_ths.sum() == pytest.approx(0.05 * 1e7)
-
-
-def test_unbounded_orders_share_the_cap_instead_of_vanishing():
-    # power at no cost (market factor 0): the break-even over it is infinite and so is the MW
-    # the supply curve offers; the orders are the capped ones in the limit, not NaN
-    f = _fringe(adjustment_per_epoch=1.0, max_deliveries_per_epoch=0.05)
-    outlook = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.2)
-    assert np.isinf(f.supplied_mw(1e300)).all()
-    f.order(outlook, np.array([0.0, 100.0, 50.0]), 0.0, installed_ths=1e7, day=0.0, years=0.04)
-    np.testing.assert_array_equal(f.orders.hashrate_ths, [0.025 * 1e7, 0.025 * 1e7])
-
-
-def test_a_power_delivery_cap_bounds_the_mw_a_year_whatever_the_network_size():
-    # 20 MW a year over a 0.25-year epoch: 5 MW of 15 J/TH machines, split pro rata, on a small
-    # network and on one a thousand times larger alike.
-    outlook = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.2)
+def test_a_backlog_raises_the_price_and_cuts_the_orders():
+    outlook = _with(hashprice_usd_per_th_day=0.2)
     fleet_mw = np.array([0.0, 100.0, 50.0])
-    uncapped = _fringe(adjustment_per_epoch=1.0, max_deliveries_per_epoch=1.0)
-    uncapped.order(outlook, fleet_mw, 1.0, installed_ths=1e12, day=0.0, years=0.25)
-    share = uncapped.orders.hashrate_ths / uncapped.orders.hashrate_ths.sum()
-    for installed_ths in (1e6, 1e9):
-        f = _fringe(adjustment_per_epoch=1.0, delivery_cap="power", max_deliveries_mw_per_year=20.0)
-        f.order(outlook, fleet_mw, 1.0, installed_ths=installed_ths, day=0.0, years=0.25)
-        mw = f.orders.hashrate_ths * f.orders.efficiency_jth / 1e6
-        np.testing.assert_allclose(mw, 5.0 * share)
-        np.testing.assert_allclose(f.orders.hashrate_ths.sum(), 5.0 * 1e6 / 15.0)
+    free, busy = _market(), _market()
+    busy.book(500.0)  # half a year of production already queued: the price starts at 1.5 x
+    f, g = _fringe(adjustment_per_epoch=0.5), _fringe(adjustment_per_epoch=0.5)
+    _, cheap = f.order(outlook, free, fleet_mw, 1.0, day=0.0)
+    _, dear = g.order(outlook, busy, fleet_mw, 1.0, day=0.0)
+    assert dear > cheap and g.orders.hashrate_ths.sum() < f.orders.hashrate_ths.sum()
+    queued = g.orders.hashrate_ths.sum() * 15.0 / 1e6
+    assert g.orders.arrival_day[0] == pytest.approx(30.0 + (500.0 + 0.5 * queued) / 1000 * YEAR_DAYS)
+
+
+def test_unbounded_demand_orders_until_the_price_eats_the_whole_margin():
+    # power at no cost (market factor 0): the supply curves offer unbounded MW at any positive
+    # break-even, so orders grow until the machine's price takes all the margin free power
+    # leaves (NPV 0 at 0 $/MWh), shared equally, and never beyond what the factories book
+    f = _fringe(adjustment_per_epoch=1.0)
+    market = _market()
+    outlook = _with(hashprice_usd_per_th_day=0.2)
+    assert np.isinf(f.supplied_mw(1e300)).all()
+    _, usd_per_w = f.order(outlook, market, np.array([0.0, 100.0, 50.0]), 0.0, day=0.0)
+    assert entry_npv_usd_per_th(outlook, usd_per_w * 15.0, 0.0) == pytest.approx(0.0, abs=1e-6)
+    mw = f.orders.hashrate_ths * 15.0 / 1e6
+    assert mw[0] == mw[1] and 0 < mw.sum() <= 5 * 1000.0
 
 
 def test_no_orders_when_entry_does_not_pay():
     f = _fringe(adjustment_per_epoch=1.0)
-    poor = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.01)
-    f.order(poor, np.array([0.0, 100.0, 50.0]), 1.0, installed_ths=1e7, day=0.0, years=0.04)
-    assert f.orders.n == 0
-
-
-def _expected_decline_after(fringe: Fringe, growth_per_year: float, day: float) -> float:
-    """Entrants' expected decline on ``day`` after the difficulty grew at ``growth_per_year``
-    (log a year) since the start, with an epoch every 14 days."""
-    fringe.start_difficulty_trend(1e12)
-    for d in np.arange(14.0, day + 1e-9, 14.0):
-        decline = fringe.expected_decline(d, 1e12 * np.exp(growth_per_year * d / YEAR_DAYS))
-    return decline
-
-
-def test_without_the_weight_entrants_expect_the_constant_decline_whatever_the_difficulty():
-    fringe = _fringe(expected_hashprice_decline=0.3, prior_difficulty_growth_per_year=2.0)
-    decline = _expected_decline_after(fringe, 1.5, day=364.0)
-    assert decline == 0.3  # exactly: the outlook (and so the break-even) is the old one
-    outlook = dataclasses.replace(OUTLOOK, expected_decline=decline)
-    assert breakeven_power_usd_mwh(outlook) == breakeven_power_usd_mwh(OUTLOOK)
-
-
-def test_adaptive_entrants_add_the_weighted_trailing_growth_and_enter_less_after_growth():
-    fringe = _fringe(
-        expected_hashprice_decline=0.3,
-        expected_difficulty_weight=0.5,
-        difficulty_trend_days=182.0,
-        prior_difficulty_growth_per_year=1.0,
-    )
-    # a year into the run the window holds only simulated epochs: 0.3 + 0.5 x 0.8
-    assert _expected_decline_after(fringe, 0.8, day=364.0) == pytest.approx(0.7)
-    # ten weeks in, 112 of its 182 days are before the start (growth 1.0) and 70 in it (0.8)
-    early = _expected_decline_after(fringe, 0.8, day=70.0)
-    assert early == pytest.approx(0.3 + 0.5 * (112 * 1.0 + 70 * 0.8) / 182)
-    grown = dataclasses.replace(OUTLOOK, expected_decline=early)
-    assert breakeven_power_usd_mwh(grown) < breakeven_power_usd_mwh(OUTLOOK)
-    # a shrinking difficulty raises the expected hashprice instead
-    assert _expected_decline_after(fringe, -0.4, day=364.0) == pytest.approx(0.1)
+    market = _market()
+    poor = _with(hashprice_usd_per_th_day=0.01)
+    _, usd_per_w = f.order(poor, market, np.array([0.0, 100.0, 50.0]), 1.0, day=0.0)
+    assert f.orders.n == 0 and market.backlog_mw == 0.0 and usd_per_w == 0.5
 
 
 def test_anticipating_entrants_expect_the_hashprice_the_orders_on_the_way_leave():
     installed = 1e7
-    outlook = dataclasses.replace(OUTLOOK, hashprice_usd_per_th_day=0.2)
-    myopic = _fringe(adjustment_per_epoch=1.0, max_deliveries_per_epoch=0.05)
-    anticipating = _fringe(
-        adjustment_per_epoch=1.0, max_deliveries_per_epoch=0.05, anticipate_pipeline=True
-    )
+    outlook = _with(hashprice_usd_per_th_day=0.2)
+    myopic = _fringe(adjustment_per_epoch=1.0)
+    anticipating = _fringe(adjustment_per_epoch=1.0, anticipate_pipeline=True)
     for f in (myopic, anticipating):
         assert f.pipeline_factor(installed) == 1.0  # nothing on order yet
-        f.order(outlook, np.array([0.0, 100.0, 50.0]), 1.0, installed, day=0.0, years=0.04)
+        f.order(outlook, _market(), np.array([0.0, 100.0, 50.0]), 1.0, day=0.0)
     assert myopic.pipeline_factor(installed) == 1.0
     on_order = anticipating.orders.hashrate_ths.sum()
     assert anticipating.pipeline_factor(installed) == pytest.approx(
@@ -226,4 +260,4 @@ def test_anticipating_entrants_expect_the_hashprice_the_orders_on_the_way_leave(
         expected_margin_path(cut)[0],
         expected_margin_path(outlook)[0] * cut.pipeline_factor,
     )
-    assert breakeven_power_usd_mwh(cut) < breakeven_power_usd_mwh(outlook)
+    assert breakeven_power_usd_mwh(cut, PRICE) < breakeven_power_usd_mwh(outlook, PRICE)

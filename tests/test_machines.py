@@ -1,0 +1,109 @@
+"""The new-machine market (sim.machines), each rule against a hand-worked example."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from sim.input.schema import Machines
+from sim.machines import MAX_BACKLOG_YEARS, AsicMarket
+from sim.units import YEAR_DAYS
+
+START = dt.date(2020, 1, 1)
+
+
+def _market(**config) -> AsicMarket:
+    cfg = {
+        "floor_usd_per_w": 0.8,
+        "markup_per_backlog_year": 6.0,
+        "base_lead_days": 30.0,
+        "capacity_mw_per_year": 2000.0,
+        "capacity_date": START,
+        "capacity_break_date": dt.date(2021, 1, 1),
+        "capacity_growth_per_year": 0.5,
+        "capacity_growth_after_break": -0.2,
+        **config,
+    }
+    return AsicMarket(Machines(**cfg), START)
+
+
+def test_the_floor_and_the_markup_at_a_given_backlog():
+    m = _market()
+    assert m.usd_per_w(0.0) == 0.8  # no backlog: the manufacturing-cost floor
+    m.book(1000.0)  # half a year of production at 2,000 MW a year
+    # 0.8 x (1 + 6 x 0.5) = $3.20/W; a 20 J/TH machine: $64/TH
+    assert m.usd_per_w(0.0) == pytest.approx(3.2)
+    assert m.usd_per_th(0.0, 20.0) == pytest.approx(64.0)
+    # with 500 MW more on order the backlog is 0.75 years: 0.8 x 5.5 = $4.40/W
+    assert m.usd_per_w(0.0, extra_mw=500.0) == pytest.approx(4.4)
+
+
+def test_the_lead_time_grows_with_the_backlog():
+    m = _market()
+    assert m.lead_time_days(0.0) == 30.0
+    m.book(1500.0)  # three quarters of a year at 2,000 MW a year
+    assert m.lead_time_days(0.0) == pytest.approx(30.0 + 0.75 * YEAR_DAYS)
+
+
+def test_capacity_grows_at_each_rate_on_its_side_of_the_break():
+    m = _market()
+    assert m.capacity_mw_per_year(0.0) == 2000.0
+    break_day = (dt.date(2021, 1, 1) - START).days  # 366 days (2020 is a leap year)
+    at_break = 2000.0 * np.exp(0.5 * break_day / YEAR_DAYS)
+    assert m.capacity_mw_per_year(break_day) == pytest.approx(at_break)
+    # a year after the break it has shrunk at 0.2 a year; before the reference date, grown back
+    assert m.capacity_mw_per_year(break_day + YEAR_DAYS) == pytest.approx(at_break * np.exp(-0.2))
+    assert m.capacity_mw_per_year(-YEAR_DAYS) == pytest.approx(2000.0 * np.exp(-0.5))
+
+
+def test_a_reference_date_after_the_break_runs_the_path_backwards_through_it():
+    later = _market(capacity_date=dt.date(2022, 1, 1))
+    day_2022 = (dt.date(2022, 1, 1) - START).days
+    assert later.capacity_mw_per_year(day_2022) == 2000.0
+    # back to 2021-01-01 at the post-break rate, then to 2020-01-01 at the pre-break rate
+    expected = 2000.0 * np.exp(0.2 * 365 / YEAR_DAYS) * np.exp(-0.5 * 366 / YEAR_DAYS)
+    assert later.capacity_mw_per_year(0.0) == pytest.approx(expected)
+
+
+def test_production_works_the_backlog_off_at_capacity():
+    m = _market(capacity_growth_per_year=0.0)
+    m.book(300.0)
+    made = m.produce(0.0, YEAR_DAYS / 10)  # a tenth of a year at 2,000 MW a year: 200 MW
+    assert made == pytest.approx(200.0) and m.backlog_mw == pytest.approx(100.0)
+    assert m.produce(YEAR_DAYS / 10, YEAR_DAYS) == pytest.approx(100.0)
+    assert m.backlog_mw == 0.0 and m.produced_mw == pytest.approx(300.0)
+
+
+def test_the_market_clears_where_demand_at_the_resulting_price_equals_the_orders():
+    m = _market()
+    m.book(1000.0)  # the price starts at $3.20/W
+
+    def demand(usd_per_w: float) -> float:  # a linear demand, MW
+        return max(0.0, 4000.0 - 1000.0 * usd_per_w)
+
+    # by hand: Q = 4000 - 1000 x 0.8 x (1 + 6 (1000 + Q) / 2000) = 800 - 2.4 Q => Q = 800 / 3.4
+    q, price = m.clear(demand, 0.0)
+    assert q == pytest.approx(800.0 / 3.4, rel=1e-9)
+    assert price == pytest.approx(0.8 * (1 + 6 * (1000.0 + q) / 2000.0), rel=1e-9)
+    assert m.backlog_mw == 1000.0  # clearing books nothing; the caller does
+
+
+def test_no_demand_at_todays_price_means_no_orders_at_todays_price():
+    m = _market()
+    assert m.clear(lambda price: 0.0, 0.0) == (0.0, 0.8)
+
+
+def test_the_factories_book_at_most_their_horizon():
+    m = _market()
+    q, _ = m.clear(lambda price: float("inf"), 0.0)
+    assert q == pytest.approx(MAX_BACKLOG_YEARS * 2000.0, rel=1e-9)
+
+
+def test_resale_follows_the_new_price_and_relative_efficiency():
+    m = _market(resale_exponent=2.0)
+    m.book(1000.0)  # new machines at $3.20/W: $64/TH at a 20 J/TH frontier
+    units = np.array([20.0, 40.0, 10.0])
+    # a machine twice as hungry sells at a quarter; one better than the frontier is capped at 1
+    np.testing.assert_allclose(m.resale_usd_per_th(units, 0.0, 20.0), [64.0, 16.0, 64.0])
