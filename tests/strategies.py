@@ -793,11 +793,9 @@ def _fringe(draw: st.DrawFn, min_classes: int) -> dict:
     return {
         "classes": classes,
         "adjustment_per_epoch": draw(_num(0.0, 1.0)),
-        "delivery_cap": draw(st.sampled_from(["installed", "power"])),
-        "max_deliveries_per_epoch": draw(_num(0.0, 0.2)),
-        "max_deliveries_mw_per_year": draw(_num(10.0, 1e5)),
         "supply_elasticity": draw(_num(0.3, 10.0)),
-        "lead_time_days": draw(_num(0.0, 180.0)),
+        "build_mw_per_year": draw(_num(10.0, 1e5)),
+        "financed_share": draw(_num(0.0, 1.0)),
         "must_run_fraction": draw(_num(0.0, 0.2)),
     }
 
@@ -834,13 +832,26 @@ def valid_scenarios(draw: st.DrawFn, max_days: int = 120) -> ScenarioFiles:
         "market": draw(_markets(start)),
         "hardware": {
             "frontier_improvement_per_year": draw(_num(0.0, 0.3)),
-            "price_hashprice_days": draw(_num(100.0, 2000.0)),
-            "resale_exponent": draw(_num(0.0, 5.0)),
+            "frontier_slowdown_half_life_years": draw(st.none() | _num(0.5, 20.0)),
             "annual_failure_rate": draw(_num(0.0, 0.2)),
             "useful_life_years": draw(_num(1.0, 8.0)),
-            "floor_usd_per_w": draw(_num(0.0, 1.0)),
             "mothball_after_epochs": draw(st.integers(1, 5)),
             "scrap_after_epochs": draw(st.integers(1, 30)),
+        },
+        "machines": {
+            "floor_usd_per_w": draw(_num(0.05, 3.0)),
+            "markup_per_backlog_year": draw(_num(0.0, 20.0)),
+            "base_lead_days": draw(_num(0.0, 180.0)),
+            "capacity_mw_per_year": draw(_num(10.0, 1e5)),
+            "capacity_date": start,
+            "capacity_growth_per_year": draw(_num(-0.5, 0.5)),
+            "capacity_growth_after_break": draw(_num(-0.5, 0.5)),
+            "initial_backlog_years": draw(_num(0.0, 1.0)),
+            "resale_exponent": draw(_num(0.0, 5.0)),
+        },
+        "expectations": {
+            "btc_drift": draw(st.none() | _num(-0.5, 1.0)),
+            "adaptive_weight": draw(_num(0.0, 1.0)),
         },
         "miners": {
             "csv": "miners.csv",
@@ -870,7 +881,6 @@ def valid_scenarios(draw: st.DrawFn, max_days: int = 120) -> ScenarioFiles:
             "cash_buffer_months": draw(_num(0.0, 12.0)),
             "max_ai_fraction": draw(_num(0.0, 1.0)),
             "sell_fraction": draw(_num(0.0, 1.0)),
-            "expected_difficulty_growth": draw(_num(-0.5, 1.0)),
             "planning_horizon_days": draw(_num(30.0, 2000.0)),
             "ai_step_fraction": draw(_num(0.0, 1.0)),
             "ai_loan_to_cost": draw(_num(0.0, 1.0)),

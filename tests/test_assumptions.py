@@ -124,7 +124,7 @@ def test_assumptions_used_are_the_defaults_the_files_do_not_set(name):
 
 def test_overridden_keys_are_not_defaults_any_more(tmp_path):
     plain = set(assumptions_used(load_scenario("demo"))["key"])
-    assert {"policy.max_leverage", "hardware.resale_exponent"} <= plain
+    assert {"policy.max_leverage", "machines.resale_exponent"} <= plain
     overrides = {"policy.max_leverage": 0.3}
     loaded = set(assumptions_used(load_scenario("demo", overrides))["key"])
     assert loaded == plain - {"policy.max_leverage"}

@@ -1,4 +1,5 @@
-"""Tests for sim.hardware: catalogue, frontier, prices, failures, depreciation, hashprice."""
+"""Tests for sim.hardware: catalogue, frontier, failures, depreciation, hashprice (machine prices:
+tests/test_machines.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import pandas as pd
 import pytest
 
 from sim import history
-from sim.hardware import CATALOGUE, HISTORICAL_FRONTIER, HardwareMarket
+from sim.hardware import (
+    CATALOGUE,
+    HISTORICAL_FRONTIER,
+    HardwareMarket,
+    catalogue_improvement_per_year,
+)
 from sim.input.scenario import load_scenario
 from sim.input.schema import Hardware
 from sim.units import hashprice_usd_per_th_day
@@ -84,38 +90,38 @@ def test_frontier_is_the_best_model_released_on_or_before_the_day():
 
 def test_frontier_keeps_improving_after_the_last_release():
     f = 0.15
-    hw = market(frontier_improvement_per_year=f)
+    hw = market(frontier_improvement_per_year=f, frontier_slowdown_half_life_years=None)
     last = max(CATALOGUE, key=lambda model: model.release)
     release = day_of(last.release)
     assert hw.frontier_jth(release + 365.25) == pytest.approx(last.jth * (1 - f))
     assert hw.frontier_jth(release + 730.5) == pytest.approx(last.jth * (1 - f) ** 2)
     assert market(frontier_improvement_per_year=0.0).frontier_jth(release + 3650) == last.jth
-    assert market(frontier_improvement_per_year=1.0).frontier_jth(release + 365) > 0
 
 
-# ------------------------------------------------------------------ prices
+def test_the_frontiers_improvement_slows_with_its_half_life():
+    # log rate r0 = -ln(1 - 0.2) halving every 4 years: after 4 years the rate is r0 / 2 and the
+    # J/TH has fallen by r0 x 4 / ln 2 x (1 - 1/2) in logs
+    hw = market(frontier_improvement_per_year=0.2, frontier_slowdown_half_life_years=4.0)
+    last = max(CATALOGUE, key=lambda model: model.release)
+    release = day_of(last.release)
+    r0 = -math.log(0.8)
+    assert hw.frontier_log_rate(release - 100) == pytest.approx(r0)  # before: the expectation
+    assert hw.frontier_log_rate(release + 4 * 365.25) == pytest.approx(r0 / 2)
+    fall = r0 * 4 / math.log(2) * 0.5
+    assert hw.frontier_jth(release + 4 * 365.25) == pytest.approx(last.jth * math.exp(-fall))
+    # the total fall is bounded: r0 x half-life / ln 2
+    assert hw.frontier_jth(release + 1e6) == pytest.approx(
+        last.jth * math.exp(-r0 * 4 / math.log(2)), rel=1e-6
+    )
 
 
-def test_new_price_is_days_of_hashprice_above_the_manufacturing_floor():
-    hw = market(price_hashprice_days=240.0, floor_usd_per_w=0.3)
-    assert hw.new_price_usd_per_th(0.05, 13.5) == pytest.approx(240 * 0.05)
-    # 240 x 0.01 = 2.4 USD/TH is below the floor 0.3 USD/W x 13.5 W per TH/s = 4.05 USD/TH
-    assert hw.new_price_usd_per_th(0.01, 13.5) == pytest.approx(4.05)
-
-
-def test_default_price_ratio_lies_among_the_2017_2021_catalogue_ratios():
-    # catalogue price at release / the history's subsidy hashprice that day, in days
-    difficulty, price = history.difficulty(), history.btc_price_usd()
-    ratios = []
-    for name in ("Antminer S9", "Antminer S17", "Antminer S19 Pro"):
-        model = by_name(name)
-        day = pd.Timestamp(model.release)
-        subsidy = 12.5 if day < pd.Timestamp("2020-05-11") else 6.25
-        hashprice = hashprice_usd_per_th_day(price[day], difficulty[day], subsidy, 0.0)
-        ratios.append(model.usd_per_th / hashprice)
-    days = Hardware().price_hashprice_days
-    assert min(ratios) <= days <= max(ratios)
-    assert days == pytest.approx(np.median(ratios), rel=0.25)
+def test_the_default_pace_is_the_catalogues_recent_rate_and_no_3_jth_by_2030():
+    # 29.55 J/TH (S19 Pro, 2020-07) to the last release: the schema's default, to 3 digits
+    assert Hardware().frontier_improvement_per_year == pytest.approx(
+        catalogue_improvement_per_year(), abs=5e-4
+    )
+    assert 0.15 < catalogue_improvement_per_year() < 0.21
+    assert market().frontier_jth(day_of(dt.date(2030, 12, 31))) > 4.0
 
 
 def test_historical_frontier_is_cbeci_lower_bound_where_it_changes():
@@ -124,39 +130,6 @@ def test_historical_frontier_is_cbeci_lower_bound_where_it_changes():
     got = [(day, jth) for day, jth in HISTORICAL_FRONTIER]
     assert [d for d, _ in got] == [t.date() for t in steps.index]
     np.testing.assert_allclose([j for _, j in got], steps.to_numpy(), rtol=1e-4)
-
-
-@pytest.mark.parametrize("scenario", ["baseline", "demo"])
-def test_new_price_in_the_scenarios_lies_among_the_2025_quotes(scenario):
-    # A check, not a fit (2025 is out of sample): at the 2025-11-03 hashprice of $43.33/PH/day
-    # (data/sources.md §3.4) the scenarios' frontier machine is priced between the Dec 2025
-    # S21 hydro quotes of $7-8/TH and the Nov 2025 S21 XP at $25.70/TH (§3.6).
-    config = load_scenario(scenario).config.hardware
-    price = HardwareMarket(config, START).new_price_usd_per_th(43.33 / 1000, 13.5)
-    assert 7.0 <= price <= 25.70
-
-
-def test_resale_falls_as_the_frontier_improves():
-    hw = market(resale_exponent=2.0)
-    s23 = day_of(by_name("Antminer S23 Hydro").release)
-    unit = np.array([21.5])
-    before = hw.resale_usd_per_th(unit, s23 - 1, 0.04)
-    after = hw.resale_usd_per_th(unit, s23, 0.04)
-    later = hw.resale_usd_per_th(unit, s23 + 730, 0.04)
-    assert later[0] < after[0] < before[0]
-    assert after[0] / before[0] == pytest.approx((9.7 / 13.5) ** 2)
-
-
-def test_resale_is_lower_for_less_efficient_units_and_capped_at_new_price():
-    hw = market()
-    units = np.array([5.0, 13.5, 17.5, 29.5, 98.0])
-    resale = hw.resale_usd_per_th(units, 0, 0.04)
-    new = hw.new_price_usd_per_th(0.04, hw.frontier_jth(0))
-    assert resale[0] == pytest.approx(new)  # better than the frontier: worth a new machine
-    assert resale[1] == pytest.approx(new)  # the frontier itself (S21 XP on START)
-    assert np.all(np.diff(resale[1:]) < 0)
-    flat = market(resale_exponent=0.0).resale_usd_per_th(units, 0, 0.04)
-    np.testing.assert_allclose(flat, new)
 
 
 # ------------------------------------------------------------------ failures, depreciation

@@ -30,8 +30,8 @@ SOURCED, CALIBRATED, ASSUMPTION, OPTION = "sourced", "calibrated", "assumption",
 STATUSES = (SOURCED, CALIBRATED, ASSUMPTION, OPTION)
 #: Where the calibrated defaults come from.
 FIT = (
-    "fitted to monthly difficulty 2016-2019 and the 2016 halving (scenarios/calibration/"
-    "fringe.fit.toml; docs/calibration.md), validated on 2020-01..2021-04"
+    "fitted to monthly difficulty 2016-2021, the 2016 and 2020 halvings and China's 2021 ban as "
+    "an exogenous outage (scenarios/calibration/network.fit.toml; docs/calibration.md)"
 )
 LIST_ITEM = "*"  # stands for the index of a list item in a key
 
@@ -244,21 +244,15 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
     # ---------------------------------------------------------------- hardware
     "hardware.frontier_improvement_per_year": (
-        ASSUMPTION,
-        "15% a year after the last catalogue model: below the ~20%/yr of cal §4.3 (2018-2024), "
-        "assuming chip gains slow",
-    ),
-    "hardware.price_hashprice_days": (
         SOURCED,
-        "cal §3.6: the 2021 peak new-gen $101.04/TH over 2021's top hashprice is 245-269 days; "
-        "catalogue price at release over that day's hashprice (data/history): S9 2017 199 days, "
-        "S17 2019 244, S19 Pro 2020 158-261; 240 days, their median (tests/test_hardware.py)",
+        "cal §6.1: the catalogue's recent rate: the best machine on sale went from 29.55 J/TH "
+        "(S19 Pro, 2020-07, cal §3.5) to 9.7 J/TH (S23 Hydro, 2026-01): 18.3% a year "
+        "(sim.hardware.catalogue_improvement_per_year)",
     ),
-    "hardware.floor_usd_per_w": (
-        ASSUMPTION,
-        "manufacturing-cost floor of $0.30 per W of machine power; checked, not fitted, against "
-        "2022-25 lows (cal §3.6: $14.88/TH new-gen ~$0.6/W in 2022; ~$4/TH S19 XP+ ~$0.2/W in "
-        "Dec 2025)",
+    "hardware.frontier_slowdown_half_life_years": (
+        SOURCED,
+        "cal §6.1: the frontier's log rate of improvement fell from 0.33 a year (S9 to S19 Pro, "
+        "2016-20) to 0.17 (S19 Pro to S21 XP, 2020-24): halved in about 4.3 years",
     ),
     "hardware.mothball_after_epochs": (
         ASSUMPTION,
@@ -272,7 +266,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         ASSUMPTION,
         "bringing a mothballed machine back costs $0.50/TH (labour, hosting set-up); not sourced",
     ),
-    "hardware.resale_exponent": (
+    "machines.resale_exponent": (
         ASSUMPTION,
         "resale $/TH falls with the square of relative efficiency; cal §3.6 gives price tiers "
         "by J/TH but no fitted exponent",
@@ -289,54 +283,11 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "fringe.supply_elasticity": (CALIBRATED, FIT),
     "fringe.supply_build_per_year": (CALIBRATED, FIT),
     "fringe.adjustment_per_epoch": (CALIBRATED, FIT),
-    "fringe.max_deliveries_per_epoch": (CALIBRATED, FIT),
-    "fringe.delivery_cap": (
-        OPTION,
-        "deliveries capped at a share of the installed network (the fitted structure); 'power' "
-        "caps them in MW a year, tried and not adopted (docs/calibration.md)",
-    ),
-    "fringe.max_deliveries_mw_per_year": (
-        CALIBRATED,
-        "used only with delivery_cap = 'power': fitted with that cap and the other five fringe "
-        "keys (scenarios/calibration/fringe_power.fit.toml, which such a scenario extends); "
-        "2016-2019 does not pin it down: the fitted cap does not bind in sample",
-    ),
-    "fringe.expected_hashprice_decline": (CALIBRATED, FIT),
-    "fringe.halving_pass_through": (
-        ASSUMPTION,
-        "entrants know the subsidy schedule: the halving cuts the hashprice they expect by the "
-        "whole subsidy cut; their view of BTC's price is expected_hashprice_decline (fitted "
-        "freely it came out at 0.35, which over-built the network before a flat-price halving)",
-    ),
-    "fringe.anticipate_pipeline": (
-        OPTION,
-        "off: entrants price a machine on today's hashprice (the fitted structure); on, they "
-        "expect the machines already on order to raise the difficulty, fitted in "
-        "scenarios/calibration/fringe_pipeline.fit.toml and not adopted (docs/calibration.md)",
-    ),
-    "fringe.expected_difficulty_weight": (
-        CALIBRATED,
-        "0: entrants expect the constant decline alone (the committed fit); adaptive "
-        "expectations of the difficulty were fitted with the other six fringe keys in "
-        "scenarios/calibration/fringe_adaptive.fit.toml (w = 0.05; the validation RMSE got "
-        "worse: docs/calibration.md)",
-    ),
-    "fringe.difficulty_trend_days": (
-        ASSUMPTION,
-        "entrants extrapolate the last half year of difficulty growth (used only with "
-        "expected_difficulty_weight > 0; chosen, not fitted: docs/calibration.md)",
-    ),
-    "fringe.prior_difficulty_growth_per_year": (
-        ASSUMPTION,
-        "the difficulty was flat before the start (the history scenarios set it from "
-        "data/history/difficulty.csv over the window before their start)",
-    ),
-    "fringe.lead_time_days": (CALIBRATED, FIT),
     "fringe.supply_growth_per_year": (
         ASSUMPTION,
         "no exogenous growth of power capacity: it is built out toward what miners hold "
-        "(supply_build_per_year); a trend in place of the build-out was fitted in "
-        "scenarios/calibration/fringe_trend.fit.toml and not adopted (docs/calibration.md)",
+        "(supply_build_per_year, bounded by build_mw_per_year); a trend in place of the "
+        "build-out was tried with the earlier structure and not adopted (docs/calibration.md)",
     ),
     "fringe.supply_headroom": (
         ASSUMPTION,
@@ -353,9 +304,93 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "a new mining site's build cost (miners.site_usd_per_mw) is spread over 10 years; not "
         "sourced",
     ),
+    "fringe.build_mw_per_year": (CALIBRATED, FIT),
+    "fringe.ai_power": (
+        OPTION,
+        "no AI data centres compete for the fringe's power: their size is not sourced yet "
+        "(a scenario sets a path of MW)",
+    ),
     "fringe.discount_rate": (
         ASSUMPTION,
-        "entrants discount a machine's margins at 15% a year, a venture-style hurdle; not fitted",
+        "entrants' cost of equity 20% a year, a venture-style hurdle for a cyclical business; "
+        "not fitted",
+    ),
+    "fringe.financed_share": (
+        ASSUMPTION,
+        "entrants borrow half a machine's price while the credit window is open (equipment "
+        "loans at 50-70% loan-to-value were common in 2021; not in data/sources.md)",
+    ),
+    "fringe.outages": (OPTION, "no outage (history_2016 sets China's 2021 ban, cal §6.3)"),
+    # ---------------------------------------------------------------- machines (sim.machines)
+    "machines.floor_usd_per_w": (
+        SOURCED,
+        "cal §6.2: median of the list prices at release 2016-2021: S9 $1.28/W (2017), S15 "
+        "$0.78/W (2018-11), S17+ $0.54/W (2020-03), S19 Pro $0.77/W (2020-05): $0.775/W",
+    ),
+    "machines.markup_per_backlog_year": (
+        SOURCED,
+        "cal §6.2: 2021's peak prices over the floor at 2021's lead times: $4.04/W (Hashrate "
+        "Index, <38 J/TH, 7 May 2021, S19 Pro) and $3.74/W (S19 XP futures, Dec 2021) with 6-9 "
+        "months of backlog: (price / 0.775 - 1) / 0.625 = 6.7 and 6.1; 6.4, their mean",
+    ),
+    "machines.base_lead_days": (
+        ASSUMPTION,
+        "a month from the factory to a running machine (shipping, customs, installation); the "
+        "queue adds to it",
+    ),
+    "machines.capacity_mw_per_year": (
+        SOURCED,
+        "cal §6.4: a lower bound on 2025's output: the network grew from about 786 EH/s at the "
+        "end of 2024 (public miners' 235.8 EH/s = 30%) to 1,057.5 EH/s on 2025-10-01 (cal §3.1), "
+        "362 EH/s a year net, at about 16.5 J/TH: 6,000 MW a year (history scenarios: fitted)",
+    ),
+    "machines.capacity_date": (OPTION, "the baseline's start, 2025-10-01"),
+    "machines.capacity_growth_per_year": (
+        ASSUMPTION,
+        "flat output after 2025 (history scenarios: fitted on 2016-2019)",
+    ),
+    "machines.capacity_break_date": (
+        SOURCED,
+        "cal §6.3: foundries cut miners' wafer starts in H1 2020 (Ebang, Canaan's FY2020 report)",
+    ),
+    "machines.capacity_growth_after_break": (
+        ASSUMPTION,
+        "flat output after 2025 (history scenarios: fitted on 2020-2021)",
+    ),
+    "machines.initial_backlog_years": (
+        OPTION,
+        "no queue at the start (Dec 2025: new models shipped at once, cal §6.2); the 2022 "
+        "backtest sets 2021's",
+    ),
+    # ---------------------------------------------------------------- expectations
+    "expectations.btc_drift": (
+        OPTION,
+        "none: the BTC process's own drift (0 for a replayed path); the history scenarios' "
+        "belief is fitted (scenarios/calibration/network.fit.toml)",
+    ),
+    "expectations.halving_pass_through": (
+        ASSUMPTION,
+        "miners know the subsidy schedule: the halving cuts the hashprice they expect by the "
+        "whole subsidy cut",
+    ),
+    "expectations.anticipate_pipeline": (
+        OPTION,
+        "off: entrants price a machine on today's hashprice path (on: they expect the machines "
+        "on order to raise the difficulty)",
+    ),
+    "expectations.adaptive_weight": (
+        OPTION,
+        "off: no weight on the difficulty's recent growth (tried with the earlier structure, "
+        "docs/calibration.md)",
+    ),
+    "expectations.trend_days": (
+        ASSUMPTION,
+        "with adaptive_weight > 0, miners extrapolate the last half year of difficulty growth",
+    ),
+    "expectations.prior_difficulty_growth_per_year": (
+        ASSUMPTION,
+        "the difficulty was flat before the start (the history scenarios set it from "
+        "data/history/difficulty.csv over the window before their start)",
     ),
     "fringe.must_run_fraction": (
         ASSUMPTION,
@@ -441,11 +476,6 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "policy.sell_fraction": (
         ASSUMPTION,
         "non-hodl miners sell all they mine (IREN 'sells daily', cal §3.11; MARA holds)",
-    ),
-    "policy.expected_difficulty_growth": (
-        ASSUMPTION,
-        "30% a year: below the ~43%/yr hashrate trend of cal §4.2 (2016-2025), assuming "
-        "growth slows",
     ),
     "policy.planning_horizon_days": (
         ASSUMPTION,
