@@ -42,9 +42,7 @@ def test_the_halving_pass_through_scales_the_cut_in_logs():
 
 def test_days_to_the_next_halving_at_600_s_blocks():
     assert days_to_next_halving(839_999) == pytest.approx(600 / 86_400)
-    assert days_to_next_halving(840_000) == pytest.approx(
-        consensus.HALVING_INTERVAL * 600 / 86_400
-    )
+    assert days_to_next_halving(840_000) == pytest.approx(consensus.HALVING_INTERVAL * 600 / 86_400)
 
 
 def test_the_adaptive_term_is_the_weighted_trailing_growth():

@@ -216,7 +216,9 @@ def test_a_backlog_raises_the_price_and_cuts_the_orders():
     _, dear = g.order(outlook, busy, fleet_mw, 1.0, day=0.0)
     assert dear > cheap and g.orders.hashrate_ths.sum() < f.orders.hashrate_ths.sum()
     queued = g.orders.hashrate_ths.sum() * 15.0 / 1e6
-    assert g.orders.arrival_day[0] == pytest.approx(30.0 + (500.0 + 0.5 * queued) / 1000 * YEAR_DAYS)
+    assert g.orders.arrival_day[0] == pytest.approx(
+        30.0 + (500.0 + 0.5 * queued) / 1000 * YEAR_DAYS
+    )
 
 
 def test_unbounded_demand_orders_until_the_price_eats_the_whole_margin():

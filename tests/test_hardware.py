@@ -8,7 +8,6 @@ import itertools
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from sim import history
@@ -18,7 +17,6 @@ from sim.hardware import (
     HardwareMarket,
     catalogue_improvement_per_year,
 )
-from sim.input.scenario import load_scenario
 from sim.input.schema import Hardware
 from sim.units import hashprice_usd_per_th_day
 

@@ -16,8 +16,8 @@ from sim.engine.params import Params, build_params
 from sim.engine.record import Recorder
 from sim.engine.state import State, assets_usd
 from sim.engine.world import World
-from sim.finance import INSTRUMENT_NAMES, BalanceSheets, EquityMarket, debt_by_owner, new_debt_table
 from sim.expectations import DifficultyTrail
+from sim.finance import INSTRUMENT_NAMES, BalanceSheets, EquityMarket, debt_by_owner, new_debt_table
 from sim.fringe import Fringe
 from sim.hardware import HardwareMarket
 from sim.machines import AsicMarket

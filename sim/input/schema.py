@@ -562,7 +562,9 @@ class Outage(Strict):
     @model_validator(mode="after")
     def _dates_in_order(self) -> Outage:
         if not self.start <= self.full <= self.return_start <= self.return_end:
-            raise ValueError("outage dates must satisfy start <= full <= return_start <= return_end")
+            raise ValueError(
+                "outage dates must satisfy start <= full <= return_start <= return_end"
+            )
         return self
 
 
