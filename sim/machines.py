@@ -7,8 +7,8 @@ output is bounded in MW whatever the machines' efficiency. Days count from the s
 
 - **Production capacity** ``K(t)``, MW of machines a year: ``capacity_mw_per_year`` on
   ``capacity_date``, growing at ``capacity_growth_per_year`` (annual log rate) before
-  ``capacity_break_date`` and at ``capacity_growth_after_break`` after it
-  (:meth:`AsicMarket.capacity_mw_per_year`).
+  ``capacity_break_date`` and at ``capacity_growth_after_break`` after it, flat after
+  ``capacity_flat_after`` if set (:meth:`AsicMarket.capacity_mw_per_year`).
 - **Backlog.** Orders queue first in, first out. Factories work the backlog off at ``K(t)``; an
   order placed today is produced after the backlog ahead of it and energised ``base_lead_days``
   later (shipping, installation), so the lead time grows with the backlog:
@@ -58,6 +58,8 @@ class AsicMarket:
         self.config = config
         self._capacity_day = float((config.capacity_date - start_date).days)
         self._break_day = float((config.capacity_break_date - start_date).days)
+        flat = config.capacity_flat_after
+        self._flat_day = np.inf if flat is None else float((flat - start_date).days)
         self.backlog_mw = 0.0  # ordered, not yet produced
         self.produced_mw = 0.0  # produced since the start (a record for the shipment check)
 
@@ -65,8 +67,10 @@ class AsicMarket:
     def capacity_mw_per_year(self, day: float) -> float:
         """Production capacity on ``day``, MW of machines a year: log-linear at
         ``capacity_growth_per_year`` before the break date, ``capacity_growth_after_break``
-        after it, through ``capacity_mw_per_year`` on ``capacity_date``."""
+        after it, through ``capacity_mw_per_year`` on ``capacity_date``; flat after
+        ``capacity_flat_after``."""
         cfg = self.config
+        day = min(day, self._flat_day)
 
         def log_growth(day_from: float, day_to: float) -> float:
             """Log growth between two days, each rate on its side of the break."""

@@ -67,6 +67,11 @@ def test_a_reference_date_after_the_break_runs_the_path_backwards_through_it():
     assert later.capacity_mw_per_year(0.0) == pytest.approx(expected)
 
 
+def test_capacity_can_be_held_flat_after_a_date():
+    m = _market(capacity_flat_after=dt.date(2021, 1, 1))
+    assert m.capacity_mw_per_year(366 + 1000) == m.capacity_mw_per_year(366)
+
+
 def test_production_works_the_backlog_off_at_capacity():
     m = _market(capacity_growth_per_year=0.0)
     m.book(300.0)

@@ -157,8 +157,9 @@ def _fleets_fit(f, limit_mw: np.ndarray, n: int) -> bool:
 
 
 def buy_asics(params, state, world, scratch) -> None:
-    """Public miners buy frontier machines (delivered at once) from spare cash, borrowing the
-    rest in converts where their policy allows and credit is open."""
+    """Public miners buy frontier machines at the machine market's price from spare cash,
+    borrowing the rest in converts where their policy allows and credit is open. They take the
+    factories' output (their MW join the backlog) but are delivered at once (from stock)."""
     ctx, dec, action = scratch.ctx, scratch.decisions, scratch.action
     buy = dec.buy_ths
     if not (buy > 0).any():
@@ -174,6 +175,7 @@ def buy_asics(params, state, world, scratch) -> None:
     if not take.any():
         return
     borrow(params, state, world, scratch, loan, CONVERTIBLE)
+    world.machines.book(float(mw_of(ths[take], ctx.frontier_jth).sum()))
     fleet.add_units(
         state.fleet,
         np.flatnonzero(take),

@@ -357,6 +357,11 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         ASSUMPTION,
         "flat output after 2025 (history scenarios: fitted on 2020-2021)",
     ),
+    "machines.capacity_flat_after": (
+        OPTION,
+        "the path goes on (the 2022 backtest holds it at its 2021-12-31 level: no later "
+        "information)",
+    ),
     "machines.initial_backlog_years": (
         OPTION,
         "no queue at the start (Dec 2025: new models shipped at once, cal §6.2); the 2022 "

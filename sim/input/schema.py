@@ -497,6 +497,11 @@ class Machines(Strict):
         le=5,
         description="annual log growth of production capacity after capacity_break_date",
     )
+    capacity_flat_after: Date | None = Field(
+        default=None,
+        description="production capacity stays at its level of this date afterwards (a "
+        "backtest: no later information moves it); none: the path goes on",
+    )
     initial_backlog_years: NonNegFloat = Field(
         default=0.0,
         le=10,
