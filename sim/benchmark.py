@@ -246,11 +246,15 @@ def _aligned_inputs(
             f"the benchmark needs inputs from {months[0] - pd.DateOffset(months=lag):%Y-%m} to "
             f"{months[-1]:%Y-%m}"
         )
+
+    def outage(column: str) -> np.ndarray:  # data without outage columns had none
+        return data[column].to_numpy()[position] if column in data else np.zeros(position.size)
+
     return (
         data["log_revenue"].to_numpy()[position - lag],
         data["log_efficiency"].to_numpy()[position],
-        data["log_online"].to_numpy()[position],
-        data["log_kept"].to_numpy()[position],
+        outage("log_online"),
+        outage("log_kept"),
     )
 
 

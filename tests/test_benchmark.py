@@ -74,6 +74,36 @@ def test_partial_adjustment_closes_a_fixed_share_of_the_gap_each_month():
     np.testing.assert_allclose(jump, goal)  # lam = 1: at the long-run level at once
 
 
+def test_an_outage_takes_the_month_off_and_its_permanent_loss_moves_the_level():
+    # at the long-run level (lam = 1 keeps it there): half the hashrate off in month 3 shows as
+    # log 0.5 that month only; a loss of 20% in month 4 drops the level it adjusts from, and
+    # with lam = 0.5 it closes half the gap back each month
+    months = pd.date_range("2021-01-01", periods=6, freq="MS")
+    data = pd.DataFrame(
+        {
+            "log_revenue": 10.0,
+            "log_efficiency": 3.0,
+            "log_online": [0.0, 0.0, np.log(0.5), 0.0, 0.0, 0.0],
+            "log_kept": [0.0, 0.0, 0.0, np.log(0.8), 0.0, 0.0],
+        },
+        index=months,
+    )
+    goal = -2.0 + 0.5 * 10.0 - 3.0
+    off = benchmark.simulate(BenchmarkParams(-2.0, 0.5, 1.0, 1), data, months[1:], goal)
+    np.testing.assert_allclose(off, [goal, goal + np.log(0.5), goal, goal, goal])
+    slow = benchmark.simulate(BenchmarkParams(-2.0, 0.5, 0.5, 1), data, months[1:], goal)
+    gap = np.log(0.8) * 0.5
+    np.testing.assert_allclose(slow[2:], [goal + gap, goal + gap / 2, goal + gap / 4])
+
+
+def test_the_china_ban_is_in_the_benchmarks_inputs():
+    days = pd.date_range("2021-05-01", "2021-12-31", freq="D")
+    online, lost = benchmark.outage_factors(days)
+    assert online[days.get_loc(pd.Timestamp("2021-07-03"))] == pytest.approx(0.54)
+    assert online[0] == 1.0 and online[-1] == 1.0
+    assert lost.sum() == pytest.approx(0.46 * 0.26)
+
+
 def test_subsidy_follows_the_halving_dates():
     days = pd.DatetimeIndex(
         ["2016-07-08", "2016-07-09", "2020-05-10", "2020-05-11", "2024-05-08", "2024-05-09"]

@@ -2,8 +2,9 @@
 
 History (difficulty, §4.1's method: the peak of the 14 days before the halving, the trough of the
 150 days after, the first day back above the peak): 2016-07-09 -5.4% and back above the peak
-after 38 days; 2020-05-11 -14.7% and 64 days. The 2016 halving lies in the calibration's fit
-window, the 2020 one in its validation window (never fitted on).
+after 38 days; 2020-05-11 -14.7% and 64 days. Both lie in the calibration's fit window
+(2016-2021); the 2020 one is also replayed from the real 2020-01-01 state (the rolling-origin
+check). The 2024 halving lies in the 2022 backtest, out of sample.
 
 Tolerances: a replayed run faces the real BTC price, so its response differs from history's only
 through the model and block-arrival noise. We ask the mean over seeds to come within 5
@@ -46,7 +47,7 @@ def responses(scenario, height: int, seeds=SEEDS) -> tuple[np.ndarray, np.ndarra
     ("name", "end", "height", "drawdown_pct", "recovery_days"),
     [
         ("history_2016", "2017-03-31", 420_000, -5.4, 38),  # in the fit window
-        ("history_2020", "2021-01-31", 630_000, -14.7, 64),  # validation window: never fitted on
+        ("history_2020", "2021-01-31", 630_000, -14.7, 64),  # the rolling origin of 2020-01-01
     ],
 )
 def test_replayed_halvings_fall_and_recover_as_history_did(
@@ -70,6 +71,17 @@ def test_at_a_flat_btc_price_the_2028_halving_stays_in_historys_range_and_recove
     drawdowns, recoveries = responses(scenario, 1_050_000, seeds=(0, 1))
     assert np.all((drawdowns <= 0.0) & (drawdowns >= -25.0)), drawdowns
     assert np.all(recoveries <= 180.0), recoveries
+
+
+@pytest.mark.slow
+def test_the_2024_halving_in_the_backtest_shows_a_drawdown():
+    # Out of sample (the 2022 backtest, real BTC price): the difficulty must fall after the
+    # 2024 halving (the earlier model showed none) and come back within the run.
+    scenario = sim.load_scenario(
+        "backtest_2022", {"scenario.end_date": pd.Timestamp("2025-06-30").date()}
+    )
+    drawdowns, recoveries = responses(scenario, 840_000, seeds=(0, 1))
+    assert np.all(drawdowns <= -1.0), drawdowns
 
 
 @pytest.mark.slow
