@@ -80,7 +80,7 @@ def test_the_2024_halving_in_the_backtest_shows_a_drawdown():
     scenario = sim.load_scenario(
         "backtest_2022", {"scenario.end_date": pd.Timestamp("2025-06-30").date()}
     )
-    drawdowns, recoveries = responses(scenario, 840_000, seeds=(0, 1))
+    drawdowns, _ = responses(scenario, 840_000, seeds=(0, 1))
     assert np.all(drawdowns <= -1.0), drawdowns
 
 
