@@ -1,6 +1,7 @@
 """The fit figure: simulated monthly difficulty (runs of the fitted values) and the free-entry
-benchmark against history, 2016-2021, with the fit and validation windows, the halvings and
-China's 2021 mining ban marked; below, the monthly log errors.
+benchmark against history, 2016-2021, with the fit window, the rolling-origin check (the same
+values run again from the real 2020-01-01 state), the halvings and China's 2021 mining ban (an
+exogenous outage in the runs) marked; below, the monthly log errors.
 
 Run ``python -m sim.calibration.figure [--abm FIT.json] --out PNG`` (docs/calibration.png is
 made this way), or ``minersim calibrate SPEC --figure PNG``. The figure is drawn on a
@@ -24,7 +25,8 @@ from sim import history as sim_history
 from sim.calibration.moments import HISTORY_HALVINGS
 from sim.calibration.results import read_fit
 
-#: China's mining ban: hashrate fell by about half from May to July 2021 (an exogenous shock).
+#: China's mining ban: hashrate fell by about half from May to July 2021 (an exogenous outage in
+#: the history scenarios, data/sources.md §6.3).
 CHINA_BAN = (pd.Timestamp("2021-05-01"), pd.Timestamp("2021-07-31"))
 SHOWN = (pd.Timestamp("2016-01-01"), pd.Timestamp("2021-12-31"))
 
@@ -83,44 +85,50 @@ def _windows(abm: dict | None) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
 
 def _abm(top, bottom, abm: dict, history: pd.Series) -> None:
     """Range of the runs (shaded) and their mean log difficulty (line) on each period."""
-    label = f"agent-based model, '{abm['name']}' fitted ({len(abm['seeds'])} runs: range, mean)"
+    runs_label = f"{len(abm['seeds'])} runs: range, mean"
+    labels = {
+        "fit": f"agent-based model, '{abm['name']}' fitted, from 2016-01 ({runs_label})",
+        "validation": "agent-based model, the same values from the 2020-01 origin (mean)",
+    }
     for period in ("fit", "validation"):
         stats = abm.get(period)
         if not stats:
             continue
+        label = labels[period]
         months = pd.DatetimeIndex(stats["paths"]["months"])
         runs = np.array(stats["paths"]["runs"], dtype=float)
         mean = runs.mean(axis=0)
-        top.fill_between(
-            months, np.exp(runs.min(axis=0)) / 1e12, np.exp(runs.max(axis=0)) / 1e12,
-            color="C0", alpha=0.25, lw=0,
-        )  # fmt: skip
-        top.plot(months, np.exp(mean) / 1e12, color="C0", lw=1.4, label=label)
+        style = {"color": "C0", "lw": 1.4, "ls": "-" if period == "fit" else ":"}
+        if period == "fit":
+            top.fill_between(
+                months, np.exp(runs.min(axis=0)) / 1e12, np.exp(runs.max(axis=0)) / 1e12,
+                color="C0", alpha=0.25, lw=0,
+            )  # fmt: skip
+        top.plot(months, np.exp(mean) / 1e12, label=label, **style)
         error = mean - history.reindex(months).to_numpy()
-        bottom.plot(months, error, color="C0", lw=1.4, label=label if period == "fit" else None)
-        label = None
+        bottom.plot(months, error, label=label, **style)
 
 
 def _benchmark(top, bottom, params, windows, history: pd.Series) -> None:
-    """The benchmark from the observed state before each period (the fit's way)."""
+    """The benchmark from the observed state before the fit window, and again before the
+    rolling origin (dotted)."""
     label = (
         f"free-entry benchmark (b = {params.b:.2f}, lam = {params.lam:.2f}/month, "
         f"L = {params.lag_months} month{'s' if params.lag_months != 1 else ''})"
     )
-    starts = [windows["fit"][0]]
+    origins = {"--": (windows["fit"][0], label)}
     if "validation" in windows:
-        starts.append(windows["validation"][0])
-    ends = [*[s - pd.Timedelta(days=1) for s in starts[1:]], SHOWN[1]]
-    for start, end in zip(starts, ends, strict=True):
-        path = benchmark.difficulty_path(start, end, params)
-        top.plot(path.index, path / 1e12, color="C1", lw=1.4, ls="--", label=label)
+        origins[":"] = (windows["validation"][0], "free-entry benchmark from the 2020-01 origin")
+    for style, (start, name) in origins.items():
+        path = benchmark.difficulty_path(start, SHOWN[1], params)
+        top.plot(path.index, path / 1e12, color="C1", lw=1.4, ls=style, label=name)
         error = np.log(path.to_numpy()) - history.reindex(path.index).to_numpy()
-        bottom.plot(path.index, error, color="C1", lw=1.4, ls="--", label=label)
-        label = None
+        bottom.plot(path.index, error, color="C1", lw=1.4, ls=style, label=name)
 
 
 def _marks(ax, windows, annotate: bool) -> None:
     colors = {"fit": "C2", "validation": "C4"}
+    names = {"fit": "fit window", "validation": "rolling origin"}
     for name, (start, end) in windows.items():
         ax.axvspan(start, end, color=colors[name], alpha=0.07, lw=0, label=None)
     ax.axvspan(*CHINA_BAN, color="C3", alpha=0.18, lw=0)
@@ -129,7 +137,7 @@ def _marks(ax, windows, annotate: bool) -> None:
     if annotate:
         for name, (start, _) in windows.items():
             ax.annotate(
-                f"{name} window",
+                names[name],
                 (start, 1),
                 xycoords=("data", "axes fraction"),
                 xytext=(4, -12),
@@ -138,7 +146,7 @@ def _marks(ax, windows, annotate: bool) -> None:
                 color=colors[name],
             )
         ax.annotate(
-            "China mining ban\n(not in the model)",
+            "China mining ban\n(an exogenous outage)",
             (CHINA_BAN[0], 0.02),
             xycoords=("data", "axes fraction"),
             xytext=(-4, 4),
@@ -163,12 +171,12 @@ def _title(abm: dict | None, windows) -> str:
     fit = benchmark.fit_summary()
     parts = [
         f"Benchmark RMSE of monthly log difficulty {fit['rmse_fit']:.3f} in sample, "
-        f"{fit['rmse_validation']:.3f} on validation"
+        f"{fit['rmse_validation']:.3f} from the 2020 origin"
     ]
     if abm is not None:
         text = f"ABM '{abm['name']}' {abm['fit']['rmse_log_difficulty']:.3f} in sample"
         if abm.get("validation"):
-            text += f", {abm['validation']['rmse_log_difficulty']:.3f} on validation"
+            text += f", {abm['validation']['rmse_log_difficulty']:.3f} from the 2020 origin"
         parts.append(text)
     return "Fits to monthly difficulty, 2016-2021\n" + "; ".join(parts)
 
