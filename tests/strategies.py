@@ -800,6 +800,11 @@ def _fringe(draw: st.DrawFn, min_classes: int) -> dict:
     }
 
 
+def _unless_none(key: str, value) -> dict:
+    """``{key: value}``, or nothing for None (TOML has no null: the key is left out)."""
+    return {} if value is None else {key: value}
+
+
 @st.composite
 def valid_scenarios(draw: st.DrawFn, max_days: int = 120) -> ScenarioFiles:
     """A small valid scenario: 0-4 public miners (with debt and AI leases), 0-3 fringe classes
@@ -832,7 +837,9 @@ def valid_scenarios(draw: st.DrawFn, max_days: int = 120) -> ScenarioFiles:
         "market": draw(_markets(start)),
         "hardware": {
             "frontier_improvement_per_year": draw(_num(0.0, 0.3)),
-            "frontier_slowdown_half_life_years": draw(st.none() | _num(0.5, 20.0)),
+            **_unless_none(
+                "frontier_slowdown_half_life_years", draw(st.none() | _num(0.5, 20.0))
+            ),
             "annual_failure_rate": draw(_num(0.0, 0.2)),
             "useful_life_years": draw(_num(1.0, 8.0)),
             "mothball_after_epochs": draw(st.integers(1, 5)),
@@ -850,7 +857,7 @@ def valid_scenarios(draw: st.DrawFn, max_days: int = 120) -> ScenarioFiles:
             "resale_exponent": draw(_num(0.0, 5.0)),
         },
         "expectations": {
-            "btc_drift": draw(st.none() | _num(-0.5, 1.0)),
+            **_unless_none("btc_drift", draw(st.none() | _num(-0.5, 1.0))),
             "adaptive_weight": draw(_num(0.0, 1.0)),
         },
         "miners": {

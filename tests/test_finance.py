@@ -263,6 +263,7 @@ def test_compact_keeps_the_efficiency_of_units_without_hashrate():
         site_usd_mwh=[40.0, 40.0, 30.0, 30.0, 50.0],
         mothballed=False,
         mothballed_epochs=0,
+        exposed=False,
     )
     fleet.compact(f)
     idle = f.owner == 1
@@ -290,6 +291,7 @@ def _unit(**values) -> Table:
         site_usd_mwh=40.0,
         mothballed=False,
         mothballed_epochs=0,
+        exposed=False,
     )
     f.append(**{**row, **values})
     return f

@@ -328,10 +328,9 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "$0.78/W (2018-11), S17+ $0.54/W (2020-03), S19 Pro $0.77/W (2020-05): $0.775/W",
     ),
     "machines.markup_per_backlog_year": (
-        SOURCED,
-        "cal §6.2: 2021's peak prices over the floor at 2021's lead times: $4.04/W (Hashrate "
-        "Index, <38 J/TH, 7 May 2021, S19 Pro) and $3.74/W (S19 XP futures, Dec 2021) with 6-9 "
-        "months of backlog: (price / 0.775 - 1) / 0.625 = 6.7 and 6.1; 6.4, their mean",
+        CALIBRATED,
+        FIT + "; checked against cal §6.2: 2021's peak prices over the floor at 2021's 6-9 "
+        "month queue imply 6.1-6.7, and the S9's $1.28/W of 2017 about 1.7",
     ),
     "machines.base_lead_days": (
         ASSUMPTION,

@@ -462,7 +462,7 @@ class Machines(Strict):
         "USD per W of its power draw ($/TH = floor x J/TH)",
     )
     markup_per_backlog_year: NonNegFloat = Field(
-        default=6.4,
+        default=2.236,
         le=1000,
         description="scarcity markup: the price is floor x (1 + this x the backlog in years "
         "of production capacity)",
@@ -606,7 +606,7 @@ class Fringe(Strict):
         "price (mean kept): a smooth supply curve instead of a whole class switching at once",
     )
     supply_elasticity: PositiveFloat = Field(
-        default=0.9319,
+        default=0.8859,
         le=100,
         description="% more MW per % higher power price beyond an agent's capacity",
     )
@@ -617,7 +617,7 @@ class Fringe(Strict):
         description="exogenous annual log growth of each agent's power capacity",
     )
     supply_build_per_year: NonNegFloat = Field(
-        default=1.52,
+        default=4.808,
         le=100,
         description="rate at which capacity is built out toward the MW held beyond it, per year "
         "(1 / the power build-out's mean lag in years)",
@@ -626,7 +626,7 @@ class Fringe(Strict):
         default=1.0, le=100, description="power capacity at the start / the initial fleet's MW"
     )
     build_mw_per_year: PositiveFloat = Field(
-        default=4000.0,
+        default=20970.0,
         le=1e7,
         description="network-wide bound on the power capacity built out for mining, MW a year "
         "(interconnections, substations); shared pro rata among the agents that want it",
@@ -637,7 +637,7 @@ class Fringe(Strict):
         "the fringe's power capacity (pro rata), linear between points; empty: none",
     )
     adjustment_per_epoch: Fraction = Field(
-        default=0.224,
+        default=0.02149,
         description="share of the gap between the profitable and the held MW ordered per epoch",
     )
     in_transit_growth_per_year: NonNegFloat = Field(
