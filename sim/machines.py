@@ -8,7 +8,10 @@ output is bounded in MW whatever the machines' efficiency. Days count from the s
 - **Production capacity** ``K(t)``, MW of machines a year: ``capacity_mw_per_year`` on
   ``capacity_date``, growing at ``capacity_growth_per_year`` (annual log rate) before
   ``capacity_break_date`` and at ``capacity_growth_after_break`` after it, flat after
-  ``capacity_flat_after`` if set (:meth:`AsicMarket.capacity_mw_per_year`).
+  ``capacity_flat_after`` if set (:meth:`AsicMarket.capacity_mw_per_year`), times what the
+  factories invest: they grow capacity at ``capacity_response_per_backlog_year`` x the backlog
+  in years and lose it at ``capacity_decay_per_year`` (log rates; endogenous capacity, off by
+  default; :meth:`AsicMarket.produce`).
 - **Backlog.** Orders queue first in, first out. Factories work the backlog off at ``K(t)``; an
   order placed today is produced after the backlog ahead of it and energised ``base_lead_days``
   later (shipping, installation), so the lead time grows with the backlog:
@@ -61,6 +64,7 @@ class AsicMarket:
         flat = config.capacity_flat_after
         self._flat_day = np.inf if flat is None else float((flat - start_date).days)
         self.backlog_mw = 0.0  # ordered, not yet produced
+        self.investment_log = 0.0  # log of the capacity the factories added by responding
         self.produced_mw = 0.0  # produced since the start (a record for the shipment check)
 
     # ------------------------------------------------------------------ capacity and queue
@@ -82,7 +86,8 @@ class AsicMarket:
             ) / YEAR_DAYS
             return total if day_to >= day_from else -total
 
-        return cfg.capacity_mw_per_year * float(np.exp(log_growth(self._capacity_day, day)))
+        path = log_growth(self._capacity_day, day) + self.investment_log
+        return cfg.capacity_mw_per_year * float(np.exp(path))
 
     def backlog_years(self, day: float, extra_mw: float = 0.0) -> float:
         """Years of production the backlog (plus ``extra_mw`` of new orders) takes at ``day``'s
@@ -143,11 +148,17 @@ class AsicMarket:
 
     def produce(self, day_from: float, day_to: float) -> float:
         """Work the backlog off from ``day_from`` to ``day_to`` at the capacity of their
-        midpoint; returns the MW produced."""
+        midpoint, then let the factories respond to what is left: capacity grows at
+        ``capacity_response_per_backlog_year`` x the backlog in years less
+        ``capacity_decay_per_year`` (log rates a year; endogenous capacity, 0 by default);
+        returns the MW produced."""
+        cfg = self.config
         years = max(day_to - day_from, 0.0) / YEAR_DAYS
         made = min(self.backlog_mw, self.capacity_mw_per_year(0.5 * (day_from + day_to)) * years)
         self.backlog_mw -= made
         self.produced_mw += made
+        response = cfg.capacity_response_per_backlog_year * self.backlog_years(day_to)
+        self.investment_log += (response - cfg.capacity_decay_per_year) * years
         return made
 
 

@@ -356,6 +356,15 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         ASSUMPTION,
         "flat output after 2025 (history scenarios: fitted on 2020-2021)",
     ),
+    "machines.capacity_response_per_backlog_year": (
+        OPTION,
+        "off: capacity follows its path (history scenarios: fitted, scenarios/calibration/"
+        "network.toml, attempt 3)",
+    ),
+    "machines.capacity_decay_per_year": (
+        OPTION,
+        "off: capacity follows its path (history scenarios: fitted with the response)",
+    ),
     "machines.capacity_flat_after": (
         OPTION,
         "the path goes on (the 2022 backtest holds it at its 2021-12-31 level: no later "

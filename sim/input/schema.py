@@ -497,6 +497,18 @@ class Machines(Strict):
         le=5,
         description="annual log growth of production capacity after capacity_break_date",
     )
+    capacity_response_per_backlog_year: NonNegFloat = Field(
+        default=0.0,
+        le=100,
+        description="endogenous capacity: the factories grow capacity at this x the backlog in "
+        "years of production a year (log rate; they invest while orders queue)",
+    )
+    capacity_decay_per_year: NonNegFloat = Field(
+        default=0.0,
+        le=10,
+        description="endogenous capacity: it shrinks at this log rate a year (lines retired or "
+        "switched to other chips) less the response to the backlog",
+    )
     capacity_flat_after: Date | None = Field(
         default=None,
         description="production capacity stays at its level of this date afterwards (a "
