@@ -837,9 +837,7 @@ def valid_scenarios(draw: st.DrawFn, max_days: int = 120) -> ScenarioFiles:
         "market": draw(_markets(start)),
         "hardware": {
             "frontier_improvement_per_year": draw(_num(0.0, 0.3)),
-            **_unless_none(
-                "frontier_slowdown_half_life_years", draw(st.none() | _num(0.5, 20.0))
-            ),
+            **_unless_none("frontier_slowdown_half_life_years", draw(st.none() | _num(0.5, 20.0))),
             "annual_failure_rate": draw(_num(0.0, 0.2)),
             "useful_life_years": draw(_num(1.0, 8.0)),
             "mothball_after_epochs": draw(st.integers(1, 5)),
