@@ -11,6 +11,7 @@ import numpy as np
 from sim.engine.build import build
 from sim.engine.epoch import run_to_horizon
 from sim.errors import MinersimError
+from sim.health import run_health
 from sim.input.scenario import Scenario, load_scenario
 from sim.results import RunResult, epochs_frame, miners_frame
 
@@ -23,14 +24,21 @@ def checked_seed(seed) -> int:
 
 
 def result_of(spec: Scenario, seed: int, state) -> RunResult:
-    """The epoch and miner tables of a finished (or stopped) run of ``spec``."""
+    """The epoch and miner tables of a finished (or stopped) run of ``spec``; ``meta`` says
+    whether it stalled or is degenerate, and why (:func:`sim.health.run_health`)."""
+    epochs = epochs_frame(state.recorder)
+    stalled, reason = run_health(epochs, spec.config.scenario.end_date, state.stalled)
     return RunResult(
-        epochs=epochs_frame(state.recorder),
+        epochs=epochs,
         miners=miners_frame(state.recorder),
         scenario_name=spec.name,
         seed=seed,
         scenario_hash=spec.content_hash,
-        meta={"stalled": state.stalled, "defaults": list(state.default_events)},
+        meta={
+            "stalled": stalled,
+            "stall_reason": reason,
+            "defaults": list(state.default_events),
+        },
     )
 
 

@@ -256,13 +256,21 @@ def test_main_writes_a_banded_report_and_replaces_only_its_own_folder(tmp_path, 
     assert code == 2 and "--force" in err
 
 
-def test_the_headline_counts_runs_that_stopped_early():
-    from sim.analysis.report import HEADLINE_COLUMNS, _headline_bands
+def test_the_report_leaves_stalled_runs_out_and_says_which_and_why(tmp_path):
+    from sim.analysis.report import HEADLINE_COLUMNS, _sound_runs
 
     epochs = sim.run("demo", seed=0, overrides=SHORT).epochs
-    runs = [epochs.assign(run=k, point=0, stalled=k == 1) for k in range(2)]
+    runs = [epochs.assign(run=k, point=0, stalled=k > 0) for k in range(3)]
+    runs[2].loc[runs[2].index[1], "epoch_days"] = 400.0  # degenerate: one epoch of 400 days
     frame = pd.concat(runs, ignore_index=True)[
-        ["run", "point", "epoch", "date", "stalled", *HEADLINE_COLUMNS]
+        ["run", "point", "epoch", "date", "stalled", "epoch_days", *HEADLINE_COLUMNS]
     ]
-    assert "1 of 2 runs stopped early" in _headline_bands(frame, None, None)
-    assert "stopped early" not in _headline_bands(frame.assign(stalled=False), None, None)
+    (tmp_path / "tables").mkdir()
+    used, lines = _sound_runs(frame, tmp_path)
+    assert sorted(used["run"].unique()) == [0]
+    text = " ".join(lines)
+    assert "Runs used: 1 of 3" in text
+    assert "run 1: the chain stopped" in text and "run 2: an epoch lasted 400 days" in text
+    assert pd.read_csv(tmp_path / "tables" / "runs_excluded.csv")["run"].tolist() == [1, 2]
+    kept, lines = _sound_runs(frame.assign(stalled=False), tmp_path)
+    assert len(kept) == len(frame) and "all 3; none stalled" in lines[0]

@@ -49,8 +49,12 @@ def collapse(low_usd: float, days: int, must_run: float, horizon_days: int) -> d
 
 
 def stopped_early(epochs: pd.DataFrame, end: dt.date) -> bool:
-    """The independent reading of "stalled": no epoch, or the last ends before the end date."""
-    return epochs.empty or epochs["date"].iloc[-1].date() < end
+    """The independent reading of "stalled": no epoch, the last ends before the end date, or the
+    run is degenerate (an epoch over 140 days, or an end over 140 days past the end date)."""
+    if epochs.empty or epochs["date"].iloc[-1].date() < end:
+        return True
+    overrun = (epochs["date"].iloc[-1].date() - end).days
+    return bool(epochs["epoch_days"].max() > 140 or overrun > 140)
 
 
 @pytest.mark.timeout(600)
@@ -105,7 +109,7 @@ def test_report_of_a_stalled_run_says_so(tmp_path):
     sets += ["--set", "market.btc.points=[[2025-10-01, 118649.0], [2025-11-01, 1000.0]]"]
     sets += ["--set", "fringe.must_run_fraction=0.0"]
     assert main(["run", str(demo), "--out", str(out), *sets]) == 3
-    assert "stopped early**: its chain stalled" in write_report(out).read_text()
+    assert "stopped early** (the chain stopped before the end date" in write_report(out).read_text()
 
 
 @pytest.fixture

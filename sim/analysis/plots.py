@@ -38,6 +38,7 @@ class Layers:
         self.bands, self.example, self.example_label = bands, example, example_label
         self.runs = int(bands["runs"].iloc[0]) if bands is not None and len(bands) else 0
         self.inner: dict = {}  # axes -> whether every band on it has its p25-p75 drawn
+        self.drawn: dict = {}  # axes -> the values drawn on it (display units)
 
     def draw(
         self, ax, column: str, color: str, label: str | None = None, inner: bool = True
@@ -52,21 +53,31 @@ class Layers:
             median = f"{label} (median of {self.runs} runs)"
             style.draw_bands(ax, rows["date"], p, color, median, inner=inner)
             self.inner[ax] = self.inner.get(ax, True) and inner
+            self.drawn.setdefault(ax, []).extend([p[5], p[95]])
         if self.example is not None:
             banded = self.bands is not None
+            values = self.example[column].to_numpy(dtype=float) * q.scale
+            self.drawn.setdefault(ax, []).append(values)
             ax.plot(
                 self.example["date"],
-                self.example[column] * q.scale,
+                values,
                 color=color,
                 lw=1.0 if banded else 1.6,
                 ls="--" if banded else "-",
                 label="_example" if banded else label,  # one legend entry for all: finish()
             )
 
-    def finish(self, ax, title: str, ylabel: str, log: bool = False) -> None:
-        """Title, y label, plain ticks (log ticks at 1-2-5), grid, halving mark, legend."""
+    def finish(self, ax, title: str, ylabel: str, log: bool | None = None) -> None:
+        """Title, y label, plain ticks (log ticks at 1-2-5), grid, halving mark, legend.
+
+        ``log=None``: a log axis when what was drawn spans orders of magnitude
+        (:func:`sim.analysis.style.spans_orders`), said in the y label."""
         if self.bands is None:
             title += f" ({self.example_label})"
+        if log is None:
+            drawn = self.drawn.get(ax, [])
+            log = style.spans_orders(np.concatenate(drawn)) if drawn else False
+            ylabel += " (log scale)" if log else ""
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(ylabel.replace("$", r"\$"))
         style.log_ticks(ax) if log else style.plain_ticks(ax)

@@ -29,6 +29,7 @@ from sim.analysis import folders, plots, style
 from sim.analysis.markdown import band_cell, markdown_table, number_column, percentiles
 from sim.analysis.summary import FAN_COLUMNS, fan_quantiles, final_values
 from sim.batch.store import read_epochs
+from sim.health import MAX_EPOCH_DAYS, stalled_runs
 from sim.paths import SCENARIOS_DIR
 
 #: Rows of the headline table: the columns' values at the end of each run.
@@ -85,6 +86,8 @@ def _run_page(root: Path) -> list[str]:
     has_batch = (batch / folders.METADATA_FILE).is_file()
     batch_meta = folders.read_json(batch / folders.METADATA_FILE) if has_batch else None
     frame = _batch_epochs(batch, batch_meta) if has_batch else None
+    if frame is not None:
+        frame, used = _sound_runs(frame, root)
 
     lines = [f"# minersim report: {meta.get('scenario_name', root.name)}", ""]
     lines += [_provenance(meta, batch_meta), ""]
@@ -92,6 +95,7 @@ def _run_page(root: Path) -> list[str]:
     if frame is not None:
         runs = frame["run"].nunique()
         lines += [f"## Headline: {runs} runs (median and p5-p95 over runs)", ""]
+        lines += used
         lines += [_headline_bands(frame, epochs, example), ""]
         lines += [_headline_table(frame, epochs, example, root), ""]
         bands = fan_quantiles(frame, [*plots.FIGURE_COLUMNS, "height"])
@@ -121,7 +125,7 @@ def _batch_page(root: Path) -> list[str]:
 
     meta = folders.read_json(root / folders.METADATA_FILE) or {}
     parameters = list(meta.get("parameters", []))
-    frame = _batch_epochs(root, meta)
+    frame, used = _sound_runs(_batch_epochs(root, meta), root)
     runs = frame["run"].nunique()
     sampler = meta.get("sampler", {}).get("kind", "monte_carlo")
     what = "Monte Carlo" if sampler == "monte_carlo" else f"{sampler} sweep"
@@ -130,6 +134,7 @@ def _batch_page(root: Path) -> list[str]:
     lines += [_caveat(root), ""]
     pooled = " (all points pooled)" if parameters else ""
     lines += [f"## Headline: {runs} runs{pooled} (median and p5-p95 over runs)", ""]
+    lines += used
     lines += [_headline_bands(frame, None, None), ""]
     lines += [_headline_table(frame, None, None, root), ""]
     bands = fan_quantiles(frame, [*plots.FIGURE_COLUMNS, "height"])
@@ -154,8 +159,36 @@ def _batch_epochs(root: Path, meta: dict) -> pd.DataFrame:
     wanted = dict.fromkeys(["run", "point", "epoch", "date", *meta.get("parameters", [])])
     wanted.update(dict.fromkeys([*plots.FIGURE_COLUMNS, *HEADLINE_COLUMNS, "height"]))
     if "stalled" in meta.get("columns", {}):
-        wanted["stalled"] = None
+        wanted["stalled"] = wanted["epoch_days"] = None
     return read_epochs(root, columns=list(wanted))
+
+
+def _sound_runs(frame: pd.DataFrame, root: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The runs the bands use, and a paragraph saying how many runs were used and which were
+    left out, and why: runs marked stalled (their chain stopped, or degenerate: an epoch longer
+    than :data:`sim.health.MAX_EPOCH_DAYS`); the full list goes to ``tables/runs_excluded.csv``.
+    If every run stalled, all are kept and the paragraph says so."""
+    runs = frame["run"].nunique()
+    if "stalled" not in frame:
+        return frame, [f"**Runs used**: all {runs} (this batch does not record stalled runs).", ""]
+    excluded = stalled_runs(frame)
+    excluded.to_csv(root / "tables" / "runs_excluded.csv", index=False)
+    if excluded.empty:
+        return frame, [f"**Runs used**: all {runs}; none stalled or degenerate (`sim.health`).", ""]
+    if len(excluded) == runs:
+        return frame, [
+            f"**Every one of the {runs} runs stalled or is degenerate** (`sim.health`): the "
+            "figures below show them all; their values after the chain stopped mean nothing.",
+            "",
+        ]
+    why = "; ".join(f"run {r.run}: {r.why}" for r in excluded.itertuples())
+    text = (
+        f"**Runs used: {runs - len(excluded)} of {runs}.** Left out of every band and table "
+        f"below, {len(excluded)} stalled or degenerate runs (a chain that stopped, or an epoch "
+        f"longer than {MAX_EPOCH_DAYS:.0f} days: `sim.health`): {why}. The list: "
+        "`tables/runs_excluded.csv`."
+    )
+    return frame[~frame["run"].isin(excluded["run"])], [text, ""]
 
 
 def _as_batch(epochs: pd.DataFrame) -> pd.DataFrame:
@@ -188,9 +221,10 @@ def _provenance(run_meta: dict, batch_meta: dict | None) -> str:
     if run_meta:
         parts.append(f"Example run: seed {run_meta['seed']} (finished {run_meta['finished']}).")
         if run_meta.get("stalled"):
+            why = run_meta.get("stall_reason") or "its chain stalled"
             parts.append(
-                f"**The example run stopped early**: its chain stalled on "
-                f"{run_meta['last_epoch_date']}, before the end date {run_meta['end_date']}."
+                f"**The example run stopped early** ({why}): its last epoch ends "
+                f"{run_meta['last_epoch_date']}, its end date is {run_meta['end_date']}."
             )
     command = run_meta.get("command") or _batch_command(batch_meta)
     if command:
@@ -272,13 +306,6 @@ def _headline_bands(frame: pd.DataFrame, example: pd.DataFrame | None, label: st
         f"public miners defaulted: {band('miners_defaulted', decimals=0)}, with at least one "
         f"default in {100 * (defaulted > 0).mean():.0f}% of runs."
     )
-    if "stalled" in frame:
-        stalled = int(frame.groupby("run")["stalled"].any().sum())
-        if stalled:
-            sentence += (
-                f" **{stalled} of {runs} runs stopped early** (their chain stalled before the "
-                "end date): their last values are from that earlier date."
-            )
     if example is not None:
         price = example["btc_price_usd"].iloc[-1]
         rank = 100 * (finals["btc_price_usd"] < price).mean()

@@ -111,6 +111,18 @@ def log_ticks(ax: Axes, axis: str = "y") -> None:
     target.set_minor_formatter(NullFormatter())
 
 
+#: A value axis whose positive values span more than this ratio (an order of magnitude) is
+#: drawn on a log scale (:func:`spans_orders`): a linear one would flatten all but the top band.
+LOG_SPAN = 10.0
+
+
+def spans_orders(values) -> bool:
+    """Whether the finite positive ``values`` span more than :data:`LOG_SPAN` (max / min)."""
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v) & (v > 0)]
+    return bool(len(v)) and float(v.max()) > LOG_SPAN * float(v.min())
+
+
 # --------------------------------------------------------------------------------------------
 # Bands
 

@@ -103,6 +103,7 @@ def run_into_folder(
         command_kind,
         data_dirs,
     )
+    meta["stall_reason"] = result.meta.get("stall_reason", "")
     folders.write_run(result, out, meta)
     e = result.epochs
     if len(e):
@@ -114,10 +115,9 @@ def run_into_folder(
         )
     if meta["stalled"]:
         print(
-            f"minersim: warning: the chain stalled: the run stopped at "
-            f"{meta['last_epoch_date'] or 'its start'}, before its end date {meta['end_date']} "
-            f"(too little hashrate for the difficulty; metadata.json: stalled = true); exit status "
-            f"{STALLED_EXIT}",
+            f"minersim: warning: the chain stalled: {meta['stall_reason']} (last epoch "
+            f"{meta['last_epoch_date'] or 'none'}, end date {meta['end_date']}; metadata.json: "
+            f"stalled = true, stall_reason); exit status {STALLED_EXIT}",
             file=sys.stderr,
         )
     return out, meta["stalled"]

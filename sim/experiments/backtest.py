@@ -37,7 +37,7 @@ DISPLAY_MONTHS = (1, 7)  # the Markdown table shows January and July (and observ
 
 
 def one_run(scenario: sim.Scenario, seed: int) -> dict:
-    epochs = sim.run(scenario, seed=seed).epochs
+    epochs = common.run(scenario, seed).epochs
     return {
         "epochs": epochs[["date", "height", "difficulty", "hashrate_ehs", "epoch_days"]],
         "initial": scenario.config.chain.difficulty,

@@ -61,7 +61,7 @@ def opening_groups(scenario: sim.Scenario) -> pd.DataFrame:
 
 
 def one_run(scenario: sim.Scenario, seed: int) -> pd.DataFrame:
-    result = sim.run(scenario, seed=seed)
+    result = common.run(scenario, seed)
     public = result.miners[result.miners["kind"] == "public"]
     return public[
         ["epoch", "date", "name", "revenue_usd", "power_cost_usd", "ai_noi_usd", "defaulted"]
