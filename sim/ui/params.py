@@ -208,7 +208,7 @@ class UiMiningModel(MiningModel):
     """
 
     page_defaults: ClassVar[PageDefaults]
-    explain_decisions = True  # the policies return their reasons for the page's "Why" panel
+    explains_by_default = True  # the policies return their reasons for the page's "Why" panel
 
     def __init__(
         self,
