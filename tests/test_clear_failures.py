@@ -6,15 +6,18 @@ from __future__ import annotations
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 from serial_backend import use_serial_backend
 
 import sim
 from sim.batch.store import read_miners
+from sim.cli import main
 from sim.errors import MinersimError
 from sim.main_guard import unguarded_script
 
+ROOT = Path(__file__).resolve().parents[1]
 GUARDED = 'import sim\n\nif __name__ == "__main__":\n    sim.monte_carlo("demo", 2, 1, "out")\n'
 
 
@@ -58,3 +61,67 @@ def test_read_miners_says_the_batch_ran_without_miners(tmp_path, monkeypatch):
     sim.monte_carlo("demo", 1, 0, tmp_path / "mc", progress=False)
     with pytest.raises(MinersimError, match="run without --miners"):
         read_miners(tmp_path / "mc")
+
+
+# ------------------------------------------------------------------ the command line
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"minersim {sim.__version__}"
+
+
+@pytest.mark.parametrize("argv", [["experiment"], ["experiment", "cost_to_mine"]])
+def test_experiment_help_is_plain_text_with_minersim_usage(argv, capsys):
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    text = capsys.readouterr().out
+    assert "``" not in text and ":mod:" not in text and "python -m" not in text
+    assert text.startswith(f"usage: minersim {' '.join(argv)}")
+
+
+@pytest.mark.parametrize("compiling", [True, False])
+def test_run_says_compiles_only_when_numba_will_compile(compiling, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("sim.compiled.needs_compiling", lambda: compiling)
+    argv = ["run", "demo", "--out", str(tmp_path / "r"), "--set", "scenario.end_date=2025-11-01"]
+    assert main(argv) == 0
+    assert ("numba compiles" in capsys.readouterr().out) is compiling
+
+
+def test_the_compile_check_reads_numba_cache(monkeypatch, tmp_path):
+    from sim.compiled import needs_compiling
+
+    sim.run("demo", seed=0, overrides={"scenario.end_date": "2025-11-01"})  # warm (or fill) it
+    assert needs_compiling() is False
+
+
+def test_mc_suggests_report_as_the_readme_does(tmp_path, monkeypatch, capsys):
+    use_serial_backend(monkeypatch)
+    out = tmp_path / "mc"
+    assert (
+        main(
+            [
+                "mc",
+                "demo",
+                "--runs",
+                "1",
+                "--out",
+                str(out),
+                "--set",
+                "scenario.end_date=2025-11-01",
+            ]
+        )
+        == 0
+    )
+    assert f"Next: minersim report {out}" in capsys.readouterr().out
+
+
+def test_hashprice_is_written_one_way():
+    from sim.analysis import style
+    from sim.units import HASHPRICE_UNIT
+
+    assert HASHPRICE_UNIT == "$/PH/day"
+    assert style.quantity("hashprice_usd_per_ph_day").unit == HASHPRICE_UNIT
+    for module in ("sim/ui/charts.py", "sim/analysis/plots.py", "sim/analysis/report.py"):
+        assert "PH/s per day" not in (ROOT / module).read_text()

@@ -206,7 +206,7 @@ def price_vs_cost(layers: Layers) -> Figure:
 
 
 def hashprice(layers: Layers) -> Figure:
-    """Realised hashprice, $ per PH/s per day."""
+    """Realised hashprice, $/PH/day."""
     fig, (ax,) = _figure(size=(9, 3.8))
     layers.draw(ax, "hashprice_usd_per_ph_day", style.GREEN)
     layers.finish(ax, "Hashprice", style.quantity("hashprice_usd_per_ph_day").header)

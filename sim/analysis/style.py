@@ -16,6 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from sim.units import HASHPRICE_UNIT
+
 #: Okabe-Ito colours: distinct for colour-blind readers and where translucent bands overlap
 #: (blue over vermillion stays two colours; matplotlib's blue over orange turns brown).
 BLUE, VERMILLION, GREEN, PURPLE = "#0072B2", "#D55E00", "#009E73", "#CC79A7"
@@ -51,7 +53,7 @@ QUANTITIES = {
     "hashrate_ehs": Quantity("network hashrate", "EH/s"),
     "difficulty": Quantity("difficulty", "T (10^12)", 1e-12),
     "btc_price_usd": Quantity("BTC price", "$k", 1e-3),
-    "hashprice_usd_per_ph_day": Quantity("hashprice", "$/PH/day"),
+    "hashprice_usd_per_ph_day": Quantity("hashprice", HASHPRICE_UNIT),
     "cost_to_mine_cash_usd": Quantity("cash cost to mine", "$k/BTC", 1e-3),
     "cost_to_mine_allin_usd": Quantity("all-in cost to mine", "$k/BTC", 1e-3),
     "total_debt_usd": Quantity("public miners' debt", "$bn", 1e-9),

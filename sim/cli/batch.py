@@ -241,13 +241,16 @@ def _report(args: argparse.Namespace, start) -> int:
         f"{args.command} {args.scenario}: {summary.total_runs} runs{resumed}; "
         f"{summary.completed_runs} ran in {summary.elapsed_s:.1f} s "
         f"({summary.runs_per_s:.1f} runs/s); results in {summary.out}. "
-        f"Next: minersim summarize {summary.out}"
+        f"Next: minersim report {summary.out}"
     )
     if summary.stalled_runs:
+        from sim.health import MAX_EPOCH_DAYS
+
         print(
             f"minersim: warning: {summary.stalled_runs} of {summary.total_runs} runs stalled: "
-            "their chain stopped before the end date (too little hashrate for the difficulty); "
-            "their rows have stalled = True",
+            f"their chain stopped, or an epoch lasted over {MAX_EPOCH_DAYS:.0f} days "
+            "(sim.health); their rows have stalled = True and the report and summaries leave "
+            "them out",
             file=sys.stderr,
         )
     return 0

@@ -73,6 +73,7 @@ def run_into_folder(
     (``minersim main`` re-runs into its own folder).
     """
     from sim.analysis import folders
+    from sim.compiled import needs_compiling
     from sim.runner import run  # the engine, imported only when a run is asked for
 
     overrides = parse_overrides(args.overrides)
@@ -83,9 +84,10 @@ def run_into_folder(
         out, replace=args.force, replaceable_command=command_kind if rerun_replaces else None
     )
     config = scenario.config.scenario
+    compiling = " (first, numba compiles the engine for this machine: a minute or two)"
     print(
-        f"{scenario.name}: running {config.start_date} to {config.end_date}, seed {args.seed} "
-        "(a first run on this machine also compiles the block kernel: a minute or two)",
+        f"{scenario.name}: running {config.start_date} to {config.end_date}, seed {args.seed}"
+        + (compiling if needs_compiling() else ""),
         flush=True,
     )
     started, clock = folders.now(), time.perf_counter()

@@ -54,7 +54,7 @@ def parse_args(
 ) -> argparse.Namespace:
     """The options every experiment takes: --runs, --out, --seed, --workers."""
     parser = argparse.ArgumentParser(
-        prog=f"python -m sim.experiments.{name}", description=description
+        prog=f"minersim experiment {name}", description=description.replace("``", "")
     )
     parser.add_argument(
         "--runs", type=int, default=default_runs, help=f"runs per scenario (default {default_runs})"

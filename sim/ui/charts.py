@@ -16,6 +16,7 @@ import numpy as np
 from sim.ui import data
 from sim.ui.params import POLICY_KEY, SLIDERS, config_value, slider_value
 from sim.ui.svg import Marker, Series, line_chart
+from sim.units import HASHPRICE_UNIT
 
 FRINGE = "fringe"
 COLORS = {
@@ -85,7 +86,7 @@ def network_charts(model, other=None) -> list[str]:
             model,
             "hashprice",
             "Hashprice",
-            "USD per PH/s per day",
+            HASHPRICE_UNIT,
             _compared(model, other, "hashprice_usd_per_ph_day", "Hashprice", c["hashprice"]),
         ),
         _chart(model, "capacity", "Mining against AI capacity", "MW", capacity),
@@ -217,7 +218,7 @@ def reason_rows(r: dict) -> list[tuple[str, str, str]]:
             "Hashprice now / expected, against its fleet's breakeven",
             f"{_num(r['hashprice_usd_per_th_day'] * 1e3, '.2f')} / "
             f"{_num(r['expected_hashprice_usd_per_th_day'] * 1e3, '.2f')} against "
-            f"{_num(r['breakeven_usd_per_th_day'] * 1e3, '.2f')} USD per PH/s per day",
+            f"{_num(r['breakeven_usd_per_th_day'] * 1e3, '.2f')} {HASHPRICE_UNIT}",
         ),
         (
             "Machines",
