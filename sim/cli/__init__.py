@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "ui",
     "calibrate",
     "discover",
+    "params",
 )
 
 
