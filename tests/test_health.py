@@ -73,7 +73,7 @@ def test_experiments_leave_out_excluded_runs_and_say_so(tmp_path, capsys):
         "excluded": 6 - used,
         "why excluded": "",
     }
-    assert f"{6 - used} runs left out" in capsys.readouterr().out
+    assert f"runs left out (demo: {6 - used} stalled)" in capsys.readouterr().out
 
 
 def test_sound_raises_for_a_stalled_result():

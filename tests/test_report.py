@@ -155,6 +155,24 @@ def test_monte_carlo_report_bands_are_the_runs_percentiles(tmp_path):
     assert (out / "tables" / "yearly.csv").is_file()
 
 
+def test_a_batch_with_miners_draws_each_miner_as_bands_over_runs(tmp_path):
+    out = tmp_path / "mc"
+    sim.monte_carlo("demo", 3, 1, out, workers=1, overrides=SHORT, miners=True, progress=False)
+    page = write_report(out).read_text()
+    assert "## Public miners (3 runs: median and p5-p95)" in page
+    assert (out / "figures" / "public_miners.png").stat().st_size > 1000
+    table = pd.read_csv(out / "tables" / "public_miners_end.csv")
+    assert list(table.columns[:5]) == [
+        "company",
+        "market cap, $bn",
+        "debt, $m",
+        "AI/HPC share, %",
+        "defaulted, % of runs",
+    ]
+    assert table["market cap, $bn"].str.fullmatch(r"[\d.,]+ \([\d.,]+ to [\d.,]+\)").all()
+    assert len(table) == len(sim.load_scenario("demo").miners)
+
+
 @pytest.mark.slow
 def test_sweep_report_lists_its_points(tmp_path):
     out = tmp_path / "grid"

@@ -255,6 +255,50 @@ def public_miners(miners: pd.DataFrame, example_label: str) -> Figure:
     return fig
 
 
+#: The per-miner panels of :func:`public_miner_bands`: column, title, unit, scale, log axis.
+MINER_PANELS = (
+    ("market_cap_usd", "market cap", r"\$bn", 1e-9, True),
+    ("ai_share_pct", "AI/HPC share of capacity", "%", 1.0, False),
+)
+
+
+def public_miner_bands(
+    bands: dict[str, pd.DataFrame], example: pd.DataFrame | None, example_label: str
+) -> Figure:
+    """Each public miner's market cap ($bn, log scale) and AI/HPC share of its capacity (%) over
+    the runs: one row of panels per miner, p5-p95 and p25-p75 bands with the median (``bands``:
+    miner name -> quantiles as :func:`sim.analysis.summary.fan_quantiles` returns them), and the
+    example run dashed (``example``: its miners table, or None)."""
+    names = list(bands)
+    fig, axes = _figure(len(names), len(MINER_PANELS), size=(12, 2.3 * len(names)), sharex=True)
+    axes = axes.reshape(len(names), len(MINER_PANELS))
+    for row, name in enumerate(names):
+        for col, (column, title, unit, scale, log) in enumerate(MINER_PANELS):
+            ax = axes[row, col]
+            rows = bands[name][bands[name]["column"] == column]
+            p = {k: rows[f"p{k}"].to_numpy(dtype=float) * scale for k in (5, 25, 50, 75, 95)}
+            style.draw_bands(ax, rows["date"], p, style.BLUE, "median of the runs")
+            if example is not None:
+                mine = example[example["name"] == name]
+                ax.plot(mine["date"], mine[column] * scale, color=style.BLACK, lw=1.0, ls="--")
+            ax.set_title(f"{name}: {title}, {unit}", fontsize=9)
+            style.log_ticks(ax) if log else style.plain_ticks(ax)
+            ax.grid(alpha=0.3)
+    handles = style.band_legend_handles()
+    if example is not None:
+        handles.append(Line2D([], [], color=style.BLACK, ls="--", lw=1.0, label=example_label))
+    runs = int(next(iter(bands.values()))["runs"].iloc[0]) if bands else 0
+    fig.legend(
+        handles=[Line2D([], [], color=style.BLUE, label=f"median of {runs} runs"), *handles],
+        loc="outside upper center",
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+    )
+    _dates(fig, axes[-1])
+    return fig
+
+
 def fan(bands: pd.DataFrame, column: str) -> Figure:
     """One column's quantiles over runs (``minersim summarize``'s fan_COLUMN.png)."""
     layers = Layers(bands[bands["column"] == column], None, "")
@@ -281,6 +325,7 @@ __all__ = [
     "draw_runs",
     "fan",
     "figure",
+    "public_miner_bands",
     "public_miners",
     "subplots",
 ]

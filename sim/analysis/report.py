@@ -28,7 +28,7 @@ import pandas as pd
 from sim.analysis import folders, plots, style
 from sim.analysis.markdown import band_cell, markdown_table, number_column, percentiles
 from sim.analysis.summary import FAN_COLUMNS, fan_quantiles, final_values
-from sim.batch.store import read_epochs
+from sim.batch.store import read_epochs, read_miners
 from sim.health import MAX_EPOCH_DAYS, stalled_runs
 from sim.paths import SCENARIOS_DIR
 
@@ -113,7 +113,10 @@ def _run_page(root: Path) -> list[str]:
     lines += ["## Figures", "", note, ""]
     lines += _figures(layers, root)
     lines += _yearly_section(frame if frame is not None else _as_batch(epochs), root)
-    if miners is not None:
+    if has_batch and batch_meta.get("miners"):
+        runs = frame["run"].unique()
+        lines += _public_miner_bands_section(batch, runs, miners, example, root)
+    elif miners is not None:
         lines += _public_miners_section(miners, example, root)
     lines += _assumptions_section(meta or batch_meta or {}, root)
     lines += _experiment_sections(root / "experiments")
@@ -142,6 +145,8 @@ def _batch_page(root: Path) -> list[str]:
     lines += ["## Figures", "", note, ""]
     lines += _figures(plots.Layers(bands, None, ""), root)
     lines += _yearly_section(frame, root)
+    if meta.get("miners"):
+        lines += _public_miner_bands_section(root, frame["run"].unique(), None, None, root)
     if parameters:
         lines += _points_section(frame, parameters, root)
         summary = summarize(root)
@@ -423,7 +428,69 @@ def _public_miners_section(miners: pd.DataFrame, label: str, root: Path) -> list
         "",
         "![public miners](figures/public_miners.png)",
         "",
-        "At the end of the run; every column: `tables/public_miners_end.csv`.",
+        "At the end of the run; every column: `tables/public_miners_end.csv`. One run, one "
+        "path of many: a Monte Carlo batch with `--miners` (as `minersim main` runs) gives each "
+        "miner's bands over runs.",
+        "",
+        markdown_table(table),
+        "",
+    ]
+
+
+#: The miners-table columns the per-miner bands read.
+MINER_BAND_COLUMNS = ["run", "epoch", "date", "name", "kind", "defaulted"]
+MINER_BAND_COLUMNS += ["market_cap_usd", "debt_usd", "mining_mw", "ai_mw"]
+
+
+def _with_ai_share(miners: pd.DataFrame) -> pd.DataFrame:
+    """``miners`` with ``ai_share_pct``: AI/HPC MW as % of mining + AI MW (NaN with neither)."""
+    total = (miners["mining_mw"] + miners["ai_mw"]).where(lambda mw: mw > 0)
+    return miners.assign(ai_share_pct=100 * miners["ai_mw"] / total)
+
+
+def _public_miner_bands_section(
+    batch: Path, runs, example: pd.DataFrame | None, label: str | None, root: Path
+) -> list[str]:
+    """Each public miner over the batch's ``runs`` (its miners table): market cap and AI/HPC
+    share as bands (figure), and at the end of the runs as "median (p5 to p95)" cells with the
+    share of runs in which it defaulted (table); the example run, if any, dashed and in a column
+    of its own."""
+    frame = read_miners(batch, columns=MINER_BAND_COLUMNS)
+    frame = _with_ai_share(frame[(frame["kind"] == "public") & frame["run"].isin(runs)])
+    bands = {
+        name: fan_quantiles(rows, [c for c, *_ in plots.MINER_PANELS])
+        for name, rows in frame.groupby("name", sort=False)
+    }
+    shown = None if example is None else _with_ai_share(example[example["kind"] == "public"])
+    figure = plots.public_miner_bands(bands, shown, label or "")
+    figure.savefig(root / "figures" / "public_miners.png", dpi=100)
+    finals = frame.sort_values(["run", "epoch"]).groupby(["name", "run"], sort=False).tail(1)
+    rows = []
+    for name, last in finals.groupby("name", sort=False):
+        alive = last[~last["defaulted"]]
+        row = {
+            "company": name,
+            "market cap, $bn": band_cell(alive["market_cap_usd"] / 1e9),
+            "debt, $m": band_cell(alive["debt_usd"] / 1e6),
+            "AI/HPC share, %": band_cell(alive["ai_share_pct"], decimals=0),
+            "defaulted, % of runs": f"{100 * last['defaulted'].mean():.0f}",
+        }
+        if shown is not None:
+            end = shown[(shown["name"] == name) & (shown["epoch"] == shown["epoch"].max())]
+            row[f"market cap, $bn ({label})"] = f"{end['market_cap_usd'].iloc[0] / 1e9:,.2f}"
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.to_csv(root / "tables" / "public_miners_end.csv", index=False)
+    runs_text = f"{len(runs)} runs"
+    return [
+        f"## Public miners ({runs_text}: median and p5-p95)",
+        "",
+        "![public miners](figures/public_miners.png)",
+        "",
+        f"At the end of the runs, over the {runs_text} (market cap, debt and AI/HPC share over "
+        "the runs in which the miner has not defaulted); "
+        + (f"the last column and the dashed lines: {label}. " if shown is not None else "")
+        + "every column: `tables/public_miners_end.csv`.",
         "",
         markdown_table(table),
         "",

@@ -35,6 +35,7 @@ from sim.analysis.markdown import band_column, markdown_table
 from sim.analysis.plots import draw_runs as plot_bands
 from sim.analysis.style import legend_with_bands, mark_date, percentiles
 from sim.batch import map_runs
+from sim.batch.mapped import run_seeds
 from sim.calibration import moments
 from sim.calibration.moments import difficulty_in_effect as difficulty_in_effect  # re-exported
 from sim.experiments import DEFAULT_OUT
@@ -156,9 +157,10 @@ def runs_accounting(args: argparse.Namespace) -> tuple[str, pd.DataFrame]:
                 "why excluded": why,
             }
         )
+        seeds = run_seeds(args.seed, args.runs)
         parts.append(
             f"`{name}` {args.runs - len(excluded)} of {args.runs}"
-            + "".join(f" (seed {e.seed} left out: {e.reason})" for e in excluded)
+            + "".join(f" (run {seeds.index(e.seed)} left out: {e.reason})" for e in excluded)
         )
     text = (
         "**Runs used**: "
@@ -266,9 +268,11 @@ def write_outputs(
         text, runs_table = runs_accounting(args)
         lines += ["## Runs used and left out", "", text, "", markdown_table(runs_table), ""]
         runs_table.to_csv(out / f"{args.name}_runs.csv", index=False)
-        left_out = int(runs_table["excluded"].sum())
-        if left_out:
-            print(f"{args.name}: {left_out} runs left out: {text}")
+        left_out = runs_table[runs_table["excluded"] > 0]
+        if len(left_out):
+            why = zip(left_out["scenario"], left_out["why excluded"], strict=True)
+            counts = "; ".join(f"{name}: {reasons}" for name, reasons in why)
+            print(f"{args.name}: runs left out ({counts}); {args.name}.md says which and why")
     if references:
         lines += [f"## Observed references ({CALIBRATION})", ""]
         lines += [f"- {ref}" for ref in references] + [""]
