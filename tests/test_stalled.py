@@ -133,6 +133,15 @@ def test_a_batch_marks_stalled_runs_and_counts_them(tmp_path, capsys, serial):
     assert (per_run["stalled"] == per_run["early"]).all()
     assert per_run["stalled"].tolist() == [True, False]  # no must-run hashrate stalls
     assert "minersim: warning: 1 of 2 runs stalled" in err
+    # the summaries leave the stalled run out of their fan charts and say so
+    assert main(["summarize", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "the fan charts use 1 of 2 runs; 1 stalled or are degenerate" in err
+    runs = pd.read_csv(out / "summary" / "runs.csv").iloc[0]
+    assert (runs["runs"], runs["used"], runs["excluded"]) == (2, 1, 1)
+    assert "run 0: the chain stopped" in runs["why excluded"]
+    finals = pd.read_csv(out / "summary" / "final_values.csv")
+    assert finals.set_index("run")["excluded"].to_dict() == {0: True, 1: False}
 
 
 def test_stalled_column_comes_after_the_run_columns(tmp_path, serial):

@@ -178,6 +178,8 @@ def sweep_command(args: argparse.Namespace) -> int:
 def summarize_command(args: argparse.Namespace) -> int:
     import warnings
 
+    import pandas as pd
+
     from sim.analysis.outcomes import parse_outcome
     from sim.analysis.sensitivity import SensitivityWarning
     from sim.analysis.summary import DEFAULT_FINAL_COLUMNS, summarize
@@ -192,6 +194,13 @@ def summarize_command(args: argparse.Namespace) -> int:
         )
     for name, path in paths.items():
         print(f"{name}: {path}")
+    runs = pd.read_csv(paths["runs_csv"]).iloc[0]
+    if runs["excluded"]:
+        print(
+            f"minersim: warning: the fan charts use {runs['used']} of {runs['runs']} runs; "
+            f"{runs['excluded']} stalled or are degenerate (which and why: {paths['runs_csv']})",
+            file=sys.stderr,
+        )
     for warning in caught:
         if issubclass(warning.category, SensitivityWarning):
             print(f"minersim: warning: {warning.message}", file=sys.stderr)
