@@ -13,6 +13,7 @@ import pytest
 
 import sim
 from sim.batch.seeds import run_seed
+from sim.errors import MinersimError
 from sim.experiments import common
 from sim.health import MAX_EPOCH_DAYS, STOPPED, degenerate_reason, run_health
 
@@ -74,6 +75,16 @@ def test_experiments_leave_out_excluded_runs_and_say_so(tmp_path, capsys):
         "why excluded": "",
     }
     assert f"runs left out (demo: {6 - used} stalled)" in capsys.readouterr().out
+
+
+def _always_stalls(spec, seed):
+    raise common.Excluded("stalled: made up for the test")
+
+
+def test_an_experiment_whose_every_run_is_left_out_stops_with_one_line(tmp_path):
+    args = common.parse_args("probe", "a test", 2, ["--out", str(tmp_path)])
+    with pytest.raises(MinersimError, match="every one of the 2 runs of demo was left out"):
+        common.over_seeds(_always_stalls, "demo", args)
 
 
 def test_sound_raises_for_a_stalled_result():

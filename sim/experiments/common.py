@@ -38,6 +38,7 @@ from sim.batch import map_runs
 from sim.batch.mapped import run_seeds
 from sim.calibration import moments
 from sim.calibration.moments import difficulty_in_effect as difficulty_in_effect  # re-exported
+from sim.errors import MinersimError
 from sim.experiments import DEFAULT_OUT
 from sim.health import MAX_EPOCH_DAYS
 
@@ -138,7 +139,13 @@ def over_seeds(task: Callable[[sim.Scenario, int], object], scenario_name: str, 
     With ``--workers`` > 1, ``task`` must be a module-level function (it is pickled).
     """
     outputs = map_runs(_Guarded(task), scenario(scenario_name), args.runs, args.seed, args.workers)
-    args.exclusions[scenario_name] = [o for o in outputs if isinstance(o, Exclusion)]
+    excluded = [o for o in outputs if isinstance(o, Exclusion)]
+    args.exclusions[scenario_name] = excluded
+    if len(excluded) == len(outputs):
+        raise MinersimError(
+            f"{args.name}: every one of the {args.runs} runs of {scenario_name} was left out "
+            f"(run 0: {excluded[0].reason}); try more runs (--runs) or another --seed"
+        )
     return [o for o in outputs if not isinstance(o, Exclusion)]
 
 
