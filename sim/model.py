@@ -59,7 +59,7 @@ class MiningModel(mesa.Model):
         Whether the policies also return their reasons (default: the class's
         :attr:`explains_by_default`); switch it on or off at any time with
         ``model.explain_decisions = True``. While it is on, each epoch's decisions are kept
-        (``decisions_at``) and its reasons table grows (``model.reasons``, :mod:`sim.reasons`).
+        (``decisions_at``); ``model.reasons`` is their table (:mod:`sim.reasons`).
 
     ``model.view`` is a read-only view of the engine's state (:class:`sim.engine.state.StateView`);
     ``model.params``, ``model.state`` and ``model.world`` are the engine's own objects.
@@ -84,9 +84,9 @@ class MiningModel(mesa.Model):
         explain = self.explains_by_default if explain_decisions is None else explain_decisions
         self.params, self.state, self.world = build(self.spec, seed, bool(explain))
         self.last_context = self.last_decisions = None  # the latest epoch's, for the page
-        #: Each explained epoch's (context, decisions), by epoch number (for the page).
+        #: Each explained epoch's (context, decisions), by its row in the results (the page and
+        #: ``reasons`` read them).
         self.decisions_at: dict[int, tuple] = {}
-        self._reasons: list = []  # each explained epoch's reasons table
         s = self.state
         self.miner_agents = [
             MinerAgent(self, i, s.names[i], s.kinds[i], str(s.policy_names[i])) for i in range(s.n)
@@ -104,9 +104,8 @@ class MiningModel(mesa.Model):
         if not scratch.halted:
             self.last_context, self.last_decisions = scratch.ctx, scratch.decisions
             if scratch.decisions.reasons is not None:
-                epoch = self.state.recorder.rows - 1
-                self.decisions_at[epoch] = (scratch.ctx, scratch.decisions)
-                self._reasons.append(epoch_reasons(self.state.recorder, scratch.decisions))
+                row = self.state.recorder.rows - 1
+                self.decisions_at[row] = (scratch.ctx, scratch.decisions)
             self.datacollector.collect(self)
 
     @property
@@ -121,8 +120,11 @@ class MiningModel(mesa.Model):
     @property
     def reasons(self):
         """The reasons of the epochs stepped while ``explain_decisions`` was on, one row per
-        agent and epoch (:mod:`sim.reasons`; empty if none)."""
-        return reasons_table(self._reasons)
+        agent and epoch (:mod:`sim.reasons`; empty if none), built when read."""
+        rec = self.state.recorder
+        return reasons_table(
+            [epoch_reasons(rec, d, row) for row, (_, d) in sorted(self.decisions_at.items())]
+        )
 
     @property
     def recorder(self) -> Recorder:
@@ -162,7 +164,8 @@ class MiningModel(mesa.Model):
 
     def result(self) -> RunResult:
         """The run so far; ``reasons`` holds the explained epochs' reasons (None if none)."""
-        return result_of(self.spec, self.seed, self.state, self.reasons if self._reasons else None)
+        reasons = self.reasons if self.decisions_at else None
+        return result_of(self.spec, self.seed, self.state, reasons)
 
 
 __all__ = ["MiningModel", "run"]

@@ -34,10 +34,10 @@ REASON_COLUMNS = (
 )
 
 
-def epoch_reasons(rec: Recorder, decisions: Decisions) -> pd.DataFrame:
-    """The reasons of the epoch recorded last in ``rec`` (its latest row), one row per agent;
-    ``decisions`` must carry reasons (made with ``explain=True``)."""
-    row, n = rec.rows - 1, rec.n_agents
+def epoch_reasons(rec: Recorder, decisions: Decisions, row: int) -> pd.DataFrame:
+    """The reasons of the epoch recorded in row ``row`` of ``rec``, one row per agent;
+    ``decisions`` (that epoch's) must carry reasons (made with ``explain=True``)."""
+    n = rec.n_agents
     data = {
         "epoch": int(rec.epoch_int["epoch"][row]),
         "date": pd.to_datetime(rec.epoch_time_s[row], unit="s").normalize(),

@@ -65,7 +65,8 @@ def run(
     while state.running:
         scratch = run_epoch(params, state, world)
         if not scratch.halted:
-            frames.append(epoch_reasons(state.recorder, scratch.decisions))
+            rec = state.recorder
+            frames.append(epoch_reasons(rec, scratch.decisions, rec.rows - 1))
     return result_of(spec, seed, state, reasons_table(frames))
 
 
