@@ -5,7 +5,7 @@ switched on while stepping), since computing the reasons costs time that batches
 Columns: ``epoch``, ``date``, ``miner_id``, ``name``, ``kind``, ``action`` (the action recorded
 for the epoch, as in ``RunResult.miners``), ``why`` (the decision in the words of the policy's
 rule, :meth:`sim.policies.Decisions.explain`), the proposals (``sell_btc``, BTC; ``buy_ths``,
-TH/s; ``convert_mw``, MW; ``may_borrow``) and every figure of :class:`sim.policies.Reasons`
+TH/s; ``convert_mw``, MW) and every figure of :class:`sim.policies.Reasons` (``may_borrow`` among them)
 (units in its field comments: USD per MW-year, USD per TH/s per day, days, J/TH, ...).
 """
 
@@ -19,7 +19,7 @@ from sim.engine.record import ACTIONS, Recorder
 from sim.policies import Decisions, Reasons
 
 #: The proposal columns, in the table's order.
-PROPOSALS = ("sell_btc", "buy_ths", "convert_mw", "may_borrow")
+PROPOSALS = ("sell_btc", "buy_ths", "convert_mw")
 #: Every column of the table, in order.
 REASON_COLUMNS = (
     "epoch",

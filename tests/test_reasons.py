@@ -4,6 +4,7 @@ agent and epoch; ``model.explain_decisions`` can be switched on and off on a bui
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import warnings
 
@@ -26,7 +27,7 @@ def test_a_run_returns_its_reasons_when_asked_and_the_same_results():
     pd.testing.assert_frame_equal(plain.epochs, explained.epochs)
     pd.testing.assert_frame_equal(plain.miners, explained.miners)
     r = explained.reasons
-    assert list(r.columns) == list(REASON_COLUMNS)
+    assert list(r.columns) == list(REASON_COLUMNS) and r.columns.is_unique
     assert len(r) == len(plain.miners)  # one row per agent and epoch
     merged = r.merge(plain.miners, on=["epoch", "miner_id"], suffixes=("", "_m"))
     assert (merged["action"].astype(str) == merged["action_m"].astype(str)).all()
@@ -102,3 +103,20 @@ def test_mesa_batch_run_with_iterations(keep_start_method):
 def test_bad_seeds_are_still_refused(bad):
     with pytest.raises(MinersimError, match="seed"):
         sim.MiningModel("demo", seed=bad)
+
+
+def test_run_reasons_are_kept_in_the_folder_and_cited_by_the_report(tmp_path, capsys):
+    from sim.cli import main
+
+    out = tmp_path / "run"
+    argv = ["run", "demo", "--out", str(out), "--set", "scenario.end_date=2026-02-01", "--report"]
+    assert main([*argv, "--reasons"]) == 0
+    reasons = pd.read_parquet(out / "reasons.parquet")
+    assert list(reasons.columns) == list(REASON_COLUMNS)
+    page = (out / "report.md").read_text()
+    assert "## Why the public miners acted" in page
+    assert reasons["why"].iloc[-1] in page or reasons["why"].iloc[0][:30] in page
+    assert "--reasons" in json.loads((out / "metadata.json").read_text())["command"]
+    assert main([*argv, "--force"]) == 0  # replaced without reasons: none left to cite
+    assert not (out / "reasons.parquet").exists()
+    assert "## Why the public miners acted" not in (out / "report.md").read_text()

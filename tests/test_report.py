@@ -85,7 +85,7 @@ def test_different_overrides_go_to_different_folders(tmp_path, monkeypatch, caps
 def test_a_stalled_run_is_recorded_and_reported(tmp_path, monkeypatch, capsys):
     real = sim.run(sim.load_scenario("demo", SHORT), seed=0)
     stalled = sim.RunResult(real.epochs.iloc[:3], real.miners, meta={"stalled": True})
-    monkeypatch.setattr("sim.runner.run", lambda scenario, seed: stalled)
+    monkeypatch.setattr("sim.runner.run", lambda scenario, seed, **_: stalled)
     code, _, err = cli(["run", "demo", "--out", str(tmp_path), *SHORT_SET], capsys)
     assert code == STALLED_EXIT
     assert "stalled" in err

@@ -29,6 +29,7 @@ from sim.analysis import folders, plots, style
 from sim.analysis.markdown import band_cell, markdown_table, number_column, percentiles
 from sim.analysis.summary import FAN_COLUMNS, fan_quantiles, final_values
 from sim.batch.store import read_epochs, read_miners
+from sim.cli.run import REASONS_FILE
 from sim.health import MAX_EPOCH_DAYS, stalled_runs
 from sim.paths import SCENARIOS_DIR
 
@@ -113,6 +114,8 @@ def _run_page(root: Path) -> list[str]:
     lines += ["## Figures", "", note, ""]
     lines += _figures(layers, root)
     lines += _yearly_section(frame if frame is not None else _as_batch(epochs), root)
+    if (root / REASONS_FILE).is_file():
+        lines += _reasons_section(pd.read_parquet(root / REASONS_FILE), example, root)
     if has_batch and batch_meta.get("miners"):
         runs = frame["run"].unique()
         lines += _public_miner_bands_section(batch, runs, miners, example, root)
@@ -431,6 +434,35 @@ def _public_miners_section(miners: pd.DataFrame, label: str, root: Path) -> list
         "At the end of the run; every column: `tables/public_miners_end.csv`. One run, one "
         "path of many: a Monte Carlo batch with `--miners` (as `minersim main` runs) gives each "
         "miner's bands over runs.",
+        "",
+        markdown_table(table),
+        "",
+    ]
+
+
+def _reasons_section(reasons: pd.DataFrame, label: str, root: Path) -> list[str]:
+    """Why each public miner acted as it did in the example run, in its policy's words: how many
+    epochs it spent on each action, and its last epoch's reasons (``minersim run --reasons``)."""
+    public = reasons[reasons["kind"] == "public"]
+    counts = public.groupby(["name", "action"], sort=False, observed=True).size()
+    last = public[public["epoch"] == public["epoch"].max()].set_index("name")
+    rows = []
+    for name in dict.fromkeys(public["name"]):
+        spent = counts.loc[name].sort_values(ascending=False)
+        rows.append(
+            {
+                "company": name,
+                "epochs by action": ", ".join(f"{a} {n}" for a, n in spent.items() if n),
+                f"why, last epoch ({last['date'].iloc[0]:%Y-%m-%d})": last.loc[name, "why"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    table.to_csv(root / "tables" / "reasons_last_epoch.csv", index=False)
+    return [
+        f"## Why the public miners acted ({label})",
+        "",
+        "In the words of each miner's policy (`sim.policies`: the figures it compared are in "
+        f"`{REASONS_FILE}`, one row per agent and epoch, with the action of each epoch):",
         "",
         markdown_table(table),
         "",

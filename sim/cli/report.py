@@ -70,7 +70,12 @@ def main_command(args: argparse.Namespace) -> int:
     workers = args.workers or min(2, default_workers())
     started = time.perf_counter()
     run_args = argparse.Namespace(
-        scenario=args.scenario, seed=args.seed, out=args.out, overrides=[], force=args.force
+        scenario=args.scenario,
+        seed=args.seed,
+        out=args.out,
+        overrides=[],
+        force=args.force,
+        reasons=True,  # the report cites the example run's reasons
     )
     out, _ = run_into_folder(run_args, "main", _command(args), rerun_replaces=True)
     print(f"monte carlo: {args.runs} runs of {args.scenario} into {out / 'mc'}")

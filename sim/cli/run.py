@@ -11,6 +11,8 @@ from pathlib import Path
 from sim.cli.options import add_data_dir_option
 from sim.input.scenario import load_scenario, parse_overrides, resolve_scenario_path
 
+#: The policies' reasons of a run folder (``minersim run --reasons``; the report cites them).
+REASONS_FILE = "reasons.parquet"
 #: Exit status of a run whose chain stalled before the scenario's end date (its tables are
 #: written; the horizon asked for was not reached).
 STALLED_EXIT = 3
@@ -33,6 +35,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--report", action="store_true", help="also write report.md with figures")
     p.add_argument(
+        "--reasons",
+        action="store_true",
+        help=f"also write {REASONS_FILE}: the policies' reasons, one row per agent and epoch "
+        "(the report cites them)",
+    )
+    p.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -52,6 +60,8 @@ def run_command(args: argparse.Namespace) -> int:
         words += ["--data-dir", folder]
     if args.out is not None:
         words += ["--out", str(args.out)]
+    if args.reasons:
+        words.append("--reasons")
     out, stalled = run_into_folder(args, "run", shlex.join(words), rerun_replaces=False)
     if args.report:
         from sim.analysis.report import write_report
@@ -90,8 +100,9 @@ def run_into_folder(
         + (compiling if needs_compiling() else ""),
         flush=True,
     )
+    (out / REASONS_FILE).unlink(missing_ok=True)  # an earlier run's, if the folder is replaced
     started, clock = folders.now(), time.perf_counter()
-    result = run(scenario, seed=args.seed)
+    result = run(scenario, seed=args.seed, reasons=getattr(args, "reasons", False))
     elapsed = time.perf_counter() - clock
     meta = folders.run_metadata(
         scenario,
@@ -107,6 +118,8 @@ def run_into_folder(
     )
     meta["stall_reason"] = result.meta.get("stall_reason", "")
     folders.write_run(result, out, meta)
+    if result.reasons is not None:
+        result.reasons.to_parquet(out / REASONS_FILE, index=False)
     e = result.epochs
     if len(e):
         print(
