@@ -6,7 +6,8 @@ Public API (names other tools call):
 - :func:`run` -- run a scenario to its horizon, returning a :class:`RunResult` whose ``.epochs``
   and ``.miners`` DataFrames follow the output contract (docs/outputs.md);
 - :class:`MiningModel` -- the Mesa model, for stepping through a run;
-- :func:`monte_carlo`, :func:`sweep` -- batches (see :mod:`sim.batch`);
+- :func:`monte_carlo`, :func:`sweep` -- batches (see :mod:`sim.batch`; from a script they need
+  an ``if __name__ == "__main__":`` guard, checked by :mod:`sim.main_guard`);
 - :func:`open_batch` -- a batch folder's experiments and outcomes as DataFrames (see
   :mod:`sim.analysis.batch_view` and :mod:`sim.analysis.outcomes`);
 - :func:`calibrate` -- fit scenario parameters to history (see :mod:`sim.calibration`);
@@ -33,8 +34,8 @@ _LAZY = {
     "run": "sim.runner",
     "Scenario": "sim.input.scenario",
     "load_scenario": "sim.input.scenario",
-    "monte_carlo": "sim.batch",
-    "sweep": "sim.batch",
+    "monte_carlo": "sim.main_guard",
+    "sweep": "sim.main_guard",
     "open_batch": "sim.analysis.batch_view",
     "calibrate": "sim.calibration",
     "register_policy": "sim.policy_registry",
@@ -49,11 +50,11 @@ __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
 if TYPE_CHECKING:  # names for type checkers and IDEs, never imported at run time
     from sim.analysis.batch_view import open_batch as open_batch
-    from sim.batch import monte_carlo as monte_carlo
-    from sim.batch import sweep as sweep
     from sim.calibration import calibrate as calibrate
     from sim.input.scenario import Scenario as Scenario
     from sim.input.scenario import load_scenario as load_scenario
+    from sim.main_guard import monte_carlo as monte_carlo
+    from sim.main_guard import sweep as sweep
     from sim.model import MiningModel as MiningModel
     from sim.policy_registry import register_policy as register_policy
     from sim.results import EPOCH_COLUMNS as EPOCH_COLUMNS

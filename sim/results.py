@@ -23,7 +23,10 @@ from sim.engine.record import (
 
 @dataclass
 class RunResult:
-    """One run: ``epochs`` (one row per epoch) and ``miners`` (one row per agent per epoch)."""
+    """One run: ``epochs`` (one row per epoch) and ``miners`` (one row per agent per epoch);
+    ``reasons`` (one row per agent per epoch: the action and the policy's figures,
+    :mod:`sim.reasons`) when the run was asked for them, else None. ``meta``: ``stalled`` and
+    ``stall_reason`` (:mod:`sim.health`), ``defaults``."""
 
     epochs: pd.DataFrame
     miners: pd.DataFrame
@@ -31,6 +34,7 @@ class RunResult:
     seed: int = 0
     scenario_hash: str = ""
     meta: dict = field(default_factory=dict)
+    reasons: pd.DataFrame | None = None
 
 
 def epochs_frame(rec: Recorder) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 Time: seconds (s), days, years of 365.25 days. Hashrate: TH/s (1e12 hashes per second).
 Efficiency: J/TH. Power: MW. Energy: MWh. Prices: USD, $/MWh, USD per TH/s per day
-("hashprice"; x 1,000 for the usual USD/PH/day). BTC amounts: BTC or sat (``COIN`` sat per BTC,
+("hashprice"; x 1,000 for the usual $/PH/day, :data:`HASHPRICE_UNIT`). BTC amounts: BTC or sat (``COIN`` sat per BTC,
 from :mod:`sim.consensus`).
 
 The formulas are plain numpy arithmetic and also callable from numba-compiled code
@@ -24,12 +24,15 @@ HASHES_PER_TH = 1e12
 HASHES_PER_DIFFICULTY = 2.0**32
 #: J per MWh (3.6e9): energy of a unit, MWh = TH/s x J/TH x seconds / J_PER_MWH.
 J_PER_MWH = 3.6e9
+#: How hashprice is written wherever it is shown (report, figures, the page): USD per PH/s per day.
+HASHPRICE_UNIT = "$/PH/day"
 
 __all__ = [
     "COIN",
     "DAY_S",
     "HASHES_PER_DIFFICULTY",
     "HASHES_PER_TH",
+    "HASHPRICE_UNIT",
     "HOURS_PER_DAY",
     "J_PER_MWH",
     "YEAR_DAYS",
@@ -52,7 +55,7 @@ def power_cost_usd_per_th_day(efficiency_jth, power_usd_mwh):
 def hashprice_usd_per_th_day(btc_price_usd, difficulty, subsidy_btc, fee_btc):
     """Expected revenue of 1 TH/s for one day, USD: blocks per TH/s-day
     ``86,400 x 1e12 / (difficulty x 2**32)`` x reward per block (subsidy + fees, BTC) x BTC
-    price (USD). Multiply by 1,000 for USD per PH/s per day."""
+    price (USD). Multiply by 1,000 for $/PH/day."""
     blocks_per_th_day = DAY_S * HASHES_PER_TH / (difficulty * HASHES_PER_DIFFICULTY)
     return blocks_per_th_day * (subsidy_btc + fee_btc) * btc_price_usd
 

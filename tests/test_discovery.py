@@ -71,6 +71,11 @@ def test_cart_and_feature_scores_point_at_the_planted_parameters():
     assert scores.loc["policy", "linear"] < 0.05
 
 
+def test_cart_on_a_small_batch_keeps_a_leaf_of_one_run_or_more():
+    x, y = planted(n=16)  # the workbench's leaf size int(0.05 x 16) would be 0
+    assert len(discovery.cart_boxes(x, y)) >= 1
+
+
 def test_too_few_runs_or_one_sided_conditions_are_one_line_errors():
     x, y = planted(n=50)
     with pytest.raises(MinersimError, match="both sides"):

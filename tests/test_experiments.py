@@ -139,6 +139,17 @@ def test_halving_recovery_clause_follows_the_share_that_recovers():
     assert "25% do not" in halving_2028.recovery_clause(40.0, 25.0)
 
 
+def test_small_vs_large_leaves_out_panels_without_information():
+    from sim.experiments import small_vs_large
+
+    flat = {("baseline", "size", "small", "alive"): np.full((3, 5), 100.0)}
+    flat["baseline", "size", "small", "mining_margin"] = np.array([[40.0, 35.0, np.nan]])
+    assert not small_vs_large.informative(flat, "alive")
+    assert small_vs_large.informative(flat, "mining_margin")
+    flat["btc_bear", "size", "small", "alive"] = np.array([[100.0, 100.0, 66.7]])
+    assert small_vs_large.informative(flat, "alive")
+
+
 def test_debt_surge_notes_clause_follows_the_gap():
     assert "the other $2.5B (median) is the model's own borrowing" in debt_surge.notes_clause(
         10.0, 7.5

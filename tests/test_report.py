@@ -85,7 +85,7 @@ def test_different_overrides_go_to_different_folders(tmp_path, monkeypatch, caps
 def test_a_stalled_run_is_recorded_and_reported(tmp_path, monkeypatch, capsys):
     real = sim.run(sim.load_scenario("demo", SHORT), seed=0)
     stalled = sim.RunResult(real.epochs.iloc[:3], real.miners, meta={"stalled": True})
-    monkeypatch.setattr("sim.runner.run", lambda scenario, seed: stalled)
+    monkeypatch.setattr("sim.runner.run", lambda scenario, seed, **_: stalled)
     code, _, err = cli(["run", "demo", "--out", str(tmp_path), *SHORT_SET], capsys)
     assert code == STALLED_EXIT
     assert "stalled" in err
@@ -153,6 +153,24 @@ def test_monte_carlo_report_bands_are_the_runs_percentiles(tmp_path):
     for name in ("network", "price_vs_cost", "hashprice", "debt_and_capacity"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
     assert (out / "tables" / "yearly.csv").is_file()
+
+
+def test_a_batch_with_miners_draws_each_miner_as_bands_over_runs(tmp_path):
+    out = tmp_path / "mc"
+    sim.monte_carlo("demo", 3, 1, out, workers=1, overrides=SHORT, miners=True, progress=False)
+    page = write_report(out).read_text()
+    assert "## Public miners (3 runs: median and p5-p95)" in page
+    assert (out / "figures" / "public_miners.png").stat().st_size > 1000
+    table = pd.read_csv(out / "tables" / "public_miners_end.csv")
+    assert list(table.columns[:5]) == [
+        "company",
+        "market cap, $bn",
+        "debt, $m",
+        "AI/HPC share, %",
+        "defaulted, % of runs",
+    ]
+    assert table["market cap, $bn"].str.fullmatch(r"[\d.,]+ \([\d.,]+ to [\d.,]+\)").all()
+    assert len(table) == len(sim.load_scenario("demo").miners)
 
 
 @pytest.mark.slow
@@ -256,13 +274,21 @@ def test_main_writes_a_banded_report_and_replaces_only_its_own_folder(tmp_path, 
     assert code == 2 and "--force" in err
 
 
-def test_the_headline_counts_runs_that_stopped_early():
-    from sim.analysis.report import HEADLINE_COLUMNS, _headline_bands
+def test_the_report_leaves_stalled_runs_out_and_says_which_and_why(tmp_path):
+    from sim.analysis.report import HEADLINE_COLUMNS, _sound_runs
 
     epochs = sim.run("demo", seed=0, overrides=SHORT).epochs
-    runs = [epochs.assign(run=k, point=0, stalled=k == 1) for k in range(2)]
+    runs = [epochs.assign(run=k, point=0, stalled=k > 0) for k in range(3)]
+    runs[2].loc[runs[2].index[1], "epoch_days"] = 400.0  # degenerate: one epoch of 400 days
     frame = pd.concat(runs, ignore_index=True)[
-        ["run", "point", "epoch", "date", "stalled", *HEADLINE_COLUMNS]
+        ["run", "point", "epoch", "date", "stalled", "epoch_days", *HEADLINE_COLUMNS]
     ]
-    assert "1 of 2 runs stopped early" in _headline_bands(frame, None, None)
-    assert "stopped early" not in _headline_bands(frame.assign(stalled=False), None, None)
+    (tmp_path / "tables").mkdir()
+    used, lines = _sound_runs(frame, tmp_path)
+    assert sorted(used["run"].unique()) == [0]
+    text = " ".join(lines)
+    assert "Runs used: 1 of 3" in text
+    assert "run 1: the chain stopped" in text and "run 2: an epoch lasted 400 days" in text
+    assert pd.read_csv(tmp_path / "tables" / "runs_excluded.csv")["run"].tolist() == [1, 2]
+    kept, lines = _sound_runs(frame.assign(stalled=False), tmp_path)
+    assert len(kept) == len(frame) and "all 3; none stalled" in lines[0]

@@ -65,7 +65,9 @@ def fake_execute_run(task: runner.RunTask) -> runner.RunOutput:
     head = {"run": task.run_id, "seed": task.seed, "point": task.point, **task.columns}
     columns = {name: pa.array([value]) for name, value in head.items()}
     columns.update(
+        stalled=pa.array([False]),  # as a real run's rows (sim.batch.worker.RUN_COLUMNS)
         epoch=pa.array([0]),
+        epoch_days=pa.array([14.0]),
         date=DATE,
         linear=pa.array([float(linear(*x))]),
         ishigami=pa.array([float(ishigami(*x))]),

@@ -49,8 +49,12 @@ def collapse(low_usd: float, days: int, must_run: float, horizon_days: int) -> d
 
 
 def stopped_early(epochs: pd.DataFrame, end: dt.date) -> bool:
-    """The independent reading of "stalled": no epoch, or the last ends before the end date."""
-    return epochs.empty or epochs["date"].iloc[-1].date() < end
+    """The independent reading of "stalled": no epoch, the last ends before the end date, or the
+    run is degenerate (an epoch over 140 days, or an end over 140 days past the end date)."""
+    if epochs.empty or epochs["date"].iloc[-1].date() < end:
+        return True
+    overrun = (epochs["date"].iloc[-1].date() - end).days
+    return bool(epochs["epoch_days"].max() > 140 or overrun > 140)
 
 
 @pytest.mark.timeout(600)
@@ -105,7 +109,7 @@ def test_report_of_a_stalled_run_says_so(tmp_path):
     sets += ["--set", "market.btc.points=[[2025-10-01, 118649.0], [2025-11-01, 1000.0]]"]
     sets += ["--set", "fringe.must_run_fraction=0.0"]
     assert main(["run", str(demo), "--out", str(out), *sets]) == 3
-    assert "stopped early**: its chain stalled" in write_report(out).read_text()
+    assert "stopped early** (the chain stopped before the end date" in write_report(out).read_text()
 
 
 @pytest.fixture
@@ -129,6 +133,15 @@ def test_a_batch_marks_stalled_runs_and_counts_them(tmp_path, capsys, serial):
     assert (per_run["stalled"] == per_run["early"]).all()
     assert per_run["stalled"].tolist() == [True, False]  # no must-run hashrate stalls
     assert "minersim: warning: 1 of 2 runs stalled" in err
+    # the summaries leave the stalled run out of their fan charts and say so
+    assert main(["summarize", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "the fan charts use 1 of 2 runs; 1 stalled or are degenerate" in err
+    runs = pd.read_csv(out / "summary" / "runs.csv").iloc[0]
+    assert (runs["runs"], runs["used"], runs["excluded"]) == (2, 1, 1)
+    assert "run 0: the chain stopped" in runs["why excluded"]
+    finals = pd.read_csv(out / "summary" / "final_values.csv")
+    assert finals.set_index("run")["excluded"].to_dict() == {0: True, 1: False}
 
 
 def test_stalled_column_comes_after_the_run_columns(tmp_path, serial):

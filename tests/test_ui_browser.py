@@ -33,12 +33,14 @@ from sim.ui.params import (
     model_params,
     page_defaults,
     page_model_class,
+    page_values,
     ui_overrides,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 SCENARIO = "baseline"
+OTHER_SCENARIO = "btc_bear"
 SERVER_START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 60_000
 N_NETWORK_CHARTS = 5
@@ -58,12 +60,53 @@ def test_page_model_takes_exactly_the_page_parameters():
 
 def test_only_moved_parameters_become_overrides():
     defaults = page_defaults(SCENARIO)
-    assert ui_overrides(defaults.sliders, defaults.policy, defaults) == {}
+    notes: list[str] = []
+    assert ui_overrides(defaults.sliders, defaults.policy, defaults, notes) == {}
     lease = next(s for s in SLIDERS if s.key == "market.ai.lease_usd_per_mw_year")
     moved = {**defaults.sliders, lease.name: defaults.sliders[lease.name] + 2 * lease.step}
-    overrides = ui_overrides(moved, "hodl" if defaults.policy != "hodl" else "rational", defaults)
+    policy = "hodl" if defaults.policy != "hodl" else "rational"
+    overrides = ui_overrides(moved, policy, defaults, notes)
     assert set(overrides) == {lease.key, "miners.policy"}
     assert overrides[lease.key] == pytest.approx(moved[lease.name] * lease.scale)
+    assert notes == []
+
+
+def test_the_policy_selector_offers_every_registered_policy():
+    values = model_params(page_defaults(SCENARIO))["policy"]["values"]
+    assert {"rational", "hodl", "mining_only", "ai_first"} <= set(values)
+
+
+def test_choosing_a_scenario_moves_the_sliders_to_its_own_values():
+    defaults = page_defaults(SCENARIO)
+    bear = page_values(OTHER_SCENARIO)
+    drift = next(s for s in SLIDERS if s.key == "market.btc.drift")
+    assert bear[drift.name] != defaults.sliders[drift.name]  # else the test shows nothing
+    model = page_model_class(defaults)(scenario_name=OTHER_SCENARIO, **bear)
+    assert model.ui_overrides == {} and model.ui_notes == []
+    assert f"{drift.label} {bear[drift.name]:g}," in charts.parameters_line(model)
+
+
+def test_a_slider_value_that_is_not_a_number_is_a_note_not_an_error():
+    model = page_model_class(page_defaults(SCENARIO))(btc_drift="fast", btc_volatility=float("nan"))
+    assert any("BTC drift (annual, log): 'fast' is not a number" in n for n in model.ui_notes)
+    assert any("BTC volatility (annual): nan is not a number" in n for n in model.ui_notes)
+    assert model.ui_overrides == {}
+
+
+def test_the_reasons_of_any_earlier_epoch_are_shown():
+    model = page_model_class(page_defaults(SCENARIO))()
+    for _ in range(3):
+        model.step()
+    first = charts.reasons_html(model, 0, 1)
+    assert f"epoch 1 ({data.epoch_date(model, 1)})" in first
+    assert html.escape(model.decisions_at[0][1].explain(0)) in first
+    assert "epoch 3 (" in charts.reasons_html(model, 0)  # the latest by default
+
+
+def test_the_action_marks_have_a_legend():
+    legend = charts.actions_legend_html()
+    for action, color in charts.ACTION_COLORS.items():
+        assert f"{action}: {charts.ACTION_MEANINGS[action]}" in legend and color in legend
 
 
 def test_reset_builds_the_model_from_the_page_values():
@@ -341,7 +384,26 @@ def test_the_page_explains_shows_history_dates_and_plays(page, ui_server):
     history = page.locator(".minersim-history svg")
     expect(history).to_have_count(N_MINER_CHARTS)
     expect(history.first).to_contain_text(f"{second}: balance sheet")
+    legend = page.locator(".minersim-action-legend")
+    for action, meaning in charts.ACTION_MEANINGS.items():
+        expect(legend).to_contain_text(f"{action}: {meaning}")
+
+    # back to earlier epochs: each shows that epoch's reasons; "latest" follows the run again
+    earlier = page.get_by_role("button", name="◀ earlier", exact=True)
+    earlier.click()
+    expect(panel).to_contain_text(re.compile(r"epoch 2 \(20\d\d-\d\d-\d\d\)"))
+    earlier.click()
+    expect(panel).to_contain_text("epoch 1 (")
+    expect(panel.locator(".minersim-why")).to_contain_text(re.compile(r"NPV|pay back|machines"))
     _shot(page, "ui-reasons.png", page.locator(".minersim-reasons-panel").locator(".."))
+    page.get_by_role("button", name="latest", exact=True).click()
+    expect(panel).to_contain_text("epoch 3 (")
+
+    # the policy selector lists every registered policy
+    page.locator(".minersim-param-policy").click()
+    for name in ("rational", "hodl", "mining_only", "ai_first"):
+        expect(page.get_by_role("option", name=name, exact=True)).to_be_visible()
+    page.keyboard.press("Escape")
 
     # compare with a second seed: dashed series on the network charts
     compare = page.get_by_label("Compare with seed (blank: none)")
@@ -404,4 +466,15 @@ def test_moved_slider_and_seed_apply_on_reset(page, ui_server):
     page.get_by_role("button", name="Reset").click()
     expect(heading).to_contain_text("ran seed 0 instead")
     expect(page.get_by_role("button", name="Step")).to_be_enabled()
+
+    # another scenario: the sliders move to its own values, and Reset runs it as written
+    bear = page_values(OTHER_SCENARIO)
+    page.locator(".minersim-param-scenario_name").click()
+    page.get_by_role("option", name=OTHER_SCENARIO, exact=True).click()
+    expect(slider).to_have_attribute("aria-valuenow", re.compile(f"^{bear[volatility.name]:g}"))
+    page.get_by_role("button", name="Reset").click()
+    expect(heading).to_contain_text(f"scenario {OTHER_SCENARIO}")
+    drift = next(s for s in SLIDERS if s.key == "market.btc.drift")
+    expect(heading).to_contain_text(f"{drift.label} {bear[drift.name]:g},")
+    expect(heading).to_contain_text(f"{volatility.label} {bear[volatility.name]:g},")
     assert not errors, errors

@@ -166,6 +166,7 @@ def cart_boxes(x: pd.DataFrame, y: np.ndarray, mass_min: float = MASS_MIN) -> pd
     _check_inputs(x, y, "CART")
     nominal = [c for c in x.columns if not pd.api.types.is_numeric_dtype(x[c])]
     x = x.astype(dict.fromkeys(nominal, "category"))  # the workbench's box test needs them so
+    mass_min = max(mass_min, 1.0 / len(y))  # the workbench's leaf size int(mass_min x runs) >= 1
     with _quiet():
         tree = cart.CART(x.reset_index(drop=True), y, mass_min=mass_min)
         tree.build_tree()

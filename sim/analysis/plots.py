@@ -38,6 +38,7 @@ class Layers:
         self.bands, self.example, self.example_label = bands, example, example_label
         self.runs = int(bands["runs"].iloc[0]) if bands is not None and len(bands) else 0
         self.inner: dict = {}  # axes -> whether every band on it has its p25-p75 drawn
+        self.drawn: dict = {}  # axes -> the values drawn on it (display units)
 
     def draw(
         self, ax, column: str, color: str, label: str | None = None, inner: bool = True
@@ -52,21 +53,31 @@ class Layers:
             median = f"{label} (median of {self.runs} runs)"
             style.draw_bands(ax, rows["date"], p, color, median, inner=inner)
             self.inner[ax] = self.inner.get(ax, True) and inner
+            self.drawn.setdefault(ax, []).extend([p[5], p[95]])
         if self.example is not None:
             banded = self.bands is not None
+            values = self.example[column].to_numpy(dtype=float) * q.scale
+            self.drawn.setdefault(ax, []).append(values)
             ax.plot(
                 self.example["date"],
-                self.example[column] * q.scale,
+                values,
                 color=color,
                 lw=1.0 if banded else 1.6,
                 ls="--" if banded else "-",
                 label="_example" if banded else label,  # one legend entry for all: finish()
             )
 
-    def finish(self, ax, title: str, ylabel: str, log: bool = False) -> None:
-        """Title, y label, plain ticks (log ticks at 1-2-5), grid, halving mark, legend."""
+    def finish(self, ax, title: str, ylabel: str, log: bool | None = None) -> None:
+        """Title, y label, plain ticks (log ticks at 1-2-5), grid, halving mark, legend.
+
+        ``log=None``: a log axis when what was drawn spans orders of magnitude
+        (:func:`sim.analysis.style.spans_orders`), said in the y label."""
         if self.bands is None:
             title += f" ({self.example_label})"
+        if log is None:
+            drawn = self.drawn.get(ax, [])
+            log = style.spans_orders(np.concatenate(drawn)) if drawn else False
+            ylabel += " (log scale)" if log else ""
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(ylabel.replace("$", r"\$"))
         style.log_ticks(ax) if log else style.plain_ticks(ax)
@@ -195,7 +206,7 @@ def price_vs_cost(layers: Layers) -> Figure:
 
 
 def hashprice(layers: Layers) -> Figure:
-    """Realised hashprice, $ per PH/s per day."""
+    """Realised hashprice, $/PH/day."""
     fig, (ax,) = _figure(size=(9, 3.8))
     layers.draw(ax, "hashprice_usd_per_ph_day", style.GREEN)
     layers.finish(ax, "Hashprice", style.quantity("hashprice_usd_per_ph_day").header)
@@ -244,6 +255,50 @@ def public_miners(miners: pd.DataFrame, example_label: str) -> Figure:
     return fig
 
 
+#: The per-miner panels of :func:`public_miner_bands`: column, title, unit, scale, log axis.
+MINER_PANELS = (
+    ("market_cap_usd", "market cap", r"\$bn", 1e-9, True),
+    ("ai_share_pct", "AI/HPC share of capacity", "%", 1.0, False),
+)
+
+
+def public_miner_bands(
+    bands: dict[str, pd.DataFrame], example: pd.DataFrame | None, example_label: str
+) -> Figure:
+    """Each public miner's market cap ($bn, log scale) and AI/HPC share of its capacity (%) over
+    the runs: one row of panels per miner, p5-p95 and p25-p75 bands with the median (``bands``:
+    miner name -> quantiles as :func:`sim.analysis.summary.fan_quantiles` returns them), and the
+    example run dashed (``example``: its miners table, or None)."""
+    names = list(bands)
+    fig, axes = _figure(len(names), len(MINER_PANELS), size=(12, 2.3 * len(names)), sharex=True)
+    axes = axes.reshape(len(names), len(MINER_PANELS))
+    for row, name in enumerate(names):
+        for col, (column, title, unit, scale, log) in enumerate(MINER_PANELS):
+            ax = axes[row, col]
+            rows = bands[name][bands[name]["column"] == column]
+            p = {k: rows[f"p{k}"].to_numpy(dtype=float) * scale for k in (5, 25, 50, 75, 95)}
+            style.draw_bands(ax, rows["date"], p, style.BLUE, "median of the runs")
+            if example is not None:
+                mine = example[example["name"] == name]
+                ax.plot(mine["date"], mine[column] * scale, color=style.BLACK, lw=1.0, ls="--")
+            ax.set_title(f"{name}: {title}, {unit}", fontsize=9)
+            style.log_ticks(ax) if log else style.plain_ticks(ax)
+            ax.grid(alpha=0.3)
+    handles = style.band_legend_handles()
+    if example is not None:
+        handles.append(Line2D([], [], color=style.BLACK, ls="--", lw=1.0, label=example_label))
+    runs = int(next(iter(bands.values()))["runs"].iloc[0]) if bands else 0
+    fig.legend(
+        handles=[Line2D([], [], color=style.BLUE, label=f"median of {runs} runs"), *handles],
+        loc="outside upper center",
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+    )
+    _dates(fig, axes[-1])
+    return fig
+
+
 def fan(bands: pd.DataFrame, column: str) -> Figure:
     """One column's quantiles over runs (``minersim summarize``'s fan_COLUMN.png)."""
     layers = Layers(bands[bands["column"] == column], None, "")
@@ -270,6 +325,7 @@ __all__ = [
     "draw_runs",
     "fan",
     "figure",
+    "public_miner_bands",
     "public_miners",
     "subplots",
 ]

@@ -28,7 +28,9 @@ import pandas as pd
 from sim.analysis import folders, plots, style
 from sim.analysis.markdown import band_cell, markdown_table, number_column, percentiles
 from sim.analysis.summary import FAN_COLUMNS, fan_quantiles, final_values
-from sim.batch.store import read_epochs
+from sim.batch.store import read_epochs, read_miners
+from sim.cli.run import REASONS_FILE
+from sim.health import MAX_EPOCH_DAYS, stalled_runs
 from sim.paths import SCENARIOS_DIR
 
 #: Rows of the headline table: the columns' values at the end of each run.
@@ -85,6 +87,8 @@ def _run_page(root: Path) -> list[str]:
     has_batch = (batch / folders.METADATA_FILE).is_file()
     batch_meta = folders.read_json(batch / folders.METADATA_FILE) if has_batch else None
     frame = _batch_epochs(batch, batch_meta) if has_batch else None
+    if frame is not None:
+        frame, used = _sound_runs(frame, root)
 
     lines = [f"# minersim report: {meta.get('scenario_name', root.name)}", ""]
     lines += [_provenance(meta, batch_meta), ""]
@@ -92,6 +96,7 @@ def _run_page(root: Path) -> list[str]:
     if frame is not None:
         runs = frame["run"].nunique()
         lines += [f"## Headline: {runs} runs (median and p5-p95 over runs)", ""]
+        lines += used
         lines += [_headline_bands(frame, epochs, example), ""]
         lines += [_headline_table(frame, epochs, example, root), ""]
         bands = fan_quantiles(frame, [*plots.FIGURE_COLUMNS, "height"])
@@ -109,7 +114,12 @@ def _run_page(root: Path) -> list[str]:
     lines += ["## Figures", "", note, ""]
     lines += _figures(layers, root)
     lines += _yearly_section(frame if frame is not None else _as_batch(epochs), root)
-    if miners is not None:
+    if (root / REASONS_FILE).is_file():
+        lines += _reasons_section(pd.read_parquet(root / REASONS_FILE), example, root)
+    if has_batch and batch_meta.get("miners"):
+        runs = frame["run"].unique()
+        lines += _public_miner_bands_section(batch, runs, miners, example, root)
+    elif miners is not None:
         lines += _public_miners_section(miners, example, root)
     lines += _assumptions_section(meta or batch_meta or {}, root)
     lines += _experiment_sections(root / "experiments")
@@ -121,7 +131,7 @@ def _batch_page(root: Path) -> list[str]:
 
     meta = folders.read_json(root / folders.METADATA_FILE) or {}
     parameters = list(meta.get("parameters", []))
-    frame = _batch_epochs(root, meta)
+    frame, used = _sound_runs(_batch_epochs(root, meta), root)
     runs = frame["run"].nunique()
     sampler = meta.get("sampler", {}).get("kind", "monte_carlo")
     what = "Monte Carlo" if sampler == "monte_carlo" else f"{sampler} sweep"
@@ -130,6 +140,7 @@ def _batch_page(root: Path) -> list[str]:
     lines += [_caveat(root), ""]
     pooled = " (all points pooled)" if parameters else ""
     lines += [f"## Headline: {runs} runs{pooled} (median and p5-p95 over runs)", ""]
+    lines += used
     lines += [_headline_bands(frame, None, None), ""]
     lines += [_headline_table(frame, None, None, root), ""]
     bands = fan_quantiles(frame, [*plots.FIGURE_COLUMNS, "height"])
@@ -137,6 +148,8 @@ def _batch_page(root: Path) -> list[str]:
     lines += ["## Figures", "", note, ""]
     lines += _figures(plots.Layers(bands, None, ""), root)
     lines += _yearly_section(frame, root)
+    if meta.get("miners"):
+        lines += _public_miner_bands_section(root, frame["run"].unique(), None, None, root)
     if parameters:
         lines += _points_section(frame, parameters, root)
         summary = summarize(root)
@@ -154,8 +167,36 @@ def _batch_epochs(root: Path, meta: dict) -> pd.DataFrame:
     wanted = dict.fromkeys(["run", "point", "epoch", "date", *meta.get("parameters", [])])
     wanted.update(dict.fromkeys([*plots.FIGURE_COLUMNS, *HEADLINE_COLUMNS, "height"]))
     if "stalled" in meta.get("columns", {}):
-        wanted["stalled"] = None
+        wanted["stalled"] = wanted["epoch_days"] = None
     return read_epochs(root, columns=list(wanted))
+
+
+def _sound_runs(frame: pd.DataFrame, root: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The runs the bands use, and a paragraph saying how many runs were used and which were
+    left out, and why: runs marked stalled (their chain stopped, or degenerate: an epoch longer
+    than :data:`sim.health.MAX_EPOCH_DAYS`); the full list goes to ``tables/runs_excluded.csv``.
+    If every run stalled, all are kept and the paragraph says so."""
+    runs = frame["run"].nunique()
+    if "stalled" not in frame:
+        return frame, [f"**Runs used**: all {runs} (this batch does not record stalled runs).", ""]
+    excluded = stalled_runs(frame)
+    excluded.to_csv(root / "tables" / "runs_excluded.csv", index=False)
+    if excluded.empty:
+        return frame, [f"**Runs used**: all {runs}; none stalled or degenerate (`sim.health`).", ""]
+    if len(excluded) == runs:
+        return frame, [
+            f"**Every one of the {runs} runs stalled or is degenerate** (`sim.health`): the "
+            "figures below show them all; their values after the chain stopped mean nothing.",
+            "",
+        ]
+    why = "; ".join(f"run {r.run}: {r.why}" for r in excluded.itertuples())
+    text = (
+        f"**Runs used: {runs - len(excluded)} of {runs}.** Left out of every band and table "
+        f"below, {len(excluded)} stalled or degenerate runs (a chain that stopped, or an epoch "
+        f"longer than {MAX_EPOCH_DAYS:.0f} days: `sim.health`): {why}. The list: "
+        "`tables/runs_excluded.csv`."
+    )
+    return frame[~frame["run"].isin(excluded["run"])], [text, ""]
 
 
 def _as_batch(epochs: pd.DataFrame) -> pd.DataFrame:
@@ -188,9 +229,10 @@ def _provenance(run_meta: dict, batch_meta: dict | None) -> str:
     if run_meta:
         parts.append(f"Example run: seed {run_meta['seed']} (finished {run_meta['finished']}).")
         if run_meta.get("stalled"):
+            why = run_meta.get("stall_reason") or "its chain stalled"
             parts.append(
-                f"**The example run stopped early**: its chain stalled on "
-                f"{run_meta['last_epoch_date']}, before the end date {run_meta['end_date']}."
+                f"**The example run stopped early** ({why}): its last epoch ends "
+                f"{run_meta['last_epoch_date']}, its end date is {run_meta['end_date']}."
             )
     command = run_meta.get("command") or _batch_command(batch_meta)
     if command:
@@ -272,13 +314,6 @@ def _headline_bands(frame: pd.DataFrame, example: pd.DataFrame | None, label: st
         f"public miners defaulted: {band('miners_defaulted', decimals=0)}, with at least one "
         f"default in {100 * (defaulted > 0).mean():.0f}% of runs."
     )
-    if "stalled" in frame:
-        stalled = int(frame.groupby("run")["stalled"].any().sum())
-        if stalled:
-            sentence += (
-                f" **{stalled} of {runs} runs stopped early** (their chain stalled before the "
-                "end date): their last values are from that earlier date."
-            )
     if example is not None:
         price = example["btc_price_usd"].iloc[-1]
         rank = 100 * (finals["btc_price_usd"] < price).mean()
@@ -396,7 +431,98 @@ def _public_miners_section(miners: pd.DataFrame, label: str, root: Path) -> list
         "",
         "![public miners](figures/public_miners.png)",
         "",
-        "At the end of the run; every column: `tables/public_miners_end.csv`.",
+        "At the end of the run; every column: `tables/public_miners_end.csv`. One run, one "
+        "path of many: a Monte Carlo batch with `--miners` (as `minersim main` runs) gives each "
+        "miner's bands over runs.",
+        "",
+        markdown_table(table),
+        "",
+    ]
+
+
+def _reasons_section(reasons: pd.DataFrame, label: str, root: Path) -> list[str]:
+    """Why each public miner acted as it did in the example run, in its policy's words: how many
+    epochs it spent on each action, and its last epoch's reasons (``minersim run --reasons``)."""
+    public = reasons[reasons["kind"] == "public"]
+    counts = public.groupby(["name", "action"], sort=False, observed=True).size()
+    last = public[public["epoch"] == public["epoch"].max()].set_index("name")
+    rows = []
+    for name in dict.fromkeys(public["name"]):
+        spent = counts.loc[name].sort_values(ascending=False)
+        rows.append(
+            {
+                "company": name,
+                "epochs by action": ", ".join(f"{a} {n}" for a, n in spent.items() if n),
+                f"why, last epoch ({last['date'].iloc[0]:%Y-%m-%d})": last.loc[name, "why"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    table.to_csv(root / "tables" / "reasons_last_epoch.csv", index=False)
+    return [
+        f"## Why the public miners acted ({label})",
+        "",
+        "In the words of each miner's policy (`sim.policies`: the figures it compared are in "
+        f"`{REASONS_FILE}`, one row per agent and epoch, with the action of each epoch):",
+        "",
+        markdown_table(table),
+        "",
+    ]
+
+
+#: The miners-table columns the per-miner bands read.
+MINER_BAND_COLUMNS = ["run", "epoch", "date", "name", "kind", "defaulted"]
+MINER_BAND_COLUMNS += ["market_cap_usd", "debt_usd", "mining_mw", "ai_mw"]
+
+
+def _with_ai_share(miners: pd.DataFrame) -> pd.DataFrame:
+    """``miners`` with ``ai_share_pct``: AI/HPC MW as % of mining + AI MW (NaN with neither)."""
+    total = (miners["mining_mw"] + miners["ai_mw"]).where(lambda mw: mw > 0)
+    return miners.assign(ai_share_pct=100 * miners["ai_mw"] / total)
+
+
+def _public_miner_bands_section(
+    batch: Path, runs, example: pd.DataFrame | None, label: str | None, root: Path
+) -> list[str]:
+    """Each public miner over the batch's ``runs`` (its miners table): market cap and AI/HPC
+    share as bands (figure), and at the end of the runs as "median (p5 to p95)" cells with the
+    share of runs in which it defaulted (table); the example run, if any, dashed and in a column
+    of its own."""
+    frame = read_miners(batch, columns=MINER_BAND_COLUMNS)
+    frame = _with_ai_share(frame[(frame["kind"] == "public") & frame["run"].isin(runs)])
+    bands = {
+        name: fan_quantiles(rows, [c for c, *_ in plots.MINER_PANELS])
+        for name, rows in frame.groupby("name", sort=False)
+    }
+    shown = None if example is None else _with_ai_share(example[example["kind"] == "public"])
+    figure = plots.public_miner_bands(bands, shown, label or "")
+    figure.savefig(root / "figures" / "public_miners.png", dpi=100)
+    finals = frame.sort_values(["run", "epoch"]).groupby(["name", "run"], sort=False).tail(1)
+    rows = []
+    for name, last in finals.groupby("name", sort=False):
+        alive = last[~last["defaulted"]]
+        row = {
+            "company": name,
+            "market cap, $bn": band_cell(alive["market_cap_usd"] / 1e9),
+            "debt, $m": band_cell(alive["debt_usd"] / 1e6),
+            "AI/HPC share, %": band_cell(alive["ai_share_pct"], decimals=0),
+            "defaulted, % of runs": f"{100 * last['defaulted'].mean():.0f}",
+        }
+        if shown is not None:
+            end = shown[(shown["name"] == name) & (shown["epoch"] == shown["epoch"].max())]
+            row[f"market cap, $bn ({label})"] = f"{end['market_cap_usd'].iloc[0] / 1e9:,.2f}"
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.to_csv(root / "tables" / "public_miners_end.csv", index=False)
+    runs_text = f"{len(runs)} runs"
+    return [
+        f"## Public miners ({runs_text}: median and p5-p95)",
+        "",
+        "![public miners](figures/public_miners.png)",
+        "",
+        f"At the end of the runs, over the {runs_text} (market cap, debt and AI/HPC share over "
+        "the runs in which the miner has not defaulted); "
+        + (f"the last column and the dashed lines: {label}. " if shown is not None else "")
+        + "every column: `tables/public_miners_end.csv`.",
         "",
         markdown_table(table),
         "",

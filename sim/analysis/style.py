@@ -16,6 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from sim.units import HASHPRICE_UNIT
+
 #: Okabe-Ito colours: distinct for colour-blind readers and where translucent bands overlap
 #: (blue over vermillion stays two colours; matplotlib's blue over orange turns brown).
 BLUE, VERMILLION, GREEN, PURPLE = "#0072B2", "#D55E00", "#009E73", "#CC79A7"
@@ -51,7 +53,7 @@ QUANTITIES = {
     "hashrate_ehs": Quantity("network hashrate", "EH/s"),
     "difficulty": Quantity("difficulty", "T (10^12)", 1e-12),
     "btc_price_usd": Quantity("BTC price", "$k", 1e-3),
-    "hashprice_usd_per_ph_day": Quantity("hashprice", "$/PH/day"),
+    "hashprice_usd_per_ph_day": Quantity("hashprice", HASHPRICE_UNIT),
     "cost_to_mine_cash_usd": Quantity("cash cost to mine", "$k/BTC", 1e-3),
     "cost_to_mine_allin_usd": Quantity("all-in cost to mine", "$k/BTC", 1e-3),
     "total_debt_usd": Quantity("public miners' debt", "$bn", 1e-9),
@@ -109,6 +111,18 @@ def log_ticks(ax: Axes, axis: str = "y") -> None:
     target.set_major_locator(LogLocator(base=10, subs=subs))
     target.set_major_formatter(FuncFormatter(lambda v, _: number_text(v)))
     target.set_minor_formatter(NullFormatter())
+
+
+#: A value axis whose positive values span more than this ratio (an order of magnitude) is
+#: drawn on a log scale (:func:`spans_orders`): a linear one would flatten all but the top band.
+LOG_SPAN = 10.0
+
+
+def spans_orders(values) -> bool:
+    """Whether the finite positive ``values`` span more than :data:`LOG_SPAN` (max / min)."""
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v) & (v > 0)]
+    return bool(len(v)) and float(v.max()) > LOG_SPAN * float(v.min())
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,7 +5,10 @@
   epochs shorter), so each run is read on a common weekly date grid over the span that every
   run covers, by the rule of :mod:`sim.analysis.grid` (the epoch covering each date); sweeps
   pool all points.
-- ``final_values.csv``: one row per run (run, point, parameters, last-epoch values).
+- ``runs.csv``: how many runs the batch has, how many the fan charts use and which they leave
+  out, and why (stalled or degenerate runs, :mod:`sim.health`).
+- ``final_values.csv``: one row per run (run, point, parameters, last-epoch values, and
+  ``excluded``: whether the fan charts left it out).
 - Grid sweeps, every pair of varying parameters: ``heatmap_<a>__<b>.csv`` and
   ``heatmap_<column>__<a>__<b>.png``: median over repeats (and over any other swept
   parameters) of each chosen column's final value.
@@ -44,6 +47,7 @@ from sim.analysis import outcomes as outcome_module
 from sim.analysis.outcomes import Outcome
 from sim.batch.store import POINTS_FILE, read_epochs, read_metadata, read_miners
 from sim.errors import MinersimError
+from sim.health import stalled_runs
 
 #: Epoch columns drawn as fan charts.
 FAN_COLUMNS = (
@@ -97,18 +101,26 @@ def summarize(
     if outcomes:
         wanted.update(dict.fromkeys(["height", "epoch_days"]))
         wanted.update(dict.fromkeys(o.column for o in outcomes if o.table == "epochs"))
+    if "stalled" in meta.get("columns", {}):
+        wanted.update(dict.fromkeys(["stalled", "epoch_days"]))
     frame = read_epochs(root, columns=list(wanted))
     dest = root / "summary"
     dest.mkdir(exist_ok=True)
 
     paths: dict[str, Path] = {}
-    quantiles = fan_quantiles(frame, fan_columns, step_days)
+    excluded = stalled_runs(frame)
+    paths["runs_csv"] = write_csv(runs_table(frame, excluded), dest / "runs.csv")
+    if len(excluded) < frame["run"].nunique():  # the fans leave stalled runs out
+        frame = frame.assign(excluded=frame["run"].isin(excluded["run"]))
+    else:
+        frame = frame.assign(excluded=False)
+    quantiles = fan_quantiles(frame[~frame["excluded"]], fan_columns, step_days)
     paths["quantiles_csv"] = write_csv(quantiles, dest / "quantiles.csv")
     for column, table in quantiles.groupby("column", sort=False):
         paths[f"fan_{column}"] = _plot_fan(table, column, dest / f"fan_{column}.png")
     paths.update(_fans_by_point(frame, fan_columns, step_days, meta, points, dest))
 
-    finals = final_values(frame, [*parameters, *final_columns])
+    finals = final_values(frame, [*parameters, *final_columns, "excluded"])
     names = list(final_columns)
     if outcomes:
         miners = _miners_for(root, outcomes, meta)
@@ -126,6 +138,18 @@ def summarize(
         if means is not None:
             paths.update(_indices(kind, means, meta, root, dest))
     return paths
+
+
+def runs_table(frame: pd.DataFrame, excluded: pd.DataFrame) -> pd.DataFrame:
+    """One row: the batch's runs, how many the fan charts use, how many they leave out (stalled
+    or degenerate, :mod:`sim.health`) and why (final_values.csv keeps every run, with its
+    ``excluded`` flag)."""
+    runs = int(frame["run"].nunique())
+    why = "; ".join(f"run {r.run}: {r.why}" for r in excluded.itertuples())
+    left_out = len(excluded) if len(excluded) < runs else 0
+    return pd.DataFrame(
+        [{"runs": runs, "used": runs - left_out, "excluded": left_out, "why excluded": why}]
+    )
 
 
 def _miners_for(root: Path, outcomes: Sequence[Outcome], meta: dict) -> pd.DataFrame | None:

@@ -465,6 +465,11 @@ def read_epochs(root: str | os.PathLike, columns: list[str] | None = None) -> pd
 def read_miners(root: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
     """All finished runs' per-agent rows (batches run with ``miners=True``), sorted by run,
     epoch and miner id."""
+    if (Path(root) / METADATA_FILE).is_file() and read_metadata(root).get("miners") is False:
+        raise MinersimError(
+            f"{root} was run without --miners (miners=False): it has no per-agent table; run the "
+            "batch again with --miners into a new folder"
+        )
     return _read_table(Path(root), "miners", columns, ["run", "epoch", "miner_id"])
 
 

@@ -7,6 +7,7 @@ import argparse
 import importlib
 import sys
 
+from sim import __version__
 from sim.errors import MinersimError
 
 COMMAND_MODULES = (
@@ -18,6 +19,7 @@ COMMAND_MODULES = (
     "ui",
     "calibrate",
     "discover",
+    "params",
 )
 
 
@@ -25,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minersim", description="Agent-based simulator of the Bitcoin mining industry."
     )
+    parser.add_argument("--version", action="version", version=f"minersim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:

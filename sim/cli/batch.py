@@ -178,6 +178,8 @@ def sweep_command(args: argparse.Namespace) -> int:
 def summarize_command(args: argparse.Namespace) -> int:
     import warnings
 
+    import pandas as pd
+
     from sim.analysis.outcomes import parse_outcome
     from sim.analysis.sensitivity import SensitivityWarning
     from sim.analysis.summary import DEFAULT_FINAL_COLUMNS, summarize
@@ -192,6 +194,13 @@ def summarize_command(args: argparse.Namespace) -> int:
         )
     for name, path in paths.items():
         print(f"{name}: {path}")
+    runs = pd.read_csv(paths["runs_csv"]).iloc[0]
+    if runs["excluded"]:
+        print(
+            f"minersim: warning: the fan charts use {runs['used']} of {runs['runs']} runs; "
+            f"{runs['excluded']} stalled or are degenerate (which and why: {paths['runs_csv']})",
+            file=sys.stderr,
+        )
     for warning in caught:
         if issubclass(warning.category, SensitivityWarning):
             print(f"minersim: warning: {warning.message}", file=sys.stderr)
@@ -241,13 +250,16 @@ def _report(args: argparse.Namespace, start) -> int:
         f"{args.command} {args.scenario}: {summary.total_runs} runs{resumed}; "
         f"{summary.completed_runs} ran in {summary.elapsed_s:.1f} s "
         f"({summary.runs_per_s:.1f} runs/s); results in {summary.out}. "
-        f"Next: minersim summarize {summary.out}"
+        f"Next: minersim report {summary.out}"
     )
     if summary.stalled_runs:
+        from sim.health import MAX_EPOCH_DAYS
+
         print(
             f"minersim: warning: {summary.stalled_runs} of {summary.total_runs} runs stalled: "
-            "their chain stopped before the end date (too little hashrate for the difficulty); "
-            "their rows have stalled = True",
+            f"their chain stopped, or an epoch lasted over {MAX_EPOCH_DAYS:.0f} days "
+            "(sim.health); their rows have stalled = True and the report and summaries leave "
+            "them out",
             file=sys.stderr,
         )
     return 0

@@ -12,12 +12,20 @@ import importlib
 
 from sim.experiments import EXPERIMENTS
 
+#: The help text (plain words: argparse shows it as it is).
+DESCRIPTION = (
+    "Run one research experiment, or all of them: each writes a figure with Monte Carlo bands, a "
+    "CSV and a Markdown page under OUT/NAME/ (experiments/README.md says what each computes). "
+    "Options after NAME go to the experiment: --runs N, --out DIR, --seed S, --workers W "
+    "(minersim experiment NAME --help lists them)."
+)
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "experiment",
         help="run a research experiment (figure, CSV and Markdown table with Monte Carlo bands)",
-        description=__doc__.splitlines()[0],
+        description=DESCRIPTION,
     )
     p.add_argument("name", choices=[*EXPERIMENTS, "all"], help="experiment, or all of them")
     p.add_argument(

@@ -70,11 +70,18 @@ def main_command(args: argparse.Namespace) -> int:
     workers = args.workers or min(2, default_workers())
     started = time.perf_counter()
     run_args = argparse.Namespace(
-        scenario=args.scenario, seed=args.seed, out=args.out, overrides=[], force=args.force
+        scenario=args.scenario,
+        seed=args.seed,
+        out=args.out,
+        overrides=[],
+        force=args.force,
+        reasons=True,  # the report cites the example run's reasons
     )
     out, _ = run_into_folder(run_args, "main", _command(args), rerun_replaces=True)
     print(f"monte carlo: {args.runs} runs of {args.scenario} into {out / 'mc'}")
-    batch = monte_carlo(args.scenario, args.runs, args.seed, out / "mc", workers=workers)
+    batch = monte_carlo(
+        args.scenario, args.runs, args.seed, out / "mc", workers=workers, miners=True
+    )
     print(f"monte carlo: {batch.completed_runs} runs in {batch.elapsed_s:.1f} s")
     if args.experiment_runs > 0:
         _run_experiments(out / "experiments", args.experiment_runs, workers)

@@ -11,6 +11,8 @@ from pathlib import Path
 from sim.cli.options import add_data_dir_option
 from sim.input.scenario import load_scenario, parse_overrides, resolve_scenario_path
 
+#: The policies' reasons of a run folder (``minersim run --reasons``; the report cites them).
+REASONS_FILE = "reasons.parquet"
 #: Exit status of a run whose chain stalled before the scenario's end date (its tables are
 #: written; the horizon asked for was not reached).
 STALLED_EXIT = 3
@@ -33,6 +35,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--report", action="store_true", help="also write report.md with figures")
     p.add_argument(
+        "--reasons",
+        action="store_true",
+        help=f"also write {REASONS_FILE}: the policies' reasons, one row per agent and epoch "
+        "(the report cites them)",
+    )
+    p.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -52,6 +60,8 @@ def run_command(args: argparse.Namespace) -> int:
         words += ["--data-dir", folder]
     if args.out is not None:
         words += ["--out", str(args.out)]
+    if args.reasons:
+        words.append("--reasons")
     out, stalled = run_into_folder(args, "run", shlex.join(words), rerun_replaces=False)
     if args.report:
         from sim.analysis.report import write_report
@@ -73,6 +83,7 @@ def run_into_folder(
     (``minersim main`` re-runs into its own folder).
     """
     from sim.analysis import folders
+    from sim.compiled import needs_compiling
     from sim.runner import run  # the engine, imported only when a run is asked for
 
     overrides = parse_overrides(args.overrides)
@@ -83,13 +94,15 @@ def run_into_folder(
         out, replace=args.force, replaceable_command=command_kind if rerun_replaces else None
     )
     config = scenario.config.scenario
+    compiling = " (first, numba compiles the engine for this machine: a minute or two)"
     print(
-        f"{scenario.name}: running {config.start_date} to {config.end_date}, seed {args.seed} "
-        "(a first run on this machine also compiles the block kernel: a minute or two)",
+        f"{scenario.name}: running {config.start_date} to {config.end_date}, seed {args.seed}"
+        + (compiling if needs_compiling() else ""),
         flush=True,
     )
+    (out / REASONS_FILE).unlink(missing_ok=True)  # an earlier run's, if the folder is replaced
     started, clock = folders.now(), time.perf_counter()
-    result = run(scenario, seed=args.seed)
+    result = run(scenario, seed=args.seed, reasons=getattr(args, "reasons", False))
     elapsed = time.perf_counter() - clock
     meta = folders.run_metadata(
         scenario,
@@ -103,7 +116,10 @@ def run_into_folder(
         command_kind,
         data_dirs,
     )
+    meta["stall_reason"] = result.meta.get("stall_reason", "")
     folders.write_run(result, out, meta)
+    if result.reasons is not None:
+        result.reasons.to_parquet(out / REASONS_FILE, index=False)
     e = result.epochs
     if len(e):
         print(
@@ -114,10 +130,9 @@ def run_into_folder(
         )
     if meta["stalled"]:
         print(
-            f"minersim: warning: the chain stalled: the run stopped at "
-            f"{meta['last_epoch_date'] or 'its start'}, before its end date {meta['end_date']} "
-            f"(too little hashrate for the difficulty; metadata.json: stalled = true); exit status "
-            f"{STALLED_EXIT}",
+            f"minersim: warning: the chain stalled: {meta['stall_reason']} (last epoch "
+            f"{meta['last_epoch_date'] or 'none'}, end date {meta['end_date']}; metadata.json: "
+            f"stalled = true, stall_reason); exit status {STALLED_EXIT}",
             file=sys.stderr,
         )
     return out, meta["stalled"]

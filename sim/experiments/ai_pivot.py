@@ -23,7 +23,7 @@ BERNSTEIN = ("2026-02-01", 3_700.0)  # cal §4.7: ~3.7 GW under $90B of AI contr
 
 
 def one_run(scenario: sim.Scenario, seed: int) -> pd.DataFrame:
-    return sim.run(scenario, seed=seed).epochs[["date", *COLUMNS]]
+    return common.run(scenario, seed).epochs[["date", *COLUMNS]]
 
 
 def on_grid(runs: list[pd.DataFrame], column: str, grid: pd.DatetimeIndex) -> np.ndarray:

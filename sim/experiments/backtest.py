@@ -38,7 +38,7 @@ DISPLAY_MONTHS = (1, 7)  # the Markdown table shows January and July (and observ
 
 
 def one_run(scenario: sim.Scenario, seed: int) -> dict:
-    epochs = sim.run(scenario, seed=seed).epochs
+    epochs = common.run(scenario, seed).epochs
     initial = scenario.config.chain.difficulty
     halving = common.halving_date(epochs, HALVING_2024[0])
     response = None
@@ -83,7 +83,7 @@ def history() -> pd.DataFrame:
 
 
 def benchmark_difficulty_t(months: pd.DatetimeIndex) -> pd.Series:
-    """The free-entry benchmark (:mod:`sim.benchmark`, fitted on the same 2016-2019 window as the
+    """The free-entry benchmark (:mod:`sim.benchmark`, fitted on the same 2016-2021 window as the
     model) driven by the same real BTC price: monthly mean difficulty, T."""
     return benchmark.difficulty_path(months[0], months[-1]) / 1e12
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import functools
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +35,12 @@ from sim.analysis.markdown import band_column, markdown_table
 from sim.analysis.plots import draw_runs as plot_bands
 from sim.analysis.style import legend_with_bands, mark_date, percentiles
 from sim.batch import map_runs
+from sim.batch.mapped import run_seeds
 from sim.calibration import moments
 from sim.calibration.moments import difficulty_in_effect as difficulty_in_effect  # re-exported
+from sim.errors import MinersimError
 from sim.experiments import DEFAULT_OUT
+from sim.health import MAX_EPOCH_DAYS
 
 CALIBRATION = "data/sources.md"
 
@@ -51,7 +56,7 @@ def parse_args(
 ) -> argparse.Namespace:
     """The options every experiment takes: --runs, --out, --seed, --workers."""
     parser = argparse.ArgumentParser(
-        prog=f"python -m sim.experiments.{name}", description=description
+        prog=f"minersim experiment {name}", description=description.replace("``", "")
     )
     parser.add_argument(
         "--runs", type=int, default=default_runs, help=f"runs per scenario (default {default_runs})"
@@ -76,6 +81,7 @@ def parse_args(
         parser.error("--runs and --workers must be >= 1 and --seed >= 0")
     args.name = name
     args.started = time.perf_counter()
+    args.exclusions = {}  # scenario -> runs left out (over_seeds)
     return args
 
 
@@ -86,13 +92,96 @@ def scenario(name: str) -> sim.Scenario:
     return sim.load_scenario(name)
 
 
+class Excluded(Exception):
+    """Raised by a task for a run the experiment cannot use; ``over_seeds`` leaves it out and
+    :func:`write_outputs` says how many runs were left out and why."""
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A run left out: its seed and the reason."""
+
+    seed: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Guarded:
+    """``task(scenario, seed)``, or an :class:`Exclusion` if it raised :class:`Excluded`
+    (module-level, so that worker processes can unpickle it)."""
+
+    task: Callable[[sim.Scenario, int], object]
+
+    def __call__(self, spec: sim.Scenario, seed: int) -> object:
+        try:
+            return self.task(spec, seed)
+        except Excluded as excluded:
+            return Exclusion(seed, str(excluded))
+
+
+def sound(result: sim.RunResult) -> sim.RunResult:
+    """``result``, or :class:`Excluded` if it stalled or is degenerate (:mod:`sim.health`)."""
+    if result.meta.get("stalled"):
+        raise Excluded(f"stalled: {result.meta.get('stall_reason') or 'the chain stopped'}")
+    return result
+
+
+def run(spec: sim.Scenario, seed: int) -> sim.RunResult:
+    """``sim.run(spec, seed=seed)``, raising :class:`Excluded` for a stalled or degenerate run."""
+    return sound(sim.run(spec, seed=seed))
+
+
 def over_seeds(task: Callable[[sim.Scenario, int], object], scenario_name: str, args) -> list:
     """``task(scenario, seed)`` for the experiment's ``--runs`` seeds derived from ``--seed``
-    (:func:`sim.batch.map_runs`), in run order, on ``--workers`` processes.
+    (:func:`sim.batch.map_runs`), in run order, on ``--workers`` processes; runs for which the
+    task raised :class:`Excluded` are left out and recorded in ``args.exclusions[scenario_name]``.
 
     With ``--workers`` > 1, ``task`` must be a module-level function (it is pickled).
     """
-    return map_runs(task, scenario(scenario_name), args.runs, args.seed, args.workers)
+    outputs = map_runs(_Guarded(task), scenario(scenario_name), args.runs, args.seed, args.workers)
+    excluded = [o for o in outputs if isinstance(o, Exclusion)]
+    args.exclusions[scenario_name] = excluded
+    if len(excluded) == len(outputs):
+        raise MinersimError(
+            f"{args.name}: every one of the {args.runs} runs of {scenario_name} was left out "
+            f"(run 0: {excluded[0].reason}); try more runs (--runs) or another --seed"
+        )
+    return [o for o in outputs if not isinstance(o, Exclusion)]
+
+
+def runs_accounting(args: argparse.Namespace) -> tuple[str, pd.DataFrame]:
+    """How many runs each scenario used and left out, and why: a paragraph and a table."""
+    rows, parts = [], []
+    for name, excluded in args.exclusions.items():
+        reasons = Counter(_reason_kind(e.reason) for e in excluded)
+        why = "; ".join(f"{count} {kind}" for kind, count in reasons.items()) or "none"
+        rows.append(
+            {
+                "scenario": name,
+                "runs": args.runs,
+                "used": args.runs - len(excluded),
+                "excluded": len(excluded),
+                "why excluded": why,
+            }
+        )
+        seeds = run_seeds(args.seed, args.runs)
+        parts.append(
+            f"`{name}` {args.runs - len(excluded)} of {args.runs}"
+            + "".join(f" (run {seeds.index(e.seed)} left out: {e.reason})" for e in excluded)
+        )
+    text = (
+        "**Runs used**: "
+        + "; ".join(parts)
+        + f". A run is left out when it stalled or is degenerate (an epoch over "
+        f"{MAX_EPOCH_DAYS:.0f} days, or an end more than that past the end date: `sim.health`) "
+        "or lacks what the experiment measures (said for each run)."
+    )
+    return text, pd.DataFrame(rows)
+
+
+def _reason_kind(reason: str) -> str:
+    """The kind of a reason: its text up to the first colon ("stalled", ...)."""
+    return reason.split(":", 1)[0]
 
 
 # ------------------------------------------------------------------ time axes
@@ -162,7 +251,9 @@ def write_outputs(
     ``table`` goes to the CSV whole; ``display`` (default: ``table``) is the Markdown table: at
     most about eight columns, units in the headers, bands as "median (p5 to p95)" cells.
     ``body`` holds Markdown paragraphs placed before the table (the key numbers, worded);
-    ``references`` lists observed figures with their sections of data/sources.md.
+    ``references`` lists observed figures with their sections of data/sources.md. The section
+    "Runs used and left out" (and ``NAME_runs.csv``) says per scenario how many runs were used
+    and why any were left out (:func:`runs_accounting`).
     """
     out = output_dir(args)
     fig.savefig(out / f"{args.name}.png", dpi=120, bbox_inches="tight")
@@ -180,6 +271,15 @@ def write_outputs(
     for paragraph in body:
         lines += [paragraph, ""]
     lines += [markdown_table(table if display is None else display), ""]
+    if args.exclusions:
+        text, runs_table = runs_accounting(args)
+        lines += ["## Runs used and left out", "", text, "", markdown_table(runs_table), ""]
+        runs_table.to_csv(out / f"{args.name}_runs.csv", index=False)
+        left_out = runs_table[runs_table["excluded"] > 0]
+        if len(left_out):
+            why = zip(left_out["scenario"], left_out["why excluded"], strict=True)
+            counts = "; ".join(f"{name}: {reasons}" for name, reasons in why)
+            print(f"{args.name}: runs left out ({counts}); {args.name}.md says which and why")
     if references:
         lines += [f"## Observed references ({CALIBRATION})", ""]
         lines += [f"- {ref}" for ref in references] + [""]
@@ -195,6 +295,8 @@ __all__ = [
     "DAY",
     "DEFAULT_OUT",
     "HALVING_2028_HEIGHT",
+    "Excluded",
+    "Exclusion",
     "band_cells",
     "band_columns",
     "date_grid",
@@ -210,7 +312,10 @@ __all__ = [
     "parse_args",
     "percentiles",
     "plot_bands",
+    "run",
+    "runs_accounting",
     "scenario",
+    "sound",
     "summary_row",
     "write_outputs",
 ]

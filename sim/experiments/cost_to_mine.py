@@ -74,19 +74,22 @@ def jpm_method_usd(epochs: pd.DataFrame, fee_btc_per_block: float) -> np.ndarray
 def one_run(scenario: sim.Scenario, seed: int) -> dict:
     """Per-epoch costs of one run, their means over the windows around the halving, the
     difficulty over the same windows and the network of the first epoch."""
-    epochs = sim.run(scenario, seed=seed).epochs
+    epochs = common.run(scenario, seed).epochs
     fee = scenario.config.market.fees.mean_btc_per_block
     series = epochs[["date", "cost_to_mine_cash_usd", "cost_to_mine_allin_usd"]].copy()
     series["jpm_method_usd"] = jpm_method_usd(epochs, fee)
     k = common.halving_epoch(epochs)
+    if k is None or k < WINDOW_EPOCHS or k + WINDOW_EPOCHS >= len(epochs):
+        raise common.Excluded(
+            f"no halving window: fewer than {WINDOW_EPOCHS} epochs on a side of the 2028 halving"
+        )
     windows = {}
-    if k is not None and k + WINDOW_EPOCHS < len(epochs):
-        for column in [*MEASURES, "difficulty"]:
-            values = (series[column] if column in series else epochs[column]).to_numpy()
-            windows[column] = (
-                values[k - WINDOW_EPOCHS : k].mean(),
-                values[k + 1 : k + 1 + WINDOW_EPOCHS].mean(),
-            )
+    for column in [*MEASURES, "difficulty"]:
+        values = (series[column] if column in series else epochs[column]).to_numpy()
+        windows[column] = (
+            values[k - WINDOW_EPOCHS : k].mean(),
+            values[k + 1 : k + 1 + WINDOW_EPOCHS].mean(),
+        )
     first = epochs.iloc[0]
     start = {
         "hashrate_ehs": float(first["hashrate_ehs"]),
@@ -105,7 +108,7 @@ def one_run(scenario: sim.Scenario, seed: int) -> dict:
 def table(results: dict[str, list[dict]]) -> pd.DataFrame:
     rows = []
     for name, runs in results.items():
-        complete = [r["windows"] for r in runs if r["windows"]]
+        complete = [r["windows"] for r in runs]
         for column, label in MEASURES.items():
             before = np.array([w[column][0] for w in complete])
             after = np.array([w[column][1] for w in complete])
@@ -130,11 +133,13 @@ def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex):
         "cost_to_mine_cash_usd": style.BLUE,
         "cost_to_mine_allin_usd": style.VERMILLION,
     }
+    drawn = []
     for ax, (name, runs) in zip(axes, results.items(), strict=True):
         for column, label in MEASURES.items():
             matrix = np.array(
                 [common.on_grid(r["series"]["date"], r["series"][column], grid) for r in runs]
             )
+            drawn.append(matrix.ravel())
             if column == "jpm_method_usd":  # deterministic given the start: a line
                 ax.plot(grid, np.nanmedian(matrix, axis=0), "k--", lw=1.4, label=label)
             else:
@@ -154,10 +159,14 @@ def figure(results: dict[str, list[dict]], grid: pd.DatetimeIndex):
             common.mark_date(ax, pd.Series(halvings).median(), "2028 halving (median date)")
         ax.set_title(f"{name}: cost to mine one BTC")
         ax.set_xlabel("date")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: style.number_text(v / 1e3)))
         ax.grid(alpha=0.3)
         common.legend_with_bands(ax, inner=False, loc="upper left")
-    axes[0].set_ylabel(r"cost to mine, \$k per BTC")
+    log = style.spans_orders(np.concatenate(drawn))
+    for ax in axes:
+        if log:
+            ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: style.number_text(v / 1e3)))
+    axes[0].set_ylabel(r"cost to mine, \$k per BTC" + (" (log scale)" if log else ""))
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
@@ -198,9 +207,9 @@ def body(tab: pd.DataFrame, results: dict[str, list[dict]]) -> list[str]:
         )
     lines.append(construction_sentence(results["jpm_method"][0]["start"]))
     for name in SCENARIOS:
-        complete = [r["windows"] for r in results[name] if r["windows"]]
+        complete = [r["windows"] for r in results[name]]
         if not complete:
-            lines.append(f"**{name}**: no run has 6 epochs on both sides of the halving.")
+            lines.append(f"**{name}**: no run was usable (see the runs left out below).")
             continue
         difficulty = [w["difficulty"][1] / w["difficulty"][0] for w in complete]
         lines.append(

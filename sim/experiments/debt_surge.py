@@ -74,7 +74,7 @@ def one_run(scenario: sim.Scenario, seed: int) -> pd.DataFrame:
         if model.epoch > epoch:  # an epoch was recorded
             rows.append(debt_by_instrument(model))
     frame = pd.DataFrame(rows, columns=list(INSTRUMENTS))
-    epochs = model.result().epochs
+    epochs = common.sound(model.result()).epochs
     check_totals(frame, epochs["total_debt_usd"].to_numpy(), seed)
     frame["total_usd"] = epochs["total_debt_usd"].to_numpy()
     frame.insert(0, "date", epochs["date"].to_numpy())

@@ -36,7 +36,7 @@ def log_returns(prices: pd.DataFrame) -> pd.DataFrame:
 
 def one_run(scenario: sim.Scenario, seed: int) -> dict:
     """Rolling correlations with BTC (sector and each miner), the AI share, the pivot epoch."""
-    result = sim.run(scenario, seed=seed)
+    result = common.run(scenario, seed)
     public = result.miners[result.miners["kind"] == "public"]
     wide = public.pivot(
         index="epoch",

@@ -39,6 +39,7 @@ from sim.analysis.outcomes import AfterHalving, MaxDrawdown, Outcome
 from sim.errors import MinersimError
 from sim.experiments import common
 from sim.experiments.small_vs_large import opening_groups
+from sim.health import MAX_EPOCH_DAYS
 
 NAME = "default_drivers"
 SCENARIO = "baseline"
@@ -367,8 +368,19 @@ def main(argv=None) -> None:
         args,
         figure(x, cases, drawdowns, found),
         experiments.merge(values, on="run"),
-        body(groups, outcomes, values, cases, drawdowns, found, seconds),
+        [*body(groups, outcomes, values, cases, drawdowns, found, seconds), runs_used(experiments)],
         display(found),
+    )
+
+
+def runs_used(experiments: pd.DataFrame) -> str:
+    """How many futures the analysis uses: all, stalled or degenerate ones included (a future in
+    which the chain stalls is one of the places futures lead; :mod:`sim.health`)."""
+    stalled = int(experiments["stalled"].sum()) if "stalled" in experiments else 0
+    return (
+        f"**Runs used**: all {len(experiments)} futures; {stalled} of them stalled or are "
+        f"degenerate (a chain that stopped, or an epoch over {MAX_EPOCH_DAYS:.0f} days: "
+        "`sim.health`) and are kept, since the question is where futures lead."
     )
 
 

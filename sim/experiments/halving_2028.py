@@ -71,11 +71,11 @@ def relative_path(daily: pd.DataFrame, halving: pd.Timestamp, column: str) -> np
     return out
 
 
-def one_run(scenario: sim.Scenario, seed: int) -> dict | None:
-    epochs = sim.run(scenario, seed=seed).epochs
+def one_run(scenario: sim.Scenario, seed: int) -> dict:
+    epochs = common.run(scenario, seed).epochs
     halving = common.halving_date(epochs)
     if halving is None:
-        return None
+        raise common.Excluded("no halving: the run does not reach the 2028 halving")
     daily = daily_series(epochs, scenario.config.chain.difficulty)
     days = np.asarray((daily.index - halving).days)
     return {
@@ -273,7 +273,7 @@ def oscillation_sentence(runs: list[dict]) -> str:
 
 def main(argv=None) -> None:
     args = common.parse_args(NAME, __doc__.splitlines()[0], default_runs=40, argv=argv)
-    runs = [r for r in common.over_seeds(one_run, SCENARIO, args) if r is not None]
+    runs = common.over_seeds(one_run, SCENARIO, args)
     if not runs:
         raise SystemExit(f"{NAME}: no run reached block {common.HALVING_2028_HEIGHT:,}")
     tab = table(runs)

@@ -19,7 +19,7 @@ from sim.experiments import DEFAULT_OUT, EXPERIMENTS
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m sim.experiments.run_all", description=__doc__.splitlines()[0]
+        prog="minersim experiment all", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--runs", type=int, help="runs per scenario (default: each experiment's)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output root")

@@ -61,7 +61,7 @@ def opening_groups(scenario: sim.Scenario) -> pd.DataFrame:
 
 
 def one_run(scenario: sim.Scenario, seed: int) -> pd.DataFrame:
-    result = sim.run(scenario, seed=seed)
+    result = common.run(scenario, seed)
     public = result.miners[result.miners["kind"] == "public"]
     return public[
         ["epoch", "date", "name", "revenue_usd", "power_cost_usd", "ai_noi_usd", "defaulted"]
@@ -157,7 +157,10 @@ def figure(results, groups: pd.DataFrame, grid: pd.DatetimeIndex):
         ("leverage", "mining_margin", "mining gross margin, % (clipped at -50)"),
     ]
     matrices = series_on_grid(results, groups, grid)
-    fig, axes = plots.subplots(len(panels), len(SCENARIOS), figsize=(16, 16), sharex=True)
+    panels = [p for p in panels if informative(matrices, p[1])]
+    fig, axes = plots.subplots(
+        len(panels), len(SCENARIOS), figsize=(16, 4 * len(panels)), sharex=True, squeeze=False
+    )
     for col, name in enumerate(SCENARIOS):
         for row, (grouping, column, ylabel) in enumerate(panels):
             ax = axes[row, col]
@@ -182,6 +185,13 @@ def figure(results, groups: pd.DataFrame, grid: pd.DatetimeIndex):
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
+
+
+def informative(matrices: dict, column: str) -> bool:
+    """Whether ``column``'s bands vary anywhere (in any path, grouping, group or date): the
+    survival panels are flat 100% lines when no miner defaulted in any run, and are left out."""
+    values = [m for key, m in matrices.items() if key[3] == column]
+    return any(np.nanmax(m) > np.nanmin(m) for m in values if np.isfinite(m).any())
 
 
 def defaults_by_company(results: dict[str, list[pd.DataFrame]]) -> pd.Series:
@@ -222,6 +232,11 @@ def body(tab: pd.DataFrame, groups: pd.DataFrame, by_company: pd.Series) -> list
         )
         lines.append(
             f"**{name}**: miners defaulted by the end of 2030 (share of miner-runs): {words}."
+        )
+    if not tab["runs_with_default_pct"].any():
+        lines.append(
+            "No public miner defaulted in any run of any path: the figure leaves out the survival "
+            "panels (flat 100% lines) and shows the margins only."
         )
     lines.append(
         "Runs in which each company has defaulted by the end (all three paths): "

@@ -85,7 +85,7 @@ def one_run(scenario: sim.Scenario, seed: int) -> pd.DataFrame:
     """Per epoch: date, BTC price, the small miners' combined market cap and treasury (USD),
     and how many of them have defaulted."""
     names = small_miners(scenario)
-    result = sim.run(scenario, seed=seed)
+    result = common.run(scenario, seed)
     m = result.miners[result.miners["name"].isin(names)]
     group = m.groupby("epoch").agg(
         market_cap_usd=("market_cap_usd", "sum"),

@@ -22,7 +22,13 @@ from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
 from sim.ui import SCENARIO_DIR_ENV, SCENARIO_ENV, charts, data
-from sim.ui.params import default_scenario, model_params, page_defaults, page_model_class
+from sim.ui.params import (
+    default_scenario,
+    model_params,
+    page_defaults,
+    page_model_class,
+    page_values,
+)
 
 TITLE = "minersim: Bitcoin mining industry, epoch by epoch"
 #: Pause between epochs while playing, ms (Mesa's default of 100 ms alone caps Play at 10/s).
@@ -38,11 +44,13 @@ PARAMS = model_params(DEFAULTS)
 
 @solara.component
 def ParameterInputs(values: solara.Reactive[dict]):
-    """The model's parameters; each slider's value is shown beside it (they apply on Reset)."""
+    """The model's parameters; each slider's value is shown beside it (they apply on Reset).
+    Choosing a scenario moves the sliders and the policy to that scenario's own values."""
     for name, spec in PARAMS.items():
 
         def set_value(value, name=name):
-            values.set({**values.value, name: value})
+            moved = page_values(value) if name == "scenario_name" else {}
+            values.set({**values.value, **moved, name: value})
 
         current = values.value.get(name, spec["value"])
         if spec["type"] == "SliderFloat":
@@ -55,9 +63,16 @@ def ParameterInputs(values: solara.Reactive[dict]):
                     max=spec["max"],
                     step=spec["step"],
                 )
-                solara.Text(f"{current:g}", classes=["minersim-slider-value"])
+                shown = f"{current:g}" if isinstance(current, (int, float)) else str(current)
+                solara.Text(shown, classes=["minersim-slider-value"])
         elif spec["type"] == "Select":
-            solara.Select(spec["label"], value=current, values=spec["values"], on_value=set_value)
+            solara.Select(
+                spec["label"],
+                value=current,
+                values=spec["values"],
+                on_value=set_value,
+                classes=[f"minersim-param-{name}"],
+            )
         else:
             solara.InputText(spec["label"], value=str(current), on_value=set_value)
 
@@ -98,6 +113,7 @@ def Dashboard(model, compare_seed: str):
     """Heading, miners' table, the selected miner's reasons and history, the network charts."""
     update_counter.get()  # redraw after every Step / Play epoch (Mesa's force_update)
     selection, set_selection = solara.use_state(0)
+    shown_epoch, set_shown_epoch = solara.use_state(None)  # None: follow the latest epoch
     compared = solara.use_memo(lambda: _compared_run(model, compare_seed), [model, compare_seed])
     run = data.RunView(model)  # the epochs recorded now: Play may step the model meanwhile
     other = data.RunView(compared.catch_up(run.epoch)) if compared is not None else None
@@ -121,8 +137,10 @@ def Dashboard(model, compare_seed: str):
                     on_value=lambda name: set_selection(choices[name]),
                     classes=["minersim-miner-select"],
                 )
-                solara.HTML(tag="div", unsafe_innerHTML=charts.reasons_html(run, selection))
+                epoch = EpochPicker(run.epoch, shown_epoch, set_shown_epoch)
+                solara.HTML(tag="div", unsafe_innerHTML=charts.reasons_html(run, selection, epoch))
         _heading("History of the selected miner (actions marked on the time axis)")
+        solara.HTML(tag="div", unsafe_innerHTML=charts.actions_legend_html())
         solara.HTML(
             tag="div",
             unsafe_innerHTML="".join(charts.miner_charts(run, selection)),
@@ -136,6 +154,22 @@ def Dashboard(model, compare_seed: str):
             style=GRID,
             classes=["minersim-network"],
         )
+
+
+def EpochPicker(latest: int, shown: int | None, set_shown) -> int | None:
+    """Buttons and a slider choosing the epoch whose reasons the "Why" panel shows (None, the
+    default, follows the latest epoch); returns the epoch shown."""
+    epoch = latest if shown is None or shown > latest else shown
+    if latest < 1:
+        return None
+    with solara.Row(style="align-items:center;gap:4px", classes=["minersim-epoch-picker"]):
+        solara.Text("Why at epoch:")
+        solara.Button("◀ earlier", on_click=lambda: set_shown(max(1, epoch - 1)), small=True)
+        solara.Button("later ▶", on_click=lambda: set_shown(min(latest, epoch + 1)), small=True)
+        solara.Button("latest", on_click=lambda: set_shown(None), small=True)
+    if latest > 1:
+        solara.SliderInt("", value=epoch, min=1, max=latest, on_value=set_shown, thumb_label=True)
+    return epoch
 
 
 @solara.component

@@ -16,6 +16,7 @@ import numpy as np
 from sim.ui import data
 from sim.ui.params import POLICY_KEY, SLIDERS, config_value, slider_value
 from sim.ui.svg import Marker, Series, line_chart
+from sim.units import HASHPRICE_UNIT
 
 FRINGE = "fringe"
 COLORS = {
@@ -85,7 +86,7 @@ def network_charts(model, other=None) -> list[str]:
             model,
             "hashprice",
             "Hashprice",
-            "USD per PH/s per day",
+            HASHPRICE_UNIT,
             _compared(model, other, "hashprice_usd_per_ph_day", "Hashprice", c["hashprice"]),
         ),
         _chart(model, "capacity", "Mining against AI capacity", "MW", capacity),
@@ -217,7 +218,7 @@ def reason_rows(r: dict) -> list[tuple[str, str, str]]:
             "Hashprice now / expected, against its fleet's breakeven",
             f"{_num(r['hashprice_usd_per_th_day'] * 1e3, '.2f')} / "
             f"{_num(r['expected_hashprice_usd_per_th_day'] * 1e3, '.2f')} against "
-            f"{_num(r['breakeven_usd_per_th_day'] * 1e3, '.2f')} USD per PH/s per day",
+            f"{_num(r['breakeven_usd_per_th_day'] * 1e3, '.2f')} {HASHPRICE_UNIT}",
         ),
         (
             "Machines",
@@ -256,10 +257,11 @@ def reason_rows(r: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def reasons_html(model, selection) -> str:
-    """The selected miner's decision of the latest epoch and the figures behind it, as its policy
-    returned them."""
-    decisions = getattr(model, "last_decisions", None)
+def reasons_html(model, selection, epoch: int | None = None) -> str:
+    """The selected miner's decision in ``epoch`` (1 = the first; None: the latest) and the
+    figures behind it, as its policy returned them (``model.decisions_at``)."""
+    epoch = data.n_epochs(model) if epoch is None else epoch
+    decisions = data.decisions_of(model, epoch)
     name = selection_name(model, selection)
     if decisions is None:
         body = "<p>No decision yet: press Step to run an epoch.</p>"
@@ -267,8 +269,7 @@ def reasons_html(model, selection) -> str:
         body = f"<p>{html.escape(decisions.explain(int(selection_agents(model, FRINGE)[0])))}</p>"
     else:
         i = int(selection)
-        agent = model.miner_agents[i]
-        if agent.defaulted:
+        if data.defaulted_in(model, i, epoch):
             body = "<p><b>Defaulted</b>: it no longer decides.</p>"
         else:
             rows = "".join(
@@ -284,9 +285,34 @@ def reasons_html(model, selection) -> str:
                 f"{rows}</table>"
             )
     policy = "" if selection == FRINGE else f" (policy {model.miner_agents[int(selection)].policy})"
+    when = f", epoch {epoch} ({data.epoch_date(model, epoch)})" if epoch else ", epoch 0"
     return (
         f'<div class="minersim-reasons-panel" style="padding:8px">'
-        f"<b>Why: {html.escape(name)}{html.escape(policy)}, epoch {model.epoch}</b>{body}</div>"
+        f"<b>Why: {html.escape(name)}{html.escape(policy)}{when}</b>{body}</div>"
+    )
+
+
+#: What each action marked on a miner's time axis means (the legend under the history heading).
+ACTION_MEANINGS = {
+    "default": "defaults",
+    "sell_assets": "distressed sale of machines, halls or sites",
+    "convert_ai": "converts capacity to AI/HPC",
+    "buy_asics": "buys machines",
+    "borrow": "borrows",
+    "issue_equity": "issues shares",
+}
+
+
+def actions_legend_html() -> str:
+    """The legend of the action marks: each mark's colour and what the action means."""
+    items = "".join(
+        f'<span style="margin-right:14px;white-space:nowrap"><span style="color:{color}">'
+        f"&#9650;</span> {html.escape(action)}: {html.escape(ACTION_MEANINGS[action])}</span>"
+        for action, color in ACTION_COLORS.items()
+    )
+    return (
+        f'<div class="minersim-action-legend" style="font-size:12px;margin:2px 0 4px">'
+        f"Marks (hover one for its epochs): {items}</div>"
     )
 
 

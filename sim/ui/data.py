@@ -107,9 +107,28 @@ def actions(model, agent: int) -> list[tuple[int, int, float, str]]:
 
 def current_date(model) -> str:
     """The date the page has reached (end of the latest recorded epoch), YYYY-MM-DD."""
-    rows = n_epochs(model)
-    t = model.recorder.epoch_time_s[rows - 1] if rows else model.params.day0_time
+    return epoch_date(model, n_epochs(model))
+
+
+def epoch_date(model, epoch: int) -> str:
+    """The end of epoch ``epoch`` (1 = the first; 0: the start), YYYY-MM-DD."""
+    t = model.recorder.epoch_time_s[epoch - 1] if epoch else model.params.day0_time
     return str(np.datetime64(int(t), "s").astype("datetime64[D]"))
+
+
+def decisions_of(model, epoch: int):
+    """The policies' decisions (reasons included) in epoch ``epoch`` (1 = the first), as the
+    model kept them while it explained (``model.decisions_at``); None before the first epoch
+    or for an epoch stepped without reasons."""
+    if epoch < 1:
+        return None
+    kept = model.decisions_at.get(epoch - 1)
+    return kept[1] if kept is not None else None
+
+
+def defaulted_in(model, agent: int, epoch: int) -> bool:
+    """Whether ``agent`` had defaulted by the end of ``epoch`` (1 = the first)."""
+    return epoch >= 1 and bool(model.recorder.defaulted[epoch - 1, agent])
 
 
 def opening_position(model) -> dict[str, np.ndarray]:

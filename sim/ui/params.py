@@ -2,9 +2,11 @@
 
 SolaraViz builds its sliders and inputs from :func:`model_params` and, on Reset, calls the model
 class with their values as keywords. :class:`UiMiningModel` turns those keywords into
-``MiningModel(scenario, seed, overrides)``. Sliders start at the launched scenario's values; only
-a parameter the user moved away from its starting value becomes an override, so picking another
-scenario without touching the sliders runs that scenario exactly as written.
+``MiningModel(scenario, seed, overrides)``. Sliders start at the launched scenario's values and
+move to a scenario's own values when it is chosen (:func:`page_values`); only a parameter the
+user moved away from the chosen scenario's value becomes an override, so picking another scenario
+without touching the sliders runs that scenario exactly as written. A slider value that is not a
+number is shown as a note in red and the scenario's value runs instead.
 
 The page runs only the scenarios of its list: the bundled ones, the one it was launched with and
 the TOML files of a folder named at launch (``minersim ui --scenario-dir DIR``). Any other value
@@ -14,19 +16,25 @@ launched scenario runs instead), never with a traceback.
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, get_args
+from typing import ClassVar
 
 from sim.errors import MinersimError
 from sim.input.scenario import Scenario, list_scenarios, load_scenario, resolve_scenario_path
-from sim.input.schema import Miners
 from sim.model import MiningModel
+from sim.policy_registry import registered_policies
 
-#: Policies a scenario may give its public miners (from the schema, so new ones appear here).
-POLICY_CHOICES: tuple[str, ...] = get_args(Miners.model_fields["policy"].annotation)
 POLICY_KEY = "miners.policy"
+
+
+def policy_choices() -> list[str]:
+    """Policies the page offers for the public miners: every registered one (the built-in rules
+    and those the launched scenario's ``policy_modules`` register), from the policy registry."""
+    return registered_policies()
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,25 @@ def slider_value(scenario: Scenario, slider: SliderSpec) -> float:
     return round(float(config_value(scenario, slider.key)) / slider.scale, 9)
 
 
+@functools.lru_cache(maxsize=64)
+def scenario_values(name: str) -> tuple[dict[str, float], str]:
+    """A scenario's own slider values (in the sliders' units) and policy: where the sliders go
+    when it is chosen, and what a slider must differ from to become an override."""
+    spec = load_scenario(name)
+    return {s.name: slider_value(spec, s) for s in SLIDERS}, str(config_value(spec, POLICY_KEY))
+
+
+def page_values(name: str) -> dict[str, object]:
+    """The page's parameter values for scenario ``name``: its sliders and policy (the page moves
+    the sliders there when the scenario is chosen); {} if it does not load (Reset then says
+    why on the page)."""
+    try:
+        sliders, policy = scenario_values(name)
+    except MinersimError:
+        return {}
+    return {**sliders, "policy": policy}
+
+
 def page_defaults(launched: str, scenario_dir: str | os.PathLike | None = None) -> PageDefaults:
     """Read the launched scenario (a bundled name or a TOML path) for the page's starting values;
     ``scenario_dir``: a folder whose TOML files the page may run too.
@@ -132,10 +159,9 @@ def page_defaults(launched: str, scenario_dir: str | os.PathLike | None = None) 
     Raises :class:`sim.errors.MinersimError` if the scenario cannot be found or is invalid.
     """
     name = launched if launched in list_scenarios() else str(resolve_scenario_path(launched))
-    spec = load_scenario(name)
-    sliders = {s.name: slider_value(spec, s) for s in SLIDERS}
+    sliders, policy = scenario_values(name)
     choices = tuple(scenario_choices(name, scenario_dir))
-    return PageDefaults(name, sliders, str(config_value(spec, POLICY_KEY)), choices)
+    return PageDefaults(name, dict(sliders), policy, choices)
 
 
 def model_params(defaults: PageDefaults) -> dict[str, dict]:
@@ -163,7 +189,7 @@ def model_params(defaults: PageDefaults) -> dict[str, dict]:
         "type": "Select",
         "label": "Policy of public miners",
         "value": defaults.policy,
-        "values": list(POLICY_CHOICES),
+        "values": policy_choices(),
     }
     return params
 
@@ -179,22 +205,38 @@ def parse_seed(seed: object) -> int:
     return value
 
 
-def ui_overrides(
-    sliders: dict[str, float | None], policy: str | None, defaults: PageDefaults
-) -> dict[str, object]:
-    """Dotted-key overrides for the parameters moved away from the page's starting values.
+def slider_number(spec: SliderSpec, value: object) -> float:
+    """A slider's value as a finite number, rounded to 9 decimals (browser sliders add float
+    noise to their steps), or a one-line :class:`MinersimError` naming the slider."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise MinersimError(f"{spec.label}: {shown} is not a number")
+    return round(number, 9)
 
-    Slider values are rounded to 9 decimals (browser sliders add float noise to their steps).
-    """
+
+def ui_overrides(
+    sliders: dict[str, object], policy: str | None, base: PageDefaults, notes: list[str]
+) -> dict[str, object]:
+    """Dotted-key overrides for the parameters moved away from ``base``'s values (the chosen
+    scenario's). A slider value that is not a number is left out with a note in ``notes``
+    (shown in red on the page) instead of raising."""
     overrides: dict[str, object] = {}
     for s in SLIDERS:
         value = sliders.get(s.name)
         if value is None:
             continue
-        value = round(float(value), 9)
-        if value != defaults.sliders[s.name]:
-            overrides[s.key] = value * s.scale
-    if policy is not None and policy != defaults.policy:
+        try:
+            number = slider_number(s, value)
+        except MinersimError as exc:
+            notes.append(f"{exc}: ran the scenario's {base.sliders[s.name]:g} instead")
+            continue
+        if number != base.sliders[s.name]:
+            overrides[s.key] = number * s.scale
+    if policy is not None and policy != base.policy:
         overrides[POLICY_KEY] = policy
     return overrides
 
@@ -208,7 +250,7 @@ class UiMiningModel(MiningModel):
     """
 
     page_defaults: ClassVar[PageDefaults]
-    explain_decisions = True  # the policies return their reasons for the page's "Why" panel
+    explains_by_default = True  # the policies return their reasons for the page's "Why" panel
 
     def __init__(
         self,
@@ -221,7 +263,6 @@ class UiMiningModel(MiningModel):
         base_rate_pct: float | None = None,
         policy: str | None = None,
     ):
-        defaults = self.page_defaults
         sliders = {
             "btc_drift": btc_drift,
             "btc_volatility": btc_volatility,
@@ -236,7 +277,6 @@ class UiMiningModel(MiningModel):
             **sliders,
             "policy": policy,
         }
-        self.ui_overrides = ui_overrides(sliders, policy, defaults)
         #: Problems with the page's inputs, shown on the page (an exception would replace the
         #: whole page with a traceback).
         self.ui_notes: list[str] = []
@@ -245,11 +285,15 @@ class UiMiningModel(MiningModel):
         except MinersimError as exc:
             seed_value = 0
             self.ui_notes.append(f"{exc}: ran seed 0 instead")
-        super().__init__(self._page_scenario(scenario_name), seed=seed_value)
+        spec = self._page_scenario(scenario_name, sliders, policy)
+        super().__init__(spec, seed=seed_value)
 
-    def _page_scenario(self, scenario_name: object) -> Scenario:
-        """The scenario to run: one of the page's choices with the page's overrides, or (with a
-        note) the launched scenario."""
+    def _page_scenario(
+        self, scenario_name: object, sliders: dict[str, object], policy: str | None
+    ) -> Scenario:
+        """The scenario to run: one of the page's choices with the sliders moved away from its
+        own values as overrides (``self.ui_overrides``), or (with a note) the launched
+        scenario."""
         defaults = self.page_defaults
         choices = defaults.choices or tuple(scenario_choices(defaults.scenario))
         name = scenario_name if scenario_name is not None else defaults.scenario
@@ -260,7 +304,11 @@ class UiMiningModel(MiningModel):
                 f"{defaults.scenario} instead"
             )
             name = defaults.scenario
+        self.ui_overrides: dict[str, object] = {}
         try:
+            own_sliders, own_policy = scenario_values(name)
+            base = PageDefaults(name, own_sliders, own_policy)
+            self.ui_overrides = ui_overrides(sliders, policy, base, self.ui_notes)
             return load_scenario(name, self.ui_overrides)
         except MinersimError as exc:
             if name == defaults.scenario and not self.ui_overrides:
