@@ -409,3 +409,19 @@ def test_history_scenarios_carry_the_difficulty_trend_before_their_start(name):
     before = pd.Timestamp(config.scenario.start_date) - pd.Timedelta(days=window)
     growth = math.log(config.chain.difficulty / history.difficulty()[before]) * 365.25 / window
     assert config.expectations.prior_difficulty_growth_per_year == pytest.approx(growth, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_the_backtest_opens_with_the_capacity_the_fit_ends_with():
+    """The 2022 backtest's factories start where the fitted history run leaves them on
+    2021-12-31 (sim.calibration.carry, from the committed fit's own runs), to the 0.1 MW a year
+    its comment quotes."""
+    from sim.calibration.carry import capacity_at_end
+
+    machines = sim.load_scenario("backtest_2022").config.machines
+    fitted = read_fit(COMMITTED_SPEC.with_suffix(".fit.json"))["fitted"]
+    if fitted.get("machines.capacity_response_per_backlog_year", 0.0) == 0.0:
+        pytest.skip("the committed fit has no endogenous capacity: nothing to carry")
+    assert machines.capacity_date.isoformat() == "2022-01-01"
+    end = capacity_at_end(str(COMMITTED_SPEC.with_suffix(".fit.json")))
+    assert machines.capacity_mw_per_year == pytest.approx(end, abs=0.06)
