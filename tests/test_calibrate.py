@@ -409,3 +409,46 @@ def test_history_scenarios_carry_the_difficulty_trend_before_their_start(name):
     before = pd.Timestamp(config.scenario.start_date) - pd.Timedelta(days=window)
     growth = math.log(config.chain.difficulty / history.difficulty()[before]) * 365.25 / window
     assert config.expectations.prior_difficulty_growth_per_year == pytest.approx(growth, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_the_backtest_opens_with_the_capacity_the_fit_ends_with():
+    """The 2022 backtest's factories start where the fitted history run leaves them on
+    2021-12-31 (sim.calibration.carry, from the committed fit's own runs), to the 0.1 MW a year
+    its comment quotes."""
+    from sim.calibration.carry import capacity_at_end
+
+    machines = sim.load_scenario("backtest_2022").config.machines
+    fitted = read_fit(COMMITTED_SPEC.with_suffix(".fit.json"))["fitted"]
+    if fitted.get("machines.capacity_response_per_backlog_year", 0.0) == 0.0:
+        pytest.skip("the committed fit has no endogenous capacity: nothing to carry")
+    assert machines.capacity_date.isoformat() == "2022-01-01"
+    end = capacity_at_end(str(COMMITTED_SPEC.with_suffix(".fit.json")))
+    assert machines.capacity_mw_per_year == pytest.approx(end, abs=0.06)
+
+
+def test_the_rule_judges_the_clauses_by_hand():
+    """sim.calibration.rule on made-up statistics: each clause fails on its own."""
+    from sim.calibration.rule import judge
+
+    months = [f"{y}-{m:02d}-01" for y in range(2016, 2022) for m in range(1, 13)]
+    history = [0.0] * 72
+    good = {
+        "rmse_log_difficulty": 0.1,
+        "paths": {"months": months, "history": history, "runs": [[0.1] * 72]},
+        "halvings": {
+            "420000": {
+                "sim_drawdown_pct": -6.0,
+                "history_drawdown_pct": -5.4,
+                "sim_recovery_days": 40.0,
+                "history_recovery_days": 38.0,
+            }
+        },
+    }
+    assert judge({"fit": good, "validation": {"rmse_log_difficulty": 0.19}}).passes
+    late = dict(good, paths=dict(good["paths"], runs=[[0.0] * 48 + [0.25] * 24]))
+    verdict = judge({"fit": dict(late, rmse_log_difficulty=0.14)})
+    assert verdict.failures == ("RMSE 2020-01..2021-12 0.250 > 0.2",)
+    slow = dict(good, halvings={"420000": dict(good["halvings"]["420000"], sim_recovery_days=90)})
+    assert "halving 420,000" in judge({"fit": slow}).failures[0]
+    assert not judge({"fit": good, "validation": {"rmse_log_difficulty": 0.21}}).passes
