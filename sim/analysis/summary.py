@@ -42,7 +42,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from sim.analysis import grid, plots, sensitivity, style
 from sim.analysis import outcomes as outcome_module
 from sim.analysis.outcomes import Outcome
-from sim.batch.store import POINTS_FILE, read_epochs, read_metadata, read_miners
+from sim.batch.store import read_epochs, read_metadata, read_miners, read_points
 from sim.errors import MinersimError
 
 #: Epoch columns drawn as fan charts.
@@ -232,7 +232,7 @@ def _indices(kind: str, means: pd.DataFrame, meta: dict, root: Path, dest: Path)
     sampler = meta["sampler"]
     problem = sobol_problem(sampler["ranges"])
     if kind == "morris":
-        design = pd.read_csv(root / POINTS_FILE)[problem["names"]].to_numpy(dtype=float)
+        design = read_points(root)[problem["names"]].to_numpy(dtype=float)
         table = sensitivity.morris_effects(means, design, sampler, problem)
         return {
             "morris_csv": write_csv(table, dest / "morris_effects.csv"),

@@ -187,7 +187,8 @@ def sweep(
 
 def _previous_metadata(out: str | os.PathLike) -> dict | None:
     """The metadata of an existing batch folder ``out`` (None for a new folder)."""
-    return read_metadata(out) if (Path(out) / METADATA_FILE).is_file() else None
+    path = Path(out) / METADATA_FILE
+    return read_metadata(out) if path.exists() or path.is_symlink() else None
 
 
 def _run_batch(

@@ -79,31 +79,32 @@ def run_into_folder(
     data_dirs = getattr(args, "data_dirs", ())
     scenario = load_scenario(resolve_scenario_path(args.scenario), overrides, data_dirs=data_dirs)
     out = args.out or folders.default_run_folder(scenario.name, args.seed, overrides)
-    folders.prepare_output(
+    replaced = folders.prepare_output(
         out, replace=args.force, replaceable_command=command_kind if rerun_replaces else None
     )
     config = scenario.config.scenario
-    print(
-        f"{scenario.name}: running {config.start_date} to {config.end_date}, seed {args.seed} "
-        "(a first run on this machine also compiles the block kernel: a minute or two)",
-        flush=True,
-    )
-    started, clock = folders.now(), time.perf_counter()
-    result = run(scenario, seed=args.seed)
-    elapsed = time.perf_counter() - clock
-    meta = folders.run_metadata(
-        scenario,
-        args.seed,
-        overrides,
-        started,
-        folders.now(),
-        result.meta.get("stalled", False),
-        result.epochs,
-        command,
-        command_kind,
-        data_dirs,
-    )
-    folders.write_run(result, out, meta)
+    with folders.run_folder(out, replaced) as stage:
+        print(
+            f"{scenario.name}: running {config.start_date} to {config.end_date}, seed {args.seed} "
+            "(a first run on this machine also compiles the block kernel: a minute or two)",
+            flush=True,
+        )
+        started, clock = folders.now(), time.perf_counter()
+        result = run(scenario, seed=args.seed)
+        elapsed = time.perf_counter() - clock
+        meta = folders.run_metadata(
+            scenario,
+            args.seed,
+            overrides,
+            started,
+            folders.now(),
+            result.meta.get("stalled", False),
+            result.epochs,
+            command,
+            command_kind,
+            data_dirs,
+        )
+        folders.write_run(result, stage, meta)
     e = result.epochs
     if len(e):
         print(

@@ -1,0 +1,202 @@
+"""Writing outputs: the one way minersim puts a file or a results folder on disk.
+
+* :func:`atomic_write`: a file is written under a temporary name starting with
+  :data:`TEMP_PREFIX` in its folder, flushed to disk (fsync), renamed into place with
+  :func:`os.replace` (atomic) and the folder flushed, so a reader sees the old file or the new
+  one, never a part.
+* :class:`FolderLock`: an advisory lock (``flock`` on ``DIR/.lock``) held by the one process
+  that writes a results folder (a batch, a run); a second process stops at once with one line
+  naming the first. The lock file records what holds it (``batch pid 123``).
+* :func:`staged_folder`: a folder's new content is written into a temporary folder inside it
+  and moved into place only when all of it is on disk (its ``metadata.json`` last, the mark of a
+  complete folder); on any failure the temporary folder goes, and so does the folder itself if
+  this call created it. So a failed or interrupted write leaves the old content or nothing,
+  never a half folder and never an empty one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from sim.errors import MinersimError
+
+TEMP_PREFIX = ".tmp-"
+LOCK_FILE = ".lock"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file next to ``path``, flush it to disk, rename it into
+    place and flush the folder (so that the rename survives a power cut)."""
+    temp = temp_name(path)
+    try:
+        with temp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    fsync_folder(path.parent)
+
+
+def temp_name(path: Path) -> Path:
+    """A fresh temporary name beside ``path`` (``.tmp-NAME.PID.RANDOM``)."""
+    return path.with_name(f"{TEMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+
+
+def fsync_folder(folder: Path) -> None:
+    """Flush a folder's entries (renames, new files) to disk, where the OS allows it."""
+    with contextlib.suppress(OSError, AttributeError):  # not on every OS / filesystem
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class FolderLock:
+    """The writer's lock on a results folder (``DIR/.lock``), taken without waiting.
+
+    ``kind`` ("batch", "run") is recorded in the lock file and named to a second writer.
+    """
+
+    def __init__(self, root: Path, kind: str, hint: str):
+        self.root, self.kind, self.hint = Path(root), kind, hint
+        self._handle = None
+
+    def acquire(self) -> None:
+        """Take the lock, or MinersimError naming the process that holds it."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks here
+            return
+        path = self.root / LOCK_FILE
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            raise MinersimError(f"cannot lock {self.root}: {exc.strerror}") from None
+        handle = os.fdopen(fd, "r+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = _holder(handle.read(200))
+            handle.close()
+            raise MinersimError(
+                f"another minersim {holder} is writing to {self.root}; {self.hint}"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{self.kind} pid {os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file releases the flock
+            self._handle = None
+
+    def __enter__(self) -> FolderLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _holder(text: str) -> str:
+    """``batch (pid 123)`` from the lock file's ``batch pid 123`` (``pid 123``: older batches)."""
+    words = text.split()
+    if len(words) == 2 and words[0] == "pid" and words[1].isdigit():
+        return f"batch (pid {words[1]})"
+    if len(words) == 3 and words[1] == "pid" and words[2].isdigit() and words[0].isalpha():
+        return f"{words[0]} (pid {words[2]})"
+    return "process"
+
+
+def remove_temp_entries(folder: Path) -> int:
+    """Delete the ``.tmp-*`` files and folders left in ``folder`` by killed writers (call it
+    while holding the folder's lock); return how many there were."""
+    removed = 0
+    if not folder.is_dir():
+        return removed
+    for entry in os.scandir(folder):
+        if not entry.name.startswith(TEMP_PREFIX):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            Path(entry.path).unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+@contextlib.contextmanager
+def staged_folder(
+    out: Path, kind: str, hint: str, replaced: Sequence[str] = (), last: str | None = None
+) -> Iterator[Path]:
+    """Lock ``out`` (creating it if need be) and yield an empty temporary folder inside it;
+    when the block ends without an exception, remove ``replaced`` (names of the old content)
+    from ``out`` and move everything from the temporary folder into ``out``, ``last`` last.
+
+    On an exception (a full disk, Ctrl-C, an error), the temporary folder is deleted and, if
+    this call created ``out``, ``out`` too: the old content stays as it was, or nothing is left.
+    """
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MinersimError(f"cannot create the output folder {out}: {exc.strerror}") from None
+    lock = FolderLock(out, kind, hint)
+    try:
+        lock.acquire()
+        remove_temp_entries(out)
+        stage = temp_name(out / kind)
+        stage.mkdir()
+        try:
+            yield stage
+            _commit(stage, out, replaced, last)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+    except BaseException:
+        if created:
+            _remove_if_only_lock(out)
+        raise
+    finally:
+        lock.release()
+
+
+def _commit(stage: Path, out: Path, replaced: Sequence[str], last: str | None) -> None:
+    for name in replaced:
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    names = sorted(os.listdir(stage), key=lambda name: name == last)
+    for name in names:
+        os.replace(stage / name, out / name)
+    fsync_folder(out)
+
+
+def _remove_if_only_lock(out: Path) -> None:
+    with contextlib.suppress(OSError):
+        (out / LOCK_FILE).unlink(missing_ok=True)
+        out.rmdir()  # only if nothing else is in it
+
+
+__all__ = [
+    "LOCK_FILE",
+    "TEMP_PREFIX",
+    "FolderLock",
+    "atomic_write",
+    "fsync_folder",
+    "remove_temp_entries",
+    "staged_folder",
+    "temp_name",
+]
