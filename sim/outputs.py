@@ -20,7 +20,7 @@ import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from sim.errors import MinersimError
@@ -138,11 +138,16 @@ def remove_temp_entries(folder: Path) -> int:
 
 @contextlib.contextmanager
 def staged_folder(
-    out: Path, kind: str, hint: str, replaced: Sequence[str] = (), last: str | None = None
+    out: Path,
+    kind: str,
+    hint: str,
+    replaced: Callable[[], Sequence[str]] = tuple,
+    last: str | None = None,
 ) -> Iterator[Path]:
-    """Lock ``out`` (creating it if need be) and yield an empty temporary folder inside it;
-    when the block ends without an exception, remove ``replaced`` (names of the old content)
-    from ``out`` and move everything from the temporary folder into ``out``, ``last`` last.
+    """Lock ``out`` (creating it if need be), call ``replaced`` (under the lock: it checks that
+    ``out`` may be written and names the old content that the new replaces) and yield an empty
+    temporary folder inside ``out``; when the block ends without an exception, remove the old
+    content and move everything from the temporary folder into ``out``, ``last`` last.
 
     On an exception (a full disk, Ctrl-C, an error), the temporary folder is deleted and, if
     this call created ``out``, ``out`` too: the old content stays as it was, or nothing is left.
@@ -155,12 +160,13 @@ def staged_folder(
     lock = FolderLock(out, kind, hint)
     try:
         lock.acquire()
+        old = list(replaced())
         remove_temp_entries(out)
         stage = temp_name(out / kind)
         stage.mkdir()
         try:
             yield stage
-            _commit(stage, out, replaced, last)
+            _commit(stage, out, old, last)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     except BaseException:

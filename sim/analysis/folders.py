@@ -93,7 +93,7 @@ def prepare_output(out: Path, replace: bool, replaceable_command: str | None = N
     """
     if out.exists() and not out.is_dir():
         raise MinersimError(f"{out} exists and is not a folder")
-    present = [name for name in OWNED if (out / name).exists()]
+    present = [name for name in OWNED if (out / name).exists() or (out / name).is_symlink()]
     holds_results = any(name in present for name in (*RUN_TABLES, METADATA_FILE))
     if not holds_results:
         return present if replace else []
@@ -114,13 +114,17 @@ def prepare_output(out: Path, replace: bool, replaceable_command: str | None = N
 
 
 @contextlib.contextmanager
-def run_folder(out: Path, replaced: list[str]) -> Iterator[Path]:
-    """Lock the run folder ``out`` and yield the temporary folder to write the run into: its
-    files replace ``replaced`` in ``out`` when the block ends without an error, metadata.json
-    last (:func:`sim.outputs.staged_folder`). A failed run leaves ``out`` as it was, or absent."""
-    with staged_folder(
-        out, "run", "wait for it to finish or use another --out folder", replaced, METADATA_FILE
-    ) as stage:
+def run_folder(out: Path, replace: bool, replaceable_command: str | None = None) -> Iterator[Path]:
+    """Lock the run folder ``out``, check it under the lock (:func:`prepare_output`) and yield
+    the temporary folder to write the run into: its files replace the old results in ``out``
+    when the block ends without an error, metadata.json last
+    (:func:`sim.outputs.staged_folder`). A failed run leaves ``out`` as it was, or absent."""
+
+    def replaced() -> list[str]:
+        return prepare_output(out, replace, replaceable_command)
+
+    hint = "wait for it to finish or use another --out folder"
+    with staged_folder(out, "run", hint, replaced, METADATA_FILE) as stage:
         yield stage
 
 

@@ -79,11 +79,9 @@ def run_into_folder(
     data_dirs = getattr(args, "data_dirs", ())
     scenario = load_scenario(resolve_scenario_path(args.scenario), overrides, data_dirs=data_dirs)
     out = args.out or folders.default_run_folder(scenario.name, args.seed, overrides)
-    replaced = folders.prepare_output(
-        out, replace=args.force, replaceable_command=command_kind if rerun_replaces else None
-    )
     config = scenario.config.scenario
-    with folders.run_folder(out, replaced) as stage:
+    replaceable = command_kind if rerun_replaces else None
+    with folders.run_folder(out, args.force, replaceable) as stage:
         print(
             f"{scenario.name}: running {config.start_date} to {config.end_date}, seed {args.seed} "
             "(a first run on this machine also compiles the block kernel: a minute or two)",
