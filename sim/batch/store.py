@@ -486,9 +486,12 @@ def read_points(root: str | os.PathLike) -> pd.DataFrame:
     path = Path(root) / POINTS_FILE
     data = read_regular(path, MAX_POINTS_BYTES, shown=str(path))
     try:
-        return pd.read_csv(io.BytesIO(data))
+        frame = pd.read_csv(io.BytesIO(data))
     except (ValueError, pd.errors.ParserError) as exc:
         raise MinersimError(f"{path} is not a table of points: {exc}") from None
+    if "point" not in frame.columns:
+        raise MinersimError(f'{path} has no "point" column: not a table of points')
+    return frame
 
 
 def read_epochs(root: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:

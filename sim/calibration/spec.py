@@ -204,7 +204,12 @@ def load_spec(path: str | Path) -> CalibrationSpec:
     """Read and check a calibration spec file (see the module docstring)."""
     file = Path(path)
     shown = str(file)
-    data = read_regular(file, MAX_TOML_BYTES, error=ScenarioError)
+    data = read_regular(
+        file,
+        MAX_TOML_BYTES,
+        shown="the calibration spec",
+        error=lambda message: ScenarioError(message, file=shown),
+    )
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
