@@ -13,7 +13,9 @@ batch waiting in silence. So, before a Client is made:
 4. the scheduler must have at least one worker within ``wait_workers_s``.
 
 During a batch, :func:`batch_error` turns a worker that died too often (KilledWorker) and a lost
-scheduler into one line that says the finished runs are saved and how to resume. While the client
+scheduler into one line that says the finished runs are saved and how to resume, and
+:class:`Liveness` notices, within bounded times, a scheduler that closed, one that stopped
+answering and one whose last worker is gone (tasks would wait for a worker forever). While the client
 exists, distributed's own loggers are limited to CRITICAL: their tracebacks of reconnection
 attempts would bury that line (the scheduler's and workers' logs keep the details).
 """
@@ -244,10 +246,71 @@ def scheduler_lost(client: object) -> bool:
     return getattr(client, "status", "running") in ("closed", "closing", "failed")
 
 
+class Liveness:
+    """Whether a Dask cluster can still finish a batch, asked while no run finishes.
+
+    Each :meth:`failure` call looks at the client's connection and at the answer to the last
+    question to the scheduler (how many workers it has), and asks again: a question runs in a
+    daemon thread, so a scheduler that stops answering never blocks the batch. Failures, each
+    one line ending with :data:`RESUME_HINT`: the connection closed; no answer within
+    ``reply_s``; no worker for ``wait_workers_s`` (the last one died and none came back).
+    """
+
+    def __init__(self, client: object, where: str, wait_workers_s: float, reply_s: float):
+        self.client, self.where = client, where
+        self.wait_workers_s, self.reply_s = wait_workers_s, reply_s
+        self._question: tuple[tuple[threading.Thread, dict], float] | None = None
+        self._no_workers_since: float | None = None
+
+    def failure(self) -> MinersimError | None:
+        """One line if the cluster cannot finish the batch, else None."""
+        where = self.where
+        if scheduler_lost(self.client):
+            return MinersimError(f"lost {where} (the connection closed); {RESUME_HINT}")
+        now = time.monotonic()
+        if self._question is None:
+            self._question = self._ask(), now
+        (thread, answer), asked = self._question
+        if thread.is_alive():
+            if now - asked > self.reply_s:
+                return MinersimError(
+                    f"{where} has not answered for {self.reply_s:g} s (hung, or the network "
+                    f"is down); {RESUME_HINT}"
+                )
+            return None
+        self._question = None
+        if "error" in answer:
+            return MinersimError(f"lost {where} ({type(answer['error']).__name__}); {RESUME_HINT}")
+        if answer["workers"]:
+            self._no_workers_since = None
+            return None
+        self._no_workers_since = self._no_workers_since or now
+        if now - self._no_workers_since >= self.wait_workers_s:
+            return MinersimError(
+                f"{where} has had no workers for {self.wait_workers_s:g} s (the last one died "
+                f"or was stopped); {RESUME_HINT}"
+            )
+        return None
+
+    def _ask(self) -> tuple[threading.Thread, dict]:
+        answer: dict[str, object] = {}
+
+        def ask() -> None:
+            try:
+                answer["workers"] = len(self.client.nthreads())
+            except BaseException as exc:  # read by failure()
+                answer["error"] = exc
+
+        thread = threading.Thread(target=ask, name="minersim-dask-liveness", daemon=True)
+        thread.start()
+        return thread, answer
+
+
 __all__ = [
     "CONNECT_TIMEOUT_S",
     "RESUME_HINT",
     "WORKER_WAIT_S",
+    "Liveness",
     "SchedulerAddress",
     "batch_error",
     "dask_client",

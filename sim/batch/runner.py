@@ -266,11 +266,9 @@ def _stream(
             finished, _ = cf.wait(
                 in_flight, timeout=LIVENESS_CHECK_S, return_when=cf.FIRST_COMPLETED
             )
-            if not finished and backend.lost():
-                raise MinersimError(
-                    f"lost the Dask scheduler with {len(in_flight)} runs in flight; "
-                    f"{cluster.RESUME_HINT}"
-                )
+            failure = None if finished else backend.failure()
+            if failure is not None:
+                raise failure
             for future in finished:
                 task = in_flight.pop(future)
                 output = _result_of(future, task, backend)
