@@ -9,14 +9,15 @@ batch waiting in silence. So, before a Client is made:
    schedulers need configuration minersim does not pass, and are refused by name;
 2. a plain socket connects within the connect timeout and must receive the first bytes of Dask's
    handshake (a scheduler speaks first: an 8-byte length, then a frame count) within it;
-3. the Client is made in a helper thread with the same deadline;
-4. the scheduler must have at least one worker within ``wait_workers_s``.
+3. Dask's handshake must complete within it (a connection of distributed's own, closed at once);
+4. the Client is made in a helper thread with the same deadline;
+5. the scheduler must have at least one worker within ``wait_workers_s``.
 
 During a batch, :func:`batch_error` turns a worker that died too often (KilledWorker) and a lost
 scheduler into one line that says the finished runs are saved and how to resume, and
 :class:`Liveness` notices, within bounded times, a scheduler that closed, one that stopped
 answering and one whose last worker is gone (tasks would wait for a worker forever). While the client
-exists, distributed's own loggers are limited to CRITICAL: their tracebacks of reconnection
+exists, distributed's own loggers are silenced (even CRITICAL): their tracebacks of reconnection
 attempts would bury that line (the scheduler's and workers' logs keep the details).
 """
 
@@ -126,6 +127,41 @@ def probe(address: SchedulerAddress, timeout_s: float) -> None:
         )
 
 
+def handshake(url: str, timeout_s: float) -> None:
+    """Exchange Dask's handshake with the scheduler (a connection of distributed's own, closed
+    at once): MinersimError if it does not complete within ``timeout_s``. A server whose first
+    bytes look like Dask's but whose handshake is garbage is refused here, before a Client
+    exists (a failed Client stayed behind and, at exit, waited 20 s to close, then printed a
+    traceback)."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def talk() -> None:
+        comm = await connect(url, timeout=timeout_s)
+        await comm.close()
+
+    box: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(talk(), timeout_s))
+        except BaseException as exc:  # read by the waiting thread
+            box["error"] = exc
+
+    with quiet_distributed_logs():
+        thread = threading.Thread(target=run, name="minersim-dask-handshake", daemon=True)
+        thread.start()
+        thread.join(timeout_s + 5.0)
+    if thread.is_alive() or "error" in box:
+        error = box.get("error")
+        reason = f" ({type(error).__name__})" if error is not None else ""
+        raise MinersimError(
+            f"the Dask scheduler at {url} did not complete Dask's handshake within "
+            f"{timeout_s:g} s{reason}: is the port a Dask scheduler's?"
+        )
+
+
 def _make_client(url: str, timeout_s: float):
     """A distributed Client, or MinersimError if it is not ready within ``timeout_s``."""
     from distributed import Client
@@ -163,6 +199,7 @@ def dask_client(
     parsed = parse_address(address)
 
     probe(parsed, connect_timeout_s)
+    handshake(parsed.url, connect_timeout_s)
     with quiet_distributed_logs():
         client = _make_client(parsed.url, connect_timeout_s)
         with _closing(client):
@@ -186,6 +223,9 @@ def _closing(client) -> Iterator[None]:
             client.close(timeout=5)
 
 
+#: A log level above CRITICAL: distributed logs a garbled message from a server at CRITICAL,
+#: with a traceback, before the error that the command line reports in one line.
+SILENT = logging.CRITICAL + 1
 #: Loggers a Dask client writes through: its own, and tornado's, whose event loop logs the
 #: futures cancelled when a batch stops on an error (FutureCancelledError tracebacks).
 DISTRIBUTED_LOGGERS = ("distributed", "tornado")
@@ -198,7 +238,7 @@ def _distributed_loggers() -> list[logging.Logger]:
 
 
 @contextlib.contextmanager
-def quiet_distributed_logs(level: int = logging.CRITICAL) -> Iterator[None]:
+def quiet_distributed_logs(level: int = SILENT) -> Iterator[None]:
     """Raise the level of the ``distributed`` and ``tornado`` loggers for the duration of the
     block."""
     loggers = _distributed_loggers()
@@ -213,13 +253,13 @@ def quiet_distributed_logs(level: int = logging.CRITICAL) -> Iterator[None]:
 
 
 def silence_distributed_logs() -> None:
-    """Limit the ``distributed`` and ``tornado`` loggers to CRITICAL for the rest of the
+    """Silence the ``distributed`` and ``tornado`` loggers for the rest of the
     process (the command line reports its own one-line errors; a client's reconnection attempts
     may log after it is closed)."""
     import distributed  # noqa: F401  (its import configures the loggers; set them after)
 
     for logger in _distributed_loggers():
-        logger.setLevel(logging.CRITICAL)
+        logger.setLevel(SILENT)
 
 
 def batch_error(exc: BaseException, where: str) -> MinersimError | None:
@@ -314,6 +354,7 @@ __all__ = [
     "SchedulerAddress",
     "batch_error",
     "dask_client",
+    "handshake",
     "parse_address",
     "probe",
     "scheduler_lost",

@@ -120,9 +120,35 @@ def _process_context() -> multiprocessing.context.BaseContext:
     runs threads (Dask, tqdm)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["sim.batch.worker", "sim.runner", "sim.batch.warm"])
+        context.set_forkserver_preload(
+            ["sim.batch.forkserver_hook", "sim.batch.worker", "sim.runner", "sim.batch.warm"]
+        )
+        _start_forkserver_deaf_to_ctrl_c()
         return context
     return multiprocessing.get_context("spawn")
+
+
+def _start_forkserver_deaf_to_ctrl_c() -> None:
+    """Start the forkserver (and the resource tracker) with Ctrl-C ignored.
+
+    Ctrl-C reaches every process of the terminal's foreground group. The forkserver ignores it
+    only once it has imported its preloaded modules (seconds), so a Ctrl-C in the first seconds
+    of a batch printed its 30-line KeyboardInterrupt traceback after the batch's own line. An
+    ignored signal stays ignored across exec, so the server starts deaf to it; this process
+    ignores Ctrl-C only for the instant the server takes to start.
+    """
+    import multiprocessing.forkserver
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        multiprocessing.forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 __all__ = ["Backend", "check_backend", "default_workers", "open_executor"]

@@ -202,6 +202,7 @@ def _run_batch(
     _check_parameters(base, plan, overrides)
     plan, grows = grown(plan, _previous_metadata(out))
     metadata = batch_metadata(base, plan, seed, overrides, miners)
+    new_folder = not Path(out).exists()
     with BatchStore(out) as store:
         store.open(metadata, plan.points_frame() if plan.parameters else None, grows=grows)
         done = store.done_mask(plan.total_runs, miners)
@@ -227,6 +228,10 @@ def _run_batch(
                         progress.advance()
         except KeyboardInterrupt as exc:
             raise BatchInterrupted(store.root, skipped + completed, plan.total_runs) from exc
+        except Exception:
+            if new_folder and not completed:  # nothing to resume: leave no empty batch behind
+                store.discard()
+            raise
         finally:
             progress.close()
         stalled = store.stalled_runs()

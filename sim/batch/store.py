@@ -32,6 +32,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import warnings
 from pathlib import Path
 
@@ -190,6 +191,14 @@ class BatchStore:
         if self._lock_handle is not None:
             self._lock_handle.release()
             self._lock_handle = None
+
+    def discard(self) -> None:
+        """Delete the folder of a batch that this process created and that holds no run (a
+        batch that failed before its first run), then release the lock."""
+        if any(run_files(self.epochs_dir)[0]) or any(run_files(self.miners_dir)[0]):
+            return
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.close()
 
     def __enter__(self) -> BatchStore:
         return self
