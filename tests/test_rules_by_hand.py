@@ -1,0 +1,140 @@
+"""Rules that only the goldens guarded, checked against values worked out by hand (issue 27).
+
+The goldens catch any change, right or wrong, and say nothing about which rule broke; these
+tests state the rule. Fringe orders are sited at the marginal power price of the MW halfway
+through the order (with a supply elasticity of 1, the midpoint of today's price and the
+break-even); a defaulted miner's machines sell at ``default_recovery`` (0.5 unless set) x their
+resale value; a convertible converts at a premium *above* the share price; and a covenant cure
+never borrows, even when the leverage ceiling leaves room above the covenant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.engine import execute, waterfall
+from sim.engine.build import build
+from sim.engine.epoch import run_epoch
+from sim.finance import CONVERTIBLE, SECURED, issue_notes, secured_by_owner
+from sim.fringe import EntryOutlook, Fringe
+from sim.input.scenario import load_scenario
+
+SHORT = {"scenario.end_date": "2025-12-31"}
+
+
+def one_epoch(overrides: dict | None = None):
+    """The demo's parameters, state and world after its first epoch, and that epoch's scratch."""
+    params, state, world = build(load_scenario("demo", {**SHORT, **(overrides or {})}), seed=0)
+    scratch = run_epoch(params, state, world)
+    return params, state, world, scratch
+
+
+# ---------------------------------------------------------------- fringe orders
+OUTLOOK = EntryOutlook(
+    hashprice_usd_per_th_day=0.1,
+    frontier_jth=15.0,
+    machine_usd_per_th=15.0,
+    fixed_usd_per_th_day=0.005,
+    expected_decline=0.3,
+    days_to_halving=1000.0,
+    halving_factor=0.5,
+    lead_time_days=30.0,
+    life_years=4.0,
+    discount_rate=0.15,
+)
+
+
+def fringe_of(elasticity: float) -> Fringe:
+    """One fringe agent (model index 0) sited at 50 $/MWh with 100 MW, whose supply holds
+    exactly its fleet (headroom 1) and which orders all it wants in one epoch."""
+    config = load_scenario("demo").config.fringe.model_copy(
+        update={
+            "supply_elasticity": elasticity,
+            "supply_headroom": 1.0,
+            "adjustment_per_epoch": 1.0,
+            "delivery_cap": "installed",
+            "max_deliveries_per_epoch": 1.0,
+        }
+    )
+    return Fringe(config, np.array([0]), np.array([50.0]), np.array([100.0]))
+
+
+@pytest.mark.parametrize("elasticity", [1.0, 2.0, 0.5])
+def test_fringe_orders_are_sited_at_the_marginal_price_halfway_through_the_order(elasticity):
+    fringe = fringe_of(elasticity)
+    breakeven = fringe.order(OUTLOOK, np.array([100.0]), 1.0, 1e15, day=0.0, years=0.04)
+    assert breakeven > 50.0  # the outlook pays: the agent orders
+    wanted = 100.0 * (breakeven / 50.0) ** elasticity  # MW its supply offers at break-even
+    ordered = wanted - 100.0
+    site = fringe.orders.site_usd_mwh[0]
+    assert site == pytest.approx(50.0 * ((100.0 + ordered / 2) / 100.0) ** (1 / elasticity))
+    if elasticity == 1.0:  # linear supply: the midpoint of today's price and the break-even
+        assert site == pytest.approx((50.0 + breakeven) / 2)
+    assert fringe.orders.hashrate_ths[0] == pytest.approx(ordered * 1e6 / OUTLOOK.frontier_jth)
+
+
+# ---------------------------------------------------------------- defaults
+@pytest.mark.parametrize(
+    ("overrides", "recovery"), [({}, 0.5), ({"miners.default_recovery": 0.2}, 0.2)]
+)
+def test_a_defaulted_miners_machines_sell_at_the_recovery_factor_of_resale(overrides, recovery):
+    params, state, world, scratch = one_epoch(overrides)
+    assert params.default_recovery == recovery
+    f = state.fleet
+    failed = np.zeros(params.n, dtype=bool)
+    failed[0] = True
+    units = np.flatnonzero(f.owner == 0)
+    assert units.size and params.n > params.n_public  # a fringe buys the machines
+    resale = world.hardware.resale_usd_per_th(
+        f.efficiency_jth[units], scratch.day, scratch.ctx.hashprice_usd_per_th_day
+    )
+    expected = f.hashrate_ths[units] * resale * recovery
+    buyer_equity = state.books.equity_usd[params.n_public]
+    waterfall.default(params, state, world, scratch, failed)
+    assert (f.owner[units] == params.n_public).all()
+    np.testing.assert_allclose(f.cost_usd[units], expected, rtol=1e-12)
+    np.testing.assert_allclose(f.book_usd[units], expected, rtol=1e-12)
+    assert state.books.equity_usd[params.n_public] == pytest.approx(buyer_equity + expected.sum())
+    assert state.books.defaulted[0] and state.books.cash_usd[0] == 0.0
+
+
+# ---------------------------------------------------------------- convertibles
+@pytest.mark.parametrize("premium", [0.3, 0.5, 0.0])
+def test_a_convertible_converts_at_a_premium_above_the_share_price(premium):
+    params, state, world, scratch = one_epoch({"market.rates.convertible_premium": premium})
+    assert params.convertible_premium == premium
+    amount = np.zeros(params.n)
+    amount[0] = 1e6
+    before = state.debt.n
+    share_price = state.share_price_usd[0]
+    assert share_price > 0
+    execute.borrow(params, state, world, scratch, amount, CONVERTIBLE)
+    assert state.debt.n == before + 1
+    d = state.debt
+    (note,) = np.flatnonzero((d.owner == 0) & (d.principal_usd == 1e6))
+    assert d.instrument[note] == CONVERTIBLE
+    assert d.conversion_price_usd[note] == pytest.approx(share_price * (1 + premium))
+
+
+# ---------------------------------------------------------------- covenant cure
+def test_a_covenant_cure_never_borrows_even_below_the_leverage_ceiling():
+    """A leverage ceiling (0.9) above the covenant (0.3) leaves room to borrow; new secured
+    debt cures nothing, so the cure must raise cash otherwise (shares, machines) or fail."""
+    overrides = {"policy.max_leverage": 0.9, "market.rates.covenant_secured_to_assets": 0.3}
+    params, state, world, scratch = one_epoch(overrides)
+    assert world.markets.credit_open[scratch.day]  # credit would be there to draw
+    n, b = params.n, state.books
+    b.btc_held[0] = b.cash_usd[0] = 0.0  # nothing to pay with before the credit step
+    state.debt.keep(state.debt.owner != 0)
+    assets = waterfall.assets_usd(state, scratch.p_end)[0]
+    issue_notes(state.debt, np.array([0]), np.array([0.5 * assets]), SECURED, 0.08, 3650.0)
+    assert 0.5 > params.covenant_secured_to_assets and 0.5 < params.max_leverage  # room to borrow
+    secured_before = secured_by_owner(state.debt, n)[0]
+    notes_before = int(((state.debt.owner == 0) & (state.debt.instrument == SECURED)).sum())
+    tested = np.zeros(n, dtype=bool)
+    tested[0] = True
+    waterfall.meet_covenant(params, state, world, scratch, tested)
+    notes_after = int(((state.debt.owner == 0) & (state.debt.instrument == SECURED)).sum())
+    assert notes_after <= notes_before  # no new note drawn
+    assert secured_by_owner(state.debt, n)[0] < secured_before  # repaid with cash raised
