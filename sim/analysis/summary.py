@@ -44,6 +44,7 @@ from sim.analysis import outcomes as outcome_module
 from sim.analysis.outcomes import Outcome
 from sim.batch.store import read_epochs, read_metadata, read_miners, read_points
 from sim.errors import MinersimError
+from sim.outputs import atomic_write
 
 #: Epoch columns drawn as fan charts.
 FAN_COLUMNS = (
@@ -351,8 +352,9 @@ def _plot_scatter_matrix(
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """``frame`` as CSV at ``path``, written atomically (:func:`sim.outputs.atomic_write`)."""
     try:
-        frame.to_csv(path, index=False)
+        atomic_write(path, frame.to_csv(index=False).encode())
     except OSError as exc:
         raise MinersimError(f"cannot write {path}: {exc}") from None
     return path
