@@ -13,9 +13,12 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from invariants import assert_clear
 
 from sim.analysis import folders
@@ -199,3 +202,81 @@ def test_a_calibration_replaces_its_own_files(tmp_path):
     fragment.write_bytes(committed.read_bytes())
     fragment.with_suffix(".json").write_bytes(committed.with_suffix(".json").read_bytes())
     assert calibration_results.output_paths(fragment) == (fragment, fragment.with_suffix(".json"))
+
+
+# ---------------------------------------------------------------- generated output paths
+SEGMENTS = ("new", "file", "fifo", "batch", "run", "locked", "link-out", "..", ".", "x" * 300)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("finished") / "r"
+    assert main(["run", "demo", *SHORT, "--out", str(out)]) == 0
+    return out
+
+
+def sandbox(root: Path, finished_run: Path) -> tuple[Path, Path]:
+    """A folder holding one of each hostile thing an --out may name, and a folder outside."""
+    box, outside = root / "box", root / "outside"
+    box.mkdir()
+    outside.mkdir()
+    (outside / "keep.txt").write_text("outside")
+    (box / "file").write_text("a file")
+    os.mkfifo(box / "fifo")
+    (box / "batch").mkdir()
+    (box / "batch" / "metadata.json").write_text(json.dumps({"format": "minersim-batch/2"}))
+    (box / "batch" / "epochs").mkdir()
+    shutil.copytree(finished_run, box / "run")
+    (box / "locked").mkdir()
+    (box / "link-out").symlink_to(outside)
+    return box, outside
+
+
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every entry below ``root`` (links not followed): file contents, None for the rest."""
+    entries = {}
+    for path in sorted(root.rglob("*")):
+        if path.name == LOCK_FILE:
+            continue
+        regular = path.is_file() and not path.is_symlink()
+        entries[str(path.relative_to(root))] = path.read_bytes() if regular else None
+    return entries
+
+
+@pytest.mark.timeout(600)
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    segments=st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=3),
+    force=st.booleans(),
+)
+def test_generated_output_paths_end_in_a_complete_run_or_one_line(
+    segments, force, tmp_path_factory, finished_run, capsys
+):
+    """Any --out built from hostile parts: exit 0 and a complete run folder, or exit 2 and
+    one line; nothing outside the sandbox changes, a batch's files are never touched, a locked
+    folder never receives a run, and a failure leaves no new folder."""
+    root = tmp_path_factory.mktemp("paths")
+    box, outside = sandbox(root, finished_run)
+    before_outside, before_box = snapshot(outside), snapshot(box)
+    out = box.joinpath(*segments)
+    with FolderLock(box / "locked", "run", "wait"):
+        code, err = run_cli(capsys, "--out", str(out), *(["--force"] if force else []))
+    assert code in (0, 2), err
+    if code == 2:
+        one_error_line(err)
+        assert snapshot(box) == before_box  # no half run, no empty folder, nothing replaced
+    else:
+        assert {"epochs.parquet", "miners.parquet", "metadata.json"} <= set(os.listdir(out))
+        assert folders.folder_kind(out) == "run"
+        assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]
+    assert snapshot(outside) == before_outside or out.resolve().is_relative_to(outside.resolve())
+    after_box = snapshot(box)
+    kept = ("batch", f"batch{os.sep}metadata.json", f"batch{os.sep}epochs")
+    assert all(after_box.get(name) == before_box[name] for name in kept)  # the batch untouched
+    assert not {"epochs.parquet", "metadata.json"} & set(os.listdir(box / "locked"))
