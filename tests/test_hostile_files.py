@@ -163,6 +163,19 @@ def test_a_hostile_file_is_one_line_at_once(reader, kind, tmp_path, reference, r
     assert path.name in str(info.value)
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "folder"])
+@pytest.mark.parametrize("table", ["epochs.parquet", "miners.parquet"])
+def test_a_run_table_that_is_not_a_file_is_one_line(table, kind, tmp_path, run_folder):
+    root = tmp_path / "r"
+    shutil.copytree(run_folder, root)
+    (root / table).unlink()
+    KINDS[kind](root / table)
+    with pytest.raises(MinersimError, match=table) as info:
+        folders.folder_kind(root)
+    assert_clear(info.value)
+
+
 # ---------------------------------------------------------------- family 2: metadata values
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),

@@ -70,6 +70,10 @@ def folder_kind(root: Path) -> str:
     meta = read_json(root / METADATA_FILE) or {}
     if str(meta.get("format", "")).startswith(BATCH_FORMAT_PREFIX):
         return "batch"
+    for name in RUN_TABLES:  # readers open them: a FIFO would hang, /dev/zero never end
+        table = root / name
+        if (table.exists() or table.is_symlink()) and not table.is_file():
+            raise MinersimError(f"{table} is not a regular file: not a run's table")
     if (root / "epochs.parquet").is_file():
         return "run"
     if not root.is_dir():
