@@ -152,7 +152,7 @@ def staged_folder(
     On an exception (a full disk, Ctrl-C, an error), the temporary folder is deleted and, if
     this call created ``out``, ``out`` too: the old content stays as it was, or nothing is left.
     """
-    created = not out.exists()
+    created = _missing_folders(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -170,8 +170,7 @@ def staged_folder(
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     except BaseException:
-        if created:
-            _remove_if_only_lock(out)
+        _remove_if_empty(created, out)
         raise
     finally:
         lock.release()
@@ -190,10 +189,24 @@ def _commit(stage: Path, out: Path, replaced: Sequence[str], last: str | None) -
     fsync_folder(out)
 
 
-def _remove_if_only_lock(out: Path) -> None:
+def _missing_folders(out: Path) -> list[Path]:
+    """``out`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    for folder in (out, *out.parents):
+        if folder.exists() or folder.is_symlink():
+            break
+        missing.append(folder)
+    return missing
+
+
+def _remove_if_empty(created: list[Path], out: Path) -> None:
+    """Remove the folders this call created (deepest first) while they are empty (``out``
+    with only its lock file counts as empty)."""
     with contextlib.suppress(OSError):
-        (out / LOCK_FILE).unlink(missing_ok=True)
-        out.rmdir()  # only if nothing else is in it
+        if created:
+            (out / LOCK_FILE).unlink(missing_ok=True)
+        for folder in created:
+            folder.rmdir()  # fails, and stops, at the first folder that is not empty
 
 
 __all__ = [

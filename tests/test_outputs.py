@@ -67,6 +67,13 @@ def test_a_full_disk_leaves_no_folder(tmp_path, capsys, monkeypatch, fail_at):
     assert not out.exists()
 
 
+def test_a_failure_leaves_none_of_the_folders_it_created(tmp_path, capsys, monkeypatch):
+    full_disk(monkeypatch, "epochs.parquet")
+    code, err = run_cli(capsys, "--out", str(tmp_path / "a" / "b" / "r"))
+    assert code == 2 and "No space left" in one_error_line(err)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_full_disk_while_replacing_keeps_the_old_run(tmp_path, capsys, monkeypatch):
     out = tmp_path / "r"
     assert run_cli(capsys, "--out", str(out))[0] == 0
