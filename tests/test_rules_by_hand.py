@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim import fleet
 from sim.engine import execute, waterfall
 from sim.engine.build import build
 from sim.engine.epoch import run_epoch
@@ -138,3 +139,23 @@ def test_a_covenant_cure_never_borrows_even_below_the_leverage_ceiling():
     notes_after = int(((state.debt.owner == 0) & (state.debt.instrument == SECURED)).sum())
     assert notes_after <= notes_before  # no new note drawn
     assert secured_by_owner(state.debt, n)[0] < secured_before  # repaid with cash raised
+
+
+# ---------------------------------------------------------------- retiring to fit
+def test_retire_to_fit_keeps_the_most_efficient_units_and_cuts_the_straddling_one():
+    """Only an oracle copy of the old array code checked this rule (tests/test_compiled.py).
+    Owner 0: 20 MW at 20 J/TH, 30 MW at 30 J/TH, 10 MW at 40 J/TH, limited to 35 MW: it keeps
+    the first, half of the second and none of the third. Owner 1 is under its limit."""
+    f = fleet.new_fleet_table()
+    fleet.add_units(f, 0, 1e6, 30.0, 300.0, 45.0)  # listed out of order on purpose
+    fleet.add_units(f, 0, 1e6, 20.0, 200.0, 45.0)
+    fleet.add_units(f, 0, 0.25e6, 40.0, 100.0, 45.0)
+    fleet.add_units(f, 1, 1e6, 20.0, 200.0, 45.0)
+    removed = fleet.retire_to_fit(f, np.array([35.0, 50.0]), 2)
+    np.testing.assert_allclose(removed, [150.0 + 100.0, 0.0])
+    kept = sorted(zip(f.owner, f.efficiency_jth, f.hashrate_ths, f.book_usd, strict=True))
+    np.testing.assert_allclose(
+        np.array(kept, dtype=float),
+        [[0, 20.0, 1e6, 200.0], [0, 30.0, 0.5e6, 150.0], [1, 20.0, 1e6, 200.0]],
+    )
+    assert fleet.unit_power_mw(f)[f.owner == 0].sum() == pytest.approx(35.0)
