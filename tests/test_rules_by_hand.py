@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import fleet
+from sim import fleet, hosting
 from sim.engine import execute, waterfall
 from sim.engine.build import build
 from sim.engine.epoch import run_epoch
@@ -159,3 +159,20 @@ def test_retire_to_fit_keeps_the_most_efficient_units_and_cuts_the_straddling_on
         [[0, 20.0, 1e6, 200.0], [0, 30.0, 0.5e6, 150.0], [1, 20.0, 1e6, 200.0]],
     )
     assert fleet.unit_power_mw(f)[f.owner == 0].sum() == pytest.approx(35.0)
+
+
+# ---------------------------------------------------------------- AI leases renewed
+def test_an_expired_lease_is_renewed_for_a_term_at_the_market_rate():
+    """Only test_compiled.py's oracle copy checked the renewal. A 10 MW hall leased at
+    1.8M USD/MW-year from day 0 to day 100 is re-leased at the market's 1.2M from day 100 to
+    day 200; an epoch inside the new term earns the new rate (NOI margin 85%)."""
+    c = hosting.new_contract_table()
+    hosting.sign_contracts(c, np.array([0]), np.array([10.0]), 1.8e6, 0.0, 0.0, 100.0, 0.0)
+    first = hosting.step_hosting(c, 0.0, 90.0, 0.85, 1.2e6, 100.0, 1)
+    assert first.noi_usd[0] == pytest.approx(10 * 1.8e6 * 0.85 * 90 / 365.25)
+    assert c.usd_per_mw_year[0] == 1.8e6  # not expired yet
+    hosting.step_hosting(c, 90.0, 120.0, 0.85, 1.2e6, 100.0, 1)
+    assert (c.usd_per_mw_year[0], c.start_day[0], c.end_day[0]) == (1.2e6, 100.0, 200.0)
+    inside = hosting.step_hosting(c, 130.0, 160.0, 0.85, 1.5e6, 100.0, 1)
+    assert inside.noi_usd[0] == pytest.approx(10 * 1.2e6 * 0.85 * 30 / 365.25)
+    assert c.usd_per_mw_year[0] == 1.2e6  # today's market rate waits for the next renewal
