@@ -3,7 +3,7 @@
 * :func:`atomic_write`: a file is written under a temporary name starting with
   :data:`TEMP_PREFIX` in its folder, flushed to disk (fsync), renamed into place with
   :func:`os.replace` (atomic) and the folder flushed, so a reader sees the old file or the new
-  one, never a part.
+  one, never a part; :func:`save_figure` writes a figure this way.
 * :class:`FolderLock`: an advisory lock (``flock`` on ``DIR/.lock``) held by the one process
   that writes a results folder (a batch, a run); a second process stops at once with one line
   naming the first. The lock file records what holds it (``batch pid 123``).
@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import uuid
@@ -43,6 +44,15 @@ def atomic_write(path: Path, data: bytes) -> None:
         temp.unlink(missing_ok=True)
         raise
     fsync_folder(path.parent)
+
+
+def save_figure(figure, path: Path, **options) -> Path:
+    """A matplotlib ``figure`` saved at ``path`` (format from its suffix; ``options`` as
+    ``savefig``'s), rendered in memory and written with :func:`atomic_write`."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=Path(path).suffix.lstrip(".") or "png", **options)
+    atomic_write(Path(path), buffer.getvalue())
+    return Path(path)
 
 
 def temp_name(path: Path) -> Path:
@@ -216,6 +226,7 @@ __all__ = [
     "atomic_write",
     "fsync_folder",
     "remove_temp_entries",
+    "save_figure",
     "staged_folder",
     "temp_name",
 ]

@@ -44,7 +44,7 @@ from sim.analysis import outcomes as outcome_module
 from sim.analysis.outcomes import Outcome
 from sim.batch.store import read_epochs, read_metadata, read_miners, read_points
 from sim.errors import MinersimError
-from sim.outputs import atomic_write
+from sim.outputs import atomic_write, save_figure
 
 #: Epoch columns drawn as fan charts.
 FAN_COLUMNS = (
@@ -167,7 +167,7 @@ def fan_quantiles(frame: pd.DataFrame, columns: Sequence[str], step_days: int = 
 
 
 def _plot_fan(table: pd.DataFrame, column: str, path: Path) -> Path:
-    plots.fan(table, column).savefig(path, dpi=110)
+    save_figure(plots.fan(table, column), path, dpi=110)
     return path
 
 
@@ -214,7 +214,7 @@ def _plot_heat_map(table: pd.DataFrame, column: str, path: Path) -> Path:
     bar.formatter = FuncFormatter(lambda v, _: style.number_text(v))
     bar.update_ticks()
     ax.set_title(f"Final {q.label}: median over runs at each point", fontsize=10)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -310,7 +310,7 @@ def _plot_fans_by_point(quantiles: pd.DataFrame, column: str, labels: dict, path
     style.legend_with_bands(ax, inner=False, loc="best")
     ax.set_title(f"{q.label} by point: median and p5-p95 over each point's runs", fontsize=10)
     fig.autofmt_xdate()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -347,7 +347,7 @@ def _plot_scatter_matrix(
                 ax.set_ylabel(q.axis_label if name in style.QUANTITIES else name, fontsize=8)
     fig.suptitle(f"Final outcomes against swept parameters ({len(finals)} runs)", fontsize=10)
     path = dest / "scatter_matrix.png"
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     return path
 
 

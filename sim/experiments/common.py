@@ -36,6 +36,7 @@ from sim.batch import map_runs
 from sim.calibration import moments
 from sim.calibration.moments import difficulty_in_effect as difficulty_in_effect  # re-exported
 from sim.experiments import DEFAULT_OUT
+from sim.outputs import atomic_write, save_figure
 
 CALIBRATION = "data/sources.md"
 
@@ -165,8 +166,8 @@ def write_outputs(
     ``references`` lists observed figures with their sections of data/sources.md.
     """
     out = output_dir(args)
-    fig.savefig(out / f"{args.name}.png", dpi=120, bbox_inches="tight")
-    table.to_csv(out / f"{args.name}.csv", index=False)
+    save_figure(fig, out / f"{args.name}.png", dpi=120, bbox_inches="tight")
+    atomic_write(out / f"{args.name}.csv", table.to_csv(index=False).encode())
     elapsed = time.perf_counter() - args.started
     lines = [
         f"# {title}",
@@ -183,7 +184,7 @@ def write_outputs(
     if references:
         lines += [f"## Observed references ({CALIBRATION})", ""]
         lines += [f"- {ref}" for ref in references] + [""]
-    (out / f"{args.name}.md").write_text("\n".join(lines))
+    atomic_write(out / f"{args.name}.md", "\n".join(lines).encode())
     print(f"{args.name}: wrote {out} in {elapsed:.1f} s ({args.runs} runs per scenario)")
     return out
 
