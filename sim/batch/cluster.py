@@ -303,28 +303,37 @@ class Liveness:
         self._no_workers_since: float | None = None
 
     def failure(self) -> MinersimError | None:
-        """One line if the cluster cannot finish the batch, else None."""
+        """One line if the cluster cannot finish the batch, else None. Reads the answer to the
+        last question (if it has come) and asks the next one."""
         where = self.where
         if scheduler_lost(self.client):
             return MinersimError(f"lost {where} (the connection closed); {RESUME_HINT}")
         now = time.monotonic()
-        if self._question is None:
-            self._question = self._ask(), now
-        (thread, answer), asked = self._question
-        if thread.is_alive():
-            if now - asked > self.reply_s:
-                return MinersimError(
-                    f"{where} has not answered for {self.reply_s:g} s (hung, or the network "
-                    f"is down); {RESUME_HINT}"
-                )
-            return None
-        self._question = None
+        if self._question is not None:
+            (thread, answer), asked = self._question
+            if thread.is_alive():
+                if now - asked > self.reply_s:
+                    return MinersimError(
+                        f"{where} has not answered for {self.reply_s:g} s (hung, or the "
+                        f"network is down); {RESUME_HINT}"
+                    )
+                return None
+            self._question = None
+            error = self._judge(answer, now)
+            if error is not None:
+                return error
+        self._question = self._ask(), now
+        return None
+
+    def _judge(self, answer: dict, now: float) -> MinersimError | None:
+        where = self.where
         if "error" in answer:
             return MinersimError(f"lost {where} ({type(answer['error']).__name__}); {RESUME_HINT}")
         if answer["workers"]:
             self._no_workers_since = None
             return None
-        self._no_workers_since = self._no_workers_since or now
+        if self._no_workers_since is None:
+            self._no_workers_since = now
         if now - self._no_workers_since >= self.wait_workers_s:
             return MinersimError(
                 f"{where} has had no workers for {self.wait_workers_s:g} s (the last one died "
