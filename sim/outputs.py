@@ -55,6 +55,19 @@ def save_figure(figure, path: Path, **options) -> Path:
     return Path(path)
 
 
+def check_can_create(folder: Path) -> None:
+    """MinersimError unless ``folder`` exists or could be created now (its nearest existing
+    ancestor is a writable folder); creates nothing, so a command that fails later leaves no
+    empty folder behind."""
+    for ancestor in (folder, *folder.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise MinersimError(f"cannot create {folder}: {ancestor} is not a folder")
+            if not os.access(ancestor, os.W_OK | os.X_OK):
+                raise MinersimError(f"cannot create {folder}: {ancestor} is not writable")
+            return
+
+
 def temp_name(path: Path) -> Path:
     """A fresh temporary name beside ``path`` (``.tmp-NAME.PID.RANDOM``)."""
     return path.with_name(f"{TEMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
@@ -224,6 +237,7 @@ __all__ = [
     "TEMP_PREFIX",
     "FolderLock",
     "atomic_write",
+    "check_can_create",
     "fsync_folder",
     "remove_temp_entries",
     "save_figure",

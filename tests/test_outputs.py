@@ -287,3 +287,13 @@ def test_generated_output_paths_end_in_a_complete_run_or_one_line(
     kept = ("batch", f"batch{os.sep}metadata.json", f"batch{os.sep}epochs")
     assert all(after_box.get(name) == before_box[name] for name in kept)  # the batch untouched
     assert not {"epochs.parquet", "metadata.json"} & set(os.listdir(box / "locked"))
+
+
+def test_a_calibration_checks_its_folder_without_creating_it(tmp_path):
+    from sim.outputs import check_can_create
+
+    check_can_create(tmp_path / "a" / "b")  # could be made: nothing made yet
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(MinersimError, match="is not a folder"):
+        check_can_create(tmp_path / "file" / "b")
