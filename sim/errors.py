@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+#: Most characters of a user's input (a key, a value) an error message repeats.
+MAX_ECHO_CHARS = 200
+
+
+def echo(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """``text`` as an error message repeats it: cut to ``limit`` characters, with the number
+    of characters cut (a 100 KB key is not sent back in full)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
 
 class MinersimError(Exception):
     """Base class: a problem with the user's input, reported without a traceback."""
@@ -17,5 +28,5 @@ class ScenarioError(MinersimError):
     def __init__(self, message: str, *, file: str | None = None, key: str | None = None):
         self.file = file
         self.key = key
-        where = ": ".join(part for part in (file, key) if part)
+        where = ": ".join(echo(part) for part in (file, key) if part)
         super().__init__(f"{where}: {message}" if where else message)

@@ -8,11 +8,13 @@ replays. Every reader returns a float Series indexed by a daily DatetimeIndex na
 from __future__ import annotations
 
 import functools
+import io
 
 import numpy as np
 import pandas as pd
 
 from sim.errors import MinersimError
+from sim.input.files import MAX_TABLE_BYTES, read_regular
 from sim.paths import HISTORY_DIR
 
 #: Last day of the network series; nothing after it may be used to fit a parameter.
@@ -21,7 +23,11 @@ LAST_FITTING_DAY = pd.Timestamp("2021-12-31")
 
 @functools.cache
 def _read(file: str, date_column: str) -> pd.DataFrame:
-    frame = pd.read_csv(HISTORY_DIR / file, parse_dates=[date_column])
+    data = read_regular(HISTORY_DIR / file, MAX_TABLE_BYTES)
+    try:
+        frame = pd.read_csv(io.BytesIO(data), parse_dates=[date_column])
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise MinersimError(f"{HISTORY_DIR / file} is damaged: {exc}") from None
     return frame.rename(columns={date_column: "date"}).set_index("date")
 
 

@@ -326,16 +326,18 @@ def published_alt_figures(path=None) -> dict[str, float]:
     up to two decimals. ``path``: the CSV (default: :data:`ALT_FIGURES_FILE` in ``sim.data``).
     Rows whose figure is ``btc.*`` cross-check the publisher's method and are included too."""
     import csv
+    import io
     from decimal import ROUND_HALF_UP, Decimal
+
+    from sim.input.files import MAX_TABLE_BYTES, read_text
 
     if path is None:
         from sim.paths import DATA_DIR
 
         path = DATA_DIR / ALT_FIGURES_FILE
     values: dict[str, list[Decimal]] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            values.setdefault(row["figure"], []).append(Decimal(row["value"]))
+    for row in csv.DictReader(io.StringIO(read_text(path, MAX_TABLE_BYTES), newline="")):
+        values.setdefault(row["figure"], []).append(Decimal(row["value"]))
     return {
         figure: float((sum(vals) / len(vals)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
         for figure, vals in values.items()

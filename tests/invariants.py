@@ -385,10 +385,15 @@ def fuzz_with_reach(name: str, config, check, floor: float, **strategies) -> Rea
     """Run ``check(**drawn)`` (which returns an outcome) on inputs drawn from ``strategies``
     under hypothesis settings ``config``, then check the share that reached a run.
 
-    ``name`` keeps each fuzz test's examples apart in hypothesis' database (the inner function
-    is the same for every caller).
+    The draws are derandomized (a fixed sample for each ``name``, the same on every machine and
+    every run until the strategies or the code change), so the reach floor holds or fails for
+    a reason, never by the luck of a draw (a random 100 command lines reached a run in 3-34%);
+    a failing input replays exactly. ``name`` keeps each fuzz test's sample apart (the inner
+    function is the same for every caller).
     """
-    from hypothesis import given
+    from hypothesis import given, settings
+
+    config = settings(config, derandomize=True, database=None)
 
     reach = Reach(floor)
 

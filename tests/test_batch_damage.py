@@ -328,13 +328,26 @@ def test_run_files_are_fsynced_before_rename(tmp_path, monkeypatch):
     assert calls[:2] == ["fsync", "replace"] and calls.count("fsync") == 2  # file, then folder
 
 
+#: The smallest metadata a batch's schema accepts: one run of an empty Monte Carlo design.
+ONE_RUN = {
+    "format": store.FORMAT,
+    "scenario_name": "x",
+    "sampler": {"kind": "monte_carlo"},
+    "parameters": [],
+    "points": 1,
+    "runs_per_point": 1,
+    "total_runs": 1,
+    "root_seed": 0,
+}
+
+
 def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path):
     first = store.BatchStore(tmp_path / "b")
-    first.open({"format": store.FORMAT, "total_runs": 1})
+    first.open(ONE_RUN)
     try:
         with pytest.raises(MinersimError, match=rf"another minersim batch \(pid {os.getpid()}\)"):
-            store.BatchStore(tmp_path / "b").open({"format": store.FORMAT, "total_runs": 1})
+            store.BatchStore(tmp_path / "b").open(ONE_RUN)
     finally:
         first.close()
     with store.BatchStore(tmp_path / "b") as again:  # released
-        again.open({"format": store.FORMAT, "total_runs": 1})
+        again.open(ONE_RUN)

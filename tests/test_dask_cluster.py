@@ -126,9 +126,14 @@ def test_batch_on_a_dask_scheduler_equals_the_local_batch(scheduler_address, tmp
 CLI = [sys.executable, "-c", "import sys; from sim.cli import main; sys.exit(main())"]
 
 
-def _start_batch(address: str, out: Path, runs: int = 40) -> subprocess.Popen:
+def _start_batch(
+    address: str, out: Path, runs: int = 40, extra: tuple[str, ...] = ()
+) -> subprocess.Popen:
     return subprocess.Popen(
-        [*CLI, "mc", "demo", "--runs", str(runs), "--out", str(out), "--scheduler", address],
+        [
+            *(*CLI, "mc", "demo", "--runs", str(runs), "--out", str(out)),
+            *("--scheduler", address, *extra),
+        ],
         cwd=PROJECT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -169,12 +174,14 @@ def test_a_scheduler_without_workers_fails_in_one_line(tmp_path, capsys):
     assert elapsed < 60
 
 
-def _fault_mid_batch(tmp_path: Path, fault, env: dict | None = None) -> str:
+def _fault_mid_batch(
+    tmp_path: Path, fault, env: dict | None = None, extra: tuple[str, ...] = ()
+) -> str:
     """Start a 40-run batch on a fresh cluster, apply ``fault(scheduler, nanny)`` once a run is
     done, and return the batch's one error line (exit 2 within a minute of the fault)."""
     out = tmp_path / "batch"
     with dask_cluster(tmp_path, workers=1, env=env) as (address, scheduler, nanny):
-        proc = _start_batch(address, out)
+        proc = _start_batch(address, out, extra=extra)
         _wait_for_runs(out, proc)
         fault(scheduler, nanny)
         started = time.monotonic()
@@ -209,3 +216,26 @@ def test_a_lost_scheduler_ends_in_one_line_and_the_batch_resumes(tmp_path):
 
     summary = monte_carlo("demo", 40, 0, out, workers=2, progress=False)  # resume locally
     assert summary.skipped_runs == done and summary.completed_runs == 40 - done
+
+
+def _kill_the_last_worker(scheduler, nanny) -> None:
+    os.killpg(nanny.pid, signal.SIGKILL)  # the nanny too: no worker comes back
+
+
+def _stop_scheduler(scheduler, nanny) -> None:
+    os.kill(scheduler.pid, signal.SIGSTOP)  # alive, connected, never answers
+
+
+def test_a_batch_whose_last_worker_dies_ends_in_one_line_and_resumes(tmp_path):
+    """The issue's batch that waited forever in silence once its last worker died (the check
+    for workers ran only at the start)."""
+    line = _fault_mid_batch(tmp_path, _kill_the_last_worker, extra=("--wait-workers", "3"))
+    assert "has had no workers for 3 s" in line
+    out = tmp_path / "batch"
+    done = _runs_done(out)
+    summary = monte_carlo("demo", 40, 0, out, workers=2, progress=False)  # resume locally
+    assert summary.skipped_runs == done and summary.completed_runs == 40 - done
+
+
+def test_a_scheduler_that_stops_answering_ends_in_one_line(tmp_path):
+    assert "has not answered" in _fault_mid_batch(tmp_path, _stop_scheduler)

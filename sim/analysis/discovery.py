@@ -31,6 +31,7 @@ import pandas as pd
 
 from sim.analysis.outcomes import Outcome
 from sim.errors import MinersimError
+from sim.outputs import save_figure
 
 INSTALL_HINT = "pip install 'minersim[analysis]' (ema-workbench and scikit-learn)"
 #: PRIM defaults (EMA Workbench's): peel 5% of the remaining runs per step, stop at 5% mass.
@@ -285,7 +286,7 @@ def plot_prim(result: PrimResult, x: pd.DataFrame, title: str, path: Path) -> Pa
     left.set_title("PRIM peeling trajectory", fontsize=10)
     _plot_limits(right, result.limits, x)
     fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -334,7 +335,7 @@ def plot_scores(scores: pd.DataFrame, path: Path, title: str) -> Path:
     ax.set_yticks(range(scores.shape[0]), scores.index, fontsize=8)
     fig.colorbar(image, ax=ax, label="extra-trees score")
     fig.suptitle(f"{title} (extra-trees feature scores; each column sums to 1)", fontsize=9)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return path
 
 

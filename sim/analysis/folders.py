@@ -11,25 +11,34 @@ A run folder (``minersim run``, ``minersim main``)::
 A batch folder (``minersim mc`` / ``sweep``) has the layout of :mod:`sim.batch.store`.
 
 Nothing is overwritten silently: :func:`prepare_output` refuses a folder that already holds
-results unless it is told to replace them, and then removes the old report with them, so a
-report never describes a run that is no longer there.
+results unless it is told to replace them (a batch folder, never), and then the old report goes
+with them, so a report never describes a run that is no longer there. A run folder is written
+under the folder's lock into a temporary folder and moved into place when complete
+(:func:`run_folder`), so it is complete or absent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
-import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from sim.batch.store import METADATA_FILE, atomic_write, json_normalized
+from sim.batch.store import (
+    MAX_METADATA_BYTES,
+    METADATA_FILE,
+    frame_to_parquet,
+    json_normalized,
+)
 from sim.errors import MinersimError
+from sim.input.files import read_json as read_json_file
+from sim.outputs import atomic_write, staged_folder
 
 RUN_FORMAT = "minersim-run/1"
 BATCH_FORMAT_PREFIX = "minersim-batch/"
@@ -49,16 +58,11 @@ def default_run_folder(scenario_name: str, seed: int, overrides: Mapping[str, ob
 
 
 def read_json(path: Path) -> dict | None:
-    """A metadata file's content, or None if the file is absent."""
-    try:
-        value = json.loads(path.read_text())
-    except FileNotFoundError:
+    """A metadata file's content (a bounded read of a regular file holding a JSON object), or
+    None if the file is absent."""
+    if not path.exists() and not path.is_symlink():
         return None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MinersimError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise MinersimError(f"{path} does not hold a JSON object")
-    return value
+    return read_json_file(path, MAX_METADATA_BYTES, shown=str(path))
 
 
 def folder_kind(root: Path) -> str:
@@ -66,6 +70,10 @@ def folder_kind(root: Path) -> str:
     meta = read_json(root / METADATA_FILE) or {}
     if str(meta.get("format", "")).startswith(BATCH_FORMAT_PREFIX):
         return "batch"
+    for name in RUN_TABLES:  # readers open them: a FIFO would hang, /dev/zero never end
+        table = root / name
+        if (table.exists() or table.is_symlink()) and not table.is_file():
+            raise MinersimError(f"{table} is not a regular file: not a run's table")
     if (root / "epochs.parquet").is_file():
         return "run"
     if not root.is_dir():
@@ -76,35 +84,52 @@ def folder_kind(root: Path) -> str:
     )
 
 
-def prepare_output(out: Path, replace: bool, replaceable_command: str | None = None) -> None:
-    """Make ``out`` ready for new results, never overwriting old ones silently.
+def prepare_output(out: Path, replace: bool, replaceable_command: str | None = None) -> list[str]:
+    """Check that ``out`` may receive new results, never overwriting old ones silently; return
+    the names of the old results the new ones replace (:func:`run_folder` removes them
+    only once the new results are on disk).
 
-    A folder that does not exist or holds no results is used as it is. One that holds results
-    (a run's tables, a metadata.json) is refused unless ``replace`` is true or its metadata says
-    it was written by ``replaceable_command`` (``minersim main`` re-runs into its own folder);
-    then what minersim wrote there (:data:`OWNED`) is removed first, the old report included.
+    A folder that does not exist or holds no results is used as it is. One that holds a run's
+    results (its tables, its metadata.json) is refused unless ``replace`` is true or its
+    metadata says it was written by ``replaceable_command`` (``minersim main`` re-runs into its
+    own folder); then what minersim wrote there (:data:`OWNED`) is replaced, the old report
+    included. A batch folder is never replaced by a run, not even with ``replace``.
     """
     if out.exists() and not out.is_dir():
         raise MinersimError(f"{out} exists and is not a folder")
-    present = [name for name in OWNED if (out / name).exists()]
+    present = [name for name in OWNED if (out / name).exists() or (out / name).is_symlink()]
     holds_results = any(name in present for name in (*RUN_TABLES, METADATA_FILE))
-    if holds_results:
-        meta = read_json(out / METADATA_FILE) or {}
-        written_by = meta.get("command_kind")
-        if not replace and (replaceable_command is None or written_by != replaceable_command):
-            raise MinersimError(
-                f"{out} already holds results ({_describe(meta)}); pass --force to replace "
-                "them, or --out for another folder"
-            )
-        print(f"replacing the results in {out} ({_describe(meta)})")
-    if holds_results or replace:
-        for name in present:
-            path = out / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MinersimError(f"cannot create the output folder {out}: {exc}") from None
+    if not holds_results:
+        return present if replace else []
+    meta = read_json(out / METADATA_FILE) or {}
+    if str(meta.get("format", "")).startswith(BATCH_FORMAT_PREFIX) or (out / "epochs").is_dir():
+        raise MinersimError(
+            f"{out} holds a Monte Carlo or sweep batch; a run never replaces one, not even "
+            "with --force: use another --out folder"
+        )
+    written_by = meta.get("command_kind")
+    if not replace and (replaceable_command is None or written_by != replaceable_command):
+        raise MinersimError(
+            f"{out} already holds results ({_describe(meta)}); pass --force to replace "
+            "them, or --out for another folder"
+        )
+    print(f"replacing the results in {out} ({_describe(meta)})")
+    return present
+
+
+@contextlib.contextmanager
+def run_folder(out: Path, replace: bool, replaceable_command: str | None = None) -> Iterator[Path]:
+    """Lock the run folder ``out``, check it under the lock (:func:`prepare_output`) and yield
+    the temporary folder to write the run into: its files replace the old results in ``out``
+    when the block ends without an error, metadata.json last
+    (:func:`sim.outputs.staged_folder`). A failed run leaves ``out`` as it was, or absent."""
+
+    def replaced() -> list[str]:
+        return prepare_output(out, replace, replaceable_command)
+
+    hint = "wait for it to finish or use another --out folder"
+    with staged_folder(out, "run", hint, replaced, METADATA_FILE) as stage:
+        yield stage
 
 
 def _describe(meta: dict) -> str:
@@ -166,13 +191,11 @@ def run_metadata(
     }
 
 
-def write_run(result, out: Path, metadata: dict) -> None:
+def write_run(result, folder: Path, metadata: dict) -> None:
     """The run's tables and its metadata.json, each written atomically (metadata last)."""
     for name, frame in (("epochs.parquet", result.epochs), ("miners.parquet", result.miners)):
-        temp = out / f".tmp-{name}.{os.getpid()}"
-        frame.to_parquet(temp, index=False)
-        os.replace(temp, out / name)
-    atomic_write(out / METADATA_FILE, (json.dumps(metadata, indent=2) + "\n").encode())
+        atomic_write(folder / name, frame_to_parquet(frame))
+    atomic_write(folder / METADATA_FILE, (json.dumps(metadata, indent=2) + "\n").encode())
 
 
 def now() -> datetime:
@@ -187,6 +210,7 @@ __all__ = [
     "now",
     "prepare_output",
     "read_json",
+    "run_folder",
     "run_metadata",
     "write_run",
 ]

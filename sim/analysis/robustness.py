@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from sim.analysis import plots, style
 from sim.analysis.outcomes import Final, Outcome
 from sim.errors import MinersimError
+from sim.outputs import atomic_write, save_figure
 
 
 @dataclass(frozen=True)
@@ -169,9 +170,9 @@ def robustness(
         "regret_csv": dest / "regret.csv",
         "robustness_png": dest / "robustness.png",
     }
-    table.to_csv(paths["robustness_csv"], index=False)
-    regret.to_csv(paths["regret_csv"], index=False)
-    plot_robustness(result).savefig(paths["robustness_png"], dpi=110)
+    atomic_write(paths["robustness_csv"], table.to_csv(index=False).encode())
+    atomic_write(paths["regret_csv"], regret.to_csv(index=False).encode())
+    save_figure(plot_robustness(result), paths["robustness_png"], dpi=110)
     return result, paths
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import plots, style
+from sim.outputs import save_figure
 
 #: Bootstrap resamples for the confidence intervals of Sobol' indices and Morris' mu*.
 BOOTSTRAP_RESAMPLES = 500
@@ -161,7 +162,7 @@ def plot_sobol(table: pd.DataFrame, path: Path) -> Path:
         ax.set_visible(False)
     axes[0].legend(fontsize=8)
     fig.suptitle(f"Sobol' sensitivity indices ({CONFIDENCE:.0%} bootstrap intervals)")
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -229,7 +230,7 @@ def plot_morris(table: pd.DataFrame, path: Path) -> Path:
     for ax in axes[len(columns) :]:
         ax.set_visible(False)
     fig.suptitle(f"Morris screening: elementary effects ({CONFIDENCE:.0%} bootstrap intervals)")
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return path
 
 

@@ -45,9 +45,10 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from sim.analysis import grid, plots, sensitivity, style
 from sim.analysis import outcomes as outcome_module
 from sim.analysis.outcomes import Outcome
-from sim.batch.store import POINTS_FILE, read_epochs, read_metadata, read_miners
+from sim.batch.store import read_epochs, read_metadata, read_miners, read_points
 from sim.errors import MinersimError
 from sim.health import stalled_runs
+from sim.outputs import atomic_write, save_figure
 
 #: Epoch columns drawn as fan charts.
 FAN_COLUMNS = (
@@ -190,7 +191,7 @@ def fan_quantiles(frame: pd.DataFrame, columns: Sequence[str], step_days: int = 
 
 
 def _plot_fan(table: pd.DataFrame, column: str, path: Path) -> Path:
-    plots.fan(table, column).savefig(path, dpi=110)
+    save_figure(plots.fan(table, column), path, dpi=110)
     return path
 
 
@@ -237,7 +238,7 @@ def _plot_heat_map(table: pd.DataFrame, column: str, path: Path) -> Path:
     bar.formatter = FuncFormatter(lambda v, _: style.number_text(v))
     bar.update_ticks()
     ax.set_title(f"Final {q.label}: median over runs at each point", fontsize=10)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -256,7 +257,7 @@ def _indices(kind: str, means: pd.DataFrame, meta: dict, root: Path, dest: Path)
     sampler = meta["sampler"]
     problem = sobol_problem(sampler["ranges"])
     if kind == "morris":
-        design = pd.read_csv(root / POINTS_FILE)[problem["names"]].to_numpy(dtype=float)
+        design = read_points(root)[problem["names"]].to_numpy(dtype=float)
         table = sensitivity.morris_effects(means, design, sampler, problem)
         return {
             "morris_csv": write_csv(table, dest / "morris_effects.csv"),
@@ -333,7 +334,7 @@ def _plot_fans_by_point(quantiles: pd.DataFrame, column: str, labels: dict, path
     style.legend_with_bands(ax, inner=False, loc="best")
     ax.set_title(f"{q.label} by point: median and p5-p95 over each point's runs", fontsize=10)
     fig.autofmt_xdate()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -370,13 +371,14 @@ def _plot_scatter_matrix(
                 ax.set_ylabel(q.axis_label if name in style.QUANTITIES else name, fontsize=8)
     fig.suptitle(f"Final outcomes against swept parameters ({len(finals)} runs)", fontsize=10)
     path = dest / "scatter_matrix.png"
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     return path
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """``frame`` as CSV at ``path``, written atomically (:func:`sim.outputs.atomic_write`)."""
     try:
-        frame.to_csv(path, index=False)
+        atomic_write(path, frame.to_csv(index=False).encode())
     except OSError as exc:
         raise MinersimError(f"cannot write {path}: {exc}") from None
     return path

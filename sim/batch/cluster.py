@@ -9,12 +9,15 @@ batch waiting in silence. So, before a Client is made:
    schedulers need configuration minersim does not pass, and are refused by name;
 2. a plain socket connects within the connect timeout and must receive the first bytes of Dask's
    handshake (a scheduler speaks first: an 8-byte length, then a frame count) within it;
-3. the Client is made in a helper thread with the same deadline;
-4. the scheduler must have at least one worker within ``wait_workers_s``.
+3. Dask's handshake must complete within it (a connection of distributed's own, closed at once);
+4. the Client is made in a helper thread with the same deadline;
+5. the scheduler must have at least one worker within ``wait_workers_s``.
 
 During a batch, :func:`batch_error` turns a worker that died too often (KilledWorker) and a lost
-scheduler into one line that says the finished runs are saved and how to resume. While the client
-exists, distributed's own loggers are limited to CRITICAL: their tracebacks of reconnection
+scheduler into one line that says the finished runs are saved and how to resume, and
+:class:`Liveness` notices, within bounded times, a scheduler that closed, one that stopped
+answering and one whose last worker is gone (tasks would wait for a worker forever). While the client
+exists, distributed's own loggers are silenced (even CRITICAL): their tracebacks of reconnection
 attempts would bury that line (the scheduler's and workers' logs keep the details).
 """
 
@@ -124,6 +127,41 @@ def probe(address: SchedulerAddress, timeout_s: float) -> None:
         )
 
 
+def handshake(url: str, timeout_s: float) -> None:
+    """Exchange Dask's handshake with the scheduler (a connection of distributed's own, closed
+    at once): MinersimError if it does not complete within ``timeout_s``. A server whose first
+    bytes look like Dask's but whose handshake is garbage is refused here, before a Client
+    exists (a failed Client stayed behind and, at exit, waited 20 s to close, then printed a
+    traceback)."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def talk() -> None:
+        comm = await connect(url, timeout=timeout_s)
+        await comm.close()
+
+    box: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(talk(), timeout_s))
+        except BaseException as exc:  # read by the waiting thread
+            box["error"] = exc
+
+    with quiet_distributed_logs():
+        thread = threading.Thread(target=run, name="minersim-dask-handshake", daemon=True)
+        thread.start()
+        thread.join(timeout_s + 5.0)
+    if thread.is_alive() or "error" in box:
+        error = box.get("error")
+        reason = f" ({type(error).__name__})" if error is not None else ""
+        raise MinersimError(
+            f"the Dask scheduler at {url} did not complete Dask's handshake within "
+            f"{timeout_s:g} s{reason}: is the port a Dask scheduler's?"
+        )
+
+
 def _make_client(url: str, timeout_s: float):
     """A distributed Client, or MinersimError if it is not ready within ``timeout_s``."""
     from distributed import Client
@@ -161,6 +199,7 @@ def dask_client(
     parsed = parse_address(address)
 
     probe(parsed, connect_timeout_s)
+    handshake(parsed.url, connect_timeout_s)
     with quiet_distributed_logs():
         client = _make_client(parsed.url, connect_timeout_s)
         with _closing(client):
@@ -184,6 +223,9 @@ def _closing(client) -> Iterator[None]:
             client.close(timeout=5)
 
 
+#: A log level above CRITICAL: distributed logs a garbled message from a server at CRITICAL,
+#: with a traceback, before the error that the command line reports in one line.
+SILENT = logging.CRITICAL + 1
 #: Loggers a Dask client writes through: its own, and tornado's, whose event loop logs the
 #: futures cancelled when a batch stops on an error (FutureCancelledError tracebacks).
 DISTRIBUTED_LOGGERS = ("distributed", "tornado")
@@ -196,7 +238,7 @@ def _distributed_loggers() -> list[logging.Logger]:
 
 
 @contextlib.contextmanager
-def quiet_distributed_logs(level: int = logging.CRITICAL) -> Iterator[None]:
+def quiet_distributed_logs(level: int = SILENT) -> Iterator[None]:
     """Raise the level of the ``distributed`` and ``tornado`` loggers for the duration of the
     block."""
     loggers = _distributed_loggers()
@@ -211,13 +253,13 @@ def quiet_distributed_logs(level: int = logging.CRITICAL) -> Iterator[None]:
 
 
 def silence_distributed_logs() -> None:
-    """Limit the ``distributed`` and ``tornado`` loggers to CRITICAL for the rest of the
+    """Silence the ``distributed`` and ``tornado`` loggers for the rest of the
     process (the command line reports its own one-line errors; a client's reconnection attempts
     may log after it is closed)."""
     import distributed  # noqa: F401  (its import configures the loggers; set them after)
 
     for logger in _distributed_loggers():
-        logger.setLevel(logging.CRITICAL)
+        logger.setLevel(SILENT)
 
 
 def batch_error(exc: BaseException, where: str) -> MinersimError | None:
@@ -244,13 +286,84 @@ def scheduler_lost(client: object) -> bool:
     return getattr(client, "status", "running") in ("closed", "closing", "failed")
 
 
+class Liveness:
+    """Whether a Dask cluster can still finish a batch, asked while no run finishes.
+
+    Each :meth:`failure` call looks at the client's connection and at the answer to the last
+    question to the scheduler (how many workers it has), and asks again: a question runs in a
+    daemon thread, so a scheduler that stops answering never blocks the batch. Failures, each
+    one line ending with :data:`RESUME_HINT`: the connection closed; no answer within
+    ``reply_s``; no worker for ``wait_workers_s`` (the last one died and none came back).
+    """
+
+    def __init__(self, client: object, where: str, wait_workers_s: float, reply_s: float):
+        self.client, self.where = client, where
+        self.wait_workers_s, self.reply_s = wait_workers_s, reply_s
+        self._question: tuple[tuple[threading.Thread, dict], float] | None = None
+        self._no_workers_since: float | None = None
+
+    def failure(self) -> MinersimError | None:
+        """One line if the cluster cannot finish the batch, else None. Reads the answer to the
+        last question (if it has come) and asks the next one."""
+        where = self.where
+        if scheduler_lost(self.client):
+            return MinersimError(f"lost {where} (the connection closed); {RESUME_HINT}")
+        now = time.monotonic()
+        if self._question is not None:
+            (thread, answer), asked = self._question
+            if thread.is_alive():
+                if now - asked > self.reply_s:
+                    return MinersimError(
+                        f"{where} has not answered for {self.reply_s:g} s (hung, or the "
+                        f"network is down); {RESUME_HINT}"
+                    )
+                return None
+            self._question = None
+            error = self._judge(answer, now)
+            if error is not None:
+                return error
+        self._question = self._ask(), now
+        return None
+
+    def _judge(self, answer: dict, now: float) -> MinersimError | None:
+        where = self.where
+        if "error" in answer:
+            return MinersimError(f"lost {where} ({type(answer['error']).__name__}); {RESUME_HINT}")
+        if answer["workers"]:
+            self._no_workers_since = None
+            return None
+        if self._no_workers_since is None:
+            self._no_workers_since = now
+        if now - self._no_workers_since >= self.wait_workers_s:
+            return MinersimError(
+                f"{where} has had no workers for {self.wait_workers_s:g} s (the last one died "
+                f"or was stopped); {RESUME_HINT}"
+            )
+        return None
+
+    def _ask(self) -> tuple[threading.Thread, dict]:
+        answer: dict[str, object] = {}
+
+        def ask() -> None:
+            try:
+                answer["workers"] = len(self.client.nthreads())
+            except BaseException as exc:  # read by failure()
+                answer["error"] = exc
+
+        thread = threading.Thread(target=ask, name="minersim-dask-liveness", daemon=True)
+        thread.start()
+        return thread, answer
+
+
 __all__ = [
     "CONNECT_TIMEOUT_S",
     "RESUME_HINT",
     "WORKER_WAIT_S",
+    "Liveness",
     "SchedulerAddress",
     "batch_error",
     "dask_client",
+    "handshake",
     "parse_address",
     "probe",
     "scheduler_lost",

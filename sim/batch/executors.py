@@ -1,8 +1,9 @@
 """Executors of a batch: local processes (default), a Dask cluster, or a Dask LocalCluster.
 
 Every backend is a :class:`concurrent.futures.Executor`, wrapped in a :class:`Backend` that also
-says how many runs may run at once, whether the backend is lost for good (a Dask scheduler gone)
-and how its own failures read as one line (a worker process killed, KilledWorker).
+says how many runs may run at once, when it can no longer finish runs (a Dask scheduler closed
+or hung, its last worker gone) and how its own failures read as one line (a worker process
+killed, KilledWorker).
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ class Backend:
 
     executor: cf.Executor
     slots: int
-    #: True once the backend cannot finish any more runs (checked while waiting).
-    lost: Callable[[], bool] = field(default=lambda: False)
+    #: One line once the backend cannot finish any more runs, else None (asked while no run
+    #: finishes: a Dask scheduler closed or hung, its last worker gone).
+    failure: Callable[[], MinersimError | None] = field(default=lambda: None)
     #: One line for a failure of the backend itself (not of a run), else None.
     explain: Callable[[BaseException, str], MinersimError | None] = field(
         default=lambda exc, where: None
@@ -69,12 +71,8 @@ def open_executor(
     if scheduler:
         with cluster.dask_client(scheduler, wait_workers_s=wait_workers_s) as client:
             slots = workers or max(1, sum(client.nthreads().values()))
-            yield Backend(
-                client.get_executor(pure=False),
-                slots,
-                lost=lambda: cluster.scheduler_lost(client),
-                explain=cluster.batch_error,
-            )
+            where = f"the Dask scheduler at {cluster.parse_address(scheduler).url}"
+            yield _dask_backend(client, slots, where, wait_workers_s)
     elif dask_local:
         from distributed import Client, LocalCluster
 
@@ -85,7 +83,7 @@ def open_executor(
             ) as local,
             Client(local) as client,
         ):
-            yield Backend(client.get_executor(pure=False), n, explain=cluster.batch_error)
+            yield _dask_backend(client, n, "the Dask LocalCluster", wait_workers_s)
     else:
         n = workers or default_workers()
         pool = cf.ProcessPoolExecutor(
@@ -98,6 +96,13 @@ def open_executor(
             yield Backend(pool, n, explain=_local_error)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask_backend(client, slots: int, where: str, wait_workers_s: float) -> Backend:
+    watch = cluster.Liveness(client, where, wait_workers_s, cluster.CONNECT_TIMEOUT_S)
+    return Backend(
+        client.get_executor(pure=False), slots, watch.failure, explain=cluster.batch_error
+    )
 
 
 def _local_error(exc: BaseException, where: str) -> MinersimError | None:
@@ -115,9 +120,35 @@ def _process_context() -> multiprocessing.context.BaseContext:
     runs threads (Dask, tqdm)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["sim.batch.worker", "sim.runner", "sim.batch.warm"])
+        context.set_forkserver_preload(
+            ["sim.batch.forkserver_hook", "sim.batch.worker", "sim.runner", "sim.batch.warm"]
+        )
+        _start_forkserver_deaf_to_ctrl_c()
         return context
     return multiprocessing.get_context("spawn")
+
+
+def _start_forkserver_deaf_to_ctrl_c() -> None:
+    """Start the forkserver (and the resource tracker) with Ctrl-C ignored.
+
+    Ctrl-C reaches every process of the terminal's foreground group. The forkserver ignores it
+    only once it has imported its preloaded modules (seconds), so a Ctrl-C in the first seconds
+    of a batch printed its 30-line KeyboardInterrupt traceback after the batch's own line. An
+    ignored signal stays ignored across exec, so the server starts deaf to it; this process
+    ignores Ctrl-C only for the instant the server takes to start.
+    """
+    import multiprocessing.forkserver
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        multiprocessing.forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 __all__ = ["Backend", "check_backend", "default_workers", "open_executor"]

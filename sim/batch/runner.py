@@ -187,7 +187,8 @@ def sweep(
 
 def _previous_metadata(out: str | os.PathLike) -> dict | None:
     """The metadata of an existing batch folder ``out`` (None for a new folder)."""
-    return read_metadata(out) if (Path(out) / METADATA_FILE).is_file() else None
+    path = Path(out) / METADATA_FILE
+    return read_metadata(out) if path.exists() or path.is_symlink() else None
 
 
 def _run_batch(
@@ -201,6 +202,7 @@ def _run_batch(
     _check_parameters(base, plan, overrides)
     plan, grows = grown(plan, _previous_metadata(out))
     metadata = batch_metadata(base, plan, seed, overrides, miners)
+    new_folder = not Path(out).exists()
     with BatchStore(out) as store:
         store.open(metadata, plan.points_frame() if plan.parameters else None, grows=grows)
         done = store.done_mask(plan.total_runs, miners)
@@ -226,6 +228,10 @@ def _run_batch(
                         progress.advance()
         except KeyboardInterrupt as exc:
             raise BatchInterrupted(store.root, skipped + completed, plan.total_runs) from exc
+        except Exception:
+            if new_folder and not completed:  # nothing to resume: leave no empty batch behind
+                store.discard()
+            raise
         finally:
             progress.close()
         stalled = store.stalled_runs()
@@ -265,11 +271,9 @@ def _stream(
             finished, _ = cf.wait(
                 in_flight, timeout=LIVENESS_CHECK_S, return_when=cf.FIRST_COMPLETED
             )
-            if not finished and backend.lost():
-                raise MinersimError(
-                    f"lost the Dask scheduler with {len(in_flight)} runs in flight; "
-                    f"{cluster.RESUME_HINT}"
-                )
+            failure = None if finished else backend.failure()
+            if failure is not None:
+                raise failure
             for future in finished:
                 task = in_flight.pop(future)
                 output = _result_of(future, task, backend)

@@ -26,13 +26,13 @@ with an error instead of redoing the same runs.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
-import uuid
+import shutil
 import warnings
 from pathlib import Path
 
@@ -43,12 +43,12 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from sim.errors import MinersimError
+from sim.input.files import read_json, read_regular
+from sim.outputs import LOCK_FILE, TEMP_PREFIX, FolderLock, atomic_write, remove_temp_entries
 
 METADATA_FILE = "metadata.json"
 POINTS_FILE = "points.csv"
 LEDGER_FILE = "runs.jsonl"
-LOCK_FILE = ".lock"
-TEMP_PREFIX = ".tmp-"
 RUN_PREFIX = "run-"
 RUN_SUFFIX = ".parquet"
 #: Format of the batch folder: 2 added the ``stalled`` column, run stamps and runs.jsonl.
@@ -58,6 +58,12 @@ FORMAT_FAMILY = "minersim-batch/"
 RUN_METADATA_KEY = b"minersim.run"
 #: Largest metadata.json read (bytes).
 MAX_METADATA_BYTES = 1 << 20
+#: Largest points.csv read (bytes): MAX_POINTS points of a few parameters.
+MAX_POINTS_BYTES = 1 << 30
+#: Largest runs.jsonl read (bytes): a line is about 250 bytes, a batch at most MAX_RUNS runs.
+MAX_LEDGER_BYTES = 4 << 30
+#: Largest run file read (bytes): a run's miners table with 10^5 agents over 30 years is < 1 GiB.
+MAX_RUN_FILE_BYTES = 2 << 30
 _RUN_NAME = re.compile(r"run-([0-9]{6,})\.parquet")
 
 #: Metadata keys that must be equal for a batch to resume in an existing folder.
@@ -183,8 +189,16 @@ class BatchStore:
     def close(self) -> None:
         """Release the folder's lock."""
         if self._lock_handle is not None:
-            self._lock_handle.close()  # closing the file releases the flock
+            self._lock_handle.release()
             self._lock_handle = None
+
+    def discard(self) -> None:
+        """Delete the folder of a batch that this process created and that holds no run (a
+        batch that failed before its first run), then release the lock."""
+        if any(run_files(self.epochs_dir)[0]) or any(run_files(self.miners_dir)[0]):
+            return
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.close()
 
     def __enter__(self) -> BatchStore:
         return self
@@ -193,27 +207,13 @@ class BatchStore:
         self.close()
 
     def _lock(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no advisory locks here
-            return
-        path = self.root / LOCK_FILE
-        handle = path.open("a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise MinersimError(
-                f"another minersim batch ({holder}) is writing to {self.root}; wait for it to "
-                "finish (then the same command resumes) or use another --out folder"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}\n")
-        handle.flush()
-        self._lock_handle = handle
+        lock = FolderLock(
+            self.root,
+            "batch",
+            "wait for it to finish (then the same command resumes) or use another --out folder",
+        )
+        lock.acquire()
+        self._lock_handle = lock
 
     def _check_same_batch(self, old: dict, new: dict, growing: tuple[str, ...] = ()) -> None:
         differences = [
@@ -238,15 +238,9 @@ class BatchStore:
 
     def remove_temp_files(self) -> int:
         """Delete ``.tmp-*`` files left by killed processes; return how many there were."""
-        removed = 0
-        for folder in (self.root, self.epochs_dir, self.miners_dir):
-            if not folder.is_dir():
-                continue
-            for entry in os.scandir(folder):
-                if entry.name.startswith(TEMP_PREFIX) and entry.is_file(follow_symlinks=False):
-                    Path(entry.path).unlink(missing_ok=True)
-                    removed += 1
-        return removed
+        return sum(
+            remove_temp_entries(folder) for folder in (self.root, self.epochs_dir, self.miners_dir)
+        )
 
     # ---------------------------------------------------------------- resume
     def done_mask(self, total_runs: int, miners: bool) -> np.ndarray:
@@ -279,18 +273,16 @@ class BatchStore:
 
     def read_ledger(self) -> dict[int, dict]:
         """``runs.jsonl`` as {run id: {"epochs": {...}, "miners": {...}}}; torn lines skipped."""
-        try:
-            text = self.ledger_path.read_bytes().decode("utf-8", errors="replace")
-        except FileNotFoundError:
+        if not self.ledger_path.exists() and not self.ledger_path.is_symlink():
             return {}
-        except OSError as exc:
-            raise MinersimError(f"cannot read {self.ledger_path}: {exc.strerror}") from None
+        data = read_regular(self.ledger_path, MAX_LEDGER_BYTES, shown=str(self.ledger_path))
+        text = data.decode("utf-8", errors="replace")
         ledger: dict[int, dict] = {}
         for line in text.splitlines():
             try:
                 record = json.loads(line)
                 ledger[int(record["run"])] = record
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 continue  # a line torn by a kill, or edited by hand
         return ledger
 
@@ -300,16 +292,10 @@ class BatchStore:
 
     def _end_ledger_line(self) -> None:
         """After a kill in the middle of a ledger line, start the next line on a new line."""
-        try:
-            with self.ledger_path.open("rb") as handle:
-                handle.seek(0, os.SEEK_END)
-                if handle.tell() == 0:
-                    return
-                handle.seek(-1, os.SEEK_END)
-                last = handle.read(1)
-        except FileNotFoundError:
+        if not self.ledger_path.exists() and not self.ledger_path.is_symlink():
             return
-        if last != b"\n":
+        data = read_regular(self.ledger_path, MAX_LEDGER_BYTES, shown=str(self.ledger_path))
+        if data and not data.endswith(b"\n"):
             with self.ledger_path.open("ab") as handle:
                 handle.write(b"\n")
 
@@ -355,18 +341,18 @@ def _verified(path: Path, run_id: int, record: dict | None) -> bool:
     """A run file is complete: it matches its ledger line (size and SHA-256), or (no line) it
     reads as Parquet, every page's checksum holds, and it is stamped with this run id and its
     row count."""
-    if isinstance(record, dict):
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return False
-        return record == _fingerprint(data)
-    return _stamp_matches(path, run_id)
-
-
-def _stamp_matches(path: Path, run_id: int) -> bool:
     try:
-        table = pq.read_table(path, page_checksum_verification=True)
+        data = read_regular(path, MAX_RUN_FILE_BYTES)
+    except MinersimError:
+        return False
+    if isinstance(record, dict):
+        return record == _fingerprint(data)
+    return _stamp_matches(data, run_id)
+
+
+def _stamp_matches(data: bytes, run_id: int) -> bool:
+    try:
+        table = pq.read_table(pa.BufferReader(data), page_checksum_verification=True)
         stamp = json.loads((table.schema.metadata or {}).get(RUN_METADATA_KEY, b"{}"))
     except (OSError, ValueError, pa.ArrowException):
         return False
@@ -402,58 +388,119 @@ def _warn_strays(folder: Path, strays: list[str]) -> None:
         )
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, flush it to disk, rename it into
-    place and flush the folder (so that the rename survives a power cut)."""
-    temp = path.with_name(f"{TEMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
-    try:
-        with temp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError, AttributeError):  # not on every OS / filesystem
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def read_metadata(root: str | os.PathLike) -> dict:
-    """The ``metadata.json`` of a batch folder (MinersimError, one line, if it is missing or
-    not a minersim batch's metadata)."""
-    path = Path(root) / METADATA_FILE
+    """The ``metadata.json`` of a batch folder, checked against the batch schema
+    (:func:`check_metadata`); MinersimError, one line, if it is missing, not a regular file,
+    too large, damaged or not a minersim batch's metadata."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise MinersimError(f"{root} is not a folder")
+    path = root / METADATA_FILE
     try:
-        if path.stat().st_size > MAX_METADATA_BYTES:
-            raise MinersimError(f"{path} is larger than a batch's metadata can be")
-        metadata = json.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise MinersimError(f"{path} not found: not a minersim batch folder") from None
-    except NotADirectoryError:
-        raise MinersimError(f"{Path(root)} is not a folder") from None
-    except IsADirectoryError:
-        raise MinersimError(f"{path} is a folder, not a batch's metadata file") from None
-    except UnicodeDecodeError:
-        raise MinersimError(f"{path} is not UTF-8 text: not a minersim batch's metadata") from None
-    except json.JSONDecodeError as exc:
-        raise MinersimError(f"{path} is not valid JSON (line {exc.lineno}): damaged?") from None
-    except (OSError, RecursionError) as exc:
-        raise MinersimError(f"cannot read {path}: {exc}") from None
-    kind = metadata.get("format") if isinstance(metadata, dict) else None
+        metadata = read_json(path, MAX_METADATA_BYTES, shown=str(path))
+    except MinersimError as exc:
+        if not path.exists() and not path.is_symlink():
+            raise MinersimError(f"{path} not found: not a minersim batch folder") from None
+        raise MinersimError(f"{exc}; not a minersim batch's metadata") from None
+    kind = metadata.get("format")
     if not (isinstance(kind, str) and kind.startswith(FORMAT_FAMILY)):
         raise MinersimError(
             f'{path} is not the metadata of a minersim batch (no "format": "{FORMAT}"); '
             "use another --out folder, or run the batch again in an empty one"
         )
+    check_metadata(metadata, str(path))
     return metadata
+
+
+#: Keys every batch's metadata.json has, with the type of their value.
+_REQUIRED = {
+    "scenario_name": str,
+    "sampler": dict,
+    "parameters": list,
+    "points": int,
+    "runs_per_point": int,
+    "total_runs": int,
+    "root_seed": int,
+}
+#: Keys that folders written by older versions may lack, with the type of their value.
+_OPTIONAL = {
+    "layout": list,
+    "points_sha256": str,
+    "overrides": dict,
+    "miners": bool,
+    "crn": bool,
+    "created": str,
+    "extended": list,
+}
+
+
+def check_metadata(metadata: dict, shown: str) -> None:
+    """MinersimError (one line) unless the keys that readers and resume use have the types of
+    :data:`_REQUIRED` and :data:`_OPTIONAL` and agree: ``total_runs = points x runs_per_point``,
+    the ``layout`` is a list of (points, runs per point) pairs that never shrink and end at
+    the batch's size, the parameters are names."""
+
+    def damaged(what: str) -> MinersimError:
+        return MinersimError(f"{shown}: {what}; the batch's metadata is damaged")
+
+    for key, kind in (*_REQUIRED.items(), *_OPTIONAL.items()):
+        if key not in metadata and key not in _REQUIRED:
+            continue
+        value = metadata.get(key)
+        if not _is(value, kind):
+            raise damaged(f'"{key}" is {_short(value, 40)}, not {_KIND_NAMES[kind]}')
+    points, runs, total = metadata["points"], metadata["runs_per_point"], metadata["total_runs"]
+    if min(points, runs, total) < 0 or total != points * runs:
+        raise damaged(f"{total} runs is not {points} points x {runs} runs per point")
+    if not all(isinstance(name, str) for name in metadata["parameters"]):
+        raise damaged('"parameters" holds something else than names')
+    if not isinstance(metadata["sampler"].get("kind"), str):
+        raise damaged('"sampler" has no "kind"')
+    layout = metadata.get("layout", [[points, runs]])
+    steps = [step for step in layout if _is_size(step)]
+    if (
+        len(steps) != len(layout)
+        or not steps
+        or list(steps[-1]) != [points, runs]
+        or any(a[0] > b[0] or a[1] > b[1] for a, b in itertools.pairwise(steps))
+    ):
+        raise damaged(
+            f'"layout" {_short(layout, 40)} is not a list of [points, runs per point] that grows '
+            f"to [{points}, {runs}]"
+        )
+
+
+_KIND_NAMES = {
+    str: "text",
+    dict: "an object",
+    list: "a list",
+    int: "an integer",
+    bool: "true or false",
+}
+
+
+def _is(value: object, kind: type) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _is_size(step: object) -> bool:
+    return isinstance(step, list) and len(step) == 2 and all(_is(n, int) and n >= 0 for n in step)
+
+
+def read_points(root: str | os.PathLike) -> pd.DataFrame:
+    """The ``points.csv`` of a sweep's folder (MinersimError, one line, if it is not a regular
+    file, too large or not a table)."""
+    path = Path(root) / POINTS_FILE
+    data = read_regular(path, MAX_POINTS_BYTES, shown=str(path))
+    try:
+        frame = pd.read_csv(io.BytesIO(data))
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise MinersimError(f"{path} is not a table of points: {exc}") from None
+    if "point" not in frame.columns:
+        raise MinersimError(f'{path} has no "point" column: not a table of points')
+    return frame
 
 
 def read_epochs(root: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
@@ -517,6 +564,7 @@ def _short(value: object, limit: int = 80) -> str:
 
 __all__ = [
     "LEDGER_FILE",
+    "LOCK_FILE",
     "METADATA_FILE",
     "POINTS_FILE",
     "RESUME_KEYS",
@@ -526,6 +574,7 @@ __all__ = [
     "read_epochs",
     "read_metadata",
     "read_miners",
+    "read_points",
     "run_file_name",
     "run_files",
 ]

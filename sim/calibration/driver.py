@@ -42,6 +42,7 @@ from sim.calibration.objective import (
 from sim.calibration.results import CalibrationResult, PeriodFit, output_paths, write_outputs
 from sim.calibration.spec import CalibrationSpec, Period, load_spec
 from sim.errors import MinersimError
+from sim.outputs import check_can_create
 from sim.paths import SCENARIOS_DIR
 
 OPTIMIZER = "scipy.optimize.differential_evolution"
@@ -90,7 +91,7 @@ def calibrate(
     spec = spec.with_budget(replications=replications, popsize=popsize, maxiter=maxiter)
     targets = output_paths(out if out is not None else spec.output) if write else None
     if targets:  # fail now, not after the search, if the folder cannot be made
-        targets[0].parent.mkdir(parents=True, exist_ok=True)
+        check_can_create(targets[0].parent)
     seeds = tuple(run_seed(seed, r) for r in range(spec.optimizer.replications))
     space = ParameterSpace(spec.parameters)
     data = history_moments(spec.fit.window)

@@ -24,6 +24,7 @@ from sim import benchmark
 from sim import history as sim_history
 from sim.calibration.moments import HISTORY_HALVINGS
 from sim.calibration.results import read_fit
+from sim.outputs import save_figure
 
 #: China's mining ban: hashrate fell by about half from May to July 2021 (an exogenous outage in
 #: the history scenarios, data/sources.md §6.3).
@@ -66,7 +67,7 @@ def save_fit_figure(
     """Draw :func:`fit_figure` into a PNG file; its path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fit_figure(abm, params).savefig(path, dpi=110)
+    save_figure(fit_figure(abm, params), path, dpi=110)
     return path
 
 

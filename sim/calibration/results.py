@@ -20,6 +20,15 @@ from pathlib import Path
 import tomli_w
 
 from sim.errors import MinersimError
+from sim.input.files import read_json, read_regular
+from sim.outputs import atomic_write
+
+#: The words on a fragment's first line that say minersim wrote it (and may replace it).
+FRAGMENT_MARK = "written by `minersim calibrate`"
+#: Largest fragment file read back (bytes).
+MAX_FRAGMENT_BYTES = 1 << 20
+#: Largest statistics file read (bytes): a fit's, with every run's monthly path, is ~30 kB.
+MAX_STATISTICS_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -75,19 +84,28 @@ def fragment_text(result: CalibrationResult) -> str:
 
 
 def output_paths(fragment: str | Path) -> tuple[Path, Path]:
-    """The fragment file and its statistics file beside it (``.json``)."""
+    """The fragment file and its statistics file beside it (``.json``); MinersimError if either
+    exists and was not written by ``minersim calibrate`` (it is never replaced)."""
     fragment = Path(fragment)
     if fragment.suffix != ".toml":
         raise MinersimError(f"the fragment file must end in .toml, got {fragment}")
-    return fragment, fragment.with_suffix(".json")
+    stats = fragment.with_suffix(".json")
+    for path, ours in ((fragment, _is_fragment), (stats, _is_statistics)):
+        if (path.exists() or path.is_symlink()) and not ours(path):
+            raise MinersimError(
+                f"{path} exists and was not written by minersim calibrate: it is not replaced "
+                "(move it, or write the fit elsewhere with --out FILE)"
+            )
+    return fragment, stats
 
 
 def write_outputs(result: CalibrationResult, fragment: str | Path) -> tuple[Path, Path]:
     """Write the fragment and its statistics (each atomically); their paths."""
     fragment, stats = output_paths(fragment)
     fragment.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(fragment, fragment_text(result))
-    _atomic_write(stats, json.dumps(result.to_json(), indent=1, allow_nan=False) + "\n")
+    atomic_write(fragment, fragment_text(result).encode())
+    stats_text = json.dumps(result.to_json(), indent=1, allow_nan=False) + "\n"
+    atomic_write(stats, stats_text.encode())
     return fragment, stats
 
 
@@ -95,12 +113,27 @@ def read_fit(path: str | Path) -> dict:
     """The statistics of a written calibration: ``<name>.fit.json`` or its fragment's path."""
     file = Path(path)
     file = file.with_suffix(".json") if file.suffix == ".toml" else file
+    if not file.exists() and not file.is_symlink():
+        raise MinersimError(f"no calibration statistics at {file}")
+    return read_json(file, MAX_STATISTICS_BYTES, shown=str(file))
+
+
+def _is_fragment(path: Path) -> bool:
+    """The file starts with the comment line :func:`fragment_text` writes."""
     try:
-        return json.loads(file.read_text())
-    except FileNotFoundError:
-        raise MinersimError(f"no calibration statistics at {file}") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise MinersimError(f"cannot read calibration statistics {file}: {exc}") from None
+        head = read_regular(path, MAX_FRAGMENT_BYTES)[:200].decode("utf-8", errors="replace")
+    except MinersimError:
+        return False
+    return head.startswith("# Calibration '") and FRAGMENT_MARK in head.splitlines()[0]
+
+
+def _is_statistics(path: Path) -> bool:
+    """The file holds the JSON object :meth:`CalibrationResult.to_json` writes."""
+    try:
+        content = read_json(path, MAX_STATISTICS_BYTES)
+    except MinersimError:
+        return False
+    return {"spec_sha256", "fitted", "objective"} <= content.keys()
 
 
 def _nested(fitted: dict[str, object]) -> dict:
@@ -117,7 +150,7 @@ def _nested(fitted: dict[str, object]) -> dict:
 def _comment_block(result: CalibrationResult) -> list[str]:
     fit, val = result.fit, result.validation
     lines = [
-        f"Calibration '{result.name}': fitted values, written by `minersim calibrate` on "
+        f"Calibration '{result.name}': fitted values, {FRAGMENT_MARK} on "
         f"{result.created}. Do not edit by hand: re-run the command below.",
         f"Command: minersim calibrate {result.spec} --seed {result.seed}"
         + "".join(f" --{k} {v}" for k, v in result.budget.items() if k in _BUDGET_FLAGS),
@@ -182,9 +215,3 @@ def _finite(value: object) -> object:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".tmp-{path.name}")
-    temporary.write_text(text)
-    temporary.replace(path)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim import history as sim_history
 from sim.calibration.moments import TERMS, Window
 from sim.errors import MinersimError, ScenarioError
+from sim.input.files import MAX_TOML_BYTES, read_regular
 from sim.input.scenario import Scenario, load_scenario, resolve_scenario_path
 from sim.paths import SCENARIOS_DIR
 
@@ -202,16 +204,18 @@ def load_spec(path: str | Path) -> CalibrationSpec:
     """Read and check a calibration spec file (see the module docstring)."""
     file = Path(path)
     shown = str(file)
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError("calibration spec not found", file=shown) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read: {exc}", file=shown) from None
+    data = read_regular(
+        file,
+        MAX_TOML_BYTES,
+        shown="the calibration spec",
+        error=lambda message: ScenarioError(message, file=shown),
+    )
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ScenarioError(f"malformed TOML: {exc}", file=shown) from None
+    except RecursionError:
+        raise ScenarioError("malformed TOML: nested too deeply", file=shown) from None
     try:
         spec = SpecFile.model_validate(raw)
     except ValidationError as exc:
@@ -227,7 +231,7 @@ def load_spec(path: str | Path) -> CalibrationSpec:
         sha256=hashlib.sha256(data).hexdigest(),
         name=spec.calibration.name,
         description=spec.calibration.description,
-        output=here / spec.calibration.output,
+        output=_output(spec.calibration.output, here, shown),
         fit=fit,
         validation=validation,
         fixed=fixed,
@@ -235,6 +239,19 @@ def load_spec(path: str | Path) -> CalibrationSpec:
         moments=spec.moments,
         optimizer=spec.optimizer,
     )
+
+
+def _output(text: str, here: Path, shown: str) -> Path:
+    """The fragment file a spec names: a ``.toml`` file in the spec's folder or below it (after
+    resolving links and ``..``); anywhere else only with ``--out``."""
+    path = here / text
+    if "\x00" in text or not Path(os.path.realpath(path)).is_relative_to(here):
+        raise ScenarioError(
+            "must name a file in the spec's folder or below it (use --out FILE to write elsewhere)",
+            file=shown,
+            key="calibration.output",
+        )
+    return path
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -233,18 +233,20 @@ def _executor_options(args: argparse.Namespace) -> dict:
 
 def _report(args: argparse.Namespace, start) -> int:
     from sim.batch import BatchInterrupted, cluster
+    from sim.cli.signals import stopped
 
     if args.scheduler or args.dask_local:
         cluster.silence_distributed_logs()
     try:
         summary = start()
     except BatchInterrupted as stop:
+        status, word = stopped(stop)
         print(
-            f"minersim: interrupted; {stop.done}/{stop.total} runs are saved in {stop.out}. "
+            f"minersim: {word}; {stop.done}/{stop.total} runs are saved in {stop.out}. "
             "Run the same command again to resume.",
             file=sys.stderr,
         )
-        return 130
+        return status
     resumed = f" ({summary.skipped_runs} were already done)" if summary.skipped_runs else ""
     print(
         f"{args.command} {args.scenario}: {summary.total_runs} runs{resumed}; "

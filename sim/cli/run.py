@@ -90,36 +90,35 @@ def run_into_folder(
     data_dirs = getattr(args, "data_dirs", ())
     scenario = load_scenario(resolve_scenario_path(args.scenario), overrides, data_dirs=data_dirs)
     out = args.out or folders.default_run_folder(scenario.name, args.seed, overrides)
-    folders.prepare_output(
-        out, replace=args.force, replaceable_command=command_kind if rerun_replaces else None
-    )
     config = scenario.config.scenario
-    compiling = " (first, numba compiles the engine for this machine: a minute or two)"
-    print(
-        f"{scenario.name}: running {config.start_date} to {config.end_date}, seed {args.seed}"
-        + (compiling if needs_compiling() else ""),
-        flush=True,
-    )
-    (out / REASONS_FILE).unlink(missing_ok=True)  # an earlier run's, if the folder is replaced
-    started, clock = folders.now(), time.perf_counter()
-    result = run(scenario, seed=args.seed, reasons=getattr(args, "reasons", False))
-    elapsed = time.perf_counter() - clock
-    meta = folders.run_metadata(
-        scenario,
-        args.seed,
-        overrides,
-        started,
-        folders.now(),
-        result.meta.get("stalled", False),
-        result.epochs,
-        command,
-        command_kind,
-        data_dirs,
-    )
-    meta["stall_reason"] = result.meta.get("stall_reason", "")
-    folders.write_run(result, out, meta)
-    if result.reasons is not None:
-        result.reasons.to_parquet(out / REASONS_FILE, index=False)
+    replaceable = command_kind if rerun_replaces else None
+    with folders.run_folder(out, args.force, replaceable) as stage:
+        compiling = " (first, numba compiles the engine for this machine: a minute or two)"
+        print(
+            f"{scenario.name}: running {config.start_date} to {config.end_date}, seed {args.seed}"
+            + (compiling if needs_compiling() else ""),
+            flush=True,
+        )
+        (out / REASONS_FILE).unlink(missing_ok=True)  # an earlier run's, if the folder is replaced
+        started, clock = folders.now(), time.perf_counter()
+        result = run(scenario, seed=args.seed, reasons=getattr(args, "reasons", False))
+        elapsed = time.perf_counter() - clock
+        meta = folders.run_metadata(
+            scenario,
+            args.seed,
+            overrides,
+            started,
+            folders.now(),
+            result.meta.get("stalled", False),
+            result.epochs,
+            command,
+            command_kind,
+            data_dirs,
+        )
+        meta["stall_reason"] = result.meta.get("stall_reason", "")
+        folders.write_run(result, stage, meta)
+        if result.reasons is not None:
+            result.reasons.to_parquet(stage / REASONS_FILE, index=False)
     e = result.epochs
     if len(e):
         print(

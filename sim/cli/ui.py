@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import socket
 import sys
 from pathlib import Path
@@ -65,10 +64,20 @@ def check_port_free(host: str, port: int) -> None:
 
 
 def solara_command(port: int, host: str) -> list[str]:
-    """The ``solara run`` command line for the page, using this environment's solara."""
-    solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
-    launcher = [solara] if solara else [sys.executable, "-m", "solara"]
-    return [*launcher, "run", str(APP), "--port", str(port), "--host", host, "--production"]
+    """The ``solara run`` command line for the page, with this environment's Python and solara
+    behind a read-only asset proxy (:mod:`sim.ui.serve`)."""
+    return [
+        sys.executable,
+        "-m",
+        "sim.ui.serve",
+        "run",
+        str(APP),
+        "--port",
+        str(port),
+        "--host",
+        host,
+        "--production",
+    ]
 
 
 def ui_command(args: argparse.Namespace) -> NoReturn:

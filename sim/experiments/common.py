@@ -41,6 +41,7 @@ from sim.calibration.moments import difficulty_in_effect as difficulty_in_effect
 from sim.errors import MinersimError
 from sim.experiments import DEFAULT_OUT
 from sim.health import MAX_EPOCH_DAYS
+from sim.outputs import atomic_write, save_figure
 
 CALIBRATION = "data/sources.md"
 
@@ -256,8 +257,8 @@ def write_outputs(
     and why any were left out (:func:`runs_accounting`).
     """
     out = output_dir(args)
-    fig.savefig(out / f"{args.name}.png", dpi=120, bbox_inches="tight")
-    table.to_csv(out / f"{args.name}.csv", index=False)
+    save_figure(fig, out / f"{args.name}.png", dpi=120, bbox_inches="tight")
+    atomic_write(out / f"{args.name}.csv", table.to_csv(index=False).encode())
     elapsed = time.perf_counter() - args.started
     lines = [
         f"# {title}",
@@ -283,7 +284,7 @@ def write_outputs(
     if references:
         lines += [f"## Observed references ({CALIBRATION})", ""]
         lines += [f"- {ref}" for ref in references] + [""]
-    (out / f"{args.name}.md").write_text("\n".join(lines))
+    atomic_write(out / f"{args.name}.md", "\n".join(lines).encode())
     print(f"{args.name}: wrote {out} in {elapsed:.1f} s ({args.runs} runs per scenario)")
     return out
 

@@ -40,6 +40,7 @@ from sim.errors import MinersimError
 from sim.experiments import common
 from sim.experiments.small_vs_large import opening_groups
 from sim.health import MAX_EPOCH_DAYS
+from sim.outputs import atomic_write, save_figure
 
 NAME = "default_drivers"
 SCENARIO = "baseline"
@@ -330,8 +331,8 @@ def _limit_text(limits: pd.DataFrame, key: str) -> str:
 
 def write(args, fig, runs: pd.DataFrame, lines: list[str], table: pd.DataFrame) -> None:
     out = common.output_dir(args)
-    fig.savefig(out / f"{NAME}.png", dpi=120, bbox_inches="tight")
-    runs.to_csv(out / f"{NAME}.csv", index=False)
+    save_figure(fig, out / f"{NAME}.png", dpi=120, bbox_inches="tight")
+    atomic_write(out / f"{NAME}.csv", runs.to_csv(index=False).encode())
     elapsed = time.perf_counter() - args.started
     page = [
         "# Which uncertainties drive small versus large miners' defaults after the 2028 halving",
@@ -346,7 +347,7 @@ def write(args, fig, runs: pd.DataFrame, lines: list[str], table: pd.DataFrame) 
     for paragraph in lines:
         page += [paragraph, ""]
     page += [markdown_table(table), ""]
-    (out / f"{NAME}.md").write_text("\n".join(page))
+    atomic_write(out / f"{NAME}.md", "\n".join(page).encode())
     print(f"{NAME}: wrote {out} in {elapsed:.1f} s ({args.runs} futures)")
 
 

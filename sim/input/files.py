@@ -1,4 +1,7 @@
-"""Reading the files a scenario names: confined to allowed folders, regular files only, bounded.
+"""Reading files: regular files only, bounded; a scenario's files also confined to allowed folders.
+
+:func:`read_regular` (and :func:`read_text`, :func:`read_json` on it) is how minersim reads any
+file; :func:`read_bytes` adds the confinement of the files a scenario names.
 
 A scenario file may read other files (its ``extends`` parent, its CSV tables) only inside:
 
@@ -16,13 +19,14 @@ socket or a folder is refused before ``open``, and the open itself does not bloc
 
 from __future__ import annotations
 
+import json
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.errors import ScenarioError
+from sim.errors import MinersimError, ScenarioError
 from sim.paths import SCENARIOS_DIR
 
 #: Largest scenario TOML file read (bytes).
@@ -111,21 +115,44 @@ def read_bytes(
     ``owner`` and ``key`` say where the path was given (the TOML file and its key) for errors.
     """
     real = confinement.check(path, owner=owner, key=key)
-    shown = display(path)
+
+    def error(message: str) -> ScenarioError:
+        return ScenarioError(message, file=owner, key=key)
+
+    return read_regular(real, limit, shown=display(path), error=error)
+
+
+def read_regular(
+    path: Path | str,
+    limit: int,
+    *,
+    shown: str | None = None,
+    error: Callable[[str], MinersimError] = MinersimError,
+) -> bytes:
+    """The contents of ``path``, a regular file of at most ``limit`` bytes: the one way minersim
+    reads a file (scenarios, batch metadata and ledgers, run folders, calibration specs and
+    results, history data).
+
+    A FIFO, a device, a socket or a folder is refused before it is opened (and the open itself
+    does not block), a file larger than ``limit`` is refused before it is read and read no
+    further than ``limit + 1`` bytes if it grows. Every problem is one line, raised as
+    ``error(message)`` (a :class:`MinersimError`); ``shown`` is the path as messages give it.
+    """
+    shown = display(path) if shown is None else shown
     try:
-        info = os.stat(real)
+        info = os.stat(path)
     except FileNotFoundError:
-        raise ScenarioError(f"file not found: {shown}", file=owner, key=key) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read {shown}: {exc.strerror}", file=owner, key=key) from None
-    _check_regular(info, shown, owner, key)
-    _check_size(info.st_size, limit, shown, owner, key)
+        raise error(f"file not found: {shown}") from None
+    except (OSError, ValueError) as exc:
+        raise error(f"cannot read {shown}: {_reason(exc)}") from None
+    _check_regular(info, shown, error)
+    _check_size(info.st_size, limit, shown, error)
     try:
-        fd = os.open(real, _OPEN_FLAGS)
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
-        raise ScenarioError(f"cannot read {shown}: {exc.strerror}", file=owner, key=key) from None
+        raise error(f"cannot read {shown}: {_reason(exc)}") from None
     try:
-        _check_regular(os.fstat(fd), shown, owner, key)  # the same file as the one checked
+        _check_regular(os.fstat(fd), shown, error)  # the same file as the one checked
         chunks, size = [], 0
         while size <= limit:
             chunk = os.read(fd, min(1 << 20, limit + 1 - size))
@@ -134,14 +161,44 @@ def read_bytes(
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        raise ScenarioError(f"cannot read {shown}: {exc.strerror}", file=owner, key=key) from None
+        raise error(f"cannot read {shown}: {_reason(exc)}") from None
     finally:
         os.close(fd)
-    _check_size(size, limit, shown, owner, key)
+    _check_size(size, limit, shown, error)
     return b"".join(chunks)
 
 
-def _check_regular(info: os.stat_result, shown: str, owner: str | None, key: str | None) -> None:
+def read_text(path: Path | str, limit: int, *, shown: str | None = None) -> str:
+    """A regular file of UTF-8 text (:func:`read_regular`); MinersimError if it is not UTF-8."""
+    shown = display(path) if shown is None else shown
+    data = read_regular(path, limit, shown=shown)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MinersimError(f"{shown} is not UTF-8 text (byte {exc.start}): damaged?") from None
+
+
+def read_json(path: Path | str, limit: int, *, shown: str | None = None) -> dict:
+    """A regular file holding one JSON object (:func:`read_regular`); MinersimError, one line,
+    if it is not UTF-8, not JSON, nested too deep or not an object."""
+    shown = display(path) if shown is None else shown
+    text = read_text(path, limit, shown=shown)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MinersimError(f"{shown} is not valid JSON (line {exc.lineno}): damaged?") from None
+    except RecursionError:
+        raise MinersimError(f"{shown} is nested too deeply to be minersim's JSON") from None
+    if not isinstance(value, dict):
+        raise MinersimError(f"{shown} does not hold a JSON object: damaged?")
+    return value
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _check_regular(info: os.stat_result, shown: str, error: Callable[[str], MinersimError]) -> None:
     mode = info.st_mode
     if stat.S_ISREG(mode):
         return
@@ -156,16 +213,28 @@ def _check_regular(info: os.stat_result, shown: str, owner: str | None, key: str
         if stat.S_ISSOCK(mode)
         else "not a regular file"
     )
-    raise ScenarioError(f"{shown} is {kind}, not a regular file", file=owner, key=key)
+    raise error(f"{shown} is {kind}, not a regular file")
 
 
-def _check_size(size: int, limit: int, shown: str, owner: str | None, key: str | None) -> None:
+def _check_size(size: int, limit: int, shown: str, error: Callable[[str], MinersimError]) -> None:
     if size > limit:
-        raise ScenarioError(
-            f"{shown} is larger than the {limit / 2**20:g} MiB a scenario file may be",
-            file=owner,
-            key=key,
-        )
+        raise error(f"{shown} is larger than the {_size_text(limit)} such a file may be")
 
 
-__all__ = ["MAX_TABLE_BYTES", "MAX_TOML_BYTES", "Confinement", "display", "read_bytes"]
+def _size_text(limit: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if limit >= 1 << shift:
+            return f"{limit / 2**shift:g} {unit}"
+    return f"{limit} bytes"
+
+
+__all__ = [
+    "MAX_TABLE_BYTES",
+    "MAX_TOML_BYTES",
+    "Confinement",
+    "display",
+    "read_bytes",
+    "read_json",
+    "read_regular",
+    "read_text",
+]

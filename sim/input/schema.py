@@ -87,7 +87,8 @@ class ScenarioInfo(Strict):
         min_length=1,
         max_length=200,
         pattern=r"^[^/\\\x00-\x1f]+$",
-        description="also the default results folder name: no slashes or control characters",
+        description="also the default results folder name: printable, no slashes, no spaces at "
+        "either end",
     )
     description: str = ""
     start_date: Date
@@ -98,6 +99,11 @@ class ScenarioInfo(Strict):
     def _not_a_relative_folder(cls, name: str) -> str:
         if name.strip(".") == "":
             raise ValueError(f"name {name!r} cannot be a folder name")
+        if not name.isprintable() or name != name.strip():
+            raise ValueError(
+                f"name {name!a} must be printable text without direction controls or "
+                "spaces at either end"
+            )
         return name
 
     @model_validator(mode="after")
