@@ -10,6 +10,8 @@ never borrows, even when the leverage ceiling leaves room above the covenant.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 
@@ -18,10 +20,14 @@ from sim.engine import execute, waterfall
 from sim.engine.build import build
 from sim.engine.epoch import run_epoch
 from sim.finance import CONVERTIBLE, SECURED, issue_notes, secured_by_owner
+from sim.expectations import HashpriceOutlook
 from sim.fringe import EntryOutlook, Fringe
 from sim.input.scenario import load_scenario
+from sim.input.schema import Machines
+from sim.machines import AsicMarket
 
 SHORT = {"scenario.end_date": "2025-12-31"}
+START = dt.date(2025, 10, 1)
 
 
 def one_epoch(overrides: dict | None = None):
@@ -33,17 +39,20 @@ def one_epoch(overrides: dict | None = None):
 
 # ---------------------------------------------------------------- fringe orders
 OUTLOOK = EntryOutlook(
-    hashprice_usd_per_th_day=0.1,
+    expected=HashpriceOutlook(
+        hashprice_usd_per_th_day=0.1,
+        decline_per_year=0.3,
+        days_to_halving=1000.0,
+        halving_factor=0.5,
+    ),
     frontier_jth=15.0,
-    machine_usd_per_th=15.0,
     fixed_usd_per_th_day=0.005,
-    expected_decline=0.3,
-    days_to_halving=1000.0,
-    halving_factor=0.5,
     lead_time_days=30.0,
     life_years=4.0,
     discount_rate=0.15,
 )
+#: A machine market at $1/W whatever the backlog (no markup, ample capacity): $15/TH.
+MACHINES = Machines(floor_usd_per_w=1.0, markup_per_backlog_year=0.0, capacity_mw_per_year=1e9)
 
 
 def fringe_of(elasticity: float) -> Fringe:
@@ -54,17 +63,16 @@ def fringe_of(elasticity: float) -> Fringe:
             "supply_elasticity": elasticity,
             "supply_headroom": 1.0,
             "adjustment_per_epoch": 1.0,
-            "delivery_cap": "installed",
-            "max_deliveries_per_epoch": 1.0,
         }
     )
-    return Fringe(config, np.array([0]), np.array([50.0]), np.array([100.0]))
+    return Fringe(config, np.array([0]), np.array([50.0]), np.array([100.0]), START)
 
 
 @pytest.mark.parametrize("elasticity", [1.0, 2.0, 0.5])
 def test_fringe_orders_are_sited_at_the_marginal_price_halfway_through_the_order(elasticity):
     fringe = fringe_of(elasticity)
-    breakeven = fringe.order(OUTLOOK, np.array([100.0]), 1.0, 1e15, day=0.0, years=0.04)
+    market = AsicMarket(MACHINES, START)
+    breakeven, _ = fringe.order(OUTLOOK, market, np.array([100.0]), 1.0, day=0.0)
     assert breakeven > 50.0  # the outlook pays: the agent orders
     wanted = 100.0 * (breakeven / 50.0) ** elasticity  # MW its supply offers at break-even
     ordered = wanted - 100.0
@@ -87,8 +95,8 @@ def test_a_defaulted_miners_machines_sell_at_the_recovery_factor_of_resale(overr
     failed[0] = True
     units = np.flatnonzero(f.owner == 0)
     assert units.size and params.n > params.n_public  # a fringe buys the machines
-    resale = world.hardware.resale_usd_per_th(
-        f.efficiency_jth[units], scratch.day, scratch.ctx.hashprice_usd_per_th_day
+    resale = world.machines.resale_usd_per_th(
+        f.efficiency_jth[units], scratch.day, scratch.ctx.frontier_jth
     )
     expected = f.hashrate_ths[units] * resale * recovery
     buyer_equity = state.books.equity_usd[params.n_public]
