@@ -19,8 +19,8 @@ from sim import fleet, hosting
 from sim.engine import execute, waterfall
 from sim.engine.build import build
 from sim.engine.epoch import run_epoch
-from sim.finance import CONVERTIBLE, SECURED, issue_notes, secured_by_owner
 from sim.expectations import HashpriceOutlook
+from sim.finance import CONVERTIBLE, SECURED, issue_notes, secured_by_owner
 from sim.fringe import EntryOutlook, Fringe
 from sim.input.scenario import load_scenario
 from sim.input.schema import Machines
