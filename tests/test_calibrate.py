@@ -342,15 +342,10 @@ def test_the_committed_fit_rescores_to_its_recorded_numbers():
 
 
 #: Fitted keys whose schema default is a scenario's own figure rather than the fit: the
-#: factories' capacity path is fitted from 2016 in the history scenarios, while the schema's
+#: factories' capacity is fitted on 2016-01-01 in the history scenarios, while the schema's
 #: default is 2025's (data/sources.md §6.4), and the BTC drift miners expected over 2016-2021 is
 #: a belief about the replayed history, not a default for stochastic scenarios.
-SCENARIO_SPECIFIC = {
-    "machines.capacity_mw_per_year",
-    "machines.capacity_growth_per_year",
-    "machines.capacity_growth_after_break",
-    "expectations.btc_drift",
-}
+SCENARIO_SPECIFIC = {"machines.capacity_mw_per_year", "expectations.btc_drift"}
 
 
 def test_the_schema_defaults_are_the_committed_fit():
