@@ -54,6 +54,8 @@ EXAMPLE_SUFFIX = ", one example run"
 MIN_EPOCHS_PER_YEAR = 4
 
 BACKTEST_TABLE = Path("experiments") / "backtest" / "backtest.csv"
+#: The committed network fit whose verdict the caveat states.
+NETWORK_FIT = SCENARIOS_DIR / "calibration" / "network.fit.json"
 BAND_NOTE = (
     "Shaded: p25-p75 (darker) and p5-p95 (lighter, outlined) of the runs on a common weekly date "
     "grid; solid line: the median."
@@ -259,7 +261,29 @@ def _overrides(overrides: dict) -> str:
     return ", ".join(f"`{key}={value}`" for key, value in overrides.items())
 
 
+def _calibration_caveat() -> str:
+    """Whether the committed network fit passes its adoption rule (sim.calibration.rule), in a
+    sentence the report puts beside the backtest's caveat."""
+    from sim.calibration.results import read_fit
+    from sim.calibration.rule import judge
+
+    verdict = judge(read_fit(NETWORK_FIT))
+    if verdict.passes:
+        return "The network's calibrated parameters pass their adoption rule (docs/calibration.md)."
+    return (
+        "The network's calibrated parameters come from a **provisional fit that fails its "
+        "adoption rule** (" + "; ".join(verdict.failures) + "; docs/calibration.md): "
+        "network growth, difficulty and everything that depends on them are indicative."
+    )
+
+
 def _caveat(root: Path) -> str:
+    """The backtest's fit, quoted from its own table (the first date with a realised value),
+    and the calibration's verdict."""
+    return _backtest_caveat(root) + " " + _calibration_caveat()
+
+
+def _backtest_caveat(root: Path) -> str:
     """The backtest's fit, quoted from its own table (the first date with a realised value)."""
     table = root / BACKTEST_TABLE
     if not table.is_file():
