@@ -40,13 +40,20 @@ def test_a_stopped_chain_keeps_its_own_reason():
     assert run_health(pd.DataFrame(), "2030-12-31", stopped=True) == (True, STOPPED)
 
 
-def test_the_jpm_method_run_with_a_1028_day_epoch_is_marked():
-    # Run 1 of `minersim mc jpm_method --seed 0`: the defect of issue 26 (was stalled: False).
-    result = sim.run("jpm_method", seed=run_seed(0, 1))
-    assert result.epochs["epoch_days"].max() > 1000
+def test_a_run_whose_price_collapses_is_marked_with_its_longest_epoch():
+    # The defect of issue 26 (a jpm_method run with a 1,028-day epoch said stalled: False),
+    # made independent of the economics: BTC falls from $100,000 to $100 in a month, only
+    # 2% of the machines run whatever the margin, so the next epochs last far beyond the limit.
+    overrides = {
+        "market.btc.process": "piecewise",
+        "market.btc.points": [["2025-10-01", 100000.0], ["2025-11-01", 100.0]],
+        "fringe.must_run_fraction": 0.02,
+    }
+    result = sim.run(sim.load_scenario("demo", overrides), seed=0)
+    longest = result.epochs["epoch_days"].max()
+    assert longest > MAX_EPOCH_DAYS
     assert result.meta["stalled"] is True
-    assert "an epoch lasted 1,028 days" in result.meta["stall_reason"]
-    assert "after its end date 2030-12-31" in result.meta["stall_reason"]
+    assert f"an epoch lasted {longest:,.0f} days" in result.meta["stall_reason"]
 
 
 def _stalls_on_odd_seeds(spec, seed):

@@ -29,7 +29,7 @@ from sim.errors import MinersimError, ScenarioError
 from sim.outputs import LOCK_FILE, FolderLock, staged_folder
 
 SHORT = ["--set", "scenario.end_date=2025-10-20"]
-SPEC = Path(__file__).resolve().parents[1] / "scenarios" / "calibration" / "fringe.toml"
+SPEC = Path(__file__).resolve().parents[1] / "scenarios" / "calibration" / "network.toml"
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str]:
@@ -158,9 +158,9 @@ def full_disk(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
 
 # ---------------------------------------------------------------- calibration outputs
 def spec_copy(tmp_path: Path, output: str) -> Path:
-    """The bundled fringe spec with another ``output``, in a folder of its own."""
+    """The bundled network spec with another ``output``, in a folder of its own."""
     text = SPEC.read_text()
-    text = text.replace('output = "fringe.fit.toml"', f"output = {json.dumps(output)}")
+    text = text.replace('output = "network.fit.toml"', f"output = {json.dumps(output)}")
     text = text.replace('"../', f'"{SPEC.parent.parent}/')
     folder = tmp_path / "specs"
     folder.mkdir(exist_ok=True)
@@ -204,8 +204,8 @@ def test_a_calibration_never_replaces_a_file_it_did_not_write(tmp_path, which):
 
 
 def test_a_calibration_replaces_its_own_files(tmp_path):
-    committed = SPEC.with_name("fringe.fit.toml")
-    fragment = tmp_path / "fringe.fit.toml"
+    committed = SPEC.with_name("network.fit.toml")
+    fragment = tmp_path / "network.fit.toml"
     fragment.write_bytes(committed.read_bytes())
     fragment.with_suffix(".json").write_bytes(committed.with_suffix(".json").read_bytes())
     assert calibration_results.output_paths(fragment) == (fragment, fragment.with_suffix(".json"))

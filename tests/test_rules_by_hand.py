@@ -52,7 +52,7 @@ OUTLOOK = EntryOutlook(
     discount_rate=0.15,
 )
 #: A machine market at $1/W whatever the backlog (no markup, ample capacity): $15/TH.
-MACHINES = Machines(floor_usd_per_w=1.0, markup_per_backlog_year=0.0, capacity_mw_per_year=1e9)
+MACHINES = Machines(floor_usd_per_w=1.0, markup_per_backlog_year=0.0, capacity_mw_per_year=1e7)
 
 
 def fringe_of(elasticity: float) -> Fringe:
