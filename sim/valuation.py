@@ -13,8 +13,11 @@ not only signed contracts. A MW signed today at the market lease rate would be w
 :func:`lease_value_usd_per_mw` (its NOI at the AI multiple less the hall's capex, the same
 terms the AI-leases line gives a signed contract); converting it gives up what the MW earns
 mining, so the option is the positive part of the difference, weighted by the market's odds
-that the MW will sign (``miners.ai_option_weight``). Convertible MW are the capacity a miner may
-still convert under its AI ceiling (``policy.max_ai_fraction``). With the AI market switched
+that the MW will sign (``miners.ai_option_weight``). Convertible MW are the capacity a miner
+still offers to AI: its strategy's share of its sites (the miners CSV's ``ai_offer_fraction``,
+else the strategy's, else ``policy.max_ai_fraction``) less what it has converted; so a
+mining-first miner offers little, and its market value moves with mining cash flow and BTC
+(a levered BTC proxy), while signed leases, valued off BTC, lower its beta. With the AI market switched
 off the option is worth nothing, and signing a lease turns ``weight x value`` into the full
 value (the market's doubt resolved), not a jump from nothing.
 """

@@ -50,7 +50,12 @@ def build(spec, seed: int, explain_decisions: bool = False) -> tuple[Params, Sta
     classes = [(c, k) for c in cfg.fringe.classes for k in range(c.agents)]
     n_public = len(spec.miners)
     params = build_params(
-        cfg, n_public + len(classes), n_public, explain_decisions, list(spec.miners["name"])
+        cfg,
+        n_public + len(classes),
+        n_public,
+        explain_decisions,
+        list(spec.miners["name"]),
+        spec.miners,
     )
     state = _opening_state(spec, params, classes, markets, hardware)
     equity_market = EquityMarket(cfg.market.rates, state.share_price_usd, state.books.shares)

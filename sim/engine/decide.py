@@ -74,6 +74,7 @@ def policy_context(params, state, world, scratch) -> PolicyContext:
         cash_buffer_usd=params.cash_buffer_months * monthly_costs,
         assets_usd=assets,
         debt_usd=debt_by_owner(state.debt, params.n),
+        secured_usd=secured_by_owner(state.debt, params.n),
         **position_for_reasons(params, state, world, day, monthly_costs, assets),
     )
 

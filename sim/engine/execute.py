@@ -11,10 +11,18 @@ import numpy as np
 
 from sim import consensus, fleet, hosting, lifecycle, treasury
 from sim.engine.record import ACTION_CODE
-from sim.engine.state import compact_if_grown, listed, unit_power_usd_mwh
-from sim.finance import CONVERTIBLE, SECURED, issue_notes
+from sim.engine.state import assets_usd, compact_if_grown, listed, unit_power_usd_mwh
+from sim.finance import (
+    CONVERTIBLE,
+    SECURED,
+    credit_room_usd,
+    debt_by_owner,
+    issue_notes,
+    secured_by_owner,
+)
 from sim.fringe import EntryOutlook
 from sim.markets import MAX_LEVERAGE
+from sim.policies import own_ai_capex_usd_per_mw
 from sim.units import DAY_S, YEAR_DAYS, mw_of, power_cost_usd_per_th_day
 
 #: Below this an AI hall is not worth signing, MW.
@@ -106,23 +114,24 @@ def convert_to_treasury(params, state, world, scratch) -> None:
 
 
 def convert_to_ai(params, state, world, scratch) -> None:
-    """Sign AI leases within this epoch's industry demand (shared pro rata to requests),
-    funded by spare cash plus secured project notes; displaced machines are scrapped."""
+    """Sign AI leases within this epoch's industry demand (shared pro rata to requests) on the
+    MW of site each miner converts, funded by spare cash plus secured project notes sized on
+    the lease (:func:`project_loan_usd_per_mw`) within the leverage ceiling and the covenant;
+    machines that no longer fit are scrapped."""
     ctx, dec, n = scratch.ctx, scratch.decisions, params.n
     want = dec.convert_mw
     if not params.ai_enabled or not (want > 0).any():
         return
     demand = params.ai_demand_mw_per_year * scratch.years
     want = want * min(1.0, demand / want.sum())
-    ltc = params.ai_loan_to_cost
+    capex = own_ai_capex_usd_per_mw(params)  # per MW of site
+    rent = ctx.lease_usd_per_mw_year / params.ai_pue  # per MW of site
+    coupon = world.markets.borrowing_rate(scratch.day, leverage_of(ctx.debt_usd, ctx.assets_usd))
     loan_ok = dec.may_borrow & ctx.credit_open
-    own_share = np.where(loan_ok, 1.0 - ltc, 1.0)
+    per_mw = np.where(loan_ok, project_loan_usd_per_mw(params, rent, capex, coupon), 0.0)
+    room = np.where(loan_ok, credit_room_now_usd(params, state, scratch, True), 0.0)
     spare = np.maximum(ctx.cash_usd - ctx.cash_buffer_usd, 0.0)
-    own_cost_per_mw = own_share * params.ai_capex_usd_per_mw
-    affordable_mw = np.divide(
-        spare, own_cost_per_mw, out=np.full(n, np.inf), where=own_cost_per_mw > 0
-    )
-    mw = np.minimum(want, affordable_mw)
+    mw = np.minimum(want, affordable_mw(spare, room, capex, per_mw))
     mw[mw < MIN_HALL_MW] = 0.0
     if not (mw > 0).any():
         return
@@ -130,20 +139,63 @@ def convert_to_ai(params, state, world, scratch) -> None:
         state.contracts,
         np.arange(n),
         mw,
-        ctx.lease_usd_per_mw_year,
+        rent,
         scratch.day,
         params.ai_lead_time_days,
         params.ai_term_years * YEAR_DAYS,
-        params.ai_capex_usd_per_mw,
+        capex,
     )
-    loan = np.where(loan_ok, mw * params.ai_capex_usd_per_mw * ltc, 0.0)
-    borrow(params, state, world, scratch, loan, SECURED)
+    borrow(params, state, world, scratch, np.minimum(mw * per_mw, room), SECURED)
     scratch.action[mw > 0] = ACTION_CODE["convert_ai"]
     limit = state.capacity_mw - hosting.committed_mw(state.contracts, n)
     if _fleets_fit(state.fleet, limit, n):
         return  # retire_to_fit would keep every unit whole and remove nothing
     displaced = fleet.retire_to_fit(state.fleet, limit, n)
     state.books.equity_usd -= displaced  # displaced machines are scrapped (a write-off)
+
+
+def leverage_of(debt_usd: np.ndarray, assets_usd: np.ndarray) -> np.ndarray:
+    """Debt / assets per agent (no assets counts as the maximum leverage)."""
+    return np.divide(
+        debt_usd, assets_usd, out=np.full(debt_usd.shape, MAX_LEVERAGE), where=assets_usd > 0
+    )
+
+
+def project_loan_usd_per_mw(params, rent_usd_per_mw_year, capex_usd_per_mw, coupon):
+    """Secured project notes one MW of site leased at ``rent_usd_per_mw_year`` supports, USD
+    per MW: the lease's NOI over ``market.rates.project_dscr`` pays a level debt service at
+    ``coupon`` over the lease term, capped at ``policy.ai_loan_to_cost`` of the miner's capex
+    (the 2025 deals: 76-93% loan-to-cost, 85% at most for Hut 8's River Bend; cal §3.14)."""
+    noi = rent_usd_per_mw_year * params.ai_noi_margin
+    term = params.ai_term_years
+    coupon = np.asarray(coupon, dtype=np.float64)
+    annuity = np.where(coupon > 0, -np.expm1(-coupon * term) / np.maximum(coupon, 1e-12), term)
+    return np.minimum(
+        noi / params.project_dscr * annuity, params.ai_loan_to_cost * capex_usd_per_mw
+    )
+
+
+def credit_room_now_usd(params, state, scratch, secured: bool) -> np.ndarray:
+    """New debt each agent may take now within its leverage ceiling and, for secured debt,
+    the covenant (sim.finance.credit_room_usd on the books as they stand), USD."""
+    return credit_room_usd(
+        debt_by_owner(state.debt, params.n),
+        secured_by_owner(state.debt, params.n),
+        assets_usd(state, scratch.p_end),
+        params.leverage_ceiling,
+        params.covenant_secured_to_assets,
+        secured=secured,
+    )
+
+
+def affordable_mw(spare_usd, room_usd, capex_usd_per_mw, loan_usd_per_mw) -> np.ndarray:
+    """MW of halls each miner can fund: the loan is ``loan_usd_per_mw`` a MW up to ``room_usd``
+    in all, the rest of the capex (USD per MW) comes from ``spare_usd``, MW."""
+    own = capex_usd_per_mw - loan_usd_per_mw
+    with np.errstate(divide="ignore", invalid="ignore"):
+        within_room = np.where(own > 0, spare_usd / own, np.inf)  # while the loan fits
+        beyond = (spare_usd + room_usd) / capex_usd_per_mw if capex_usd_per_mw > 0 else np.inf
+        return np.where(within_room * loan_usd_per_mw <= room_usd, within_room, beyond)
 
 
 #: Margin by which each fleet's MW must be under its limit for retire_to_fit to be skipped,
@@ -171,7 +223,9 @@ def buy_asics(params, state, world, scratch) -> None:
     b = state.books
     cost = buy * ctx.new_usd_per_th
     spare = np.maximum(b.cash_usd - ctx.cash_buffer_usd, 0.0)
-    loan = np.where(dec.may_borrow & ctx.credit_open, np.maximum(cost - spare, 0.0), 0.0)
+    room = credit_room_now_usd(params, state, scratch, secured=False)
+    loan = np.where(dec.may_borrow & ctx.credit_open, np.minimum(cost - spare, room), 0.0)
+    loan = np.maximum(loan, 0.0)
     funded = np.minimum(cost, spare + loan)
     loan = np.minimum(loan, funded)
     ths = funded / ctx.new_usd_per_th
@@ -201,10 +255,7 @@ def borrow(params, state, world, scratch, amount: np.ndarray, instrument: int) -
         return
     ctx, day = scratch.ctx, scratch.day
     owners = np.flatnonzero(take)  # the rate and terms of the borrowers only (elementwise)
-    debt, assets = ctx.debt_usd[owners], ctx.assets_usd[owners]
-    leverage = np.divide(  # no assets counts as the maximum leverage
-        debt, assets, out=np.full(owners.size, MAX_LEVERAGE), where=assets > 0
-    )
+    leverage = leverage_of(ctx.debt_usd[owners], ctx.assets_usd[owners])
     if instrument == SECURED:
         coupon = world.markets.borrowing_rate(day, leverage)
         maturity = day + params.secured_years * YEAR_DAYS

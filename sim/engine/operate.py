@@ -132,13 +132,14 @@ def run_fleet(params, state, world, scratch) -> None:
 
 
 def host_ai(params, state, world, scratch) -> None:
-    """AI/HPC leases over the epoch: NOI received, capex spent, halls completed (USD)."""
+    """AI/HPC leases over the epoch: NOI received, capex spent, halls completed (USD). Halls
+    re-let at the market rate per IT MW over the PUE (contracts are per MW of site)."""
     scratch.flows = hosting.step_hosting(
         state.contracts,
         scratch.day_start,
         scratch.day_end,
         params.ai_noi_margin,
-        float(world.markets.ai_lease_usd_per_mw_year[int(scratch.day_end)]),
+        float(world.markets.ai_lease_usd_per_mw_year[int(scratch.day_end)]) / params.ai_pue,
         params.ai_term_years * YEAR_DAYS,
         params.n,
     )

@@ -9,6 +9,7 @@ import numpy as np
 
 from sim import fleet, hosting, valuation
 from sim.finance import debt_by_owner, treasury_usd
+from sim.policies import own_ai_capex_usd_per_mw
 from sim.tables import sum_by_owner
 from sim.units import YEAR_DAYS
 
@@ -61,14 +62,15 @@ def value_equity(params, state, world, scratch) -> None:
 
 
 def lease_value_usd_per_mw(params, world, day: int) -> float:
-    """Market value of a MW leased to AI today (0 with the AI market off), USD per MW."""
+    """Market value of a MW of site leased to AI today (0 with the AI market off): the rent
+    per IT MW over the PUE, less the miner's own fit-out capex per MW of site, USD per MW."""
     if not params.ai_enabled:
         return 0.0
     return valuation.lease_value_usd_per_mw(
-        float(world.markets.ai_lease_usd_per_mw_year[day]),
+        float(world.markets.ai_lease_usd_per_mw_year[day]) / params.ai_pue,
         params.ai_noi_margin,
         params.ai_multiple,
-        params.ai_capex_usd_per_mw,
+        own_ai_capex_usd_per_mw(params),
     )
 
 
@@ -83,7 +85,7 @@ def equity_value(
         mining_cf_usd_per_year,
         hosting.contracted_noi_per_year(c, params.ai_noi_margin, n),
         sum_by_owner(c.owner, c.capex_remaining_usd, n),
-        params.max_ai_fraction * capacity - ai_mw,
+        params.ai_offer_fraction * capacity - ai_mw,  # what each offers to AI
         capacity - ai_mw,
         lease_value_usd_per_mw(params, world, day),
         b.btc_held * price,
