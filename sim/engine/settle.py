@@ -47,11 +47,16 @@ def renew_power_contracts(params, state, world, scratch) -> None:
 
 def value_equity(params, state, world, scratch) -> None:
     """Market capitalisation and share price of every listed miner (sim.valuation), from the
-    epoch's mining cash flow at the closing BTC price; the fringe is not listed."""
+    epoch's mining cash flow at the closing BTC price; the fringe is not listed. The market
+    values the BTC a miner's hashrate earns on average (its share of the epoch's running
+    hashrate x all BTC mined), not its luck in the epoch's draw of blocks."""
     b, n, price = state.books, params.n, scratch.p_end
     scratch.debt_usd = debt = debt_by_owner(state.debt, n)
+    running = scratch.hashrate_ths
+    share = running / running.sum() if running.sum() > 0 else np.zeros(n)
+    expected_btc = share * scratch.btc_mined.sum()
     mining_cf_year = (
-        scratch.btc_mined * price - scratch.power_cost_usd - scratch.opex_usd
+        expected_btc * price - scratch.power_cost_usd - scratch.opex_usd
     ) / scratch.years
     mcap = equity_value(params, state, world, mining_cf_year, debt, price, scratch.day)
     mcap = mcap.market_cap_usd
