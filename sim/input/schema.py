@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -799,7 +800,8 @@ class TreasuryPolicy(TreasuryRule):
 
 
 class Strategy(Strict):
-    """Policy parameters of a stated 2025 strategy (the ``strategy`` column of the miners CSV)."""
+    """Policy parameters of a stated 2025 strategy (the ``strategy`` column of the miners CSV);
+    each strategy below gives its own defaults (docs/economics.md, Public miners)."""
 
     conversion_hurdle: NonNegFloat = Field(
         le=10,
@@ -813,14 +815,39 @@ class Strategy(Strict):
     max_leverage: Fraction = Field(description="debt / assets ceiling for new borrowing")
 
 
-class Strategies(Strict):
-    """The three stated strategies of public miners in 2025 (docs/economics.md, Public miners)."""
-
-    mining_first: Strategy = Strategy(
-        conversion_hurdle=0.5, ai_offer_fraction=0.1, max_leverage=0.35
+def _strategy(name: str, hurdle: float, offer: float, leverage: float) -> type[Strategy]:
+    """A :class:`Strategy` whose fields default to these values."""
+    fields = Strategy.model_fields
+    return create_model(
+        name,
+        __base__=Strategy,
+        __doc__=f"{Strategy.__doc__.splitlines()[0]} ({name}).",
+        conversion_hurdle=(
+            NonNegFloat,
+            Field(default=hurdle, le=10, description=fields["conversion_hurdle"].description),
+        ),
+        ai_offer_fraction=(
+            Fraction,
+            Field(default=offer, description=fields["ai_offer_fraction"].description),
+        ),
+        max_leverage=(
+            Fraction,
+            Field(default=leverage, description=fields["max_leverage"].description),
+        ),
     )
-    balanced: Strategy = Strategy(conversion_hurdle=0.2, ai_offer_fraction=0.4, max_leverage=0.5)
-    ai_first: Strategy = Strategy(conversion_hurdle=0.0, ai_offer_fraction=0.8, max_leverage=0.75)
+
+
+MiningFirst = _strategy("MiningFirst", hurdle=0.5, offer=0.1, leverage=0.35)
+Balanced = _strategy("Balanced", hurdle=0.2, offer=0.4, leverage=0.5)
+AiFirst = _strategy("AiFirst", hurdle=0.0, offer=0.8, leverage=0.75)
+
+
+class Strategies(Strict):
+    """The three stated strategies of public miners in 2025."""
+
+    mining_first: MiningFirst = MiningFirst()
+    balanced: Balanced = Balanced()
+    ai_first: AiFirst = AiFirst()
 
 
 STRATEGY_NAMES = tuple(Strategies.model_fields)
