@@ -27,6 +27,7 @@ from sim.input.scenario import load_scenario
 from sim.input.schema import RatesMarket
 from sim.model import MiningModel
 from sim.policies import lease_npv_usd_per_mw, rent_years_factor
+from sim.valuation import marked_lease_noi_usd_per_year
 
 #: BTC falls 77% in four weeks (the 2021 high to the 2022 low, compressed) and stays there.
 CRASH = [(str(START), 100_000.0), ("2025-11-01", 100_000.0), ("2025-11-29", 23_000.0)]
@@ -277,3 +278,17 @@ def test_an_unknown_strategy_is_refused(tmp_path):
     )
     with pytest.raises(ScenarioError, match="unknown strategy"):
         load_scenario(path)
+
+
+# ------------------------------------------------------------------ stocks
+def test_a_lease_is_valued_for_its_term_and_at_the_market_rate_after_it_by_hand():
+    # NOI USD 100M a year, multiple 12 (yield 1/12): 6 years left and the market rate 20%
+    # below the signing rate. Term: 100M x 12 x (1 - e^-0.5); after it: 0.8 x 100M x 12 x
+    # e^-0.5. With the market unchanged the plain multiple: 12 x 100M.
+    noi, left = np.array([100e6, 100e6]), np.array([6.0, 6.0])
+    marked = marked_lease_noi_usd_per_year(noi, left, np.array([0.8, 1.0]), 12.0)
+    tail = math.exp(-0.5)
+    np.testing.assert_allclose(12 * marked, [1.2e9 * (1 - tail) + 0.8 * 1.2e9 * tail, 1.2e9])
+    # a lease past its term is worth the market's rate alone
+    past = marked_lease_noi_usd_per_year(noi[:1], np.array([-1.0]), np.array([0.5]), 12.0)
+    assert past[0] == pytest.approx(50e6)

@@ -144,6 +144,7 @@ def convert_to_ai(params, state, world, scratch) -> None:
         params.ai_lead_time_days,
         params.ai_term_years * YEAR_DAYS,
         capex,
+        ctx.lease_usd_per_mw_year,
     )
     borrow(params, state, world, scratch, np.minimum(mw * per_mw, room), SECURED)
     scratch.action[mw > 0] = ACTION_CODE["convert_ai"]

@@ -79,6 +79,23 @@ def lease_value_usd_per_mw(params, world, day: int) -> float:
     )
 
 
+def marked_noi_usd_per_year(params, contracts, world, day: int) -> np.ndarray:
+    """Each agent's contracted AI NOI with the halls after their terms at today's market lease
+    rate (:func:`sim.valuation.marked_lease_noi_usd_per_year`), USD/year."""
+    c = contracts
+    market = float(world.markets.ai_lease_usd_per_mw_year[day])
+    ratio = np.divide(
+        market,
+        c.signed_market_usd_per_mw_year,
+        out=np.ones(c.n),
+        where=c.signed_market_usd_per_mw_year > 0,
+    )
+    noi = c.mw * c.usd_per_mw_year * params.ai_noi_margin
+    years_left = (c.end_day - day) / YEAR_DAYS
+    marked = valuation.marked_lease_noi_usd_per_year(noi, years_left, ratio, params.ai_multiple)
+    return sum_by_owner(c.owner, marked, params.n)
+
+
 def equity_value(
     params, state, world, mining_cf_usd_per_year, debt_usd, price: float, day: int
 ) -> valuation.EquityValue:
@@ -88,7 +105,7 @@ def equity_value(
     capacity = np.where(state.is_public, state.capacity_mw, 0.0)  # the fringe's is unbounded
     return valuation.equity_value(
         mining_cf_usd_per_year,
-        hosting.contracted_noi_per_year(c, params.ai_noi_margin, n),
+        marked_noi_usd_per_year(params, c, world, day),
         sum_by_owner(c.owner, c.capex_remaining_usd, n),
         params.ai_offer_fraction * capacity - ai_mw,  # what each offers to AI
         capacity - ai_mw,
