@@ -1,7 +1,7 @@
 """The figures issue 25 ("public miners that act like their 2025 selves") asks for, over seeds.
 
     .venv/bin/python experiments/miner_checks.py [--runs 20] [--scenarios baseline btc_bear
-        credit_crunch] [--first-seed 0]
+        credit_crunch crash_2022] [--first-seed 0]
 
 For each scenario and seeds ``first_seed .. first_seed + runs - 1`` (the seed is the run's root
 seed, as ``sim.run(scenario, seed)``) it prints:
@@ -29,6 +29,7 @@ seed, as ``sim.run(scenario, seed)``) it prints:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 
@@ -43,6 +44,21 @@ from sim.finance import secured_by_owner
 from sim.runner import result_of
 
 SCENARIOS = ("baseline", "btc_bear", "credit_crunch")
+#: Variants the script builds from a bundled scenario: ``crash_2022`` is the baseline with BTC's
+#: median path falling 77% (the Nov-2021 high to the Nov-2022 low, data/sources.md §3.14) over
+#: the first year and flat after it, the baseline's volatility around it.
+VARIANTS = {
+    "crash_2022": (
+        "baseline",
+        {
+            "market.btc.process": "piecewise",
+            "market.btc.points": [
+                [dt.date(2025, 10, 1), 118_649.0],
+                [dt.date(2026, 10, 1), 118_649.0 * 0.23],
+            ],
+        },
+    )
+}
 #: Epochs of the "first year" and "last year" windows (26 epochs of ~14 days).
 YEAR_EPOCHS = 26
 #: Relative tolerance of the covenant test (rounding, as the engine's).
@@ -154,8 +170,9 @@ def end_state(result: sim.RunResult) -> pd.DataFrame:
 
 def check(name: str, seeds: range) -> Tally:
     """Run ``name`` and its no-AI twin for every seed and tally the figures."""
-    scenario = sim.load_scenario(name)
-    twin = sim.load_scenario(name, {"market.ai.enabled": False})
+    base, overrides = VARIANTS.get(name, (name, {}))
+    scenario = sim.load_scenario(base, overrides)
+    twin = sim.load_scenario(base, {**overrides, "market.ai.enabled": False})
     strategy = scenario.miners.set_index("name")["strategy"]
     mining_first = list(strategy.index[strategy == "mining_first"])
     tally = Tally(betas={m: [] for m in mining_first})
