@@ -195,12 +195,16 @@ class Decisions:
     convert_mw: np.ndarray  # MW of capacity to convert to AI hosting
     may_borrow: np.ndarray  # bool: may fund these with new debt
     reasons: Reasons | None = None  # filled by the policies when there is room (explain=True)
+    #: J/TH: machines less efficient than this are replaced with frontier ones (inf: none)
+    replace_above_jth: np.ndarray | None = None
 
     @classmethod
     def zeros(cls, n: int, explain: bool = False) -> Decisions:
         """No proposals yet; with ``explain``, room for the policies' reasons."""
         reasons = Reasons.empty(n) if explain else None
-        return cls(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, bool), reasons)
+        return cls(
+            np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, bool), reasons, np.full(n, np.inf)
+        )
 
     def explain(self, i: int) -> str:
         """Agent ``i``'s decision in one sentence, in the words of its policy's rule (needs
@@ -270,6 +274,26 @@ def asic_purchase_ths(
     affordable = np.maximum(budget_usd, 0.0) / ctx.new_usd_per_th
     worth_it = (payback < ctx.params.hurdle_payback_days) & (mining_cycle_npv(ctx, idx) > 0)
     return np.where(worth_it, np.minimum(fits, affordable), 0.0)
+
+
+def replacement_jth(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
+    """J/TH above which a running machine is worth replacing with a frontier one now (inf where
+    frontier machines miss the purchase rule, :func:`asic_purchase_ths`).
+
+    A MW of either draws the same power and opex, so a MW of machines at ``e`` J/TH earns
+    ``h x 365 x 1e6 / e`` a year of revenue at the expected hashprice ``h`` against a new MW's
+    ``h x 365 x 1e6 / e_f`` for ``p x 1e6 / e_f`` of capex (price ``p`` per TH). Replacing pays
+    when the extra revenue over the machines' life (annuity ``A``) covers the capex:
+    ``e > e_f / (1 - p / (h x 365 x A))``; the old machines' resale value, ignored here, only
+    makes it pay sooner."""
+    p = ctx.params
+    revenue = ctx.expected_hashprice_usd_per_th_day * YEAR_DAYS
+    life = annuity_factor(p.discount_rate, p.useful_life_years)
+    share = ctx.new_usd_per_th / max(revenue * life, 1e-300)
+    payback = frontier_payback_days(ctx, idx, ctx.expected_hashprice_usd_per_th_day)
+    worth_it = (payback < p.hurdle_payback_days) & (mining_cycle_npv(ctx, idx) > 0)
+    threshold = ctx.frontier_jth / (1.0 - share) if share < 1.0 else np.inf
+    return np.where(worth_it, threshold, np.inf)
 
 
 def annuity_between(rate: float, start_years: float, end_years: float) -> float:
@@ -489,6 +513,7 @@ class Rational(Policy):
             out.convert_mw[idx] = np.where(ai_beats_mining(ctx, idx), ai_room_mw(ctx, idx), 0.0)
         budget = spare_cash_usd(ctx, idx) + borrowing_room_usd(ctx, idx)
         out.buy_ths[idx] = asic_purchase_ths(ctx, idx, budget, out.convert_mw[idx])
+        out.replace_above_jth[idx] = replacement_jth(ctx, idx)
 
     def give_reasons(self, ctx, idx, out):
         note_ai_comparison(ctx, idx, out)
@@ -511,6 +536,7 @@ class Hodl(Policy):
 
     def propose(self, ctx, idx, out):
         out.buy_ths[idx] = asic_purchase_ths(ctx, idx, spare_cash_usd(ctx, idx))
+        out.replace_above_jth[idx] = replacement_jth(ctx, idx)
 
     def give_reasons(self, ctx, idx, out):
         out.reasons.ai_verdict[idx] = AI["never_converts"]
@@ -527,6 +553,7 @@ class MiningOnly(Policy):
         out.may_borrow[idx] = True
         budget = spare_cash_usd(ctx, idx) + borrowing_room_usd(ctx, idx)
         out.buy_ths[idx] = asic_purchase_ths(ctx, idx, budget)
+        out.replace_above_jth[idx] = replacement_jth(ctx, idx)
 
     def give_reasons(self, ctx, idx, out):
         out.reasons.ai_verdict[idx] = AI["never_converts"]

@@ -15,8 +15,9 @@ import pytest
 from invariants import run_checked
 from worlds import BTC_USD, START, lease, miner_row, note, write_world
 
+from sim import fleet, policy_registry
 from sim.engine import waterfall
-from sim.engine.execute import affordable_mw, project_loan_usd_per_mw
+from sim.engine.execute import affordable_mw, project_loan_usd_per_mw, replaced_fraction
 from sim.engine.params import build_params
 from sim.engine.state import assets_usd
 from sim.engine.waterfall import diluted_price_usd
@@ -26,7 +27,7 @@ from sim.finance import EquityMarket, credit_room_usd, debt_by_owner, secured_by
 from sim.input.scenario import load_scenario
 from sim.input.schema import RatesMarket
 from sim.model import MiningModel
-from sim.policies import lease_npv_usd_per_mw, rent_years_factor
+from sim.policies import Decisions, lease_npv_usd_per_mw, rent_years_factor, replacement_jth
 from sim.valuation import marked_lease_noi_usd_per_year
 
 #: BTC falls 77% in four weeks (the 2021 high to the 2022 low, compressed) and stays there.
@@ -292,3 +293,33 @@ def test_a_lease_is_valued_for_its_term_and_at_the_market_rate_after_it_by_hand(
     # a lease past its term is worth the market's rate alone
     past = marked_lease_noi_usd_per_year(noi[:1], np.array([-1.0]), np.array([0.5]), 12.0)
     assert past[0] == pytest.approx(50e6)
+
+
+# ------------------------------------------------------------------ fleets that renew
+def test_machines_worth_replacing_by_hand():
+    # Frontier 13.5 J/TH at USD 15/TH, expected hashprice USD 0.045/TH-day, 10% over 4 years:
+    # A = (1 - e^-0.4) / 0.1; a MW of machines at e J/TH is worth replacing when
+    # e > 13.5 / (1 - 15 / (0.045 x 365.25 x A)) = ~18.7 J/TH. At USD 200/MWh frontier
+    # machines lose money: nothing is replaced.
+    from test_policies import IDX, context
+
+    ctx = context()
+    share = 15.0 / (0.045 * 365.25 * (1 - math.exp(-0.4)) / 0.1)
+    threshold = replacement_jth(ctx, IDX)
+    np.testing.assert_allclose(threshold[:2], 13.5 / (1 - share))
+    assert 18.5 < threshold[0] < 18.9 and np.isinf(threshold[2])
+    out = Decisions.zeros(3)
+    policy_registry.policy("rational").decide(ctx, IDX, out)
+    np.testing.assert_allclose(out.replace_above_jth, threshold)
+
+
+def test_the_least_efficient_machines_go_first_up_to_what_can_be_bought():
+    # Owner 0: 10 MW each at 25, 20 and 15 J/TH, the first two above the threshold; it can pay
+    # for 15 MW of new machines: all of the 25 J/TH unit, half of the 20 J/TH one. Owner 1's
+    # old unit (30 J/TH) has no budget.
+    f = fleet.new_fleet_table()
+    for owner, jth in ((0, 20.0), (0, 25.0), (0, 15.0), (1, 30.0)):
+        fleet.add_units(f, np.array([owner]), np.array([10e6 / jth]), jth, 1e6, 40.0)
+    old = f.efficiency_jth > 18.0
+    fraction = replaced_fraction(f, old, np.array([15.0, 0.0]), 2)
+    np.testing.assert_allclose(fraction, [0.5, 1.0, 0.0, 0.0])

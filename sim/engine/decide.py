@@ -40,6 +40,7 @@ def decide(params, state, world, scratch) -> None:
     if defaulted.any():
         for field in ("sell_btc", "buy_ths", "convert_mw"):
             getattr(decisions, field)[defaulted] = 0.0
+        decisions.replace_above_jth[defaulted] = np.inf
     scratch.decisions = decisions
 
 

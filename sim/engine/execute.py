@@ -27,6 +27,8 @@ from sim.units import DAY_S, YEAR_DAYS, mw_of, power_cost_usd_per_th_day
 
 #: Below this an AI hall is not worth signing, MW.
 MIN_HALL_MW = 1.0
+#: Fleet columns that scale with the share of a unit sold (the others describe the machines).
+EXTENSIVE_FLEET_COLUMNS = ("hashrate_ths", "cost_usd", "book_usd")
 
 
 def review_lifecycle(params, state, world, scratch) -> None:
@@ -214,6 +216,71 @@ def _fleets_fit(f, limit_mw: np.ndarray, n: int) -> bool:
     return bool(np.all(held + FIT_MARGIN * (held + held.sum()) < limit_mw))
 
 
+def renew_fleets(params, state, world, scratch) -> None:
+    """Replace machines less efficient than each miner's ``replace_above_jth`` with frontier
+    machines: the least efficient units first, only as many MW as the miner can pay for new
+    (spare cash after the purchases it proposed, plus its borrowing room where it may borrow),
+    sold at resale value to the fringe; the MW freed are added to its purchase (``buy_ths``)."""
+    ctx, dec, f, n = scratch.ctx, scratch.decisions, state.fleet, params.n
+    threshold = np.where(listed(state), dec.replace_above_jth, np.inf)
+    old = (f.efficiency_jth > threshold[f.owner]) & (f.hashrate_ths > 0)
+    if not old.any():
+        return
+    usd_per_mw = ctx.new_usd_per_th * 1e6 / ctx.frontier_jth
+    spare = np.maximum(state.books.cash_usd - ctx.cash_buffer_usd, 0.0)
+    room = credit_room_now_usd(params, state, scratch, secured=False)
+    budget = spare + np.where(dec.may_borrow & ctx.credit_open, room, 0.0)
+    budget = np.maximum(budget - dec.buy_ths * ctx.new_usd_per_th, 0.0)
+    fraction = replaced_fraction(f, old, budget / usd_per_mw, n)
+    if not (fraction > 0).any():
+        return
+    freed_mw = fleet.per_owner(f, fleet.unit_power_mw(f) * fraction, n)
+    resale = world.hardware.resale_usd_per_th(
+        f.efficiency_jth, scratch.day, ctx.hashprice_usd_per_th_day
+    )
+    sell_units(params, state, fraction, f.hashrate_ths * resale)
+    dec.buy_ths += freed_mw * 1e6 / ctx.frontier_jth
+
+
+def replaced_fraction(f, old: np.ndarray, limit_mw: np.ndarray, n: int) -> np.ndarray:
+    """Share of each unit to replace: the ``old`` units of each owner from the least
+    efficient up, until their MW reach the owner's ``limit_mw`` (the last one in part)."""
+    mw = np.where(old, fleet.unit_power_mw(f), 0.0)
+    units = np.flatnonzero(old)
+    order = units[np.lexsort((-f.efficiency_jth[units], f.owner[units]))]  # least efficient first
+    before = np.zeros(f.n)  # MW of the owner's less efficient old units
+    running = np.zeros(n)
+    for k in order:  # a few public miners' old units
+        before[k] = running[f.owner[k]]
+        running[f.owner[k]] += mw[k]
+    room = np.maximum(limit_mw[f.owner] - before, 0.0)
+    return np.where(mw > 0, np.clip(room / np.where(mw > 0, mw, 1.0), 0.0, 1.0), 0.0)
+
+
+def sell_units(params, state, fraction: np.ndarray, unit_usd: np.ndarray) -> None:
+    """Sell ``fraction`` of every fleet unit for ``fraction x unit_usd`` (USD). The first
+    fringe agent buys the machines with new capital (as in a default) and runs them at its
+    power price; with no fringe they leave the network."""
+    f, b, n = state.fleet, state.books, params.n
+    proceeds = unit_usd * fraction
+    sold_book = f.book_usd * fraction
+    b.cash_usd += fleet.per_owner(f, proceeds, n)
+    b.equity_usd += fleet.per_owner(f, proceeds - sold_book, n)
+    sold = fraction > 0
+    bought = {column: getattr(f, column)[sold].copy() for column in f.columns}
+    for column in EXTENSIVE_FLEET_COLUMNS:
+        bought[column] *= fraction[sold]
+        getattr(f, column)[:] *= 1.0 - fraction
+    f.keep(fraction < 1.0)
+    if n > params.n_public:
+        buyer = params.n_public
+        bought["owner"][:] = buyer
+        bought["cost_usd"] = proceeds[sold]
+        bought["book_usd"] = proceeds[sold].copy()
+        b.equity_usd[buyer] += proceeds[sold].sum()  # paid with new capital: cash stays 0
+        f.append(**bought)
+
+
 def buy_asics(params, state, world, scratch) -> None:
     """Public miners buy frontier machines (delivered at once) from spare cash, borrowing the
     rest in converts where their policy allows and credit is open."""
@@ -282,7 +349,9 @@ __all__ = [
     "convert_to_ai",
     "convert_to_treasury",
     "order_fringe_machines",
+    "renew_fleets",
     "review_lifecycle",
     "sell_btc",
     "sell_decided_btc",
+    "sell_units",
 ]

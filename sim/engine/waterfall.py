@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from sim import fleet, hosting, treasury
-from sim.engine.execute import borrow, credit_room_now_usd, sell_btc
+from sim.engine.execute import borrow, credit_room_now_usd, sell_btc, sell_units
 from sim.engine.record import ACTION_CODE
 from sim.engine.settle import lease_value_usd_per_mw
 from sim.engine.state import assets_usd, listed
@@ -36,8 +36,6 @@ CASH_TOL_USD = 1e-6
 #: Rounds of raising cash and repaying secured notes to cure a covenant breach: an asset sold
 #: below book lowers the assets too, so the cure is recomputed after each round.
 COVENANT_ROUNDS = 4
-#: Fleet columns that scale with the share of a unit sold (the others describe the machines).
-EXTENSIVE_FLEET_COLUMNS = ("hashrate_ths", "cost_usd", "book_usd")
 
 
 @dataclass
@@ -293,30 +291,6 @@ def offer_machines(params, state, world, scratch) -> Offer:
         sell_units(params, state, np.clip(share, 0.0, 1.0)[state.fleet.owner], unit_usd)
 
     return Offer(available, book_per_usd, take, "sell_assets")
-
-
-def sell_units(params, state, fraction: np.ndarray, unit_usd: np.ndarray) -> None:
-    """Sell ``fraction`` of every fleet unit for ``fraction x unit_usd`` (USD). The first
-    fringe agent buys the machines with new capital (as in a default) and runs them at its
-    power price; with no fringe they leave the network."""
-    f, b, n = state.fleet, state.books, params.n
-    proceeds = unit_usd * fraction
-    sold_book = f.book_usd * fraction
-    b.cash_usd += fleet.per_owner(f, proceeds, n)
-    b.equity_usd += fleet.per_owner(f, proceeds - sold_book, n)
-    sold = fraction > 0
-    bought = {column: getattr(f, column)[sold].copy() for column in f.columns}
-    for column in EXTENSIVE_FLEET_COLUMNS:
-        bought[column] *= fraction[sold]
-        getattr(f, column)[:] *= 1.0 - fraction
-    f.keep(fraction < 1.0)
-    if n > params.n_public:
-        buyer = params.n_public
-        bought["owner"][:] = buyer
-        bought["cost_usd"] = proceeds[sold]
-        bought["book_usd"] = proceeds[sold].copy()
-        b.equity_usd[buyer] += proceeds[sold].sum()  # paid with new capital: cash stays 0
-        f.append(**bought)
 
 
 def offer_halls(params, state, world, scratch) -> Offer:
