@@ -269,11 +269,16 @@ def asic_purchase_ths(
 ) -> np.ndarray:
     """TH/s to buy: fill the free capacity left beside ``converting_mw`` (MW) with frontier
     machines when their payback beats the hurdle and a MW of them has a positive NPV."""
-    payback = frontier_payback_days(ctx, idx, ctx.expected_hashprice_usd_per_th_day)
     fits = free_mining_mw(ctx, idx, converting_mw) * 1e6 / ctx.frontier_jth
     affordable = np.maximum(budget_usd, 0.0) / ctx.new_usd_per_th
-    worth_it = (payback < ctx.params.hurdle_payback_days) & (mining_cycle_npv(ctx, idx) > 0)
-    return np.where(worth_it, np.minimum(fits, affordable), 0.0)
+    return np.where(frontier_pays(ctx, idx), np.minimum(fits, affordable), 0.0)
+
+
+def frontier_pays(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
+    """True where frontier machines pay back within the hurdle on the expected hashprice and
+    a MW of them has a positive NPV over their life (:func:`mining_cycle_npv`)."""
+    payback = frontier_payback_days(ctx, idx, ctx.expected_hashprice_usd_per_th_day)
+    return (payback < ctx.params.hurdle_payback_days) & (mining_cycle_npv(ctx, idx) > 0)
 
 
 def replacement_jth(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
@@ -290,10 +295,8 @@ def replacement_jth(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
     revenue = ctx.expected_hashprice_usd_per_th_day * YEAR_DAYS
     life = annuity_factor(p.discount_rate, p.useful_life_years)
     share = ctx.new_usd_per_th / max(revenue * life, 1e-300)
-    payback = frontier_payback_days(ctx, idx, ctx.expected_hashprice_usd_per_th_day)
-    worth_it = (payback < p.hurdle_payback_days) & (mining_cycle_npv(ctx, idx) > 0)
     threshold = ctx.frontier_jth / (1.0 - share) if share < 1.0 else np.inf
-    return np.where(worth_it, threshold, np.inf)
+    return np.where(frontier_pays(ctx, idx), threshold, np.inf)
 
 
 def annuity_between(rate: float, start_years: float, end_years: float) -> float:
@@ -329,7 +332,8 @@ def lease_npv_usd_per_mw(params: Params, lease_usd_per_mw_year: float) -> float:
     delivery over :func:`rent_years_factor`; the hall is delivered after the lead time with
     ``ai_delivery_probability``, else ``ai_delivery_delay_days`` later; the miner pays its
     share (``1 - ai_tenant_capex_share``) of the fit-out capex, spent evenly over the build
-    (counted at its middle). A hall not re-let earns nothing here.
+    (counted at its middle). Delivery and capex are discounted at ``lease_discount_rate``. A
+    hall not re-let earns nothing here.
     """
     p, r = params, params.lease_discount_rate
     lead = p.ai_lead_time_days / YEAR_DAYS
