@@ -283,18 +283,18 @@ def frontier_pays(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
 
 def replacement_jth(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
     """J/TH above which a running machine is worth replacing with a frontier one now (inf where
-    frontier machines miss the purchase rule, :func:`asic_purchase_ths`).
+    frontier machines miss the purchase rule, :func:`frontier_pays`).
 
     A MW of either draws the same power and opex, so a MW of machines at ``e`` J/TH earns
-    ``h x 365 x 1e6 / e`` a year of revenue at the expected hashprice ``h`` against a new MW's
-    ``h x 365 x 1e6 / e_f`` for ``p x 1e6 / e_f`` of capex (price ``p`` per TH). Replacing pays
-    when the extra revenue over the machines' life (annuity ``A``) covers the capex:
-    ``e > e_f / (1 - p / (h x 365 x A))``; the old machines' resale value, ignored here, only
-    makes it pay sooner."""
+    ``h x 1e6 / e`` a day of revenue at the expected hashprice ``h`` against a new MW's
+    ``h x 1e6 / e_f`` for ``p x 1e6 / e_f`` of capex (price ``p`` per TH). As for a purchase,
+    the extra revenue must pay the capex back within the hurdle and over the machines' life
+    (annuity ``A`` years): ``e > e_f / (1 - p / (h x D))`` with ``D = min(hurdle days,
+    365.25 x A)``; the old machines' resale value, ignored here, only makes it pay sooner."""
     p = ctx.params
-    revenue = ctx.expected_hashprice_usd_per_th_day * YEAR_DAYS
-    life = annuity_factor(p.discount_rate, p.useful_life_years)
-    share = ctx.new_usd_per_th / max(revenue * life, 1e-300)
+    life_days = annuity_factor(p.discount_rate, p.useful_life_years) * YEAR_DAYS
+    days = min(p.hurdle_payback_days, life_days)
+    share = ctx.new_usd_per_th / max(ctx.expected_hashprice_usd_per_th_day * days, 1e-300)
     threshold = ctx.frontier_jth / (1.0 - share) if share < 1.0 else np.inf
     return np.where(frontier_pays(ctx, idx), threshold, np.inf)
 

@@ -297,17 +297,21 @@ def test_a_lease_is_valued_for_its_term_and_at_the_market_rate_after_it_by_hand(
 
 # ------------------------------------------------------------------ fleets that renew
 def test_machines_worth_replacing_by_hand():
-    # Frontier 13.5 J/TH at USD 15/TH, expected hashprice USD 0.045/TH-day, 10% over 4 years:
-    # A = (1 - e^-0.4) / 0.1; a MW of machines at e J/TH is worth replacing when
-    # e > 13.5 / (1 - 15 / (0.045 x 365.25 x A)) = ~18.7 J/TH. At USD 200/MWh frontier
-    # machines lose money: nothing is replaced.
+    # Frontier 13.5 J/TH at USD 15/TH, expected hashprice USD 0.045/TH-day: the extra revenue
+    # of a new MW must repay its capex within the 900-day hurdle (shorter than the life's
+    # annuity, 365.25 x (1 - e^-0.4) / 0.1 = ~1,204 days), so a MW of machines at e J/TH is
+    # worth replacing when e > 13.5 / (1 - 15 / (0.045 x 900)) = ~21.4 J/TH. With a 2,000-day
+    # hurdle the life binds: 13.5 / (1 - 15 / (0.045 x 1,204)) = ~18.7. At USD 200/MWh
+    # frontier machines lose money: nothing is replaced.
     from test_policies import IDX, context
 
     ctx = context()
-    share = 15.0 / (0.045 * 365.25 * (1 - math.exp(-0.4)) / 0.1)
     threshold = replacement_jth(ctx, IDX)
-    np.testing.assert_allclose(threshold[:2], 13.5 / (1 - share))
-    assert 18.5 < threshold[0] < 18.9 and np.isinf(threshold[2])
+    np.testing.assert_allclose(threshold[:2], 13.5 / (1 - 15.0 / (0.045 * 900)))
+    assert 21.3 < threshold[0] < 21.5 and np.isinf(threshold[2])
+    life_days = 365.25 * (1 - math.exp(-0.4)) / 0.1
+    patient = replacement_jth(context(hurdle_payback_days=2000.0), IDX)
+    np.testing.assert_allclose(patient[:2], 13.5 / (1 - 15.0 / (0.045 * life_days)))
     out = Decisions.zeros(3)
     policy_registry.policy("rational").decide(ctx, IDX, out)
     np.testing.assert_allclose(out.replace_above_jth, threshold)
