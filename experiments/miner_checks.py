@@ -7,7 +7,9 @@ For each scenario and seeds ``first_seed .. first_seed + runs - 1`` (the seed is
 seed, as ``sim.run(scenario, seed)``) it prints:
 
 * **quit mining**: public miners that end the run with no machines and have not defaulted
-  (median and range per run, and the total among the mining-first miners);
+  (median and range per run, and the total among the mining-first miners), and of those the
+  ones with half their sites or more leased to AI (the rest scrapped their machines in a bear
+  market and keep idle sites);
 * **above the covenant**: miner-epochs (listed miners, at the end of each epoch, after the
   financing waterfall) whose senior secured principal exceeds
   ``market.rates.covenant_secured_to_assets`` x their assets; the engine cures or defaults a
@@ -22,8 +24,8 @@ seed, as ``sim.run(scenario, seed)``) it prints:
   in the first and the last year, in the scenario and in its twin without AI
   (``market.ai.enabled = false``, same seed, so the same BTC path): the AI world should
   decouple clearly more;
-* **per-miner bands**: end hashrate, AI share of capacity and leverage (debt / assets) at the
-  end, median (p5-p95) over runs.
+* **per-miner bands**: end hashrate, AI share of site capacity and leverage (debt / assets) at
+  the end, median (p5-p95) over runs.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ VARIANTS = {
 YEAR_EPOCHS = 26
 #: Relative tolerance of the covenant test (rounding, as the engine's).
 COVENANT_TOL = 1e-9
+#: A miner with no machines and at least this share of its site capacity leased to AI has
+#: quit mining for AI (the rest quit idle: machines scrapped in a bear market).
+TO_AI_SHARE = 0.5
 #: z of a two-sided 95% interval.
 Z95 = 1.959963984540054
 
@@ -77,9 +82,11 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     return (max(centre - half, 0.0), min(centre + half, 1.0))
 
 
-def run_counting_breaches(scenario: sim.Scenario, seed: int) -> tuple[sim.RunResult, int]:
-    """Run ``scenario`` with ``seed`` epoch by epoch; returns its result and the miner-epochs
-    ending above the covenant."""
+def run_counting_breaches(
+    scenario: sim.Scenario, seed: int
+) -> tuple[sim.RunResult, int, pd.Series]:
+    """Run ``scenario`` with ``seed`` epoch by epoch; returns its result, the miner-epochs
+    ending above the covenant and each public miner's site capacity at the end (MW)."""
     params, state, world = build(scenario, seed)
     above = 0
     price = float(world.markets.btc_price_usd[0])
@@ -92,7 +99,9 @@ def run_counting_breaches(scenario: sim.Scenario, seed: int) -> tuple[sim.RunRes
         limit = params.covenant_secured_to_assets * assets_usd(state, price)
         breach = listed(state) & (secured > 0) & (secured > limit * (1 + COVENANT_TOL))
         above += int(breach.sum())
-    return result_of(scenario, seed, state), above
+    public = state.is_public
+    capacity = pd.Series(state.capacity_mw[public], index=np.array(state.names)[public])
+    return result_of(scenario, seed, state), above, capacity
 
 
 def wide(result: sim.RunResult, column: str) -> pd.DataFrame:
@@ -138,7 +147,9 @@ class Tally:
     """What one scenario's runs give."""
 
     quits: list[int] = field(default_factory=list)
+    quits_to_ai: list[int] = field(default_factory=list)
     mining_first_quits: int = 0
+    mining_first_quits_to_ai: int = 0
     above_covenant: int = 0
     runs_with_default: int = 0
     causes: dict[str, int] = field(default_factory=dict)
@@ -148,12 +159,12 @@ class Tally:
     ends: list[pd.DataFrame] = field(default_factory=list)
 
 
-def end_state(result: sim.RunResult) -> pd.DataFrame:
-    """Per public miner at the end: hashrate (EH/s), machines (MW), AI share of its MW
-    (mining + AI), leverage (debt / assets), defaulted."""
+def end_state(result: sim.RunResult, capacity_mw: pd.Series) -> pd.DataFrame:
+    """Per public miner at the end: hashrate (EH/s), machines (MW), AI share of its site
+    capacity, leverage (debt / assets), defaulted."""
     public = result.miners[result.miners["kind"] == "public"]
     last = public.groupby("name").tail(1).set_index("name")
-    mw = last["mining_mw"] + last["ai_mw"]
+    mw = capacity_mw.reindex(last.index)
     assets = last["assets_usd"]
     return pd.DataFrame(
         {
@@ -177,13 +188,16 @@ def check(name: str, seeds: range) -> Tally:
     mining_first = list(strategy.index[strategy == "mining_first"])
     tally = Tally(betas={m: [] for m in mining_first})
     for seed in seeds:
-        result, above = run_counting_breaches(scenario, seed)
+        result, above, capacity = run_counting_breaches(scenario, seed)
         tally.above_covenant += above
-        ends = end_state(result)
+        ends = end_state(result, capacity)
         tally.ends.append(ends)
         quit_ = (ends["mining_mw"] <= 0) & ~ends["defaulted"]
+        to_ai = quit_ & (ends["ai_share"] >= TO_AI_SHARE)
         tally.quits.append(int(quit_.sum()))
+        tally.quits_to_ai.append(int(to_ai.sum()))
         tally.mining_first_quits += int(quit_[mining_first].sum())
+        tally.mining_first_quits_to_ai += int(to_ai[mining_first].sum())
         defaults = result.meta["defaults"]
         tally.runs_with_default += bool(defaults)
         for event in defaults:
@@ -213,8 +227,11 @@ def report(name: str, seeds: range, tally: Tally) -> str:
     lines = [
         f"== {name}: {n} seeds ({seeds.start}..{seeds.stop - 1})",
         f"quit mining (no machines, not defaulted) per run: median {np.median(tally.quits):.0f}, "
-        f"range {min(tally.quits)}-{max(tally.quits)}; mining-first miners that quit, all runs: "
-        f"{tally.mining_first_quits}",
+        f"range {min(tally.quits)}-{max(tally.quits)}; of which to AI (half its sites or more "
+        f"leased): median {np.median(tally.quits_to_ai):.0f}, range {min(tally.quits_to_ai)}-"
+        f"{max(tally.quits_to_ai)}",
+        f"mining-first miners that quit, all runs: {tally.mining_first_quits} (to AI: "
+        f"{tally.mining_first_quits_to_ai})",
         f"miner-epochs above the covenant: {tally.above_covenant}",
         f"P(at least one default): {tally.runs_with_default}/{n} = "
         f"{tally.runs_with_default / n:.2f} (95% Wilson {low:.2f} to {high:.2f}); "
