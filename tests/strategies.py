@@ -935,6 +935,8 @@ def mechanism_scenarios(
     rates["credit_close_drawdown"] = draw(_num(0.6, 0.95))
     rates["credit_reopen_drawdown"] = min(rates["credit_reopen_drawdown"], 0.5)
     for row in files.miners:
+        # no stated strategy: the policy parameters drawn above apply to every miner
+        row["strategy"] = row["ai_offer_fraction"] = ""
         row["contract_end"] = (start + draw(_days(30, max(days - 30, 31)))).isoformat()
         if draw(st.booleans()):
             principal = float(row["cash_usd"]) * draw(_num(2.0, 10.0)) + draw(_num(1e8, 2e9))
