@@ -16,6 +16,7 @@ there by reference.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,9 @@ class PolicyContext:
     secured_to_assets: np.ndarray | None = None  # secured principal / assets (the covenant test)
     equity_open: np.ndarray | None = None  # bool: it could issue shares this epoch
 
+
+#: Most fleets a site is valued with over the hall's life (bounds absurdly short machine lives).
+MAX_FLEETS = 1e6
 
 #: What a policy concluded about AI hosting, in the policy code's words ({} are Reasons fields,
 #: in USD M per MW for NPVs and margins; ``convert_mw`` is the proposal).
@@ -369,10 +373,20 @@ def mining_npv_usd_per_mw(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
     hashprice, a cycle worth :func:`mining_cycle_npv` (a site whose cycle loses money stays
     idle: 0)."""
     p = ctx.params
-    life, r = p.useful_life_years, p.discount_rate
-    starts = np.arange(0.0, HALL_LIFE_YEARS, life)
-    renewals = float(np.exp(-r * starts).sum())
-    return np.maximum(mining_cycle_npv(ctx, idx), 0.0) * renewals
+    return np.maximum(mining_cycle_npv(ctx, idx), 0.0) * fleets_in_site_life(
+        p.discount_rate, p.useful_life_years
+    )
+
+
+def fleets_in_site_life(rate: float, life_years: float) -> float:
+    """Present value of one fleet bought now and one at the end of each ``life_years`` while
+    the hall's life lasts: ``sum of e^(-rate k life)`` over the ``K = ceil(20 / life)`` starts
+    (at most :data:`MAX_FLEETS`; a geometric series, summed in closed form), years."""
+    starts = math.ceil(min(HALL_LIFE_YEARS / life_years, MAX_FLEETS))
+    step = math.exp(-rate * life_years)
+    if step >= 1.0:
+        return float(starts)
+    return -math.expm1(starts * math.log(step)) / (1.0 - step)
 
 
 def ai_beats_mining(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:

@@ -255,8 +255,12 @@ class AiMarket(Strict):
         description="chance the tenant takes each renewal option when a lease ends "
         "(assumption: the 2025 leases carry 2-3 five-year options, none exercised yet)",
     )
-    renewal_years: PositiveFloat = Field(
-        default=5.0, le=50, description="length of a renewal option, years (cal §3.14)"
+    renewal_years: float = Field(
+        default=5.0,
+        ge=0.25,
+        le=50,
+        allow_inf_nan=False,
+        description="length of a renewal option, years (cal §3.14)",
     )
     backstop_share: Fraction = Field(
         default=0.7,
