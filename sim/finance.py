@@ -223,6 +223,36 @@ def covenant_cure_usd(secured_usd: np.ndarray, assets_usd: np.ndarray, limit: fl
     return np.clip(excess / (1.0 - limit), 0.0, secured_usd)
 
 
+def credit_room_usd(
+    debt_usd: np.ndarray,
+    secured_usd: np.ndarray,
+    assets_usd: np.ndarray,
+    max_leverage: np.ndarray | float,
+    covenant: float,
+    secured: bool = True,
+) -> np.ndarray:
+    """New debt each agent may take, USD: after the loan (whose cash adds to the assets) debt
+    stays at most ``max_leverage`` x assets and, for a secured loan, secured principal at most
+    ``covenant`` x assets, so the leverage ceiling binds and no loan opens a covenant breach:
+
+        (D + x) / (A + x) <= L   <=>   x <= (L A - D) / (1 - L)
+        (S + x) / (A + x) <= c   <=>   x <= (c A - S) / (1 - c)
+
+    0 where either is already exceeded (a ceiling of 1 only needs positive assets).
+    """
+    lev = np.asarray(max_leverage, dtype=np.float64)
+
+    def room(limit, owed):
+        gap = limit * assets_usd - owed
+        unbounded = np.where(gap >= 0, np.inf, 0.0)
+        return np.where(limit < 1.0, gap / np.maximum(1.0 - limit, 1e-12), unbounded)
+
+    out = room(lev, debt_usd)
+    if secured:
+        out = np.minimum(out, room(np.asarray(covenant, dtype=np.float64), secured_usd))
+    return np.maximum(out, 0.0)
+
+
 def repay_secured(debt: Table, amount_usd: np.ndarray, n: int) -> None:
     """Repay ``amount_usd`` (per agent, at most its secured principal) pro rata across each
     agent's senior secured notes; notes repaid in full are removed."""

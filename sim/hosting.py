@@ -32,6 +32,9 @@ def new_contract_table() -> Table:
             "end_day": np.float64,
             "capex_remaining_usd": np.float64,
             "capex_spent_usd": np.float64,  # in construction in progress until start_day
+            # the market lease rate (USD per IT MW-year) the day the lease was signed or last
+            # re-let: the market values the hall after the term at today's rate relative to it
+            "signed_market_usd_per_mw_year": np.float64,
         },
         capacity=32,
     )
@@ -145,8 +148,10 @@ def sign_contracts(
     lead_time_days: float,
     term_days: float,
     capex_usd_per_mw: float,
+    market_usd_per_mw_year: float,
 ) -> None:
-    """Sign new leases: halls are built over the lead time, then leased for the term."""
+    """Sign new leases: halls are built over the lead time, then leased for the term; the
+    market's lease rate that day (USD per IT MW-year) is kept for the valuation."""
     take = mw > 0
     if not take.any():
         return
@@ -158,4 +163,5 @@ def sign_contracts(
         end_day=day + lead_time_days + term_days,
         capex_remaining_usd=mw[take] * capex_usd_per_mw,
         capex_spent_usd=0.0,
+        signed_market_usd_per_mw_year=market_usd_per_mw_year,
     )

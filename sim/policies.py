@@ -16,11 +16,13 @@ there by reference.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.finance import credit_room_usd
 from sim.hosting import HALL_LIFE_YEARS
 from sim.units import YEAR_DAYS, power_cost_usd_per_th_day
 
@@ -53,6 +55,7 @@ class PolicyContext:
     cash_buffer_usd: np.ndarray
     assets_usd: np.ndarray
     debt_usd: np.ndarray
+    secured_usd: np.ndarray | None = None  # senior secured principal (None: none), USD
     # The agent's position beyond what the rules use: reported among the reasons only (None when
     # the caller does not know it; the reasons then show NaN).
     fleet_jth: np.ndarray | None = None  # hashrate-weighted mean efficiency of its fleet, J/TH
@@ -63,6 +66,9 @@ class PolicyContext:
     equity_open: np.ndarray | None = None  # bool: it could issue shares this epoch
 
 
+#: Most fleets a site is valued with over the hall's life (bounds absurdly short machine lives).
+MAX_FLEETS = 1e6
+
 #: What a policy concluded about AI hosting, in the policy code's words ({} are Reasons fields,
 #: in USD M per MW for NPVs and margins; ``convert_mw`` is the proposal).
 AI_VERDICTS = {
@@ -70,15 +76,17 @@ AI_VERDICTS = {
     "ai_off": "AI hosting is off in this scenario",
     "ai_beats_mining": (
         "converts {convert_mw:,.0f} MW to AI: a lease's NPV (USD {ai_npv_musd_per_mw:.2f}M/MW) "
-        "beats mining's (USD {mining_npv_musd_per_mw:.2f}M/MW)"
+        "beats mining's over the site's life (USD {mining_npv_musd_per_mw:.2f}M/MW) by more "
+        "than its hurdle"
     ),
     "ai_beats_mining_no_room": (
         "would convert to AI (lease NPV USD {ai_npv_musd_per_mw:.2f}M/MW beats mining's "
-        "USD {mining_npv_musd_per_mw:.2f}M/MW) but the AI share ceiling leaves no room"
+        "USD {mining_npv_musd_per_mw:.2f}M/MW by more than its hurdle) but it offers no more "
+        "of its sites to AI"
     ),
     "mining_beats_ai": (
-        "keeps mining: mining's NPV (USD {mining_npv_musd_per_mw:.2f}M/MW) is at least a "
-        "lease's (USD {ai_npv_musd_per_mw:.2f}M/MW)"
+        "keeps mining: a lease's NPV (USD {ai_npv_musd_per_mw:.2f}M/MW) does not beat "
+        "mining's over the site's life (USD {mining_npv_musd_per_mw:.2f}M/MW) by its hurdle"
     ),
     "ai_npv_positive": (
         "converts {convert_mw:,.0f} MW to AI: a lease has a positive NPV "
@@ -88,8 +96,8 @@ AI_VERDICTS = {
         "converts nothing: a lease's NPV is not positive (USD {ai_npv_musd_per_mw:.2f}M/MW)"
     ),
     "ai_npv_positive_no_room": (
-        "would convert to AI (lease NPV USD {ai_npv_musd_per_mw:.2f}M/MW) but the AI share "
-        "ceiling leaves no room"
+        "would convert to AI (lease NPV USD {ai_npv_musd_per_mw:.2f}M/MW) but it offers no "
+        "more of its sites to AI"
     ),
     "never_converts": "never converts to AI",
     # a registered decide function gives no reasons: its proposal as it stands
@@ -109,8 +117,8 @@ ASIC_VERDICTS = {
         "{frontier_payback_days:,.0f} days, inside the {hurdle_payback_days:,.0f}-day hurdle"
     ),
     "misses_hurdle": (
-        "buys no machines: they would pay back in {frontier_payback_days:,.0f} days, beyond "
-        "the {hurdle_payback_days:,.0f}-day hurdle"
+        "buys no machines: they would pay back in {frontier_payback_days:,.0f} days (hurdle "
+        "{hurdle_payback_days:,.0f} days), or a MW of them has no positive NPV over their life"
     ),
     "no_free_capacity": (
         "buys no machines: payback ({frontier_payback_days:,.0f} days) beats the hurdle but no "
@@ -120,7 +128,6 @@ ASIC_VERDICTS = {
         "buys no machines: payback ({frontier_payback_days:,.0f} days) beats the hurdle but "
         "there is no spare cash{budget_words}"
     ),
-    "converting": "buys no machines while converting to AI",
     "never_buys": "buys no machines",
     "own_rule_buys": "buys {buy_ehs:,.3f} EH/s of {frontier_jth:.1f} J/TH machines",
     "own_rule_buys_none": "buys no machines",
@@ -137,11 +144,12 @@ class Reasons:
     :data:`ASIC_VERDICTS`). Filled by :meth:`Policy.decide` beside the :class:`Decisions`."""
 
     # mining against AI hosting, per MW
+    # (per MW of site: IT MW x PUE)
     mining_margin_usd_per_mw_year: np.ndarray  # frontier machines on the expected hashprice
-    ai_noi_usd_per_mw_year: np.ndarray  # lease rate x NOI margin
-    ai_payback_years: np.ndarray  # lead time + capex / NOI
-    mining_npv_usd_per_mw: np.ndarray
-    ai_npv_usd_per_mw: np.ndarray
+    ai_noi_usd_per_mw_year: np.ndarray  # lease rate x NOI margin / PUE
+    ai_payback_years: np.ndarray  # lead time + own capex / NOI
+    mining_npv_usd_per_mw: np.ndarray  # mining's value over the site's life, renewals included
+    ai_npv_usd_per_mw: np.ndarray  # a lease's NPV (sim.policies.lease_npv_usd_per_mw)
     # buying machines
     hashprice_usd_per_th_day: np.ndarray  # now
     expected_hashprice_usd_per_th_day: np.ndarray  # over the planning horizon
@@ -191,12 +199,16 @@ class Decisions:
     convert_mw: np.ndarray  # MW of capacity to convert to AI hosting
     may_borrow: np.ndarray  # bool: may fund these with new debt
     reasons: Reasons | None = None  # filled by the policies when there is room (explain=True)
+    #: J/TH: machines less efficient than this are replaced with frontier ones (inf: none)
+    replace_above_jth: np.ndarray | None = None
 
     @classmethod
     def zeros(cls, n: int, explain: bool = False) -> Decisions:
         """No proposals yet; with ``explain``, room for the policies' reasons."""
         reasons = Reasons.empty(n) if explain else None
-        return cls(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, bool), reasons)
+        return cls(
+            np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, bool), reasons, np.full(n, np.inf)
+        )
 
     def explain(self, i: int) -> str:
         """Agent ``i``'s decision in one sentence, in the words of its policy's rule (needs
@@ -233,12 +245,13 @@ def annuity_factor(rate: float, years: float) -> float:
 
 
 def mining_margin_usd_per_mw_year(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
-    """Expected margin of a MW of frontier machines at each agent's power price, USD/MW-year."""
+    """Expected margin of a MW of frontier machines at each agent's power price, after the
+    site's other opex, USD/MW-year."""
     ths_per_mw = 1e6 / ctx.frontier_jth
     daily = ctx.expected_hashprice_usd_per_th_day - power_cost_usd_per_th_day(
         ctx.frontier_jth, ctx.power_usd_mwh[idx]
     )
-    return daily * YEAR_DAYS * ths_per_mw
+    return daily * YEAR_DAYS * ths_per_mw - ctx.params.opex_usd_per_mw_year
 
 
 def frontier_payback_days(ctx: PolicyContext, idx: np.ndarray, hashprice: float) -> np.ndarray:
@@ -249,42 +262,146 @@ def frontier_payback_days(ctx: PolicyContext, idx: np.ndarray, hashprice: float)
     )
 
 
-def free_mining_mw(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
-    return np.maximum(ctx.capacity_mw[idx] - ctx.ai_mw[idx] - ctx.fleet_mw[idx], 0.0)
+def free_mining_mw(ctx: PolicyContext, idx: np.ndarray, converting_mw=0.0) -> np.ndarray:
+    """Site MW neither mining nor reserved for AI (nor being converted now), MW."""
+    used = ctx.ai_mw[idx] + ctx.fleet_mw[idx] + converting_mw
+    return np.maximum(ctx.capacity_mw[idx] - used, 0.0)
 
 
-def asic_purchase_ths(ctx: PolicyContext, idx: np.ndarray, budget_usd: np.ndarray) -> np.ndarray:
-    """TH/s to buy: fill free capacity with frontier machines when payback beats the hurdle."""
-    payback = frontier_payback_days(ctx, idx, ctx.expected_hashprice_usd_per_th_day)
-    fits = free_mining_mw(ctx, idx) * 1e6 / ctx.frontier_jth
+def asic_purchase_ths(
+    ctx: PolicyContext, idx: np.ndarray, budget_usd: np.ndarray, converting_mw=0.0
+) -> np.ndarray:
+    """TH/s to buy: fill the free capacity left beside ``converting_mw`` (MW) with frontier
+    machines when their payback beats the hurdle and a MW of them has a positive NPV."""
+    fits = free_mining_mw(ctx, idx, converting_mw) * 1e6 / ctx.frontier_jth
     affordable = np.maximum(budget_usd, 0.0) / ctx.new_usd_per_th
-    return np.where(payback < ctx.params.hurdle_payback_days, np.minimum(fits, affordable), 0.0)
+    return np.where(frontier_pays(ctx, idx), np.minimum(fits, affordable), 0.0)
+
+
+def frontier_pays(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
+    """True where frontier machines pay back within the hurdle on the expected hashprice and
+    a MW of them has a positive NPV over their life (:func:`mining_cycle_npv`)."""
+    payback = frontier_payback_days(ctx, idx, ctx.expected_hashprice_usd_per_th_day)
+    return (payback < ctx.params.hurdle_payback_days) & (mining_cycle_npv(ctx, idx) > 0)
+
+
+def replacement_jth(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
+    """J/TH above which a running machine is worth replacing with a frontier one now (inf where
+    frontier machines miss the purchase rule, :func:`frontier_pays`).
+
+    A MW of either draws the same power and opex, so a MW of machines at ``e`` J/TH earns
+    ``h x 1e6 / e`` a day of revenue at the expected hashprice ``h`` against a new MW's
+    ``h x 1e6 / e_f`` for ``p x 1e6 / e_f`` of capex (price ``p`` per TH). As for a purchase,
+    the extra revenue must pay the capex back within the hurdle and over the machines' life
+    (annuity ``A`` years): ``e > e_f / (1 - p / (h x D))`` with ``D = min(hurdle days,
+    365.25 x A)``; the old machines' resale value, ignored here, only makes it pay sooner."""
+    p = ctx.params
+    life_days = annuity_factor(p.discount_rate, p.useful_life_years) * YEAR_DAYS
+    days = min(p.hurdle_payback_days, life_days)
+    share = ctx.new_usd_per_th / max(ctx.expected_hashprice_usd_per_th_day * days, 1e-300)
+    threshold = ctx.frontier_jth / (1.0 - share) if share < 1.0 else np.inf
+    return np.where(frontier_pays(ctx, idx), threshold, np.inf)
+
+
+def annuity_between(rate: float, start_years: float, end_years: float) -> float:
+    """Present value of 1 per year paid from ``start_years`` to ``end_years`` (continuous
+    discounting at annual ``rate``; 0 if the window is empty)."""
+    if end_years <= start_years:
+        return 0.0
+    return annuity_factor(rate, end_years) - annuity_factor(rate, start_years)
+
+
+def rent_years_factor(params: Params) -> float:
+    """Present value at the rent's start of 1 USD a year of rent: the term, then each renewal
+    option taken with ``ai_renewal_probability`` (the k-th with its k-th power), within the
+    hall's life, discounted at ``lease_discount_rate`` (the cost of the project notes that fund
+    the hall) plus the tenant's expected default rate (``1 - ai_backstop_share`` of tenants
+    default at ``ai_tenant_default_per_year``), years."""
+    p = params
+    rate = p.lease_discount_rate + (1.0 - p.ai_backstop_share) * p.ai_tenant_default_per_year
+    factor = annuity_between(rate, 0.0, min(p.ai_term_years, HALL_LIFE_YEARS))
+    start, odds = p.ai_term_years, 1.0
+    while start < HALL_LIFE_YEARS and p.ai_renewal_probability > 0:
+        odds *= p.ai_renewal_probability
+        end = min(start + p.ai_renewal_years, HALL_LIFE_YEARS)
+        factor += odds * annuity_between(rate, start, end)
+        start = end
+    return factor
+
+
+def lease_npv_usd_per_mw(params: Params, lease_usd_per_mw_year: float) -> float:
+    """NPV of leasing one MW of site to an AI tenant today, USD per MW of site.
+
+    Per MW of IT load (a site MW carries ``1 / ai_pue`` of it): NOI (lease x margin) from
+    delivery over :func:`rent_years_factor`; the hall is delivered after the lead time with
+    ``ai_delivery_probability``, else ``ai_delivery_delay_days`` later; the miner pays its
+    share (``1 - ai_tenant_capex_share``) of the fit-out capex, spent evenly over the build
+    (counted at its middle). Delivery and capex are discounted at ``lease_discount_rate``. A
+    hall not re-let earns nothing here.
+    """
+    p, r = params, params.lease_discount_rate
+    lead = p.ai_lead_time_days / YEAR_DAYS
+    late = lead + p.ai_delivery_delay_days / YEAR_DAYS
+    delivery = p.ai_delivery_probability * np.exp(-r * lead)
+    delivery += (1.0 - p.ai_delivery_probability) * np.exp(-r * late)
+    rent = lease_usd_per_mw_year * p.ai_noi_margin * rent_years_factor(p) * delivery
+    capex = own_ai_capex_usd_per_mw(p) * p.ai_pue * np.exp(-r * lead / 2)
+    return float((rent - capex) / p.ai_pue)
+
+
+def own_ai_capex_usd_per_mw(params: Params) -> float:
+    """The miner's share of the fit-out capex of one MW of site, USD per MW of site."""
+    return params.ai_capex_usd_per_mw * (1.0 - params.ai_tenant_capex_share) / params.ai_pue
 
 
 def ai_npv_usd_per_mw(ctx: PolicyContext) -> float:
-    """NPV of converting one MW to AI hosting: NOI from the end of the lead time over the hall's
-    life (the model re-leases a hall when its lease ends), less the build capex."""
-    p = ctx.params
-    r = p.discount_rate
-    noi = ctx.lease_usd_per_mw_year * p.ai_noi_margin
-    delay = np.exp(-r * p.ai_lead_time_days / YEAR_DAYS)
-    life = max(p.ai_term_years, HALL_LIFE_YEARS)
-    return noi * annuity_factor(r, life) * delay - p.ai_capex_usd_per_mw
+    """:func:`lease_npv_usd_per_mw` at the lease rate on offer, USD per MW of site."""
+    return lease_npv_usd_per_mw(ctx.params, ctx.lease_usd_per_mw_year)
+
+
+def mining_cycle_npv(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
+    """NPV of one MW of frontier machines bought today at today's price over their useful
+    life, USD per MW."""
+    margin = mining_margin_usd_per_mw_year(ctx, idx)
+    capex = ctx.new_usd_per_th * 1e6 / ctx.frontier_jth
+    return margin * annuity_factor(ctx.params.discount_rate, ctx.params.useful_life_years) - capex
 
 
 def mining_npv_usd_per_mw(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
-    """NPV of keeping one MW mining with frontier machines over the mining horizon (the
-    machines' useful life)."""
-    margin = mining_margin_usd_per_mw_year(ctx, idx)
-    capex = ctx.new_usd_per_th * 1e6 / ctx.frontier_jth
+    """Mining's value of one MW of site over the hall's life (the AI lease's horizon), USD per
+    MW: the fleet is renewed at the end of each useful life at today's machine price and
+    hashprice, a cycle worth :func:`mining_cycle_npv` (a site whose cycle loses money stays
+    idle: 0)."""
     p = ctx.params
-    return margin * annuity_factor(p.discount_rate, p.useful_life_years) - capex
+    return np.maximum(mining_cycle_npv(ctx, idx), 0.0) * fleets_in_site_life(
+        p.discount_rate, p.useful_life_years
+    )
+
+
+def fleets_in_site_life(rate: float, life_years: float) -> float:
+    """Present value of one fleet bought now and one at the end of each ``life_years`` while
+    the hall's life lasts: ``sum of e^(-rate k life)`` over the ``K = ceil(20 / life)`` starts
+    (at most :data:`MAX_FLEETS`; a geometric series, summed in closed form), years."""
+    starts = math.ceil(min(HALL_LIFE_YEARS / life_years, MAX_FLEETS))
+    step = math.exp(-rate * life_years)
+    if step >= 1.0:
+        return float(starts)
+    return -math.expm1(starts * math.log(step)) / (1.0 - step)
+
+
+def ai_beats_mining(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
+    """True where a lease's NPV beats mining's value by more than the agent's conversion
+    hurdle x its own fit-out capex per MW (both per MW of site)."""
+    p = ctx.params
+    hurdle = p.conversion_hurdle[idx] * own_ai_capex_usd_per_mw(p)
+    return ai_npv_usd_per_mw(ctx) - np.maximum(mining_npv_usd_per_mw(ctx, idx), 0.0) > hurdle
 
 
 def ai_room_mw(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
-    """MW an agent may still convert this epoch (step size and overall AI share limits)."""
+    """MW an agent may still convert this epoch: what it offers to AI (``ai_offer_fraction``
+    of its capacity) less what it has converted, at most ``ai_step_fraction`` of capacity."""
     cap, p = ctx.capacity_mw[idx], ctx.params
-    room = p.max_ai_fraction * cap - ctx.ai_mw[idx]
+    room = p.ai_offer_fraction[idx] * cap - ctx.ai_mw[idx]
     return np.clip(np.minimum(room, p.ai_step_fraction * cap), 0.0, None)
 
 
@@ -293,12 +410,20 @@ def spare_cash_usd(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
 
 
 def borrowing_room_usd(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
-    """New debt that keeps debt/assets at or below the leverage ceiling (0 if credit is shut)."""
+    """New (unsecured) debt that keeps debt/assets at or below the agent's leverage ceiling
+    (0 if credit is shut), USD."""
     if not ctx.credit_open:
         return np.zeros(len(idx))
-    lev = ctx.params.max_leverage
-    room = (lev * ctx.assets_usd[idx] - ctx.debt_usd[idx]) / max(1.0 - lev, 1e-9)
-    return np.maximum(room, 0.0)
+    p = ctx.params
+    secured = np.zeros(len(idx)) if ctx.secured_usd is None else ctx.secured_usd[idx]
+    return credit_room_usd(
+        ctx.debt_usd[idx],
+        secured,
+        ctx.assets_usd[idx],
+        p.leverage_ceiling[idx],
+        p.covenant_secured_to_assets,
+        secured=False,
+    )
 
 
 def _known(values: np.ndarray | None, idx: np.ndarray) -> np.ndarray:
@@ -324,7 +449,7 @@ def note_position(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
     r.leverage[idx] = np.divide(
         ctx.debt_usd[idx], assets, out=np.full(len(idx), np.nan), where=assets > 0
     )
-    r.max_leverage[idx] = ctx.params.max_leverage
+    r.max_leverage[idx] = ctx.params.leverage_ceiling[idx]
     r.days_to_maturity[idx] = _known(ctx.days_to_maturity, idx)
     r.secured_to_assets[idx] = _known(ctx.secured_to_assets, idx)
     r.covenant_limit[idx] = ctx.params.covenant_secured_to_assets
@@ -340,13 +465,14 @@ def note_ai_comparison(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> N
     """Reasons of a policy that weighs AI hosting: per MW, mining's margin and NPV against a
     lease's NOI, NPV and payback."""
     r, p = out.reasons, ctx.params
-    noi = ctx.lease_usd_per_mw_year * p.ai_noi_margin
+    noi = ctx.lease_usd_per_mw_year * p.ai_noi_margin / p.ai_pue
     r.mining_margin_usd_per_mw_year[idx] = mining_margin_usd_per_mw_year(ctx, idx)
     r.mining_npv_usd_per_mw[idx] = mining_npv_usd_per_mw(ctx, idx)
     r.ai_noi_usd_per_mw_year[idx] = noi
     r.ai_npv_usd_per_mw[idx] = ai_npv_usd_per_mw(ctx)
     lead_years = p.ai_lead_time_days / YEAR_DAYS
-    r.ai_payback_years[idx] = lead_years + p.ai_capex_usd_per_mw / noi if noi > 0 else np.inf
+    own_capex = own_ai_capex_usd_per_mw(p)
+    r.ai_payback_years[idx] = lead_years + own_capex / noi if noi > 0 else np.inf
 
 
 def note_asic_purchase(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> None:
@@ -359,11 +485,10 @@ def note_asic_purchase(ctx: PolicyContext, idx: np.ndarray, out: Decisions) -> N
     r.asic_verdict[idx] = np.select(
         [
             out.buy_ths[idx] > 0,
-            out.convert_mw[idx] > 0,
-            payback >= hurdle,
-            free_mining_mw(ctx, idx) <= 0,
+            (payback >= hurdle) | (mining_cycle_npv(ctx, idx) <= 0),
+            free_mining_mw(ctx, idx, out.convert_mw[idx]) <= 0,
         ],
-        [ASIC["buys"], ASIC["converting"], ASIC["misses_hurdle"], ASIC["no_free_capacity"]],
+        [ASIC["buys"], ASIC["misses_hurdle"], ASIC["no_free_capacity"]],
         default=ASIC["no_budget"],
     )
 
@@ -390,9 +515,12 @@ class Policy:
 
 
 class Rational(Policy):
-    """Compares, per MW, mining on the expected hashprice path (next halving included) with an
-    AI lease net of capex and lead time; buys ASICs when payback beats the hurdle; borrows for
-    positive-NPV capex within the leverage ceiling; sells ``sell_fraction`` of mined BTC."""
+    """Compares, per MW of site over the site's life, a lease (term, renewals, tenant credit,
+    delivery risk, own fit-out capex; :func:`lease_npv_usd_per_mw`) with mining (fleet renewed
+    at today's machine prices; :func:`mining_npv_usd_per_mw`) and converts the MW it offers to
+    AI when the lease wins by more than its strategy's hurdle; fills the rest of its capacity
+    with machines when they pay back within the hurdle and have a positive NPV; borrows within
+    its leverage ceiling; sells ``sell_fraction`` of mined BTC."""
 
     name = "rational"
 
@@ -400,20 +528,17 @@ class Rational(Policy):
         out.sell_btc[idx] = ctx.params.sell_fraction * ctx.btc_mined[idx]
         out.may_borrow[idx] = True
         if ctx.params.ai_enabled:
-            ai_better = ai_npv_usd_per_mw(ctx) > np.maximum(mining_npv_usd_per_mw(ctx, idx), 0.0)
-            out.convert_mw[idx] = np.where(ai_better, ai_room_mw(ctx, idx), 0.0)
+            out.convert_mw[idx] = np.where(ai_beats_mining(ctx, idx), ai_room_mw(ctx, idx), 0.0)
         budget = spare_cash_usd(ctx, idx) + borrowing_room_usd(ctx, idx)
-        out.buy_ths[idx] = np.where(
-            out.convert_mw[idx] > 0, 0.0, asic_purchase_ths(ctx, idx, budget)
-        )
+        out.buy_ths[idx] = asic_purchase_ths(ctx, idx, budget, out.convert_mw[idx])
+        out.replace_above_jth[idx] = replacement_jth(ctx, idx)
 
     def give_reasons(self, ctx, idx, out):
         note_ai_comparison(ctx, idx, out)
         if ctx.params.ai_enabled:
-            ai_npv, mining_npv = ai_npv_usd_per_mw(ctx), mining_npv_usd_per_mw(ctx, idx)
-            ai_better = ai_npv > np.maximum(mining_npv, 0.0)
+            ai_npv, ai_better = ai_npv_usd_per_mw(ctx), ai_beats_mining(ctx, idx)
             out.reasons.ai_verdict[idx] = np.select(
-                [ai_better & (out.convert_mw[idx] > 0), ai_better, ai_npv > mining_npv],
+                [ai_better & (out.convert_mw[idx] > 0), ai_better, ai_npv <= 0],
                 [AI["ai_beats_mining"], AI["ai_beats_mining_no_room"], AI["ai_npv_not_positive"]],
                 AI["mining_beats_ai"],
             )
@@ -429,6 +554,7 @@ class Hodl(Policy):
 
     def propose(self, ctx, idx, out):
         out.buy_ths[idx] = asic_purchase_ths(ctx, idx, spare_cash_usd(ctx, idx))
+        out.replace_above_jth[idx] = replacement_jth(ctx, idx)
 
     def give_reasons(self, ctx, idx, out):
         out.reasons.ai_verdict[idx] = AI["never_converts"]
@@ -445,6 +571,7 @@ class MiningOnly(Policy):
         out.may_borrow[idx] = True
         budget = spare_cash_usd(ctx, idx) + borrowing_room_usd(ctx, idx)
         out.buy_ths[idx] = asic_purchase_ths(ctx, idx, budget)
+        out.replace_above_jth[idx] = replacement_jth(ctx, idx)
 
     def give_reasons(self, ctx, idx, out):
         out.reasons.ai_verdict[idx] = AI["never_converts"]

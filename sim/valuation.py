@@ -4,6 +4,8 @@ Market capitalisation, per agent (USD):
 
     mining      = mining_multiple x max(forward mining cash flow, 0)     (moves with BTC)
   + AI leases   = ai_multiple x contracted AI NOI - capex still to spend on the halls
+                  (the halls after their terms at today's market lease rate:
+                  :func:`marked_lease_noi_usd_per_year`)
   + AI option   = ai_option_weight x convertible MW x max(lease value per MW - mining value per MW, 0)
   + BTC + the ETH/SOL treasury (at market) - net debt
 
@@ -13,8 +15,11 @@ not only signed contracts. A MW signed today at the market lease rate would be w
 :func:`lease_value_usd_per_mw` (its NOI at the AI multiple less the hall's capex, the same
 terms the AI-leases line gives a signed contract); converting it gives up what the MW earns
 mining, so the option is the positive part of the difference, weighted by the market's odds
-that the MW will sign (``miners.ai_option_weight``). Convertible MW are the capacity a miner may
-still convert under its AI ceiling (``policy.max_ai_fraction``). With the AI market switched
+that the MW will sign (``miners.ai_option_weight``). Convertible MW are the capacity a miner
+still offers to AI: its strategy's share of its sites (the miners CSV's ``ai_offer_fraction``,
+else the strategy's, else ``policy.max_ai_fraction``) less what it has converted; so a
+mining-first miner offers little, and its market value moves with mining cash flow and BTC
+(a levered BTC proxy), while signed leases, valued off BTC, lower its beta. With the AI market switched
 off the option is worth nothing, and signing a lease turns ``weight x value`` into the full
 value (the market's doubt resolved), not a jump from nothing.
 """
@@ -35,6 +40,27 @@ def lease_value_usd_per_mw(
     """Market value of one MW leased today at ``lease_usd_per_mw_year``, USD per MW: its annual
     NOI (lease x margin) at ``ai_multiple`` less the capex of building the hall (may be < 0)."""
     return ai_multiple * lease_usd_per_mw_year * noi_margin - capex_usd_per_mw
+
+
+def marked_lease_noi_usd_per_year(
+    noi_usd_per_year: np.ndarray,
+    years_left: np.ndarray,
+    market_ratio: np.ndarray,
+    ai_multiple: float,
+) -> np.ndarray:
+    """Contracted NOI (USD/year, per lease) restated so that ``ai_multiple`` x it is the lease's
+    market value with the hall after the term at today's market rate, USD/year.
+
+    At the multiple's yield ``y = 1 / ai_multiple`` a lease with ``T`` years left is worth
+    ``NOI / y x (1 - e^-yT)`` for its term and ``NOI x ratio / y x e^-yT`` after it, where
+    ``ratio`` is today's market lease rate over the rate when it was signed: with the market
+    unchanged the value is ``ai_multiple x NOI`` (the plain multiple), and the part after the
+    term moves with the AI lease market, not with BTC.
+    """
+    if ai_multiple <= 0:
+        return np.zeros_like(noi_usd_per_year)
+    tail = np.exp(-np.maximum(years_left, 0.0) / ai_multiple)
+    return noi_usd_per_year * (1.0 - tail + market_ratio * tail)
 
 
 @dataclass

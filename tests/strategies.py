@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 from sim.input.documents import unwrap
 from sim.input.scenario import AI_COLUMNS, DEBT_COLUMNS, MINER_COLUMNS, SCENARIOS_DIR
-from sim.input.schema import ScenarioConfig
+from sim.input.schema import STRATEGY_NAMES, ScenarioConfig
 
 DEMO_FILES = ("demo.toml", "demo_miners.csv", "demo_debt.csv", "demo_ai.csv")
 DEMO_TABLES = ("demo_miners.csv", "demo_debt.csv", "demo_ai.csv")
@@ -691,6 +691,10 @@ def _miner(draw: st.DrawFn, name: str, start: dt.date) -> tuple[dict, list[dict]
         "source": "generated",
         "estimate": draw(st.booleans()),
         "notes": "",
+        # a stated strategy (or none) and, sometimes, the miner's own share offered to AI
+        "strategy": draw(st.sampled_from(["", *STRATEGY_NAMES])),
+        "ai_offer_fraction": draw(st.one_of(st.just(""), _num(0.0, 1.0))),
+        "strategy_source": "generated",
     }
     return _row_text(row), [_row_text(n) for n in notes], [_row_text(x) for x in leases]
 
@@ -946,6 +950,8 @@ def mechanism_scenarios(
     rates["credit_close_drawdown"] = draw(_num(0.6, 0.95))
     rates["credit_reopen_drawdown"] = min(rates["credit_reopen_drawdown"], 0.5)
     for row in files.miners:
+        # no stated strategy: the policy parameters drawn above apply to every miner
+        row["strategy"] = row["ai_offer_fraction"] = ""
         row["contract_end"] = (start + draw(_days(30, max(days - 30, 31)))).isoformat()
         if draw(st.booleans()):
             principal = float(row["cash_usd"]) * draw(_num(2.0, 10.0)) + draw(_num(1e8, 2e9))

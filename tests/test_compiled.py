@@ -119,6 +119,7 @@ def random_contracts(rng, n_owners: int, k: int):
         end_day=start + rng.choice([10.0, 300.0, 3650.0], k),
         capex_remaining_usd=rng.uniform(0, 1e9, k) * (start > 0),
         capex_spent_usd=rng.uniform(0, 1e9, k) * (start > 0),
+        signed_market_usd_per_mw_year=rng.uniform(1e6, 2e6, k),
     )
     return c
 

@@ -141,6 +141,7 @@ def test_hosting_builds_then_leases():
         lead_time_days=100,
         term_days=3652.5,
         capex_usd_per_mw=1e7,
+        market_usd_per_mw_year=1.8e6,
     )
     first = hosting.step_hosting(c, 0.0, 50.0, 0.85, 1.8e6, 3652.5, 1)
     assert first.capex_usd[0] == pytest.approx(0.5e8)  # half the build time: half the capex
@@ -337,8 +338,10 @@ def test_write_off_removes_only_the_defaulted_owners_debt():
 
 def test_contracted_noi_is_mw_times_rate_times_margin():
     c = hosting.new_contract_table()
-    hosting.sign_contracts(c, np.array([0, 1]), np.array([10.0, 0.0]), 2e6, 0.0, 100, 3650, 1e7)
-    hosting.sign_contracts(c, np.array([1]), np.array([0.5]), 1e6, 0.0, 100, 3650, 1e7)
+    hosting.sign_contracts(
+        c, np.array([0, 1]), np.array([10.0, 0.0]), 2e6, 0.0, 100, 3650, 1e7, 1.8e6
+    )
+    hosting.sign_contracts(c, np.array([1]), np.array([0.5]), 1e6, 0.0, 100, 3650, 1e7, 1.8e6)
     np.testing.assert_allclose(
         hosting.contracted_noi_per_year(c, 0.8, 2), [10 * 2e6 * 0.8, 0.5 * 1e6 * 0.8]
     )
@@ -348,7 +351,7 @@ def test_contracted_noi_is_mw_times_rate_times_margin():
 
 def test_hosting_build_out_then_lease_then_re_lease_at_the_market_rate():
     c = hosting.new_contract_table()
-    hosting.sign_contracts(c, np.array([0]), np.array([2.0]), 1e6, 0.0, 100, 200, 5e6)
+    hosting.sign_contracts(c, np.array([0]), np.array([2.0]), 1e6, 0.0, 100, 200, 5e6, 1.8e6)
     # day 0-40: 40 of 100 build days, 40% of the capex; nothing leased or completed
     a = hosting.step_hosting(c, 0.0, 40.0, 0.5, 3e6, 200, 1)
     np.testing.assert_allclose([a.capex_usd[0], a.noi_usd[0], a.completed_usd[0]], [4e6, 0, 0])

@@ -93,9 +93,20 @@ def test_rational_converts_when_ai_beats_mining_and_not_when_ai_is_off():
     assert ai_npv_usd_per_mw(low_hashprice) > 0
     out = decide("rational", low_hashprice)
     np.testing.assert_allclose(out.convert_mw, 0.1 * 500.0)  # one step of 10% of capacity
-    assert np.all(out.buy_ths == 0)  # converting agents do not buy ASICs in the same epoch
+    # at USD 0.02/TH-day no frontier machine pays back within the 900-day hurdle: no purchase
+    assert np.all(out.buy_ths == 0)
     no_ai = decide("rational", context(expected_hashprice_usd_per_th_day=0.02, ai_enabled=False))
     assert np.all(no_ai.convert_mw == 0)
+
+
+def test_rational_converts_and_fills_the_rest_of_its_sites_with_machines_in_one_epoch():
+    # A lease at USD 4M/MW-year beats mining; frontier machines still pay back at USD 0.045:
+    # the agents convert one step (50 MW) and fill the 500 - 300 - 50 = 150 MW left with
+    # frontier machines (150 MW / 13.5 J/TH), except at USD 200/MWh, where machines lose money.
+    ctx = context(lease_usd_per_mw_year=4e6)
+    out = decide("rational", ctx)
+    np.testing.assert_allclose(out.convert_mw, 50.0)
+    np.testing.assert_allclose(out.buy_ths, [150e6 / 13.5, 150e6 / 13.5, 0.0])
 
 
 def test_rational_keeps_mining_when_mining_is_worth_more():
@@ -120,8 +131,10 @@ def test_rational_reasons_show_the_npvs_it_compared_when_it_converts():
     # here a lease earns more per MW-year than frontier machines do
     assert np.all(r.ai_noi_usd_per_mw_year > r.mining_margin_usd_per_mw_year)
     assert np.all(r.ai_verdict == AI["ai_beats_mining"])
-    assert np.all(r.asic_verdict == ASIC["converting"])
-    # payback: a year's lead time + USD 10M capex / (1.8M x 0.85) NOI a year
+    # at USD 0.02/TH-day frontier machines pay back in 15 / (0.02 - power) > 900 days
+    assert np.all(r.asic_verdict == ASIC["misses_hurdle"])
+    # payback: a year's lead time + USD 10M capex / (1.8M x 0.85) NOI a year (per IT MW; the
+    # PUE divides both per MW of site)
     np.testing.assert_allclose(r.ai_payback_years, 1.0 + 10e6 / (1.8e6 * 0.85), rtol=1e-3)
     sentence = out.explain(0)
     assert sentence.startswith("Converts 50 MW to AI")
@@ -129,10 +142,9 @@ def test_rational_reasons_show_the_npvs_it_compared_when_it_converts():
 
 
 def test_rational_reasons_when_mining_is_worth_more():
-    out = decide(
-        "rational", context(expected_hashprice_usd_per_th_day=0.5, lease_usd_per_mw_year=1.3e6)
-    )
+    out = decide("rational", context(expected_hashprice_usd_per_th_day=0.5))
     r = out.reasons
+    assert np.all(r.ai_npv_usd_per_mw > 0)  # a lease would pay, but mining pays more
     assert np.all(r.mining_npv_usd_per_mw >= r.ai_npv_usd_per_mw)
     assert np.all(r.ai_verdict == AI["mining_beats_ai"])
     assert out.explain(1).startswith("Keeps mining")
@@ -148,7 +160,7 @@ def test_purchase_reasons_give_payback_against_the_hurdle():
     assert np.all(r.frontier_payback_days[bought] < r.hurdle_payback_days[bought])
     assert r.asic_verdict[2] == ASIC["misses_hurdle"] and np.isinf(r.frontier_payback_days[2])
     assert "inside the 900-day hurdle" in out.explain(0)
-    assert "beyond the 900-day hurdle" in out.explain(2)
+    assert "pay back in inf days (hurdle 900 days)" in out.explain(2)
     full = decide("mining_only", context(fleet_mw=np.full(N, 500.0)))
     assert np.all(full.reasons.asic_verdict[:2] == ASIC["no_free_capacity"])
     broke = decide("hodl", context(cash_usd=np.full(N, 1e6)))

@@ -23,12 +23,11 @@ from sim.runner import run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 EXAMPLE = "sell_below_breakeven"
-#: The example's policy on the demo, with BTC falling fast enough for its rule to bite.
-USE_EXAMPLE = {
-    "miners.policy_modules": [EXAMPLE],
-    "miners.policy": EXAMPLE,
-    "market.btc.drift": -2.0,
-}
+#: The example's policy on the demo, with BTC falling fast enough for its rule to bite, and a
+#: year's costs kept in cash: fleets that renew (issue 25) spend spare cash, and a miner with
+#: none left in the trough pays the same bills with BTC whether its rule or the waterfall sells.
+TROUGH = {"market.btc.drift": -2.0, "policy.cash_buffer_months": 12.0}
+USE_EXAMPLE = {"miners.policy_modules": [EXAMPLE], "miners.policy": EXAMPLE, **TROUGH}
 
 
 @pytest.fixture
@@ -134,7 +133,7 @@ def test_the_example_sells_below_breakeven_and_hodls_above(example):
     np.testing.assert_array_equal(out.sell_btc, [0.0, 0.0, 10.0])  # only $200 power is below
     assert not out.may_borrow.any()
     rich = context(expected_hashprice_usd_per_th_day=0.1)  # above breakeven everywhere: hodl
-    for field in ("sell_btc", "buy_ths", "convert_mw", "may_borrow"):
+    for field in ("sell_btc", "buy_ths", "convert_mw", "may_borrow", "replace_above_jth"):
         want = getattr(decide("hodl", rich), field)
         np.testing.assert_array_equal(getattr(decide(EXAMPLE, rich), field), want)
     assert decide(EXAMPLE, rich).buy_ths[0] > 0
@@ -148,7 +147,7 @@ def final_btc_held(result) -> pd.Series:
 
 def test_the_example_runs_through_sim_run(example):
     mine = run("demo", 0, USE_EXAMPLE)
-    hodl = run("demo", 0, {"miners.policy": "hodl", "market.btc.drift": -2.0})
+    hodl = run("demo", 0, {"miners.policy": "hodl", **TROUGH})
     pd.testing.assert_frame_equal(mine.epochs.iloc[:5], hodl.epochs.iloc[:5])  # above breakeven
     sold = final_btc_held(hodl) - final_btc_held(mine)
     # it sold in the trough (the others' BTC differs by rounding only), hodl did not

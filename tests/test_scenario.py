@@ -208,8 +208,10 @@ def test_missing_and_extra_columns(demo: Path):
     message = error_of(demo)
     assert "demo_miners.csv" in message and "line 1" in message
     assert "missing column(s) btc_held" in message
-    # the unknown column is named by its position: header text is never quoted (issue 14)
-    assert "1 unknown column(s) (position 14)" in message and "colour" not in message
+    # the unknown column is named by its position: header text is never quoted (issue 14);
+    # the demo's 17 columns (14 + strategy, ai_offer_fraction, strategy_source) less btc_held
+    # put "colour" 17th
+    assert "1 unknown column(s) (position 17)" in message and "colour" not in message
 
 
 def test_optional_notes_column_may_be_absent(demo: Path):

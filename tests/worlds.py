@@ -71,9 +71,13 @@ def write_world(
     *,
     credit_closed: bool = True,
     ai_enabled: bool = False,
+    btc_points: list[tuple[str, float]] | None = None,
 ) -> Path:
-    """Write the scenario into ``folder``; returns the TOML path. Change other parameters with
+    """Write the scenario into ``folder``; returns the TOML path. ``btc_points`` (date, USD)
+    make BTC log-linear between them (default: flat at BTC_USD). Change other parameters with
     the overrides of ``sim.run`` / ``MiningModel``."""
+    points = btc_points or [(str(START), BTC_USD)]
+    btc = ", ".join(f"[{day}, {usd}]" for day, usd in points)
     (folder / "miners.csv").write_text(MINER_HEADER + "\n" + miner + "\n")
     (folder / "debt.csv").write_text("\n".join([DEBT_HEADER, *notes]) + "\n")
     (folder / "ai.csv").write_text("\n".join([AI_HEADER, *leases]) + "\n")
@@ -91,7 +95,7 @@ difficulty = 143.47e12
 [market.btc]
 process = "piecewise"
 volatility = 0.0
-points = [[{START}, {BTC_USD}]]
+points = [{btc}]
 
 [market.power]
 volatility = 0.0

@@ -55,7 +55,12 @@ def build(spec, seed: int, explain_decisions: bool = False) -> tuple[Params, Sta
     classes = [(c, k) for c in cfg.fringe.classes for k in range(c.agents)]
     n_public = len(spec.miners)
     params = build_params(
-        cfg, n_public + len(classes), n_public, explain_decisions, list(spec.miners["name"])
+        cfg,
+        n_public + len(classes),
+        n_public,
+        explain_decisions,
+        list(spec.miners["name"]),
+        spec.miners,
     )
     state = _opening_state(spec, params, classes, markets, hardware, machines)
     equity_market = EquityMarket(cfg.market.rates, state.share_price_usd, state.books.shares)
@@ -142,7 +147,14 @@ def _opening_state(
     state.power_basis = state.power_usd_mwh / params.power_base_usd_mwh
     index = {name: k for k, name in enumerate(public["name"])}
     _add_debt(state, spec, index, start)
-    _add_contracts(state, spec, index, start, params.ai_capex_usd_per_mw)
+    _add_contracts(
+        state,
+        spec,
+        index,
+        start,
+        params.ai_capex_usd_per_mw,
+        float(markets.ai_lease_usd_per_mw_year[0]),
+    )
     assets = assets_usd(state, markets.btc_price_usd[0])
     liabilities = debt_by_owner(state.debt, n)
     books.equity_usd[:] = assets - liabilities  # opening balance sheet
@@ -196,10 +208,16 @@ def _add_debt(state: State, spec, index: dict[str, int], start: dt.date) -> None
 
 
 def _add_contracts(
-    state: State, spec, index: dict[str, int], start: dt.date, ai_capex: float
+    state: State,
+    spec,
+    index: dict[str, int],
+    start: dt.date,
+    ai_capex: float,
+    market_usd_per_mw_year: float,
 ) -> None:
     """The scenario's AI leases; a hall in service is carried at replacement cost (``ai_capex``
-    USD per MW) less its age."""
+    USD per MW) less its age. Each counts as signed at the opening market lease rate
+    (``market_usd_per_mw_year``, USD per IT MW-year)."""
     for row in spec.ai_contracts.itertuples(index=False):
         start_day = date_to_day(row.start, start)
         owner = index[row.miner]
@@ -211,6 +229,7 @@ def _add_contracts(
             end_day=start_day + row.term_years * YEAR_DAYS,
             capex_remaining_usd=row.mw * row.capex_usd_per_mw if start_day > 0 else 0.0,
             capex_spent_usd=0.0,
+            signed_market_usd_per_mw_year=market_usd_per_mw_year,
         )
         if start_day <= 0:
             age_years = -start_day / YEAR_DAYS

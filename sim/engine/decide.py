@@ -40,6 +40,7 @@ def decide(params, state, world, scratch) -> None:
     if defaulted.any():
         for field in ("sell_btc", "buy_ths", "convert_mw"):
             getattr(decisions, field)[defaulted] = 0.0
+        decisions.replace_above_jth[defaulted] = np.inf
     scratch.decisions = decisions
 
 
@@ -93,6 +94,7 @@ def policy_context(params, state, world, scratch) -> PolicyContext:
         cash_buffer_usd=params.cash_buffer_months * monthly_costs,
         assets_usd=assets,
         debt_usd=debt_by_owner(state.debt, params.n),
+        secured_usd=secured_by_owner(state.debt, params.n),
         **position_for_reasons(params, state, world, day, monthly_costs, assets),
     )
 

@@ -30,7 +30,7 @@ def advance_chain(params, state, world, scratch) -> None:
 #: The epoch's phases, in order: operate (deliveries, outages, blocks, the factories' output,
 #: fleet, halls, debt service, wear, books),
 #: decide (difficulty, signals, policies), execute (life cycle, fringe orders, BTC sales,
-#: treasury conversions, AI conversions, ASIC purchases), the financing waterfall, settle (fringe cash, power
+#: treasury conversions, AI conversions, fleet renewals, ASIC purchases), the financing waterfall, settle (fringe cash, power
 #: contracts, valuation), record, and the chain's advance.
 PHASES = (
     operate.deliver_fringe_orders,
@@ -48,6 +48,7 @@ PHASES = (
     execute.sell_decided_btc,
     execute.convert_to_treasury,
     execute.convert_to_ai,
+    execute.renew_fleets,
     execute.buy_asics,
     waterfall.cover_shortfalls,
     settle.settle_fringe_cash,

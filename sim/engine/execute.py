@@ -11,14 +11,24 @@ import numpy as np
 
 from sim import fleet, hosting, lifecycle, treasury
 from sim.engine.record import ACTION_CODE
-from sim.engine.state import compact_if_grown, listed, unit_power_usd_mwh
-from sim.finance import CONVERTIBLE, SECURED, issue_notes
+from sim.engine.state import assets_usd, compact_if_grown, listed, unit_power_usd_mwh
+from sim.finance import (
+    CONVERTIBLE,
+    SECURED,
+    credit_room_usd,
+    debt_by_owner,
+    issue_notes,
+    secured_by_owner,
+)
 from sim.fringe import EntryOutlook, weighted_cost_of_capital
 from sim.markets import MAX_LEVERAGE
+from sim.policies import own_ai_capex_usd_per_mw
 from sim.units import YEAR_DAYS, mw_of, power_cost_usd_per_th_day
 
 #: Below this an AI hall is not worth signing, MW.
 MIN_HALL_MW = 1.0
+#: Fleet columns that scale with the share of a unit sold (the others describe the machines).
+EXTENSIVE_FLEET_COLUMNS = ("hashrate_ths", "cost_usd", "book_usd")
 
 
 def review_lifecycle(params, state, world, scratch) -> None:
@@ -101,23 +111,24 @@ def convert_to_treasury(params, state, world, scratch) -> None:
 
 
 def convert_to_ai(params, state, world, scratch) -> None:
-    """Sign AI leases within this epoch's industry demand (shared pro rata to requests),
-    funded by spare cash plus secured project notes; displaced machines are scrapped."""
+    """Sign AI leases within this epoch's industry demand (shared pro rata to requests) on the
+    MW of site each miner converts, funded by spare cash plus secured project notes sized on
+    the lease (:func:`project_loan_usd_per_mw`) within the leverage ceiling and the covenant;
+    machines that no longer fit are scrapped."""
     ctx, dec, n = scratch.ctx, scratch.decisions, params.n
     want = dec.convert_mw
     if not params.ai_enabled or not (want > 0).any():
         return
     demand = params.ai_demand_mw_per_year * scratch.years
     want = want * min(1.0, demand / want.sum())
-    ltc = params.ai_loan_to_cost
+    capex = own_ai_capex_usd_per_mw(params)  # per MW of site
+    rent = ctx.lease_usd_per_mw_year / params.ai_pue  # per MW of site
+    coupon = world.markets.borrowing_rate(scratch.day, leverage_of(ctx.debt_usd, ctx.assets_usd))
     loan_ok = dec.may_borrow & ctx.credit_open
-    own_share = np.where(loan_ok, 1.0 - ltc, 1.0)
+    per_mw = np.where(loan_ok, project_loan_usd_per_mw(params, rent, capex, coupon), 0.0)
+    room = np.where(loan_ok, credit_room_now_usd(params, state, scratch, True), 0.0)
     spare = np.maximum(ctx.cash_usd - ctx.cash_buffer_usd, 0.0)
-    own_cost_per_mw = own_share * params.ai_capex_usd_per_mw
-    affordable_mw = np.divide(
-        spare, own_cost_per_mw, out=np.full(n, np.inf), where=own_cost_per_mw > 0
-    )
-    mw = np.minimum(want, affordable_mw)
+    mw = np.minimum(want, affordable_mw(spare, room, capex, per_mw))
     mw[mw < MIN_HALL_MW] = 0.0
     if not (mw > 0).any():
         return
@@ -125,20 +136,64 @@ def convert_to_ai(params, state, world, scratch) -> None:
         state.contracts,
         np.arange(n),
         mw,
-        ctx.lease_usd_per_mw_year,
+        rent,
         scratch.day,
         params.ai_lead_time_days,
         params.ai_term_years * YEAR_DAYS,
-        params.ai_capex_usd_per_mw,
+        capex,
+        ctx.lease_usd_per_mw_year,
     )
-    loan = np.where(loan_ok, mw * params.ai_capex_usd_per_mw * ltc, 0.0)
-    borrow(params, state, world, scratch, loan, SECURED)
+    borrow(params, state, world, scratch, np.minimum(mw * per_mw, room), SECURED)
     scratch.action[mw > 0] = ACTION_CODE["convert_ai"]
     limit = state.capacity_mw - hosting.committed_mw(state.contracts, n)
     if _fleets_fit(state.fleet, limit, n):
         return  # retire_to_fit would keep every unit whole and remove nothing
     displaced = fleet.retire_to_fit(state.fleet, limit, n)
     state.books.equity_usd -= displaced  # displaced machines are scrapped (a write-off)
+
+
+def leverage_of(debt_usd: np.ndarray, assets_usd: np.ndarray) -> np.ndarray:
+    """Debt / assets per agent (no assets counts as the maximum leverage)."""
+    return np.divide(
+        debt_usd, assets_usd, out=np.full(debt_usd.shape, MAX_LEVERAGE), where=assets_usd > 0
+    )
+
+
+def project_loan_usd_per_mw(params, rent_usd_per_mw_year, capex_usd_per_mw, coupon):
+    """Secured project notes one MW of site leased at ``rent_usd_per_mw_year`` supports, USD
+    per MW: the lease's NOI over ``market.rates.project_dscr`` pays a level debt service at
+    ``coupon`` over the lease term, capped at ``policy.ai_loan_to_cost`` of the miner's capex
+    (the 2025 deals: 76-93% loan-to-cost, 85% at most for Hut 8's River Bend; cal §3.14)."""
+    noi = rent_usd_per_mw_year * params.ai_noi_margin
+    term = params.ai_term_years
+    coupon = np.asarray(coupon, dtype=np.float64)
+    annuity = np.where(coupon > 0, -np.expm1(-coupon * term) / np.maximum(coupon, 1e-12), term)
+    return np.minimum(
+        noi / params.project_dscr * annuity, params.ai_loan_to_cost * capex_usd_per_mw
+    )
+
+
+def credit_room_now_usd(params, state, scratch, secured: bool) -> np.ndarray:
+    """New debt each agent may take now within its leverage ceiling and, for secured debt,
+    the covenant (sim.finance.credit_room_usd on the books as they stand), USD."""
+    return credit_room_usd(
+        debt_by_owner(state.debt, params.n),
+        secured_by_owner(state.debt, params.n),
+        assets_usd(state, scratch.p_end),
+        params.leverage_ceiling,
+        params.covenant_secured_to_assets,
+        secured=secured,
+    )
+
+
+def affordable_mw(spare_usd, room_usd, capex_usd_per_mw, loan_usd_per_mw) -> np.ndarray:
+    """MW of halls each miner can fund: the loan is ``loan_usd_per_mw`` a MW up to ``room_usd``
+    in all, the rest of the capex (USD per MW) comes from ``spare_usd``, MW."""
+    own = capex_usd_per_mw - loan_usd_per_mw
+    with np.errstate(divide="ignore", invalid="ignore"):
+        within_room = np.where(own > 0, spare_usd / own, np.inf)  # while the loan fits
+        beyond = (spare_usd + room_usd) / capex_usd_per_mw if capex_usd_per_mw > 0 else np.inf
+        return np.where(within_room * loan_usd_per_mw <= room_usd, within_room, beyond)
 
 
 #: Margin by which each fleet's MW must be under its limit for retire_to_fit to be skipped,
@@ -156,6 +211,69 @@ def _fleets_fit(f, limit_mw: np.ndarray, n: int) -> bool:
     return bool(np.all(held + FIT_MARGIN * (held + held.sum()) < limit_mw))
 
 
+def renew_fleets(params, state, world, scratch) -> None:
+    """Replace machines less efficient than each miner's ``replace_above_jth`` with frontier
+    machines: the least efficient units first, only as many MW as the miner can pay for new
+    (spare cash after the purchases it proposed, plus its borrowing room where it may borrow),
+    sold at resale value to the fringe; the MW freed are added to its purchase (``buy_ths``)."""
+    ctx, dec, f, n = scratch.ctx, scratch.decisions, state.fleet, params.n
+    threshold = np.where(listed(state), dec.replace_above_jth, np.inf)
+    old = (f.efficiency_jth > threshold[f.owner]) & (f.hashrate_ths > 0)
+    if not old.any():
+        return
+    usd_per_mw = ctx.new_usd_per_th * 1e6 / ctx.frontier_jth
+    spare = np.maximum(state.books.cash_usd - ctx.cash_buffer_usd, 0.0)
+    room = credit_room_now_usd(params, state, scratch, secured=False)
+    budget = spare + np.where(dec.may_borrow & ctx.credit_open, room, 0.0)
+    budget = np.maximum(budget - dec.buy_ths * ctx.new_usd_per_th, 0.0)
+    fraction = replaced_fraction(f, old, budget / usd_per_mw, n)
+    if not (fraction > 0).any():
+        return
+    freed_mw = fleet.per_owner(f, fleet.unit_power_mw(f) * fraction, n)
+    resale = world.machines.resale_usd_per_th(f.efficiency_jth, scratch.day, ctx.frontier_jth)
+    sell_units(params, state, fraction, f.hashrate_ths * resale)
+    dec.buy_ths += freed_mw * 1e6 / ctx.frontier_jth
+
+
+def replaced_fraction(f, old: np.ndarray, limit_mw: np.ndarray, n: int) -> np.ndarray:
+    """Share of each unit to replace: the ``old`` units of each owner from the least
+    efficient up, until their MW reach the owner's ``limit_mw`` (the last one in part)."""
+    mw = np.where(old, fleet.unit_power_mw(f), 0.0)
+    units = np.flatnonzero(old)
+    order = units[np.lexsort((-f.efficiency_jth[units], f.owner[units]))]  # least efficient first
+    before = np.zeros(f.n)  # MW of the owner's less efficient old units
+    running = np.zeros(n)
+    for k in order:  # a few public miners' old units
+        before[k] = running[f.owner[k]]
+        running[f.owner[k]] += mw[k]
+    room = np.maximum(limit_mw[f.owner] - before, 0.0)
+    return np.where(mw > 0, np.clip(room / np.where(mw > 0, mw, 1.0), 0.0, 1.0), 0.0)
+
+
+def sell_units(params, state, fraction: np.ndarray, unit_usd: np.ndarray) -> None:
+    """Sell ``fraction`` of every fleet unit for ``fraction x unit_usd`` (USD). The first
+    fringe agent buys the machines with new capital (as in a default) and runs them at its
+    power price; with no fringe they leave the network."""
+    f, b, n = state.fleet, state.books, params.n
+    proceeds = unit_usd * fraction
+    sold_book = f.book_usd * fraction
+    b.cash_usd += fleet.per_owner(f, proceeds, n)
+    b.equity_usd += fleet.per_owner(f, proceeds - sold_book, n)
+    sold = fraction > 0
+    bought = {column: getattr(f, column)[sold].copy() for column in f.columns}
+    for column in EXTENSIVE_FLEET_COLUMNS:
+        bought[column] *= fraction[sold]
+        getattr(f, column)[:] *= 1.0 - fraction
+    f.keep(fraction < 1.0)
+    if n > params.n_public:
+        buyer = params.n_public
+        bought["owner"][:] = buyer
+        bought["cost_usd"] = proceeds[sold]
+        bought["book_usd"] = proceeds[sold].copy()
+        b.equity_usd[buyer] += proceeds[sold].sum()  # paid with new capital: cash stays 0
+        f.append(**bought)
+
+
 def buy_asics(params, state, world, scratch) -> None:
     """Public miners buy frontier machines at the machine market's price from spare cash,
     borrowing the rest in converts where their policy allows and credit is open. They take the
@@ -167,7 +285,9 @@ def buy_asics(params, state, world, scratch) -> None:
     b = state.books
     cost = buy * ctx.new_usd_per_th
     spare = np.maximum(b.cash_usd - ctx.cash_buffer_usd, 0.0)
-    loan = np.where(dec.may_borrow & ctx.credit_open, np.maximum(cost - spare, 0.0), 0.0)
+    room = credit_room_now_usd(params, state, scratch, secured=False)
+    loan = np.where(dec.may_borrow & ctx.credit_open, np.minimum(cost - spare, room), 0.0)
+    loan = np.maximum(loan, 0.0)
     funded = np.minimum(cost, spare + loan)
     loan = np.minimum(loan, funded)
     ths = funded / ctx.new_usd_per_th
@@ -198,10 +318,7 @@ def borrow(params, state, world, scratch, amount: np.ndarray, instrument: int) -
         return
     ctx, day = scratch.ctx, scratch.day
     owners = np.flatnonzero(take)  # the rate and terms of the borrowers only (elementwise)
-    debt, assets = ctx.debt_usd[owners], ctx.assets_usd[owners]
-    leverage = np.divide(  # no assets counts as the maximum leverage
-        debt, assets, out=np.full(owners.size, MAX_LEVERAGE), where=assets > 0
-    )
+    leverage = leverage_of(ctx.debt_usd[owners], ctx.assets_usd[owners])
     if instrument == SECURED:
         coupon = world.markets.borrowing_rate(day, leverage)
         maturity = day + params.secured_years * YEAR_DAYS
@@ -227,7 +344,9 @@ __all__ = [
     "convert_to_ai",
     "convert_to_treasury",
     "order_fringe_machines",
+    "renew_fleets",
     "review_lifecycle",
     "sell_btc",
     "sell_decided_btc",
+    "sell_units",
 ]

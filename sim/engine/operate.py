@@ -147,16 +147,22 @@ def run_fleet(params, state, world, scratch) -> None:
 
 
 def host_ai(params, state, world, scratch) -> None:
-    """AI/HPC leases over the epoch: NOI received, capex spent, halls completed (USD)."""
+    """AI/HPC leases over the epoch: NOI received, capex spent, halls completed (USD). Halls
+    re-let at the market rate per IT MW over the PUE (contracts are per MW of site), which
+    they then remember as their signing rate."""
+    c = state.contracts
+    market = float(world.markets.ai_lease_usd_per_mw_year[int(scratch.day_end)])
+    relet = c.end_day <= scratch.day_end
     scratch.flows = hosting.step_hosting(
-        state.contracts,
+        c,
         scratch.day_start,
         scratch.day_end,
         params.ai_noi_margin,
-        float(world.markets.ai_lease_usd_per_mw_year[int(scratch.day_end)]),
+        market / params.ai_pue,
         params.ai_term_years * YEAR_DAYS,
         params.n,
     )
+    c.signed_market_usd_per_mw_year[relet] = market
 
 
 def serve_debt(params, state, world, scratch) -> None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.expectations import expected_btc_drift
 from sim.treasury import TreasuryRules, build_rules
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,14 @@ class Params:
     ai_term_years: float
     ai_noi_margin: float
     ai_demand_mw_per_year: float
+    ai_pue: float  # site MW per IT MW
+    ai_renewal_probability: float
+    ai_renewal_years: float
+    ai_backstop_share: float
+    ai_tenant_default_per_year: float
+    ai_delivery_probability: float
+    ai_delivery_delay_days: float
+    ai_tenant_capex_share: float
     # the policies' shared settings
     policy_modules: tuple[str, ...]  # modules that register the scenario's own policies
     hurdle_payback_days: float
@@ -54,6 +66,12 @@ class Params:
     max_ai_fraction: float
     ai_step_fraction: float
     ai_loan_to_cost: float
+    #: Per agent (the fringe's are the policy's own): the stated strategy's conversion hurdle
+    #: (x own fit-out capex per MW), share of capacity offered to AI, leverage ceiling.
+    conversion_hurdle: np.ndarray
+    lease_discount_rate: float
+    ai_offer_fraction: np.ndarray
+    leverage_ceiling: np.ndarray
     sell_fraction: float
     cash_buffer_months: float
     planning_horizon_days: float
@@ -74,6 +92,7 @@ class Params:
     convertible_premium: float
     convertible_years: float
     covenant_secured_to_assets: float
+    project_dscr: float
     power_base_usd_mwh: float
     #: A run option, not a scenario constant: the policies also return their reasons (the
     #: browser page asks for them; runs and batches do not).
@@ -94,15 +113,41 @@ def entry_fixed_usd_per_mw_year(opex: float, site_usd_per_mw: float, r: float, l
     return opex + site_usd_per_mw * annuity
 
 
+def strategy_arrays(policy, miners: pd.DataFrame | None, n: int) -> dict[str, np.ndarray]:
+    """Per agent: conversion hurdle, share of capacity offered to AI and leverage ceiling.
+
+    A public miner with a ``strategy`` in the miners CSV takes that strategy's parameters
+    (``policy.strategies``), its own ``ai_offer_fraction`` cell where given; every other agent
+    (no strategy, the fringe) takes the policy's ``conversion_hurdle``, ``max_ai_fraction`` and
+    ``max_leverage``.
+    """
+    hurdle = np.full(n, policy.conversion_hurdle)
+    offer = np.full(n, policy.max_ai_fraction)
+    ceiling = np.full(n, policy.max_leverage)
+    if miners is not None and "strategy" in miners:
+        for i, row in enumerate(miners.itertuples(index=False)):
+            if row.strategy:
+                chosen = getattr(policy.strategies, row.strategy)
+                hurdle[i], offer[i] = chosen.conversion_hurdle, chosen.ai_offer_fraction
+                ceiling[i] = chosen.max_leverage
+            if np.isfinite(row.ai_offer_fraction):
+                offer[i] = row.ai_offer_fraction
+    for values in (hurdle, offer, ceiling):
+        values.flags.writeable = False
+    return {"conversion_hurdle": hurdle, "ai_offer_fraction": offer, "leverage_ceiling": ceiling}
+
+
 def build_params(
     config,
     n: int,
     n_public: int,
     explain_decisions: bool = False,
     public_names: list[str] | None = None,
+    miner_rows: pd.DataFrame | None = None,
 ) -> Params:
     """The flat bundle of a validated scenario's ``config`` for ``n`` agents (the first
-    ``n_public`` of them the public miners ``public_names``, which the treasury rules need)."""
+    ``n_public`` of them the public miners ``public_names``, which the treasury rules need,
+    with the rows of the miners CSV ``miner_rows``, which give their strategies)."""
     scenario, miners, ai = config.scenario, config.miners, config.market.ai
     policy, hardware, fringe, rates = (
         config.policy,
@@ -138,6 +183,14 @@ def build_params(
         ai_term_years=ai.term_years,
         ai_noi_margin=ai.noi_margin,
         ai_demand_mw_per_year=ai.demand_mw_per_year,
+        ai_pue=ai.pue,
+        ai_renewal_probability=ai.renewal_probability,
+        ai_renewal_years=ai.renewal_years,
+        ai_backstop_share=ai.backstop_share,
+        ai_tenant_default_per_year=ai.tenant_default_per_year,
+        ai_delivery_probability=ai.delivery_probability,
+        ai_delivery_delay_days=float(ai.delivery_delay_days),
+        ai_tenant_capex_share=ai.tenant_capex_share,
         policy_modules=tuple(config.miners.policy_modules),
         hurdle_payback_days=policy.hurdle_payback_days,
         discount_rate=policy.discount_rate,
@@ -145,6 +198,8 @@ def build_params(
         max_ai_fraction=policy.max_ai_fraction,
         ai_step_fraction=policy.ai_step_fraction,
         ai_loan_to_cost=policy.ai_loan_to_cost,
+        **strategy_arrays(policy, miner_rows, n),
+        lease_discount_rate=policy.lease_discount_rate,
         sell_fraction=policy.sell_fraction,
         cash_buffer_months=policy.cash_buffer_months,
         planning_horizon_days=policy.planning_horizon_days,
@@ -161,10 +216,11 @@ def build_params(
         convertible_premium=rates.convertible_premium,
         convertible_years=rates.convertible_years,
         covenant_secured_to_assets=rates.covenant_secured_to_assets,
+        project_dscr=rates.project_dscr,
         power_base_usd_mwh=config.market.power.base_usd_mwh,
         explain_decisions=explain_decisions,
         treasury=build_rules(policy.treasury, public_names or [], n, scenario.start_date),
     )
 
 
-__all__ = ["Params", "build_params", "unix_seconds"]
+__all__ = ["Params", "build_params", "strategy_arrays", "unix_seconds"]

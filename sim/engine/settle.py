@@ -9,6 +9,7 @@ import numpy as np
 
 from sim import fleet, hosting, valuation
 from sim.finance import debt_by_owner, treasury_usd
+from sim.policies import own_ai_capex_usd_per_mw
 from sim.tables import sum_by_owner
 from sim.units import YEAR_DAYS
 
@@ -46,11 +47,16 @@ def renew_power_contracts(params, state, world, scratch) -> None:
 
 def value_equity(params, state, world, scratch) -> None:
     """Market capitalisation and share price of every listed miner (sim.valuation), from the
-    epoch's mining cash flow at the closing BTC price; the fringe is not listed."""
+    epoch's mining cash flow at the closing BTC price; the fringe is not listed. The market
+    values the BTC a miner's hashrate earns on average (its share of the epoch's running
+    hashrate x all BTC mined), not its luck in the epoch's draw of blocks."""
     b, n, price = state.books, params.n, scratch.p_end
     scratch.debt_usd = debt = debt_by_owner(state.debt, n)
+    running = scratch.hashrate_ths
+    share = running / running.sum() if running.sum() > 0 else np.zeros(n)
+    expected_btc = share * scratch.btc_mined.sum()
     mining_cf_year = (
-        scratch.btc_mined * price - scratch.power_cost_usd - scratch.opex_usd
+        expected_btc * price - scratch.power_cost_usd - scratch.opex_usd
     ) / scratch.years
     mcap = equity_value(params, state, world, mining_cf_year, debt, price, scratch.day)
     mcap = mcap.market_cap_usd
@@ -61,15 +67,33 @@ def value_equity(params, state, world, scratch) -> None:
 
 
 def lease_value_usd_per_mw(params, world, day: int) -> float:
-    """Market value of a MW leased to AI today (0 with the AI market off), USD per MW."""
+    """Market value of a MW of site leased to AI today (0 with the AI market off): the rent
+    per IT MW over the PUE, less the miner's own fit-out capex per MW of site, USD per MW."""
     if not params.ai_enabled:
         return 0.0
     return valuation.lease_value_usd_per_mw(
-        float(world.markets.ai_lease_usd_per_mw_year[day]),
+        float(world.markets.ai_lease_usd_per_mw_year[day]) / params.ai_pue,
         params.ai_noi_margin,
         params.ai_multiple,
-        params.ai_capex_usd_per_mw,
+        own_ai_capex_usd_per_mw(params),
     )
+
+
+def marked_noi_usd_per_year(params, contracts, world, day: int) -> np.ndarray:
+    """Each agent's contracted AI NOI with the halls after their terms at today's market lease
+    rate (:func:`sim.valuation.marked_lease_noi_usd_per_year`), USD/year."""
+    c = contracts
+    market = float(world.markets.ai_lease_usd_per_mw_year[day])
+    ratio = np.divide(
+        market,
+        c.signed_market_usd_per_mw_year,
+        out=np.ones(c.n),
+        where=c.signed_market_usd_per_mw_year > 0,
+    )
+    noi = c.mw * c.usd_per_mw_year * params.ai_noi_margin
+    years_left = (c.end_day - day) / YEAR_DAYS
+    marked = valuation.marked_lease_noi_usd_per_year(noi, years_left, ratio, params.ai_multiple)
+    return sum_by_owner(c.owner, marked, params.n)
 
 
 def equity_value(
@@ -81,9 +105,9 @@ def equity_value(
     capacity = np.where(state.is_public, state.capacity_mw, 0.0)  # the fringe's is unbounded
     return valuation.equity_value(
         mining_cf_usd_per_year,
-        hosting.contracted_noi_per_year(c, params.ai_noi_margin, n),
+        marked_noi_usd_per_year(params, c, world, day),
         sum_by_owner(c.owner, c.capex_remaining_usd, n),
-        params.max_ai_fraction * capacity - ai_mw,
+        params.ai_offer_fraction * capacity - ai_mw,  # what each offers to AI
         capacity - ai_mw,
         lease_value_usd_per_mw(params, world, day),
         b.btc_held * price,

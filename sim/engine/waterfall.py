@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from sim import fleet, hosting, treasury
-from sim.engine.execute import borrow, sell_btc
+from sim.engine.execute import borrow, credit_room_now_usd, sell_btc, sell_units
 from sim.engine.record import ACTION_CODE
 from sim.engine.settle import lease_value_usd_per_mw
 from sim.engine.state import assets_usd, listed
@@ -36,8 +36,6 @@ CASH_TOL_USD = 1e-6
 #: Rounds of raising cash and repaying secured notes to cure a covenant breach: an asset sold
 #: below book lowers the assets too, so the cure is recomputed after each round.
 COVENANT_ROUNDS = 4
-#: Fleet columns that scale with the share of a unit sold (the others describe the machines).
-EXTENSIVE_FLEET_COLUMNS = ("hashrate_ths", "cost_usd", "book_usd")
 
 
 @dataclass
@@ -128,8 +126,10 @@ def raise_cash(
     1. sell BTC at the closing price;
        then the ETH/SOL treasury, pro rata, at the closing prices less its trading cost;
     2. draw senior secured credit, only if the credit window is open that day, up to the
-       leverage ceiling ``policy.max_leverage`` (debt / assets after the loan);
+       miner's leverage ceiling (debt / assets after the loan; its strategy's, else
+       ``policy.max_leverage``) and the covenant (secured / assets after the loan);
     3. issue shares at market (:class:`sim.finance.EquityMarket`: discount, dilution cap);
+       the share price falls to the diluted value at once (:func:`diluted_price_usd`);
     4. sell machines at resale value x (1 - ``miners.fire_sale_discount``): the same share
        of every unit, bought by the fringe;
     5. sell AI halls with their leases at ``miners.asset_sale_fraction`` x their market
@@ -233,11 +233,10 @@ def offer_treasury(params, state, world, scratch) -> Offer:
 
 
 def offer_credit(params, state, world, scratch) -> Offer:
-    """Senior secured credit up to the leverage ceiling, while the credit window is open."""
-    lev = params.max_leverage
-    debt = debt_by_owner(state.debt, params.n)
-    room = np.maximum(lev * assets_usd(state, scratch.p_end) - debt, 0.0)
-    room = room / max(1.0 - lev, 1e-9)  # debt and assets both grow by the loan
+    """Senior secured credit while the credit window is open, up to the miner's leverage
+    ceiling and never beyond the covenant (sim.finance.credit_room_usd): with a ceiling above
+    the covenant the covenant binds, so no loan opens a breach the next test must cure."""
+    room = credit_room_now_usd(params, state, scratch, secured=True)
     is_open = bool(world.markets.credit_open[scratch.day])
     available = np.where(listed(state) & is_open, room, 0.0)
 
@@ -253,11 +252,26 @@ def offer_equity(params, state, world, scratch) -> Offer:
     available = np.where(listed(state), market.capacity_usd(state.share_price_usd), 0.0)
 
     def take(usd: np.ndarray) -> None:
-        b.shares += market.issue(usd, state.share_price_usd)
+        new_shares = market.issue(usd, state.share_price_usd)
+        state.share_price_usd[:] = diluted_price_usd(
+            state.share_price_usd, b.shares, new_shares, usd
+        )
+        b.shares += new_shares
         b.cash_usd += usd
         b.equity_usd += usd
 
     return Offer(available, 0.0, take, "issue_equity")
+
+
+def diluted_price_usd(price_usd, shares, new_shares, raised_usd) -> np.ndarray:
+    """Share price after selling ``new_shares`` for ``raised_usd`` (USD), USD per share: the
+    market value before plus the cash raised, over the shares after. Shares sold at a discount
+    dilute the holders: the price falls by the discount x the new shares' share of the total."""
+    after = shares + new_shares
+    value = price_usd * shares + raised_usd
+    return np.divide(
+        value, after, out=np.asarray(price_usd, dtype=np.float64).copy(), where=after > 0
+    )
 
 
 def offer_machines(params, state, world, scratch) -> Offer:
@@ -277,30 +291,6 @@ def offer_machines(params, state, world, scratch) -> Offer:
         sell_units(params, state, np.clip(share, 0.0, 1.0)[state.fleet.owner], unit_usd)
 
     return Offer(available, book_per_usd, take, "sell_assets")
-
-
-def sell_units(params, state, fraction: np.ndarray, unit_usd: np.ndarray) -> None:
-    """Sell ``fraction`` of every fleet unit for ``fraction x unit_usd`` (USD). The first
-    fringe agent buys the machines with new capital (as in a default) and runs them at its
-    power price; with no fringe they leave the network."""
-    f, b, n = state.fleet, state.books, params.n
-    proceeds = unit_usd * fraction
-    sold_book = f.book_usd * fraction
-    b.cash_usd += fleet.per_owner(f, proceeds, n)
-    b.equity_usd += fleet.per_owner(f, proceeds - sold_book, n)
-    sold = fraction > 0
-    bought = {column: getattr(f, column)[sold].copy() for column in f.columns}
-    for column in EXTENSIVE_FLEET_COLUMNS:
-        bought[column] *= fraction[sold]
-        getattr(f, column)[:] *= 1.0 - fraction
-    f.keep(fraction < 1.0)
-    if n > params.n_public:
-        buyer = params.n_public
-        bought["owner"][:] = buyer
-        bought["cost_usd"] = proceeds[sold]
-        bought["book_usd"] = proceeds[sold].copy()
-        b.equity_usd[buyer] += proceeds[sold].sum()  # paid with new capital: cash stays 0
-        f.append(**bought)
 
 
 def offer_halls(params, state, world, scratch) -> Offer:

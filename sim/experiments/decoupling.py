@@ -291,12 +291,13 @@ def body(results: dict[str, list[dict]], tab: pd.DataFrame, grid: pd.DatetimeInd
     )
     lines.append(
         "In the model (sim/valuation.py), market cap = mining cash flow x multiple + contracted "
-        "AI NOI x multiple - capex still to spend + the AI option (market weight x convertible "
-        "MW x the positive part of a lease's value less the mining value per MW; 0 without an "
-        "AI market) + BTC held - net debt. The option moves with the AI lease rate and against "
-        "BTC, so a world with an AI market decouples as soon as it prices AI potential, not "
-        "only once leases earn. Once capacity is converted, contracted NOI is steady: it lowers "
-        "the beta to BTC more than the correlation (what moves is still mostly BTC)."
+        "AI NOI x multiple (the halls after each lease's term at today's AI lease rate) - capex "
+        "still to spend + the AI option (market weight x the MW a miner still offers to AI x "
+        "the positive part of a lease's value less the mining value per MW; 0 without an AI "
+        "market) + BTC held - net debt. The option and the halls after their terms move with "
+        "the AI lease rate, not with BTC, so a world with an AI market decouples as soon as it "
+        "prices AI potential, and more as leases are signed; contracted rent within the terms is "
+        "steady: it lowers the beta to BTC more than the correlation."
     )
     return lines
 

@@ -175,7 +175,52 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         SOURCED,
         "cal §3.9: Cipher 80-85%, Abernathy JV 84%, Cipher add-on 85-90% NOI margin",
     ),
+    "market.ai.pue": (
+        SOURCED,
+        "cal §3.14: site / IT MW 1.21-1.5 across the 2025 deals; median 1.35 (Hut 8 River Bend)",
+    ),
+    "market.ai.renewal_probability": (
+        ASSUMPTION,
+        "even odds per option: the 2025 leases carry 2-3 five-year options, none exercised yet "
+        "(cal §3.14)",
+    ),
+    "market.ai.renewal_years": (
+        SOURCED,
+        "cal §3.14: five-year renewal options (TeraWulf, Cipher, Hut 8, Riot-AMD)",
+    ),
+    "market.ai.backstop_share": (
+        SOURCED,
+        "cal §3.14: ~1,230 of ~1,790 IT MW signed in 2024-25 backstopped by Google or leased "
+        "to AWS / AMD [derived 0.69]",
+    ),
+    "market.ai.tenant_default_per_year": (
+        ASSUMPTION,
+        "4% a year for a tenant without a backstop (a neocloud such as Fluidstack or "
+        "CoreWeave): a single-B issuer's default rate; not sourced",
+    ),
+    "market.ai.delivery_probability": (
+        ASSUMPTION,
+        "even odds of delivery on time: VanEck counts ~25% of leased capacity delivered to "
+        "date and Fitch rates Cipher's notes BB- for completion risk (cal §3.14); no on-time "
+        "rate is published",
+    ),
+    "market.ai.delivery_delay_days": (
+        ASSUMPTION,
+        "a late hall starts ~9 months late: Core Scientific's Denton build 'pushed back by "
+        "several months' (cal §3.14)",
+    ),
+    "market.ai.tenant_capex_share": (
+        SOURCED,
+        "cal §3.14: Cipher, TeraWulf and Hut 8 fund their halls (CoreWeave's ~80% at Core "
+        "Scientific is the exception)",
+    ),
     # ---------------------------------------------------------------- rates and credit
+    "market.rates.project_dscr": (
+        ASSUMPTION,
+        "AI project notes sized at a debt-service cover of 1.3 on the lease's NOI: a usual "
+        "project-finance floor; with the baseline lease it gives ~84% loan-to-cost, inside the "
+        "76-93% of the 2025 deals (cal §3.14)",
+    ),
     "market.rates.base_rate": (
         ASSUMPTION,
         "4% a year, a round risk-free rate (scenarios/README.md lists it as an assumption)",
@@ -500,7 +545,57 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
     "policy.ai_loan_to_cost": (
         SOURCED,
-        "cal §3.9: banks to lend up to 85% loan-to-cost on Hut 8's River Bend (80% taken)",
+        "cal §3.14: up to 85% loan-to-cost on Hut 8's River Bend, the highest of the 2025 "
+        "deals (Galaxy 80%, Cipher 76-93% derived); the lease's NOI may support less",
+    ),
+    "policy.conversion_hurdle": (
+        ASSUMPTION,
+        "a miner without a stated strategy converts when a lease's NPV beats mining's at all",
+    ),
+    "policy.lease_discount_rate": (
+        SOURCED,
+        "cal §3.14: the secured notes funding the 2025 halls pay 7.125% (Cipher) to 7.75% "
+        "(TeraWulf); the tenant's default risk is added separately",
+    ),
+    "policy.strategies.mining_first.conversion_hurdle": (
+        ASSUMPTION,
+        "a lease must beat mining by half the own fit-out capex: MARA and CleanSpark say they "
+        "stay miners (cal §3.14)",
+    ),
+    "policy.strategies.mining_first.ai_offer_fraction": (
+        ASSUMPTION,
+        "10% of sites: no third-party lease in 2025 for MARA or CleanSpark (cal §3.14)",
+    ),
+    "policy.strategies.mining_first.max_leverage": (
+        ASSUMPTION,
+        "debt at most 35% of assets: mining cash flows swing with BTC; not sourced",
+    ),
+    "policy.strategies.balanced.conversion_hurdle": (
+        ASSUMPTION,
+        "a lease must beat mining by a fifth of the own fit-out capex; not sourced",
+    ),
+    "policy.strategies.balanced.ai_offer_fraction": (
+        ASSUMPTION,
+        "40% of sites, between Bitdeer's ~22% and Riot's ~39% [derived] (cal §3.14)",
+    ),
+    "policy.strategies.balanced.max_leverage": (
+        ASSUMPTION,
+        "debt at most half of assets (the policy's default ceiling); not sourced",
+    ),
+    "policy.strategies.ai_first.conversion_hurdle": (
+        ASSUMPTION,
+        "a lease converts as soon as it beats mining: IREN, Core Scientific, Cipher, TeraWulf "
+        "and Bitfarms say they are moving to AI/HPC (cal §3.14)",
+    ),
+    "policy.strategies.ai_first.ai_offer_fraction": (
+        ASSUMPTION,
+        "80% of sites (the policy's max_ai_fraction); Core Scientific's 65% is in the CSV "
+        "(cal §3.14)",
+    ),
+    "policy.strategies.ai_first.max_leverage": (
+        ASSUMPTION,
+        "debt up to 75% of assets: lease-backed project notes at 76-93% loan-to-cost "
+        "(cal §3.14), below the 0.85 covenant",
     ),
     # ---------------------------------------------------------------- treasury (sim/treasury.py)
     "policy.treasury.mined_share": (OPTION, "no treasury: miners hold BTC and cash only"),

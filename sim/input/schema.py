@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -249,6 +250,55 @@ class AiMarket(Strict):
     lead_time_days: int = Field(default=365, ge=0, le=3650)
     term_years: PositiveFloat = Field(default=10.0, le=50)
     noi_margin: Fraction = 0.85
+    pue: float = Field(
+        default=1.35,
+        ge=1.0,
+        le=3.0,
+        allow_inf_nan=False,
+        description="site MW per MW of IT load: leases and fit-out capex are per IT MW, a site "
+        "converts gross MW (cal §3.14: 1.21-1.5 across the 2025 deals, Hut 8 1.35)",
+    )
+    renewal_probability: Fraction = Field(
+        default=0.5,
+        description="chance the tenant takes each renewal option when a lease ends "
+        "(assumption: the 2025 leases carry 2-3 five-year options, none exercised yet)",
+    )
+    renewal_years: float = Field(
+        default=5.0,
+        ge=0.25,
+        le=50,
+        allow_inf_nan=False,
+        description="length of a renewal option, years (cal §3.14)",
+    )
+    backstop_share: Fraction = Field(
+        default=0.7,
+        description="share of new leases with an investment-grade tenant or guarantor (Google "
+        "backstops, AWS, AMD); the rest carry tenant_default_per_year (cal §3.14: ~0.69 of "
+        "the IT MW signed in 2024-25)",
+    )
+    tenant_default_per_year: Fraction = Field(
+        default=0.04,
+        description="annual default rate of a tenant without a backstop (a neocloud), applied "
+        "to its rent as a hazard (assumption: a single-B issuer's default rate)",
+    )
+    delivery_probability: Fraction = Field(
+        default=0.5,
+        description="chance a hall is delivered by its lead time; otherwise rent starts "
+        "delivery_delay_days later (assumption: VanEck counts ~25% of leased capacity "
+        "delivered, cal §3.14; on-time rates are not published)",
+    )
+    delivery_delay_days: int = Field(
+        default=270,
+        ge=0,
+        le=3650,
+        description="delay of a hall delivered late, days (assumption: 'several months' of "
+        "slippage at Core Scientific's Denton build, cal §3.14)",
+    )
+    tenant_capex_share: Fraction = Field(
+        default=0.0,
+        description="share of the fit-out capex the tenant pays (cal §3.14: Cipher, TeraWulf "
+        "and Hut 8 fund their halls; CoreWeave paid ~80% of Core Scientific's)",
+    )
 
 
 class RatesMarket(Strict):
@@ -288,6 +338,15 @@ class RatesMarket(Strict):
     )
     closed_periods: list[DateRange] = Field(
         default_factory=list, description="forced closures of the credit window"
+    )
+    project_dscr: float = Field(
+        default=1.3,
+        ge=1.0,
+        le=10.0,
+        allow_inf_nan=False,
+        description="AI project notes are sized so the lease's contracted NOI covers their "
+        "level debt service this many times (the loan is also capped at "
+        "policy.ai_loan_to_cost of the capex; assumption: a usual project-finance floor)",
     )
     covenant_secured_to_assets: Fraction = Field(
         default=0.85,
@@ -847,6 +906,60 @@ class TreasuryPolicy(TreasuryRule):
         return base.model_copy(update=override.model_dump(exclude_unset=True))
 
 
+class Strategy(Strict):
+    """Policy parameters of a stated 2025 strategy (the ``strategy`` column of the miners CSV);
+    each strategy below gives its own defaults (docs/economics.md, Public miners)."""
+
+    conversion_hurdle: NonNegFloat = Field(
+        le=10,
+        description="a lease's NPV must beat mining's by this x the miner's own fit-out capex "
+        "per MW before it converts",
+    )
+    ai_offer_fraction: Fraction = Field(
+        description="share of its site capacity a miner offers to AI tenants (a miners CSV "
+        "ai_offer_fraction cell replaces it)"
+    )
+    max_leverage: Fraction = Field(description="debt / assets ceiling for new borrowing")
+
+
+def _strategy(name: str, hurdle: float, offer: float, leverage: float) -> type[Strategy]:
+    """A :class:`Strategy` whose fields default to these values."""
+    fields = Strategy.model_fields
+    return create_model(
+        name,
+        __base__=Strategy,
+        __doc__=f"{Strategy.__doc__.splitlines()[0]} ({name}).",
+        conversion_hurdle=(
+            NonNegFloat,
+            Field(default=hurdle, le=10, description=fields["conversion_hurdle"].description),
+        ),
+        ai_offer_fraction=(
+            Fraction,
+            Field(default=offer, description=fields["ai_offer_fraction"].description),
+        ),
+        max_leverage=(
+            Fraction,
+            Field(default=leverage, description=fields["max_leverage"].description),
+        ),
+    )
+
+
+MiningFirst = _strategy("MiningFirst", hurdle=0.5, offer=0.1, leverage=0.35)
+Balanced = _strategy("Balanced", hurdle=0.2, offer=0.4, leverage=0.5)
+AiFirst = _strategy("AiFirst", hurdle=0.0, offer=0.8, leverage=0.75)
+
+
+class Strategies(Strict):
+    """The three stated strategies of public miners in 2025."""
+
+    mining_first: MiningFirst = MiningFirst()
+    balanced: Balanced = Balanced()
+    ai_first: AiFirst = AiFirst()
+
+
+STRATEGY_NAMES = tuple(Strategies.model_fields)
+
+
 class PolicyParams(Strict):
     hurdle_payback_days: PositiveFloat = Field(default=900.0, le=10_000)
     max_leverage: Fraction = Field(
@@ -869,8 +982,24 @@ class PolicyParams(Strict):
         default=0.1, description="share of site capacity converted to AI per epoch at most"
     )
     ai_loan_to_cost: Fraction = Field(
-        default=0.8, description="share of AI capex financed with secured project notes"
+        default=0.85,
+        description="most of the AI capex secured project notes may finance (the lease's NOI "
+        "over market.rates.project_dscr may allow less)",
     )
+    conversion_hurdle: NonNegFloat = Field(
+        default=0.0,
+        le=10,
+        description="a lease's NPV must beat mining's by this x the miner's own fit-out capex "
+        "per MW before it converts (miners without a strategy)",
+    )
+    lease_discount_rate: NonNegFloat = Field(
+        default=0.075,
+        le=5,
+        description="annual rate a lease's rent is discounted at, before the tenant's default "
+        "hazard is added (mining's cash flows use discount_rate): the cost of the secured "
+        "project notes that fund the halls",
+    )
+    strategies: Strategies = Strategies()
     treasury: TreasuryPolicy = TreasuryPolicy()
 
 

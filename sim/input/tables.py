@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas
 
 from sim.errors import ScenarioError
-from sim.input.schema import ISO_DATE
+from sim.input.schema import ISO_DATE, STRATEGY_NAMES
 
 INSTRUMENTS = ("senior_secured", "convertible")
 CAPACITY_TOLERANCE_MW = 1e-6
@@ -79,6 +79,11 @@ MINER_COLUMNS = (
     _text("source", blank_ok=True),
     Column("estimate", "flag"),
     _text("notes", optional=True, blank_ok=True),
+    # the stated 2025 strategy (mining_first, balanced, ai_first; blank: the policy's own
+    # parameters), the share of capacity offered to AI (blank: the strategy's) and the source
+    _text("strategy", optional=True, blank_ok=True),
+    _number("ai_offer_fraction", optional=True, blank_ok=True, maximum=1.0),
+    _text("strategy_source", optional=True, blank_ok=True),
 )
 DEBT_COLUMNS = (
     _text("miner"),
@@ -154,7 +159,8 @@ def parse_table(data: bytes, columns: tuple[Column, ...], shown: str) -> Table:
     data_columns = {}
     for col in columns:
         if col.name not in header:
-            data_columns[col.name] = pandas.Series([""] * len(rows), dtype="str")
+            blank = math.nan if col.kind == "number" else ""
+            data_columns[col.name] = pandas.Series([blank] * len(rows), dtype=_DTYPES[col.kind])
             continue
         index = header.index(col.name)
         values = [
@@ -257,6 +263,13 @@ def check_miners(miners: Table) -> None:
                 key=f"line {line}, column name",
             )
         seen[name] = line
+    for strategy, line in zip(miners.frame["strategy"], miners.lines, strict=True):
+        if strategy and strategy not in STRATEGY_NAMES:
+            raise ScenarioError(
+                f"unknown strategy (expected blank or one of {', '.join(STRATEGY_NAMES)})",
+                file=miners.shown,
+                key=f"line {line}, column strategy",
+            )
 
 
 def check_miner_refs(table: Table, known: set[str], miners_file: str | None) -> None:
