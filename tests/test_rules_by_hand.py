@@ -175,7 +175,7 @@ def test_an_expired_lease_is_renewed_for_a_term_at_the_market_rate():
     1.8M USD/MW-year from day 0 to day 100 is re-leased at the market's 1.2M from day 100 to
     day 200; an epoch inside the new term earns the new rate (NOI margin 85%)."""
     c = hosting.new_contract_table()
-    hosting.sign_contracts(c, np.array([0]), np.array([10.0]), 1.8e6, 0.0, 0.0, 100.0, 0.0)
+    hosting.sign_contracts(c, np.array([0]), np.array([10.0]), 1.8e6, 0.0, 0.0, 100.0, 0.0, 1.8e6)
     first = hosting.step_hosting(c, 0.0, 90.0, 0.85, 1.2e6, 100.0, 1)
     assert first.noi_usd[0] == pytest.approx(10 * 1.8e6 * 0.85 * 90 / 365.25)
     assert c.usd_per_mw_year[0] == 1.8e6  # not expired yet

@@ -68,8 +68,10 @@ def run_demo(overrides: dict, seed: int = 1):
 def test_a_miner_converts_its_share_of_mined_btc_and_the_invariants_hold():
     _, result = run_demo(treasury_overrides(mined_share=0.5, eth_weight=0.7, cost_bps=50.0))
     public = result.miners[result.miners["kind"] == "public"]
-    last = public[public["epoch"] == public["epoch"].max()]
-    assert (last["eth_held"] > 0).all() and (last["sol_held"] > 0).all()
+    # every miner converts (one may later sell its treasury to pay for machines: the waterfall
+    # sells ETH and SOL before it borrows or issues equity)
+    held = public.groupby("name")[["eth_held", "sol_held"]].max()
+    assert (held > 0).all().all()
     prices = result.epochs.set_index("epoch")
     # the first epoch's purchase is 0.5 x BTC mined x the BTC close, less 50 bps, 70% in ETH
     first = public[public["epoch"] == 0].iloc[0]
