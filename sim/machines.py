@@ -44,6 +44,9 @@ CLEARING_STEPS = 40
 #: The factories take no orders beyond this many years of production (a bound, an assumption:
 #: 2021's queue, the longest on record, was 6-9 months).
 MAX_BACKLOG_YEARS = 5.0
+#: Production capacity never exceeds this, MW of machines a year (the schema's bound on
+#: ``capacity_mw_per_year``): a path or an investment response cannot run away to infinity.
+MAX_CAPACITY_MW_PER_YEAR = 1e7
 
 
 class AsicMarket:
@@ -87,7 +90,8 @@ class AsicMarket:
             return total if day_to >= day_from else -total
 
         path = log_growth(self._capacity_day, day) + self.investment_log
-        return cfg.capacity_mw_per_year * float(np.exp(path))
+        ceiling = float(np.log(MAX_CAPACITY_MW_PER_YEAR / cfg.capacity_mw_per_year))
+        return cfg.capacity_mw_per_year * float(np.exp(min(path, ceiling)))
 
     def backlog_years(self, day: float, extra_mw: float = 0.0) -> float:
         """Years of production the backlog (plus ``extra_mw`` of new orders) takes at ``day``'s
@@ -159,7 +163,9 @@ class AsicMarket:
         self.produced_mw += made
         response = cfg.capacity_response_per_backlog_year * self.backlog_years(day_to)
         self.investment_log += (response - cfg.capacity_decay_per_year) * years
+        # no further than the ceiling: a capacity at the ceiling answers a shrinking queue at once
+        self.investment_log = min(self.investment_log, float(np.log(MAX_CAPACITY_MW_PER_YEAR)))
         return made
 
 
-__all__ = ["CLEARING_STEPS", "MAX_BACKLOG_YEARS", "AsicMarket"]
+__all__ = ["CLEARING_STEPS", "MAX_BACKLOG_YEARS", "MAX_CAPACITY_MW_PER_YEAR", "AsicMarket"]

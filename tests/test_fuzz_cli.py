@@ -44,6 +44,7 @@ from strategies import (
 )
 
 from sim.cli import build_parser, main
+from sim.cli.run import REASONS_FILE
 from sim.results import RunResult
 
 FAST = settings(
@@ -158,11 +159,12 @@ def assert_run_outputs(out_dir: Path) -> None:
 
 def assert_outputs_under(root: Path) -> None:
     """Every run folder under ``root`` passes :func:`assert_run_outputs`; every other Parquet
-    file (a batch's per-run tables) has only finite numbers."""
+    file (a batch's per-run tables) has only finite numbers, except a run's reasons table, whose
+    figures say "none" as inf or NaN (no debt: no maturity; no machines: no fleet J/TH)."""
     for table in root.rglob("*.parquet"):
         if table.name == "epochs.parquet":
             assert_run_outputs(table.parent)
-        elif table.name != "miners.parquet":
+        elif table.name not in ("miners.parquet", REASONS_FILE):
             check_finite(RunResult(epochs=pd.read_parquet(table), miners=pd.DataFrame()))
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.input.schema import Machines
-from sim.machines import MAX_BACKLOG_YEARS, AsicMarket
+from sim.machines import MAX_BACKLOG_YEARS, MAX_CAPACITY_MW_PER_YEAR, AsicMarket
 from sim.units import YEAR_DAYS
 
 START = dt.date(2020, 1, 1)
@@ -92,6 +92,15 @@ def test_endogenous_capacity_grows_with_the_backlog_and_decays_without_it():
     )
     idle.produce(0.0, YEAR_DAYS / 10)
     assert idle.capacity_mw_per_year(500.0) == pytest.approx(2000.0 * np.exp(-0.01))
+
+
+def test_capacity_never_runs_past_its_ceiling():
+    m = _market(capacity_growth_per_year=0.0, capacity_response_per_backlog_year=100.0)
+    m.book(4 * 2000.0)
+    for k in range(50):  # a queue answered at 100 a backlog-year would overflow exp()
+        m.produce(k * 7.0, (k + 1) * 7.0)
+        m.book(m.capacity_mw_per_year(k * 7.0))
+    assert m.capacity_mw_per_year(400.0) == pytest.approx(MAX_CAPACITY_MW_PER_YEAR)
 
 
 def test_production_works_the_backlog_off_at_capacity():
