@@ -59,7 +59,8 @@ def marked_lease_noi_usd_per_year(
     """
     if ai_multiple <= 0:
         return np.zeros_like(noi_usd_per_year)
-    tail = np.exp(-np.maximum(years_left, 0.0) / ai_multiple)
+    with np.errstate(over="ignore"):  # a near-zero multiple: no tail (e^-inf = 0)
+        tail = np.exp(-np.maximum(years_left, 0.0) / ai_multiple)
     return noi_usd_per_year * (1.0 - tail + market_ratio * tail)
 
 

@@ -353,7 +353,9 @@ def accepted_value(column: str, text: str, frame_value: object) -> None:
     """An accepted cell holds the documented value: the number, date, flag or stripped text."""
     spec = next(c for c in MINER_COLUMNS if c.name == column)
     text = text.strip()
-    if spec.kind == "number":
+    if spec.kind == "number" and spec.blank_ok and text == "":
+        assert math.isnan(frame_value)  # a blank cell of an optional number: NaN
+    elif spec.kind == "number":
         number = float(text)
         assert math.isfinite(number) and frame_value == number
         assert number > spec.minimum if spec.strict else number >= spec.minimum

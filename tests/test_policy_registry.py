@@ -181,10 +181,11 @@ def test_two_worker_map_runs_imports_the_policy_module_in_the_workers(example, t
 @pytest.mark.slow
 def test_minersim_mc_with_two_workers_runs_the_example(example, tmp_path):
     sets = [f"--set=miners.policy_modules=['{EXAMPLE}']", f"--set=miners.policy={EXAMPLE}"]
+    sets += [f"--set={key}={value}" for key, value in TROUGH.items()]
     code = (
         "import sys\nfrom sim.cli import main\n"
         f"sys.exit(main(['mc', 'demo', '--runs', '2', '--workers', '2', '--out', 'mc', "
-        f"'--miners', '--set=market.btc.drift=-2.0', *{sets!r}]))"
+        f"'--miners', *{sets!r}]))"
     )
     in_fresh_process(code, tmp_path)
     batch = sim.open_batch(tmp_path / "mc")

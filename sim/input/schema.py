@@ -963,14 +963,16 @@ STRATEGY_NAMES = tuple(Strategies.model_fields)
 class PolicyParams(Strict):
     hurdle_payback_days: PositiveFloat = Field(default=900.0, le=10_000)
     max_leverage: Fraction = Field(
-        default=0.5, description="debt / assets ceiling for new borrowing"
+        default=0.5,
+        description="debt / assets ceiling for new borrowing (miners without a stated strategy)",
     )
     discount_rate: NonNegFloat = Field(
         default=0.10, le=5, description="annual, for NPV comparisons"
     )
     cash_buffer_months: NonNegFloat = Field(default=3.0, le=120)
     max_ai_fraction: Fraction = Field(
-        default=0.8, description="share of site capacity a miner may convert to AI"
+        default=0.8,
+        description="share of site capacity a miner without a stated strategy offers to AI",
     )
     sell_fraction: Fraction = Field(
         default=1.0, description="share of mined BTC sold each epoch (non-hodl)"
