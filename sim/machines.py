@@ -146,6 +146,18 @@ class AsicMarket:
                 high = mid
         return low, self.usd_per_w(day, low)
 
+    def from_stock(
+        self, wanted_ths: np.ndarray, frontier_jth: float, day: float, years: float
+    ) -> np.ndarray:
+        """What buyers served at once (public miners) get, TH/s each: all of them together at
+        most the factories' output over an epoch of ``years`` at ``day``'s capacity
+        (``capacity x years`` MW of ``frontier_jth`` machines), pro rata to ``wanted_ths``."""
+        wanted_mw = float(np.sum(wanted_ths)) * frontier_jth / 1e6
+        stock_mw = self.capacity_mw_per_year(day) * years
+        if wanted_mw <= stock_mw:
+            return wanted_ths
+        return wanted_ths * (stock_mw / wanted_mw)
+
     def book(self, mw: float) -> None:
         """Add ``mw`` of new orders to the backlog."""
         self.backlog_mw += mw

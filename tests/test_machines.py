@@ -103,6 +103,15 @@ def test_capacity_never_runs_past_its_ceiling():
     assert m.capacity_mw_per_year(400.0) == pytest.approx(MAX_CAPACITY_MW_PER_YEAR)
 
 
+def test_buyers_served_from_stock_share_the_epochs_output_pro_rata():
+    # 2,000 MW a year over a 0.05-year epoch: 100 MW of 20 J/TH machines = 5e6 TH/s in all
+    m = _market(capacity_growth_per_year=0.0)
+    wanted = np.array([6e6, 4e6, 0.0])  # 200 MW wanted: each gets half
+    np.testing.assert_allclose(m.from_stock(wanted, 20.0, 0.0, 0.05), [3e6, 2e6, 0.0])
+    small = np.array([1e6, 0.0, 0.0])  # 20 MW: within the output, served whole
+    np.testing.assert_array_equal(m.from_stock(small, 20.0, 0.0, 0.05), small)
+
+
 def test_production_works_the_backlog_off_at_capacity():
     m = _market(capacity_growth_per_year=0.0)
     m.book(300.0)

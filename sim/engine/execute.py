@@ -276,10 +276,11 @@ def sell_units(params, state, fraction: np.ndarray, unit_usd: np.ndarray) -> Non
 
 def buy_asics(params, state, world, scratch) -> None:
     """Public miners buy frontier machines at the machine market's price from spare cash,
-    borrowing the rest in converts where their policy allows and credit is open. They take the
-    factories' output (their MW join the backlog) but are delivered at once (from stock)."""
+    borrowing the rest in converts where their policy allows and credit is open. They are
+    delivered at once, from stock: all of them together at most the factories' output of the
+    epoch (pro rata, :meth:`sim.machines.AsicMarket.from_stock`), and their MW join the backlog."""
     ctx, dec, action = scratch.ctx, scratch.decisions, scratch.action
-    buy = dec.buy_ths
+    buy = world.machines.from_stock(dec.buy_ths, ctx.frontier_jth, scratch.day, scratch.years)
     if not (buy > 0).any():
         return
     b = state.books
