@@ -67,13 +67,9 @@ TARGETS: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, str], tuple
 }
 
 
-def prepare(target: str, workdir: Path) -> Path:
-    """A scratch copy of the checkout with a setup.cfg that points mutmut at ``target``."""
-    modules, tests, _, _ = TARGETS[target]
-    scratch = workdir / target
-    if scratch.exists():
-        shutil.rmtree(scratch)
-    scratch.mkdir(parents=True)
+def copy_worktree(scratch: Path) -> None:
+    """Copy the checkout's COPIED files and folders into ``scratch`` (an existing, empty folder),
+    without caches."""
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", "*.nbi", "*.nbc")
     for name in COPIED:
         source = ROOT / name
@@ -81,6 +77,16 @@ def prepare(target: str, workdir: Path) -> Path:
             shutil.copytree(source, scratch / name, ignore=ignore)
         else:
             shutil.copy2(source, scratch / name)
+
+
+def prepare(target: str, workdir: Path) -> Path:
+    """A scratch copy of the checkout with a setup.cfg that points mutmut at ``target``."""
+    modules, tests, _, _ = TARGETS[target]
+    scratch = workdir / target
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir(parents=True)
+    copy_worktree(scratch)
     if target == "kernel":
         kernel = scratch / "sim" / "kernel.py"
         kernel.write_text(re.sub(r"^@njit\(.*\)\n", "", kernel.read_text(), flags=re.M))

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("sim", "tests", "scenarios", "data", "pyproject.toml")
+from mutation import COPIED, ROOT, copy_worktree
+
 #: Seconds a mutant's tests may take before the mutant counts as killed (a hang).
 TIMEOUT_S = 300
 
@@ -159,13 +159,7 @@ def tree(label: str, revision: str | None, workdir: Path) -> Path:
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     if revision is None:
-        ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", "*.nbi", "*.nbc")
-        for name in COPIED:
-            source = ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, scratch / name, ignore=ignore)
-            else:
-                shutil.copy2(source, scratch / name)
+        copy_worktree(scratch)
     else:
         archive = subprocess.run(
             ["git", "archive", "--format=tar", revision, *COPIED],
