@@ -179,7 +179,7 @@ def _title(abm: dict | None, windows) -> str:
         if abm.get("validation"):
             text += f", {abm['validation']['rmse_log_difficulty']:.3f} from the 2020 origin"
         parts.append(text)
-    return "Fits to monthly difficulty, 2016-2021\n" + "; ".join(parts)
+    return "Fits to monthly difficulty, 2016-2021\n" + "\n".join(parts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
