@@ -10,23 +10,12 @@ the ``browser`` one then opens the page in chromium.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from test_ui_browser import (
-    ROOT,
-    SCENARIO,
-    _free_port,
-    _minersim_command,
-    _open,
-    _stop,
-    _wait_until_served,
-    _watch_for_errors,
-)
+from test_ui_browser import _open, _watch_for_errors, serving
 
 from sim.ui.serve import cached_asset, make_asset_proxy_read_only
 
@@ -80,24 +69,11 @@ def assets_server(tmp_path_factory):
     probe = cache / PROBE / "sub"
     probe.mkdir(parents=True, exist_ok=True)
     (probe / "x.js").write_text("x")
-    port = _free_port()
     log = tmp_path_factory.mktemp("assets") / "server.log"
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*_minersim_command(), "ui", SCENARIO, "--port", str(port), "--host", "127.0.0.1"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-        )
     try:
-        url = f"http://127.0.0.1:{port}/"
-        _wait_until_served(url, proc, log)
-        yield url, cache
+        with serving(log, "--host", "127.0.0.1") as url:
+            yield url, cache
     finally:
-        _stop(proc)
         (probe / "x.js").unlink(missing_ok=True)
         for folder in (probe, cache / PROBE):
             if folder.is_dir():

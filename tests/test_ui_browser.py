@@ -10,6 +10,7 @@ charts and its reasons panel without a browser.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import inspect
 import os
@@ -244,15 +245,15 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def ui_server(tmp_path_factory):
-    """`minersim ui baseline --port P` on a free port, as a user starts it."""
+@contextlib.contextmanager
+def serving(log: Path, *extra: str):
+    """`minersim ui SCENARIO --port P` (plus ``extra`` arguments) on a free port, its output in
+    ``log``; yields its URL once it answers, and stops it afterwards."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("ui") / "server.log"
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*_minersim_command(), "ui", SCENARIO, "--port", str(port)],
+            [*_minersim_command(), "ui", SCENARIO, "--port", str(port), *extra],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -262,9 +263,17 @@ def ui_server(tmp_path_factory):
     try:
         url = f"http://127.0.0.1:{port}/"
         _wait_until_served(url, proc, log)
-        yield UiServer(url, log)
+        yield url
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory):
+    """`minersim ui baseline --port P` on a free port, as a user starts it."""
+    log = tmp_path_factory.mktemp("ui") / "server.log"
+    with serving(log) as url:
+        yield UiServer(url, log)
 
 
 @pytest.fixture(scope="session")
