@@ -61,7 +61,12 @@ def test_ctrl_c_at_any_moment_of_a_local_batch_is_one_line(tmp_path, delay):
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: every process of the group
     _, err = proc.communicate(timeout=120)
     lines = lines_of(err)
-    if proc.returncode == 0:  # finished before the signal
+    if proc.returncode in (0, -signal.SIGINT) and not lines:
+        # Finished before the signal, or the signal landed while Python was exiting (its
+        # handlers already reset): the process ends silently (by the signal: the shell shows
+        # 130, as for any Ctrl-C) and every run is saved.
+        ledger = (tmp_path / "b" / "runs.jsonl").read_text().splitlines()
+        assert len(ledger) == 8, err
         return
     assert proc.returncode == 130 and len(lines) == 1, err
     assert lines[0].startswith("minersim: interrupted"), err
