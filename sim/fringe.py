@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import libm
 from sim.consensus import RETARGET_INTERVAL, TARGET_SPACING
 from sim.tables import Table, sum_by_owner
 from sim.units import DAY_S, YEAR_DAYS, mw_of, power_cost_usd_per_th_day, ths_of
@@ -89,9 +90,9 @@ def expected_margin_path(outlook: EntryOutlook) -> tuple[np.ndarray, np.ndarray]
         o.hashprice_usd_per_th_day
         * o.pipeline_factor
         * halving
-        * np.exp(-o.expected_decline * years)
+        * libm.exp(-o.expected_decline * years)
     )
-    weight = step_days * np.exp(-o.discount_rate * years)
+    weight = step_days * libm.exp(-o.discount_rate * years)
     return hashprice, weight
 
 
@@ -220,13 +221,13 @@ class Fringe:
         """Price of the next MW for an agent holding ``held_mw``, $/MWh before the market
         factor."""
         excess = np.maximum(held_mw / np.maximum(self.capacity_mw, 1e-300), 1.0)
-        return self.site_usd_mwh * excess ** (1.0 / self.config.supply_elasticity)
+        return self.site_usd_mwh * libm.power(excess, 1.0 / self.config.supply_elasticity)
 
     def supplied_mw(self, price_usd_mwh: float) -> np.ndarray:
         """MW each agent's supply offers at ``price_usd_mwh`` (before the market factor)."""
         ratio = price_usd_mwh / self.site_usd_mwh
         with np.errstate(over="ignore"):  # an unbounded price offers unbounded MW (inf)
-            offered = self.capacity_mw * ratio**self.config.supply_elasticity
+            offered = self.capacity_mw * libm.power(ratio, self.config.supply_elasticity)
         return np.where(ratio >= 1.0, offered, 0.0)
 
     def held_mw(self, fleet_mw: np.ndarray) -> np.ndarray:

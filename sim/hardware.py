@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import libm
 from sim.units import YEAR_DAYS
 
 if TYPE_CHECKING:
@@ -199,13 +200,15 @@ class HardwareMarket:
         frontier = self.frontier_jth(day)
         ratio = np.minimum(frontier / np.asarray(unit_jth, dtype=float), 1.0)
         new = self.new_price_usd_per_th(hashprice_usd_per_th_day, frontier)
-        return new * ratio**self.config.resale_exponent
+        return new * libm.power(ratio, self.config.resale_exponent)
 
     def survival_factor(self, days: float) -> float:
         """Fraction of hashrate still working after ``days``: ``(1 - annual_failure_rate)^years``
         (exponential failures; annual_failure_rate is the fraction failing in a year)."""
         _check_non_negative(days)
-        return (1.0 - self.config.annual_failure_rate) ** (np.asarray(days) / YEAR_DAYS)
+        return libm.power(
+            1.0 - self.config.annual_failure_rate, np.asarray(days, dtype=float) / YEAR_DAYS
+        )
 
     def depreciation_fraction(self, days: float) -> float:
         """Straight-line fraction of purchase cost written off over an interval of ``days``:

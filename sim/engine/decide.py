@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-from sim import consensus, fleet, hosting
+from sim import consensus, fleet, hosting, libm
 from sim.engine.state import assets_usd, listed
 from sim.finance import debt_by_owner, secured_by_owner
 from sim.policies import Decisions, PolicyContext
@@ -125,7 +125,7 @@ def _horizon_growth(horizon_days: float, difficulty_growth: float) -> tuple[np.n
     """The planning horizon's days and the hashprice factor of difficulty growth on each
     (constants of a run: computed once per pair, read-only)."""
     days = np.linspace(0.0, horizon_days, HORIZON_POINTS)
-    growth = np.exp(-np.log1p(difficulty_growth) * days / YEAR_DAYS)
+    growth = libm.exp(-np.log1p(difficulty_growth) * days / YEAR_DAYS)
     days.flags.writeable = growth.flags.writeable = False
     return days, growth
 
