@@ -18,12 +18,13 @@ what every miner expects.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import consensus
+from sim import consensus, libm
 from sim.units import DAY_S, YEAR_DAYS
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class HashpriceOutlook:
         return (
             self.hashprice_usd_per_th_day
             * halving
-            * np.exp(-self.decline_per_year * days / YEAR_DAYS)
+            * libm.exp(-self.decline_per_year * days / YEAR_DAYS)
         )
 
 
@@ -81,7 +82,7 @@ class DifficultyTrail:
 
     def __init__(self, weight: float, window_days: float, prior_growth: float, difficulty: float):
         self.weight, self.window = weight, window_days
-        log_d = float(np.log(difficulty))
+        log_d = math.log(difficulty)
         # Before the start: a straight line in log difficulty at ``prior_growth`` a year.
         self.days = [-window_days, 0.0]
         self.log_difficulty = [log_d - prior_growth * window_days / YEAR_DAYS, log_d]
@@ -93,7 +94,7 @@ class DifficultyTrail:
         if self.weight == 0:
             return 0.0
         self.days.append(float(day))
-        self.log_difficulty.append(float(np.log(difficulty)))
+        self.log_difficulty.append(math.log(difficulty))
         past = np.interp(day - self.window, self.days, self.log_difficulty)
         return self.weight * (self.log_difficulty[-1] - past) * YEAR_DAYS / self.window
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim import libm
 from sim.tables import Table, clip, maximum, sum_by_owner
 from sim.units import mw_of
 
@@ -217,7 +218,7 @@ def compact(fleet: Table, relative_bucket: float = 0.1) -> None:
     power_mw = unit_power_mw(fleet)
     key = fleet.owner
     for value in (fleet.efficiency_jth, np.maximum(fleet.site_usd_mwh, 1e-300)):
-        band = np.floor(np.log(value) / np.log1p(relative_bucket))
+        band = np.floor(libm.log(value) / np.log1p(relative_bucket))
         # Bands are packed into one integer key per unit; clipping keeps every key inside its
         # owner's range whatever the value (1.1**4000 spans any physical J/TH many times over).
         band = np.clip(band, -BAND_LIMIT, BAND_LIMIT).astype(np.int64) + BAND_LIMIT

@@ -39,11 +39,13 @@ the orders of the first epochs would all arrive together one lead time later.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import libm
 from sim.consensus import RETARGET_INTERVAL, TARGET_SPACING
 from sim.expectations import HashpriceOutlook
 from sim.tables import Table, sum_by_owner
@@ -80,7 +82,7 @@ def expected_margin_path(outlook: EntryOutlook) -> tuple[np.ndarray, np.ndarray]
     step_days = o.life_years * YEAR_DAYS / n
     days = o.lead_time_days + step_days * (np.arange(n) + 0.5)
     hashprice = o.expected.at(days) * o.pipeline_factor
-    weight = step_days * np.exp(-o.discount_rate * days / YEAR_DAYS)
+    weight = step_days * libm.exp(-o.discount_rate * days / YEAR_DAYS)
     return hashprice, weight
 
 
@@ -211,8 +213,8 @@ class Fringe:
         centres take what their demand grew by since the last epoch (pro rata to capacity)."""
         ai_mw = self.ai_power_mw(day)
         cfg = self.config
-        self.capacity_mw *= np.exp(cfg.supply_growth_per_year * years)
-        share = -np.expm1(-cfg.supply_build_per_year * years)
+        self.capacity_mw *= math.exp(cfg.supply_growth_per_year * years)
+        share = -math.expm1(-cfg.supply_build_per_year * years)
         wanted = share * np.maximum(held_mw - self.capacity_mw, 0.0)
         bound = cfg.build_mw_per_year * years
         total = float(wanted.sum())
@@ -227,13 +229,13 @@ class Fringe:
         """Price of the next MW for an agent holding ``held_mw``, $/MWh before the market
         factor."""
         excess = np.maximum(held_mw / np.maximum(self.capacity_mw, 1e-300), 1.0)
-        return self.site_usd_mwh * excess ** (1.0 / self.config.supply_elasticity)
+        return self.site_usd_mwh * libm.power(excess, 1.0 / self.config.supply_elasticity)
 
     def supplied_mw(self, price_usd_mwh: float) -> np.ndarray:
         """MW each agent's supply offers at ``price_usd_mwh`` (before the market factor)."""
         ratio = price_usd_mwh / self.site_usd_mwh
         with np.errstate(over="ignore"):  # an unbounded price offers unbounded MW (inf)
-            offered = self.capacity_mw * ratio**self.config.supply_elasticity
+            offered = self.capacity_mw * libm.power(ratio, self.config.supply_elasticity)
         return np.where(ratio >= 1.0, offered, 0.0)
 
     def held_mw(self, fleet_mw: np.ndarray) -> np.ndarray:
@@ -259,7 +261,7 @@ class Fringe:
         """
         cfg = self.config
         growth = cfg.in_transit_growth_per_year * lead_time_days / YEAR_DAYS
-        total_ths = installed_ths * float(np.expm1(growth))
+        total_ths = installed_ths * math.expm1(growth)
         held = fleet_mw[self.agents]
         if total_ths <= 0.0 or held.sum() <= 0.0:
             return

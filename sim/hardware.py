@@ -8,11 +8,13 @@ not in that README are marked ``[estimate]`` with their basis.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import libm
 from sim.units import YEAR_DAYS
 
 if TYPE_CHECKING:
@@ -175,7 +177,7 @@ class HardwareMarket:
         index = np.searchsorted(self._release_days, days, side="right") - 1
         jth = self._best_jth[np.clip(index, 0, None)]
         years_after_last = np.maximum(days - self._release_days[-1], 0.0) / YEAR_DAYS
-        jth = np.maximum(jth * np.exp(-self._log_improvement(years_after_last)), MIN_FRONTIER_JTH)
+        jth = np.maximum(jth * libm.exp(-self._log_improvement(years_after_last)), MIN_FRONTIER_JTH)
         return float(jth) if jth.ndim == 0 else jth
 
     def _log_improvement(self, years: np.ndarray) -> np.ndarray:
@@ -185,12 +187,12 @@ class HardwareMarket:
         rate, half_life = self._initial_log_rate, self.config.frontier_slowdown_half_life_years
         if half_life is None:
             return rate * years
-        return rate * half_life / np.log(2.0) * -np.expm1(-np.log(2.0) * years / half_life)
+        return rate * half_life / math.log(2.0) * -libm.expm1(-math.log(2.0) * years / half_life)
 
     @property
     def _initial_log_rate(self) -> float:
         """The frontier's log rate of improvement after the last release, a year."""
-        return -float(np.log1p(-self.config.frontier_improvement_per_year))
+        return -math.log1p(-self.config.frontier_improvement_per_year)
 
     def frontier_log_rate(self, day: float) -> float:
         """The log rate a year at which the frontier's J/TH is expected to fall on ``day``:
@@ -206,7 +208,9 @@ class HardwareMarket:
         """Fraction of hashrate still working after ``days``: ``(1 - annual_failure_rate)^years``
         (exponential failures; annual_failure_rate is the fraction failing in a year)."""
         _check_non_negative(days)
-        return (1.0 - self.config.annual_failure_rate) ** (np.asarray(days) / YEAR_DAYS)
+        return libm.power(
+            1.0 - self.config.annual_failure_rate, np.asarray(days, dtype=float) / YEAR_DAYS
+        )
 
     def depreciation_fraction(self, days: float) -> float:
         """Straight-line fraction of purchase cost written off over an interval of ``days``:

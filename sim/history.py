@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import io
 
-import numpy as np
 import pandas as pd
 
+from sim import libm
 from sim.errors import MinersimError
 from sim.input.files import MAX_TABLE_BYTES, read_regular
 from sim.paths import HISTORY_DIR
@@ -81,7 +81,7 @@ def monthly_log_mean(series: pd.Series) -> pd.Series:
     day (``date``); only months with a value on every day are kept (partial months would compare
     unlike periods)."""
     daily = series[series.index.notna()]
-    logs = np.log(daily.where(daily > 0))
+    logs = pd.Series(libm.log(daily.where(daily > 0).to_numpy(dtype=float)), index=daily.index)
     month = daily.index.to_period("M")
     grouped = logs.groupby(month)
     days_in_month = grouped.size().index.days_in_month

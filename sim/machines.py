@@ -29,11 +29,13 @@ output is bounded in MW whatever the machines' efficiency. Days count from the s
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import libm
 from sim.units import YEAR_DAYS
 
 if TYPE_CHECKING:
@@ -90,8 +92,8 @@ class AsicMarket:
             return total if day_to >= day_from else -total
 
         path = log_growth(self._capacity_day, day) + self.investment_log
-        ceiling = float(np.log(MAX_CAPACITY_MW_PER_YEAR / cfg.capacity_mw_per_year))
-        return cfg.capacity_mw_per_year * float(np.exp(min(path, ceiling)))
+        ceiling = math.log(MAX_CAPACITY_MW_PER_YEAR / cfg.capacity_mw_per_year)
+        return cfg.capacity_mw_per_year * math.exp(min(path, ceiling))
 
     def backlog_years(self, day: float, extra_mw: float = 0.0) -> float:
         """Years of production the backlog (plus ``extra_mw`` of new orders) takes at ``day``'s
@@ -122,7 +124,7 @@ class AsicMarket:
         unit J/TH)^resale_exponent, the ratio capped at 1 (a used machine is never worth more
         than a new one). Older machines lose value as better ones ship: the melting ice cube."""
         ratio = np.minimum(frontier_jth / np.asarray(unit_jth, dtype=float), 1.0)
-        return self.usd_per_th(day, frontier_jth) * ratio**self.config.resale_exponent
+        return self.usd_per_th(day, frontier_jth) * libm.power(ratio, self.config.resale_exponent)
 
     # ------------------------------------------------------------------ the epoch's market
     def clear(self, demand_mw: Callable[[float], float], day: float) -> tuple[float, float]:
@@ -176,7 +178,7 @@ class AsicMarket:
         response = cfg.capacity_response_per_backlog_year * self.backlog_years(day_to)
         self.investment_log += (response - cfg.capacity_decay_per_year) * years
         # no further than the ceiling: a capacity at the ceiling answers a shrinking queue at once
-        self.investment_log = min(self.investment_log, float(np.log(MAX_CAPACITY_MW_PER_YEAR)))
+        self.investment_log = min(self.investment_log, math.log(MAX_CAPACITY_MW_PER_YEAR))
         return made
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import libm
 from sim.errors import ScenarioError
 from sim.units import YEAR_DAYS
 
@@ -181,7 +182,7 @@ class _BtcProcess:
             log_price = self._walk(days, steps)
         self._standardise_replayed(days, log_price, previous_log)
         with np.errstate(over="ignore"):
-            return np.clip(np.exp(log_price), self._cfg.floor_usd, self._cfg.cap_usd)
+            return np.clip(libm.exp(log_price), self._cfg.floor_usd, self._cfg.cap_usd)
 
     def _log_steps(self, first_day: int, n: int) -> np.ndarray:
         """Log-price changes into each day of the block (0 into day 0)."""
@@ -310,7 +311,7 @@ class _AltProcesses:
                 steps[0] = 0.0
             log_price = _clipped_walk(self._log[i], steps, *ALT_LOG_BOUNDS)
             self._log[i] = float(log_price[-1])
-            prices.append(np.exp(log_price))
+            prices.append(libm.exp(log_price))
         return prices
 
 
@@ -350,7 +351,7 @@ def _replay_log_prices(series: pd.Series, start_date: dt.date, path: str | None)
     import pandas as pd  # only a replayed path needs it (its dates are a pandas index)
 
     offsets = (pd.to_datetime(series.index).normalize() - pd.Timestamp(start_date)).days
-    log_prices = pd.Series(np.log(series.to_numpy(dtype=float)), index=np.asarray(offsets))
+    log_prices = pd.Series(libm.log(series.to_numpy(dtype=float)), index=np.asarray(offsets))
     log_prices = log_prices.sort_index()
     first, last = int(log_prices.index[0]), int(log_prices.index[-1])
     if first > 0 or last < 0:
@@ -368,7 +369,7 @@ def _piecewise_points(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Day offsets and log prices of the piecewise points (dates strictly increasing: schema)."""
     days = np.array([_day_offset(day, start_date) for day, _ in points], dtype=float)
-    return days, np.log([usd for _, usd in points])
+    return days, libm.log(np.array([usd for _, usd in points], dtype=float))
 
 
 class _PowerProcess:
@@ -381,7 +382,7 @@ class _PowerProcess:
         self._log_factor = _LogOU(rng, cfg.mean_reversion_per_year, cfg.volatility)
 
     def block(self, first_day: int, n: int) -> np.ndarray:
-        factor = np.exp(self._log_factor.block(first_day, n))
+        factor = libm.exp(self._log_factor.block(first_day, n))
         spikes = self._rng.random(n) < self._cfg.spike_probability_per_day
         level = self._cfg.base_usd_mwh * self._cfg.shock_multiplier
         return level * factor * np.where(spikes, self._cfg.spike_multiplier, 1.0)
@@ -517,7 +518,7 @@ class Markets:
             first, self._btc.shocks, self._btc.jumps
         )
         paths["power"][days] = self._power.block(first, BLOCK_DAYS)
-        paths["ai"][days] = self.config.ai.lease_usd_per_mw_year * np.exp(
+        paths["ai"][days] = self.config.ai.lease_usd_per_mw_year * libm.exp(
             self._ai.block(first, BLOCK_DAYS)
         )
         paths["base_rate"][days] = self.config.rates.base_rate
@@ -599,7 +600,9 @@ class Markets:
         self._check_day(day)
         fees, rng = self.config.fees, self._fee_rng
         sigma = fees.lumpiness
-        btc = fees.mean_btc_per_block * np.exp(sigma * rng.standard_normal(n_blocks) - sigma**2 / 2)
+        btc = fees.mean_btc_per_block * libm.exp(
+            sigma * rng.standard_normal(n_blocks) - sigma**2 / 2
+        )
         bursts = rng.random(n_blocks) < fees.burst_probability
         btc[bursts] += rng.exponential(fees.burst_btc, int(np.count_nonzero(bursts)))
         sat = np.minimum(btc * SAT_PER_BTC, MAX_BLOCK_FEES_SAT)

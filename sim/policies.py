@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import libm
 from sim.finance import credit_room_usd
 from sim.hosting import HALL_LIFE_YEARS
 from sim.units import YEAR_DAYS, power_cost_usd_per_th_day
@@ -241,7 +242,7 @@ def annuity_factor(rate: float, years: float) -> float:
     """Present value of 1 per year for ``years`` years at annual ``rate`` (continuous)."""
     if rate <= 0:
         return years
-    return (1.0 - np.exp(-rate * years)) / rate
+    return (1.0 - math.exp(-rate * years)) / rate
 
 
 def mining_margin_usd_per_mw_year(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
@@ -342,10 +343,10 @@ def lease_npv_usd_per_mw(params: Params, lease_usd_per_mw_year: float) -> float:
     p, r = params, params.lease_discount_rate
     lead = p.ai_lead_time_days / YEAR_DAYS
     late = lead + p.ai_delivery_delay_days / YEAR_DAYS
-    delivery = p.ai_delivery_probability * np.exp(-r * lead)
-    delivery += (1.0 - p.ai_delivery_probability) * np.exp(-r * late)
+    delivery = p.ai_delivery_probability * libm.exp(-r * lead)
+    delivery += (1.0 - p.ai_delivery_probability) * libm.exp(-r * late)
     rent = lease_usd_per_mw_year * p.ai_noi_margin * rent_years_factor(p) * delivery
-    capex = own_ai_capex_usd_per_mw(p) * p.ai_pue * np.exp(-r * lead / 2)
+    capex = own_ai_capex_usd_per_mw(p) * p.ai_pue * libm.exp(-r * lead / 2)
     return float((rent - capex) / p.ai_pue)
 
 

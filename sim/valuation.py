@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import libm
+
 #: Market capitalisation never falls below this, USD: a listed shell keeps some option value.
 MARKET_CAP_FLOOR_USD = 1e6
 
@@ -60,7 +62,7 @@ def marked_lease_noi_usd_per_year(
     if ai_multiple <= 0:
         return np.zeros_like(noi_usd_per_year)
     with np.errstate(over="ignore"):  # a near-zero multiple: no tail (e^-inf = 0)
-        tail = np.exp(-np.maximum(years_left, 0.0) / ai_multiple)
+        tail = libm.exp(-np.maximum(years_left, 0.0) / ai_multiple)
     return noi_usd_per_year * (1.0 - tail + market_ratio * tail)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import fleet, hosting, lifecycle, treasury
+from sim import fleet, hosting, libm, lifecycle, treasury
 from sim.engine.record import ACTION_CODE
 from sim.engine.state import assets_usd, compact_if_grown, listed, unit_power_usd_mwh
 from sim.finance import (
@@ -167,7 +167,7 @@ def project_loan_usd_per_mw(params, rent_usd_per_mw_year, capex_usd_per_mw, coup
     noi = rent_usd_per_mw_year * params.ai_noi_margin
     term = params.ai_term_years
     coupon = np.asarray(coupon, dtype=np.float64)
-    annuity = np.where(coupon > 0, -np.expm1(-coupon * term) / np.maximum(coupon, 1e-12), term)
+    annuity = np.where(coupon > 0, -libm.expm1(-coupon * term) / np.maximum(coupon, 1e-12), term)
     return np.minimum(
         noi / params.project_dscr * annuity, params.ai_loan_to_cost * capex_usd_per_mw
     )

@@ -8,6 +8,7 @@ in the names: USD, $/MWh, MW, days, years; fractions are plain numbers.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -109,7 +110,7 @@ def unix_seconds(day: dt.date) -> float:
 def entry_fixed_usd_per_mw_year(opex: float, site_usd_per_mw: float, r: float, life: float):
     """Other opex plus a new site's build cost (USD per MW) as an annuity at rate ``r`` over
     ``life`` years, USD per MW-year."""
-    annuity = r / -np.expm1(-r * life) if r > 0 else 1.0 / life  # per USD built, per year
+    annuity = r / -math.expm1(-r * life) if r > 0 else 1.0 / life  # per USD built, per year
     return opex + site_usd_per_mw * annuity
 
 
