@@ -15,7 +15,7 @@ import pandas as pd
 from sim import libm
 from sim.errors import MinersimError
 from sim.input.files import MAX_TABLE_BYTES, read_regular
-from sim.paths import HISTORY_DIR
+from sim.paths import DATA_DIR, HISTORY_DIR
 
 #: Last day of the network series; nothing after it may be used to fit a parameter.
 LAST_FITTING_DAY = pd.Timestamp("2021-12-31")
@@ -52,6 +52,22 @@ def efficiency_jth(bound: str = "estimated") -> pd.Series:
     if bound not in columns:
         raise ValueError(f"bound must be one of {sorted(columns)}, got {bound!r}")
     return _read("cbeci_efficiency_jth.csv", "Date")[columns[bound]].rename(bound)
+
+
+@functools.cache
+def market_shipments_mw() -> pd.DataFrame:
+    """Bands of MW of Bitcoin machines the whole market shipped in a period
+    (``data/asic_market_mw.csv``, data/sources.md §6.6): columns ``start``, ``end`` (inclusive
+    days), ``low_mw``, ``high_mw``, ``basis``; every period ends by LAST_FITTING_DAY."""
+    path = DATA_DIR / "asic_market_mw.csv"
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(read_regular(path, MAX_TABLE_BYTES)), parse_dates=["start", "end"]
+        )
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise MinersimError(f"{path} is damaged: {exc}") from None
+    check_fitting_day(frame["end"].max(), f"{path}'s last period")
+    return frame
 
 
 def btc_price_usd() -> pd.Series:

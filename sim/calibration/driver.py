@@ -280,12 +280,25 @@ def _judge(spec, period: Period, fitted: dict, seeds, executor, meter) -> Period
         rmse_log_difficulty=rmse(simulated, data),
         bias_log_difficulty=float(np.mean(error)),
         halvings=_halving_table(simulated, data),
+        shipments=_shipment_table(simulated, data),
         paths={
             "months": [m.date().isoformat() for m in horizon.months],
             "history": [float(v) for v in history.to_numpy()],
             "runs": [[float(v) for v in path.to_numpy()] for path in runs.paths],
         },
     )
+
+
+def _shipment_table(simulated: Moments, data: Moments) -> dict[str, dict]:
+    return {
+        f"{start.date()}..{end.date()}": {
+            "low_mw": low,
+            "high_mw": high,
+            "sim_mw": simulated.shipments[start, end][0],
+        }
+        for (start, end), (low, high) in data.shipments.items()
+        if (start, end) in simulated.shipments
+    }
 
 
 def _halving_table(simulated: Moments, data: Moments) -> dict[str, dict]:

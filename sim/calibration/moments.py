@@ -4,7 +4,9 @@
 - monthly log difficulty: :func:`sim.history.monthly_log_mean` of a daily difficulty series (the
   same function for a run and for history, so both sides are averaged alike);
 - the halving response of data/sources.md §4.1: the peak of the 14 days before the halving ->
-  the trough within 150 days after -> the first day back above the peak.
+  the trough within 150 days after -> the first day back above the peak;
+- the machines the factories shipped in each period of ``data/asic_market_mw.csv`` (MW; the
+  data are bands, data/sources.md §6.6).
 
 A :class:`Moments` holds these for one window; :func:`run_moments` computes them for one run,
 :func:`history_moments` for history (never past :data:`sim.history.LAST_FITTING_DAY`), and
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -65,6 +67,18 @@ def halving_date(epochs: pd.DataFrame, height: int) -> pd.Timestamp | None:
     fraction = (height - first) / consensus.RETARGET_INTERVAL
     start = pd.Timestamp(epochs["date"].iloc[k - 1])
     return (start + fraction * epochs["epoch_days"].iloc[k] * DAY).normalize()
+
+
+def produced_mw(epochs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> float:
+    """MW of machines the run's factories produced over the days ``start`` .. ``end`` (inclusive):
+    the cumulative ``machines_produced_mw``, 0 on the run's first day, read linearly between
+    epoch ends."""
+    ends = pd.DatetimeIndex(epochs["date"])
+    first = ends[0] - epochs["epoch_days"].iloc[0] * DAY
+    days = np.concatenate([[0.0], (ends - first) / DAY])
+    made = np.concatenate([[0.0], epochs["machines_produced_mw"].to_numpy()])
+    at = np.interp([(start - first) / DAY, (end + DAY - first) / DAY], days, made)
+    return float(at[1] - at[0])
 
 
 def daily_difficulty(
@@ -165,18 +179,32 @@ class Window:
             and day + TROUGH_DAYS_AFTER * DAY <= self.end
         }
 
+    def shipment_periods(self) -> list[tuple[pd.Timestamp, pd.Timestamp, float, float]]:
+        """The shipment bands (start, end, low MW, high MW) of data/asic_market_mw.csv whose
+        period lies wholly inside the window."""
+        bands = sim_history.market_shipments_mw()
+        inside = bands[(bands["start"] >= self.start) & (bands["end"] <= self.end)]
+        return [
+            (row.start, row.end, float(row.low_mw), float(row.high_mw))
+            for row in inside.itertuples()
+        ]
+
     def __str__(self) -> str:
         return f"{self.start.date()}..{self.end.date()}"
 
 
 @dataclass(frozen=True)
 class Moments:
-    """Monthly log difficulty (``months``, ``log_difficulty``) and the halving responses
-    (height -> HalvingResponse) of one window."""
+    """Monthly log difficulty (``months``, ``log_difficulty``), the halving responses
+    (height -> HalvingResponse) and the factories' shipments of one window: (start, end) ->
+    (low, high) MW, a band for history, low = high for a run."""
 
     months: pd.DatetimeIndex
     log_difficulty: np.ndarray
     halvings: dict[int, HalvingResponse]
+    shipments: dict[tuple[pd.Timestamp, pd.Timestamp], tuple[float, float]] = field(
+        default_factory=dict
+    )
 
 
 def run_moments(
@@ -195,7 +223,12 @@ def run_moments(
         if day is None:
             raise MinersimError(f"the run did not reach block {height:,} within {horizon}")
         responses[height] = halving_response(daily, day)
-    return Moments(horizon.months, monthly.to_numpy(), responses)
+    shipments = {}
+    if "machines_produced_mw" in epochs:
+        for start, end, _, _ in horizon.shipment_periods():
+            made = produced_mw(epochs, start, end)
+            shipments[start, end] = (made, made)
+    return Moments(horizon.months, monthly.to_numpy(), responses, shipments)
 
 
 def history_moments(window: Window) -> Moments:
@@ -207,7 +240,8 @@ def history_moments(window: Window) -> Moments:
         missing = ", ".join(f"{m:%Y-%m}" for m in monthly.index[monthly.isna()])
         raise MinersimError(f"data/history has no complete difficulty month for {missing}")
     halvings = {h: halving_response(daily, day) for h, day in window.halvings().items()}
-    return Moments(window.months, monthly.to_numpy(), halvings)
+    shipments = {(start, end): (low, high) for start, end, low, high in window.shipment_periods()}
+    return Moments(window.months, monthly.to_numpy(), halvings, shipments)
 
 
 def mean_moments(runs: Sequence[Moments]) -> Moments:
@@ -222,7 +256,11 @@ def mean_moments(runs: Sequence[Moments]) -> Moments:
         for height in first.halvings
     }
     log_difficulty = np.mean([r.log_difficulty for r in runs], axis=0)
-    return Moments(first.months, log_difficulty, halvings)
+    shipments = {
+        period: tuple(np.mean([r.shipments[period] for r in runs], axis=0).tolist())
+        for period in first.shipments
+    }
+    return Moments(first.months, log_difficulty, halvings, shipments)
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,8 +268,8 @@ def mean_moments(runs: Sequence[Moments]) -> Moments:
 
 #: The objective's terms and what each squares (docs/calibration.md): monthly log difficulty
 #: error; its month-on-month change (growth); halving drawdown error (log points); halving
-#: recovery error (years).
-TERMS = ("log_difficulty", "growth", "halving_drawdown", "halving_recovery")
+#: recovery error (years); the log distance of the factories' shipments from the data's band.
+TERMS = ("log_difficulty", "growth", "halving_drawdown", "halving_recovery", "shipments")
 
 
 def loss_terms(simulated: Moments, data: Moments) -> dict[str, float]:
@@ -244,12 +282,25 @@ def loss_terms(simulated: Moments, data: Moments) -> dict[str, float]:
         (simulated.halvings[h].recovery_days - data.halvings[h].recovery_days) / YEAR_DAYS
         for h in heights
     ]
+    misses = [
+        shipment_miss(simulated.shipments[p][0], *band)
+        for p, band in data.shipments.items()
+        if p in simulated.shipments  # a model without factories has no shipments
+    ]
     return {
+        "shipments": float(np.mean(np.square(misses))) if misses else 0.0,
         "log_difficulty": float(np.mean(error**2)),
         "growth": float(np.mean(growth**2)) if len(growth) else 0.0,
         "halving_drawdown": float(np.mean(np.square(drawdowns))) if heights else 0.0,
         "halving_recovery": float(np.mean(np.square(recoveries))) if heights else 0.0,
     }
+
+
+def shipment_miss(made_mw: float, low_mw: float, high_mw: float) -> float:
+    """Log distance of ``made_mw`` from the band [low, high] (0 inside it; MW)."""
+    if made_mw <= 0:
+        return math.inf
+    return max(math.log(low_mw / made_mw), 0.0, math.log(made_mw / high_mw))
 
 
 def _aligned(simulated: Moments, data: Moments) -> np.ndarray:

@@ -45,6 +45,8 @@ class PeriodFit:
     bias_log_difficulty: float  # mean of (simulated - history), log points
     halvings: dict[str, dict[str, float | bool]]  # height -> drawdown %, recovery days, sim/hist
     paths: dict[str, list]  # months, history, runs (one list per seed): monthly log difficulty
+    #: "start..end" -> the data's band (low_mw, high_mw) and the mean run's output (sim_mw), MW
+    shipments: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,11 @@ def _period_lines(label: str, period: PeriodFit) -> list[str]:
             f"(history {h['history_drawdown_pct']:.1f}%), back above the peak after "
             f"{h['sim_recovery_days']:.0f} days (history {h['history_recovery_days']:.0f})"
             + (" [some runs censored at the window end]" if h["censored"] else "")
+        )
+    for dates, s in period.shipments.items():
+        lines.append(
+            f"  machines shipped {dates}: {s['sim_mw']:,.0f} MW (data {s['low_mw']:,.0f}-"
+            f"{s['high_mw']:,.0f})"
         )
     return lines
 

@@ -7,22 +7,28 @@ own seeds:
 2. the RMSE over each of its sub-periods (SUB_PERIODS) is at most PART_RMSE;
 3. the rolling-origin run (the spec's ``[validation]``) has an RMSE of at most ORIGIN_RMSE;
 4. each halving in the fit window is within HALVING_POINTS percentage points of history's
-   drawdown and HALVING_DAYS days of its recovery.
+   drawdown and HALVING_DAYS days of its recovery;
+5. the factories' output in each shipment period of the fit window (data/asic_market_mw.csv)
+   lies within the data's band widened by a factor SHIPMENT_FACTOR either way (attempt 4 on).
 
 :func:`judge` lists what fails; the report and the docs quote it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from sim.calibration.moments import shipment_miss
 
 WHOLE_RMSE = 0.15
 PART_RMSE = 0.20
 ORIGIN_RMSE = 0.20
 HALVING_POINTS = 5.0
 HALVING_DAYS = 45.0
+SHIPMENT_FACTOR = 1.5
 #: The fit window's sub-periods (first and last month, inclusive).
 SUB_PERIODS = (("2016-01-01", "2019-12-01"), ("2020-01-01", "2021-12-01"))
 
@@ -67,6 +73,12 @@ def judge(fit: dict) -> Verdict:
                 f"halving {int(height):,}: {h['sim_drawdown_pct']:+.1f}% / "
                 f"{h['sim_recovery_days']:.0f} d against history's "
                 f"{h['history_drawdown_pct']:+.1f}% / {h['history_recovery_days']:.0f} d"
+            )
+    for period, s in fit["fit"].get("shipments", {}).items():
+        if shipment_miss(s["sim_mw"], s["low_mw"], s["high_mw"]) > math.log(SHIPMENT_FACTOR):
+            failures.append(
+                f"machines shipped {period}: {s['sim_mw']:,.0f} MW against "
+                f"{s['low_mw']:,.0f}-{s['high_mw']:,.0f} (x{SHIPMENT_FACTOR} allowed)"
             )
     return Verdict(passes=not failures, failures=tuple(failures))
 

@@ -119,6 +119,7 @@ class MomentWeights(_Strict):
     growth: Weight = 0.0
     halving_drawdown: Weight = 0.0
     halving_recovery: Weight = 0.0
+    shipments: Weight = 0.0
 
     @model_validator(mode="after")
     def _some_weight(self) -> MomentWeights:

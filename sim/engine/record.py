@@ -84,6 +84,7 @@ EPOCH_EXTRA_COLUMNS = (
     "machine_usd_per_w",  # a new frontier machine's price, USD per W of its power draw
     "machine_backlog_years",  # the factories' order backlog, years of production
     "machine_capacity_mw_per_year",  # the factories' output, MW of machines a year
+    "machines_produced_mw",  # MW of machines the factories produced since the run's start
     "power_capacity_mw",  # the fringe's power capacity at its agents' base prices, MW
     "offline_ehs",  # switched off by an outage (sim.outages), EH/s
     "entry_breakeven_usd_mwh",  # power price at which a new frontier machine breaks even, $/MWh
@@ -239,6 +240,7 @@ def record_epoch(params, state, world, scratch) -> None:
     day = scratch.day
     e["machine_backlog_years"][r] = world.machines.backlog_years(day)
     e["machine_capacity_mw_per_year"][r] = world.machines.capacity_mw_per_year(day)
+    e["machines_produced_mw"][r] = world.machines.produced_mw
     e["power_capacity_mw"][r] = float(state.fringe.capacity_mw.sum())
     e["offline_ehs"][r] = scratch.offline_share * float(f.hashrate_ths[f.exposed].sum()) / 1e6
     e["entry_breakeven_usd_mwh"][r] = state.entry_breakeven_usd_mwh
