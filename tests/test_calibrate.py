@@ -341,11 +341,10 @@ def test_the_committed_fit_rescores_to_its_recorded_numbers():
     assert validation.rmse_log_difficulty == committed["validation"]["rmse_log_difficulty"]
 
 
-#: Fitted keys whose schema default is a scenario's own figure rather than the fit: the
-#: factories' capacity is fitted on 2016-01-01 in the history scenarios, while the schema's
-#: default is 2025's (data/sources.md §6.4), and the BTC drift miners expected over 2016-2021 is
-#: a belief about the replayed history, not a default for stochastic scenarios.
-SCENARIO_SPECIFIC = {"machines.capacity_mw_per_year", "expectations.btc_drift"}
+#: Fitted keys whose schema default is a scenario's own figure rather than the fit: the BTC
+#: drift miners expected over 2016-2021 is a belief about the replayed history, not a default for
+#: stochastic scenarios.
+SCENARIO_SPECIFIC = {"expectations.btc_drift"}
 
 
 def test_the_schema_defaults_are_the_committed_fit():
@@ -406,20 +405,25 @@ def test_history_scenarios_carry_the_difficulty_trend_before_their_start(name):
     assert config.expectations.prior_difficulty_growth_per_year == pytest.approx(growth, abs=1e-4)
 
 
-@pytest.mark.slow
-def test_the_backtest_opens_with_the_capacity_the_fit_ends_with():
-    """The 2022 backtest's factories start where the fitted history run leaves them on
-    2021-12-31 (sim.calibration.carry, from the committed fit's own runs), to the 0.1 MW a year
-    its comment quotes."""
-    from sim.calibration.carry import capacity_at_end
-
-    machines = sim.load_scenario("backtest_2022").config.machines
-    fitted = read_fit(COMMITTED_SPEC.with_suffix(".fit.json"))["fitted"]
-    if fitted.get("machines.capacity_response_per_backlog_year", 0.0) == 0.0:
-        pytest.skip("the committed fit has no endogenous capacity: nothing to carry")
-    assert machines.capacity_date.isoformat() == "2022-01-01"
-    end = capacity_at_end(str(COMMITTED_SPEC.with_suffix(".fit.json")))
-    assert machines.capacity_mw_per_year == pytest.approx(end, abs=0.06)
+@pytest.mark.parametrize(
+    ("name", "day", "period"),
+    [
+        ("history_2016", "2016-01-01", "2016-01-01"),
+        ("history_2020", "2020-01-01", "2019-01-01"),
+        ("backtest_2022", "2022-01-01", "2021-01-01"),
+    ],
+)
+def test_each_start_opens_the_factories_at_its_shipment_bands_middle(name, day, period):
+    """The factories' capacity on a start date is the geometric middle of the latest shipment
+    band before it, at an annual rate (data/asic_market_mw.csv), to the MW a year the
+    scenario's comment quotes."""
+    machines = sim.load_scenario(name).config.machines
+    bands = history.market_shipments_mw().set_index("start")
+    band = bands.loc[pd.Timestamp(period)]
+    per_year = round(365.25 / ((band["end"] - pd.Timestamp(period)).days + 1))  # 1 or 2
+    middle = math.sqrt(band["low_mw"] * band["high_mw"]) * per_year
+    assert machines.capacity_date.isoformat() == day
+    assert machines.capacity_mw_per_year == pytest.approx(middle, rel=0.005)
 
 
 def test_the_rule_judges_the_clauses_by_hand():
@@ -447,3 +451,60 @@ def test_the_rule_judges_the_clauses_by_hand():
     slow = dict(good, halvings={"420000": dict(good["halvings"]["420000"], sim_recovery_days=90)})
     assert "halving 420,000" in judge({"fit": slow}).failures[0]
     assert not judge({"fit": good, "validation": {"rmse_log_difficulty": 0.21}}).passes
+    # Clause 5: 1,000 MW against a 400-600 band passes up to 600 x 1.5 = 900 MW: fails; 850 passes.
+    band = {"low_mw": 400.0, "high_mw": 600.0}
+    shipped = dict(good, shipments={"2016-01-01..2016-12-31": dict(band, sim_mw=1000.0)})
+    assert judge({"fit": shipped}).failures == (
+        "machines shipped 2016-01-01..2016-12-31: 1,000 MW against 400-600 (x1.5 allowed)",
+    )
+    shipped["shipments"]["2016-01-01..2016-12-31"]["sim_mw"] = 850.0
+    assert judge({"fit": shipped}).passes
+
+
+def test_shipment_miss_is_the_log_distance_from_the_band():
+    from sim.calibration.moments import shipment_miss
+
+    assert shipment_miss(500.0, 400.0, 600.0) == 0.0
+    assert shipment_miss(1200.0, 400.0, 600.0) == pytest.approx(math.log(2.0))
+    assert shipment_miss(100.0, 400.0, 600.0) == pytest.approx(math.log(4.0))
+    assert shipment_miss(0.0, 400.0, 600.0) == math.inf
+
+
+def test_produced_mw_reads_the_cumulative_output_between_epoch_ends():
+    """Two 10-day epochs from 2016-01-01 (0 MW made) to 2016-01-11 (100 MW) and 2016-01-21
+    (300 MW): the days 6 to 15 January inclusive, [Jan 6, Jan 16), hold 5 days of the first
+    epoch (10 MW a day) and 5 of the second (20 MW a day): 50 + 100 = 150 MW."""
+    from sim.calibration.moments import produced_mw
+
+    epochs = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2016-01-11", "2016-01-21"]),
+            "epoch_days": [10.0, 10.0],
+            "machines_produced_mw": [100.0, 300.0],
+        }
+    )
+    made = produced_mw(epochs, pd.Timestamp("2016-01-06"), pd.Timestamp("2016-01-15"))
+    assert made == pytest.approx(5 * 10.0 + 5 * 20.0)
+
+
+def test_the_shipment_bands_end_before_2022_and_a_window_takes_those_inside_it():
+    bands = history.market_shipments_mw()
+    assert bands["end"].max() <= history.LAST_FITTING_DAY
+    assert (bands["low_mw"] < bands["high_mw"]).all()
+    window = Window(pd.Timestamp("2020-01-01"), pd.Timestamp("2021-12-31"))
+    assert [(s.year, e.year) for s, e, _, _ in window.shipment_periods()] == [(2021, 2021)]
+    terms = loss_terms(
+        Moments(
+            window.months,
+            np.zeros(24),
+            {},
+            {(s, e): (2 * hi, 2 * hi) for s, e, _, hi in window.shipment_periods()},
+        ),
+        Moments(
+            window.months,
+            np.zeros(24),
+            {},
+            {(s, e): (lo, hi) for s, e, lo, hi in window.shipment_periods()},
+        ),
+    )
+    assert terms["shipments"] == pytest.approx(math.log(2.0) ** 2)

@@ -30,8 +30,9 @@ SOURCED, CALIBRATED, ASSUMPTION, OPTION = "sourced", "calibrated", "assumption",
 STATUSES = (SOURCED, CALIBRATED, ASSUMPTION, OPTION)
 #: Where the calibrated defaults come from.
 FIT = (
-    "fitted to monthly difficulty 2016-2021, the 2016 and 2020 halvings and China's 2021 ban as "
-    "an exogenous outage (scenarios/calibration/network.fit.toml; docs/calibration.md)"
+    "fitted to monthly difficulty 2016-2021, the 2016 and 2020 halvings and the factories' "
+    "shipments (cal §6.6), China's 2021 ban an exogenous outage (scenarios/calibration/"
+    "network.fit.toml; docs/calibration.md: a provisional fit that fails its adoption rule)"
 )
 LIST_ITEM = "*"  # stands for the index of a list item in a key
 
@@ -374,8 +375,8 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
     "machines.markup_per_backlog_year": (
         CALIBRATED,
-        FIT + "; checked against cal §6.2: 2021's peak prices over the floor at 2021's 6-9 "
-        "month queue imply 6.1-6.7, and the S9's $1.28/W of 2017 about 1.7",
+        FIT + " within bounds from cal §6.2: 2021's peak prices ($3.7-4.0/W) over the floor at "
+        "2021's 6-9 month queue imply 5.0-8.3",
     ),
     "machines.base_lead_days": (
         ASSUMPTION,
@@ -386,7 +387,8 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         SOURCED,
         "cal §6.4: a lower bound on 2025's output: the network grew from about 786 EH/s at the "
         "end of 2024 (public miners' 235.8 EH/s = 30%) to 1,057.5 EH/s on 2025-10-01 (cal §3.1), "
-        "362 EH/s a year net, at about 16.5 J/TH: 6,000 MW a year (history scenarios: fitted)",
+        "362 EH/s a year net, at about 16.5 J/TH: 6,000 MW a year (history scenarios and the 2022 "
+        "backtest: the middle of the latest shipment band, cal §6.6)",
     ),
     "machines.capacity_date": (OPTION, "the baseline's start, 2025-10-01"),
     "machines.capacity_growth_per_year": (
@@ -402,14 +404,10 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "flat output after 2025 (history scenarios: fitted on 2020-2021)",
     ),
     "machines.capacity_response_per_backlog_year": (
-        OPTION,
-        "off: capacity follows its path (history scenarios: fitted, scenarios/calibration/"
-        "network.toml, attempt 3)",
+        CALIBRATED,
+        FIT + " (attempt 4, with the shipment bands of cal §6.6 as a moment)",
     ),
-    "machines.capacity_decay_per_year": (
-        OPTION,
-        "off: capacity follows its path (history scenarios: fitted with the response)",
-    ),
+    "machines.capacity_decay_per_year": (CALIBRATED, FIT + " (with the response)"),
     "machines.capacity_flat_after": (
         OPTION,
         "the path goes on (the 2022 backtest holds it at its 2021-12-31 level: no later "

@@ -527,7 +527,7 @@ class Machines(Strict):
         "USD per W of its power draw ($/TH = floor x J/TH)",
     )
     markup_per_backlog_year: NonNegFloat = Field(
-        default=12.52,
+        default=8.387,
         le=1000,
         description="scarcity markup: the price is floor x (1 + this x the backlog in years "
         "of production capacity)",
@@ -539,7 +539,7 @@ class Machines(Strict):
         "installation); the backlog's queue adds to it",
     )
     capacity_mw_per_year: PositiveFloat = Field(
-        default=5000.0,
+        default=6000.0,
         le=1e7,
         description="the factories' output on capacity_date, MW of machines a year",
     )
@@ -563,13 +563,13 @@ class Machines(Strict):
         description="annual log growth of production capacity after capacity_break_date",
     )
     capacity_response_per_backlog_year: NonNegFloat = Field(
-        default=4.337,
+        default=4.257,
         le=100,
         description="endogenous capacity: the factories grow capacity at this x the backlog in "
         "years of production a year (log rate; they invest while orders queue)",
     )
     capacity_decay_per_year: NonNegFloat = Field(
-        default=0.7572,
+        default=0.5725,
         le=10,
         description="endogenous capacity: it shrinks at this log rate a year (lines retired or "
         "switched to other chips) less the response to the backlog",
@@ -683,7 +683,7 @@ class Fringe(Strict):
         "price (mean kept): a smooth supply curve instead of a whole class switching at once",
     )
     supply_elasticity: PositiveFloat = Field(
-        default=1.090,
+        default=0.6077,
         le=100,
         description="% more MW per % higher power price beyond an agent's capacity",
     )
@@ -694,7 +694,7 @@ class Fringe(Strict):
         description="exogenous annual log growth of each agent's power capacity",
     )
     supply_build_per_year: NonNegFloat = Field(
-        default=1.297,
+        default=3.715,
         le=100,
         description="rate at which capacity is built out toward the MW held beyond it, per year "
         "(1 / the power build-out's mean lag in years)",
@@ -703,7 +703,7 @@ class Fringe(Strict):
         default=1.0, le=100, description="power capacity at the start / the initial fleet's MW"
     )
     build_mw_per_year: PositiveFloat = Field(
-        default=737.3,
+        default=1080.0,
         le=1e7,
         description="network-wide bound on the power capacity built out for mining, MW a year "
         "(interconnections, substations); shared pro rata among the agents that want it",
@@ -714,7 +714,7 @@ class Fringe(Strict):
         "the fringe's power capacity (pro rata), linear between points; empty: none",
     )
     adjustment_per_epoch: Fraction = Field(
-        default=0.02542,
+        default=0.2297,
         description="share of the gap between the profitable and the held MW ordered per epoch",
     )
     in_transit_growth_per_year: NonNegFloat = Field(
