@@ -10,8 +10,8 @@ output is bounded in MW whatever the machines' efficiency. Days count from the s
   ``capacity_break_date`` and at ``capacity_growth_after_break`` after it, flat after
   ``capacity_flat_after`` if set (:meth:`AsicMarket.capacity_mw_per_year`), times what the
   factories invest: they grow capacity at ``capacity_response_per_backlog_year`` x the backlog
-  in years and lose it at ``capacity_decay_per_year`` (log rates; endogenous capacity, off by
-  default; :meth:`AsicMarket.produce`).
+  in years of ``capacity_build_days`` earlier (time to build) and lose it at
+  ``capacity_decay_per_year`` (log rates; endogenous capacity; :meth:`AsicMarket.produce`).
 - **Backlog.** Orders queue first in, first out. Factories work the backlog off at ``K(t)``; an
   order placed today is produced after the backlog ahead of it and energised ``base_lead_days``
   later (shipping, installation), so the lead time grows with the backlog:
@@ -71,6 +71,8 @@ class AsicMarket:
         self.backlog_mw = 0.0  # ordered, not yet produced
         self.investment_log = 0.0  # log of the capacity the factories added by responding
         self.produced_mw = 0.0  # produced since the start (a record for the shipment check)
+        self._trail_days: list[float] = []  # days the backlog was seen on (produce's day_to)
+        self._trail_backlog: list[float] = []  # the backlog then, years of production
 
     # ------------------------------------------------------------------ capacity and queue
     def capacity_mw_per_year(self, day: float) -> float:
@@ -166,20 +168,30 @@ class AsicMarket:
 
     def produce(self, day_from: float, day_to: float) -> float:
         """Work the backlog off from ``day_from`` to ``day_to`` at the capacity of their
-        midpoint, then let the factories respond to what is left: capacity grows at
-        ``capacity_response_per_backlog_year`` x the backlog in years less
-        ``capacity_decay_per_year`` (log rates a year; endogenous capacity, 0 by default);
-        returns the MW produced."""
+        midpoint, then let the factories respond: capacity grows at
+        ``capacity_response_per_backlog_year`` x the backlog in years they saw
+        ``capacity_build_days`` before ``day_to`` (:meth:`backlog_seen`) less
+        ``capacity_decay_per_year`` (log rates a year); returns the MW produced."""
         cfg = self.config
         years = max(day_to - day_from, 0.0) / YEAR_DAYS
         made = min(self.backlog_mw, self.capacity_mw_per_year(0.5 * (day_from + day_to)) * years)
         self.backlog_mw -= made
         self.produced_mw += made
-        response = cfg.capacity_response_per_backlog_year * self.backlog_years(day_to)
+        self._trail_days.append(day_to)
+        self._trail_backlog.append(self.backlog_years(day_to))
+        response = cfg.capacity_response_per_backlog_year * self.backlog_seen(
+            day_to - cfg.capacity_build_days
+        )
         self.investment_log += (response - cfg.capacity_decay_per_year) * years
         # no further than the ceiling: a capacity at the ceiling answers a shrinking queue at once
         self.investment_log = min(self.investment_log, math.log(MAX_CAPACITY_MW_PER_YEAR))
         return made
+
+    def backlog_seen(self, day: float) -> float:
+        """The backlog in years of production as :meth:`produce` saw it on ``day``, read
+        linearly between the days it looked; before the first, the first (the queue before the
+        start is taken to be the start's)."""
+        return float(np.interp(day, self._trail_days, self._trail_backlog))
 
 
 __all__ = ["CLEARING_STEPS", "MAX_BACKLOG_YEARS", "MAX_CAPACITY_MW_PER_YEAR", "AsicMarket"]

@@ -94,6 +94,43 @@ def test_endogenous_capacity_grows_with_the_backlog_and_decays_without_it():
     assert idle.capacity_mw_per_year(500.0) == pytest.approx(2000.0 * np.exp(-0.01))
 
 
+def test_with_time_to_build_capacity_answers_the_backlog_seen_that_long_ago():
+    """Response 1.0, no decay, 100 days to build. 1,000 MW booked on day 0 at 2,000 MW a year:
+    half a year of backlog. The first 50-day epoch makes 2,000 x 50 / 365.25 = 273.8 MW and sees
+    (1,000 - 273.8) / 2,000 = 0.363 years left on day 50, but answers the backlog of day -50 (before
+    the first look: the first, 0.363): capacity x exp(0.363 x 50 / 365.25). With nothing booked
+    after, the second epoch (to day 100) answers day 0's backlog, again the first look's."""
+    m = _market(
+        capacity_growth_per_year=0.0,
+        capacity_growth_after_break=0.0,
+        capacity_response_per_backlog_year=1.0,
+        capacity_decay_per_year=0.0,
+        capacity_build_days=100.0,
+    )
+    m.book(1000.0)
+    m.produce(0.0, 50.0)
+    seen = (1000.0 - 2000.0 * 50.0 / YEAR_DAYS) / 2000.0
+    growth = np.exp(seen * 50.0 / YEAR_DAYS)
+    assert m.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * growth)
+    m.produce(50.0, 100.0)
+    assert m.backlog_seen(0.0) == pytest.approx(seen)
+    assert m.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * growth**2)
+    # a third epoch answers day 50's backlog, read between the looks of days 50 and 100: on day
+    # 100, before the second response, 1,000 MW less both epochs' output at 2,000 x growth
+    capacity = 2000.0 * growth
+    left_at_100 = (1000.0 - 2000.0 * 50.0 / YEAR_DAYS - capacity * 50.0 / YEAR_DAYS) / capacity
+    assert m.backlog_seen(75.0) == pytest.approx(0.5 * (seen + left_at_100))
+    at_once = _market(
+        capacity_growth_per_year=0.0,
+        capacity_growth_after_break=0.0,
+        capacity_response_per_backlog_year=1.0,
+        capacity_decay_per_year=0.0,
+    )
+    at_once.book(1000.0)
+    at_once.produce(0.0, 50.0)
+    assert at_once.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * growth)  # the same look
+
+
 def test_capacity_never_runs_past_its_ceiling():
     m = _market(capacity_growth_per_year=0.0, capacity_response_per_backlog_year=100.0)
     m.book(4 * 2000.0)

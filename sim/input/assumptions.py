@@ -408,6 +408,11 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         FIT + " (attempt 4, with the shipment bands of cal §6.6 as a moment)",
     ),
     "machines.capacity_decay_per_year": (CALIBRATED, FIT + " (with the response)"),
+    "machines.capacity_build_days": (
+        CALIBRATED,
+        FIT + " (attempt 5: investment answers the backlog of this many days earlier; cal "
+        "§6.3: Bitmain prepaid suppliers to secure capacity, the 2021 chip shortage)",
+    ),
     "machines.capacity_flat_after": (
         OPTION,
         "the path goes on (the 2022 backtest holds it at its 2021-12-31 level: no later "

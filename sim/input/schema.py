@@ -574,6 +574,12 @@ class Machines(Strict):
         description="endogenous capacity: it shrinks at this log rate a year (lines retired or "
         "switched to other chips) less the response to the backlog",
     )
+    capacity_build_days: NonNegFloat = Field(
+        default=0.0,
+        le=3650,
+        description="endogenous capacity's time to build: the factories' investment answers "
+        "the backlog of this many days earlier (new lines, foundry allocation); 0: at once",
+    )
     capacity_flat_after: Date | None = Field(
         default=None,
         description="production capacity stays at its level of this date afterwards (a "
