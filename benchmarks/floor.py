@@ -13,9 +13,10 @@ Run: ``.venv/bin/python benchmarks/floor.py [--blocks N] [--owners 10 100 ...] [
 from __future__ import annotations
 
 import argparse
-import time
+from collections.abc import Callable
 
 import numpy as np
+from clock import cpu_seconds
 from numba import njit
 
 MEAN_INTERVAL_S = 600.0
@@ -43,20 +44,19 @@ def floor_loop(n_blocks, cumulative_ths, mean_interval_s, seed):
     return t, wins
 
 
-def floor_seconds(n_blocks: int, n_owners: int, repeats: int = 5) -> float:
-    """Best wall time (s) of one ``floor_loop`` of ``n_blocks`` blocks over ``n_owners`` owners.
-
-    Owners get random hashrate shares; the first call (compilation or cache load) is not timed.
-    """
+def floor_call(n_blocks: int, n_owners: int) -> Callable[[int], object]:
+    """``call(seed)``: one ``floor_loop`` of ``n_blocks`` blocks over ``n_owners`` owners with
+    random hashrate shares. Its compilation (or cache load) is done here, not in a timed call."""
     hashrate_ths = np.random.default_rng(0).uniform(1.0, 100.0, size=n_owners)
     cumulative_ths = np.cumsum(hashrate_ths)
     floor_loop(1, cumulative_ths, MEAN_INTERVAL_S, 0)
-    best = np.inf
-    for seed in range(repeats):
-        start = time.perf_counter()
-        floor_loop(n_blocks, cumulative_ths, MEAN_INTERVAL_S, seed)
-        best = min(best, time.perf_counter() - start)
-    return best
+    return lambda seed: floor_loop(n_blocks, cumulative_ths, MEAN_INTERVAL_S, seed)
+
+
+def floor_seconds(n_blocks: int, n_owners: int, repeats: int = 5) -> float:
+    """Best CPU time (s) of ``repeats`` calls of :func:`floor_call` (seeds 0, 1, ...)."""
+    call = floor_call(n_blocks, n_owners)
+    return min(cpu_seconds(lambda seed=seed: call(seed)) for seed in range(repeats))
 
 
 def main() -> None:
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--owners", type=int, nargs="+", default=[10, 100, 1_000, 10_000])
     parser.add_argument("--repeats", type=int, default=5, help="timed loops; the best counts")
     args = parser.parse_args()
-    print(f"floor loop, {args.blocks:,} blocks per loop, best of {args.repeats}\n")
+    print(f"floor loop, {args.blocks:,} blocks per loop, best CPU time of {args.repeats}\n")
     print("| owners | floor blocks/s |")
     print("|---:|---:|")
     for n_owners in args.owners:

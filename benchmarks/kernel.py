@@ -29,16 +29,15 @@ import json
 import math
 import os
 import random
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from clock import child_cpu_seconds, cpu_seconds
 from floor import floor_seconds
 
 import sim
@@ -60,15 +59,15 @@ N_DAYS = 40
 
 COLD_START_SCRIPT = """
 import json, time
-start = time.perf_counter()
+start = time.process_time()
 from sim.kernel import simulate_epoch
-imported = time.perf_counter()
+imported = time.process_time()
 import sys; sys.path.insert(0, {folder!r})
 from kernel import epoch_case
 case = epoch_case(100, seed=0)
-calling = time.perf_counter()
+calling = time.process_time()
 simulate_epoch(*case)
-called = time.perf_counter()
+called = time.process_time()
 print(json.dumps({{"import_s": imported - start, "first_call_s": called - calling}}))
 """
 
@@ -264,26 +263,21 @@ def same_results(numba_result: tuple, python_result: tuple) -> bool:
 
 
 def best_blocks_per_second(run, case: tuple, epochs: int, rounds: int) -> float:
-    """Best blocks/s of ``run(*case)`` over ``rounds`` rounds of ``epochs`` epochs (seeds vary)."""
+    """Best blocks/s of ``run(*case)`` over ``rounds`` rounds of ``epochs`` epochs (seeds vary),
+    on the benchmarks' clock (CPU time: benchmarks/clock.py)."""
     best = math.inf
     for _ in range(rounds):
-        start = time.perf_counter()
-        for seed in range(epochs):
-            run(*case[:-1], seed)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, cpu_seconds(lambda: [run(*case[:-1], seed) for seed in range(epochs)]))
     return epochs * BLOCKS_PER_EPOCH / best
 
 
 def start_up_seconds(cache_dir: str) -> dict[str, float]:
-    """Import and first-call times (s) of a fresh process using ``cache_dir`` for numba's cache."""
+    """Import and first-call CPU times (s) of a fresh process using ``cache_dir`` for numba's
+    cache, and the CPU time of the whole process (``process_s``)."""
     script = COLD_START_SCRIPT.format(folder=str(Path(__file__).resolve().parent))
     env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
-    )
-    times = json.loads(result.stdout.strip().splitlines()[-1])
-    return {**times, "process_s": time.perf_counter() - start}
+    process_s, out = child_cpu_seconds([sys.executable, "-c", script], env=env)
+    return {**json.loads(out.strip().splitlines()[-1]), "process_s": process_s}
 
 
 def measure_speed(rounds: int, anticipation: float) -> list[dict]:

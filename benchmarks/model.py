@@ -2,10 +2,11 @@
 
 Prints Markdown tables:
 
-1. one baseline run (about 100 agents, to 2030, every block simulated): wall time and peak
+1. one baseline run (about 100 agents, to 2030, every block simulated): CPU time and peak
    memory, beside the floor loop (benchmarks/floor.py: only draws the same number of blocks and
    winners, in numba) and a plain-Python Mesa model of the same block loop
-   (benchmarks/plain_mesa.py). Every side is timed the same way: the best of the same number of
+   (benchmarks/plain_mesa.py). Every side is timed the same way, on the same clock
+   (benchmarks/clock.py: CPU time), in alternated rounds: the best of the same number of
    repeats of the whole call (``sim.run`` builds its model, so the plain model's build is timed
    too);
 2. scaling: time per run against the number of epochs (horizon) and of agents (fringe agents);
@@ -28,14 +29,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from floor import floor_seconds  # noqa: E402
+from clock import alternated, child_cpu_seconds, cpu_seconds  # noqa: E402
+from floor import floor_call  # noqa: E402
 from plain_mesa import run_plain_mesa  # noqa: E402
 
 import sim  # noqa: E402
@@ -44,13 +45,8 @@ IMPORTS = "import sim, sim.model, mesa, pandas, numba, scipy"
 
 
 def timings(fn, repeats: int) -> list[float]:
-    """Wall times (s) of ``repeats`` calls of ``fn``."""
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
+    """CPU times (s) of ``repeats`` calls of ``fn`` (benchmarks/clock.py)."""
+    return [cpu_seconds(fn) for _ in range(repeats)]
 
 
 def best_of(fn, repeats: int) -> float:
@@ -63,9 +59,17 @@ def measure_one_run(repeats: int) -> dict:
     result = sim.run(scenario, seed=0)  # warm-up: numba cache load
     n_epochs, n_agents = len(result.epochs), result.miners["miner_id"].nunique()
     n_blocks = n_epochs * 2016
-    run_s = timings(lambda: sim.run(scenario, seed=1), repeats)
     run_plain_mesa(n_agents, 1)  # warm-up, as for sim.run
-    plain_s = timings(lambda: run_plain_mesa(n_agents, n_epochs), repeats)
+    floor = floor_call(n_blocks, n_agents)
+    times = alternated(
+        {
+            "run": lambda: cpu_seconds(lambda: sim.run(scenario, seed=1)),
+            "plain": lambda: cpu_seconds(lambda: run_plain_mesa(n_agents, n_epochs)),
+            "floor": lambda: cpu_seconds(lambda: floor(1)),
+        },
+        repeats,
+    )
+    run_s, plain_s = times["run"], times["plain"]
     tracemalloc.start()
     sim.run(scenario, seed=1)
     peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
@@ -79,7 +83,7 @@ def measure_one_run(repeats: int) -> dict:
         "run_median_s": statistics.median(run_s),
         "plain_s": min(plain_s),
         "plain_median_s": statistics.median(plain_s),
-        "floor_s": floor_seconds(n_blocks, n_agents, repeats),
+        "floor_s": min(times["floor"]),
         "tracemalloc_mb": peak_mb,
     }
 
@@ -118,20 +122,14 @@ def measure_agent_scaling(repeats: int, agent_counts: list[int]) -> list[dict]:
 
 
 def measure_start_up() -> dict[str, float]:
-    """`minersim run demo` end to end in fresh processes: numba cache cold, then warm (s)."""
+    """`minersim run demo` end to end in fresh processes: numba cache cold, then warm (CPU s)."""
     exe = Path(sys.executable).with_name("minersim")
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as results:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         for label in ("cold", "warm"):
-            start = time.perf_counter()
-            subprocess.run(
-                [str(exe), "run", "demo", "--out", results, "--force"],
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            out[label] = time.perf_counter() - start
+            argv = [str(exe), "run", "demo", "--out", results, "--force"]
+            out[label], _ = child_cpu_seconds(argv, env=env)
     return out
 
 
@@ -168,7 +166,7 @@ def main() -> None:
         f"## One baseline run: {one['agents']} agents, {one['epochs']} epochs, "
         f"{one['blocks']:,} blocks\n"
     )
-    print(f"Best and median of {repeats} calls each.\n")
+    print(f"CPU time: best and median of {repeats} calls each, in alternated rounds.\n")
     print("| what | best (s) | median (s) | best / minersim's best |")
     print("|---|---:|---:|---:|")
     print(f"| minersim `sim.run` | {one['run_s']:.3f} | {one['run_median_s']:.3f} | 1.00 |")
@@ -205,7 +203,7 @@ def main() -> None:
 
     start = measure_start_up()
     print("\n## `minersim run demo` end to end (fresh process)\n")
-    print("| numba cache | seconds |")
+    print("| numba cache | CPU seconds |")
     print("|---|---:|")
     print(f"| cold (empty cache) | {start['cold']:.2f} |")
     print(f"| warm (second process) | {start['warm']:.2f} |")

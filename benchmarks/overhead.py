@@ -229,7 +229,10 @@ def batch(repeats: int, runs: int) -> dict:
             note("pickle and unpickle the result", time.perf_counter() - start)
             start = time.perf_counter()
             store.write_run(seed - 1, epochs, None, False)
-            note("parent: write_run (file and ledger line, fsynced)", time.perf_counter() - start)
+            note(
+                "parent: write_run (files and ledger line; fsync per chunk)",
+                time.perf_counter() - start,
+            )
     per_run = {name: min(values) for name, values in parts.items()}
     per_run["Parquet size, kB"] = len(epochs) / 1e3
     return {"per_run": per_run, "batch": real_batch(runs)}

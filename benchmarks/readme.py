@@ -54,12 +54,12 @@ def table() -> str:
             "kernel vs a plain-Python loop of the same algorithm, at the baseline's curtailment "
             f"anticipation ({anticipation}); results bit-identical (checked for every owner count)",
             f"{ups} owners; {at_100['numba'] / 1e6:.1f} million blocks/s at 100 owners, "
-            f"{at_100['numba'] / at_100['floor']:.0%} of the floor loop (best of {ROUNDS} "
-            "rounds on each side)",
+            f"{at_100['numba'] / at_100['floor']:.0%} of the floor loop (best CPU time of "
+            f"{ROUNDS} rounds on each side)",
             "`.venv/bin/python benchmarks/kernel.py`",
         ),
         (
-            "kernel start-up (fresh process)",
+            "kernel start-up (fresh process, its CPU time)",
             f"cold (empty numba cache) {kernel_start['cold']['process_s']:.1f} s, warm "
             f"{kernel_start['warm']['process_s']:.1f} s (of which "
             f"{kernel_start['warm']['import_s']:.1f} s imports)",
@@ -68,7 +68,8 @@ def table() -> str:
         (
             f"one baseline run ({one['agents']} agents, {one['epochs']} epochs, "
             f"{one['blocks']:,} blocks)",
-            f"{one['run_s']:.2f} s (best of {REPEATS}; median {one['run_median_s']:.2f} s); "
+            f"{one['run_s']:.2f} s of CPU (best of {REPEATS} alternated rounds; median "
+            f"{one['run_median_s']:.2f} s); "
             f"{one['run_s'] / one['floor_s']:.1f}x the numba floor loop that only draws the "
             f"blocks and winners; {_speed_against(one['plain_s'], one['run_s'])} a "
             "plain-Python Mesa block loop doing far less (no curtailment, markets or finance; "
@@ -90,14 +91,16 @@ def table() -> str:
             "same",
         ),
         (
-            "`minersim run demo` end to end",
+            "`minersim run demo` end to end (the process's CPU time)",
             f"{start['warm']:.1f} s with numba's cache warm, {start['cold']:.1f} s cold",
             "same",
         ),
     ]
     lines = [
         f"Measured by `benchmarks/readme.py` on {platform.machine()} ({_cpus()} CPUs, "
-        f"Python {platform.python_version()}; load average {load:.1f} when it started).",
+        f"Python {platform.python_version()}; load average {load:.1f} when it started and "
+        f"{os.getloadavg()[0]:.1f} at the end). Times are CPU times (benchmarks/clock.py); "
+        "each ratio's two sides were measured in the same process.",
         "",
         "| what | figure | command |",
         "|---|---|---|",

@@ -30,20 +30,34 @@ TEMP_PREFIX = ".tmp-"
 LOCK_FILE = ".lock"
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, sync: bool = True) -> None:
     """Write ``data`` to a temporary file next to ``path``, flush it to disk, rename it into
-    place and flush the folder (so that the rename survives a power cut)."""
+    place and flush the folder (so that the rename survives a power cut). With ``sync`` False
+    the flushes to disk are left to the caller (:func:`fsync_file`, :func:`fsync_folder`; a
+    batch makes them once per chunk of runs): a killed process still leaves the old file or the
+    new one, a power cut may leave the new one empty or torn."""
     temp = temp_name(path)
     try:
         with temp.open("wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    fsync_folder(path.parent)
+    if sync:
+        fsync_folder(path.parent)
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a file already written and closed to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def save_figure(figure, path: Path, **options) -> Path:
@@ -238,6 +252,7 @@ __all__ = [
     "FolderLock",
     "atomic_write",
     "check_can_create",
+    "fsync_file",
     "fsync_folder",
     "remove_temp_entries",
     "save_figure",

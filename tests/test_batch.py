@@ -163,6 +163,24 @@ def test_stream_keeps_a_bounded_window_and_writes_every_run(tmp_path, monkeypatc
     assert (tmp_path / "epochs" / store.run_file_name(29)).read_bytes() == b"epochs 29"
 
 
+def test_run_files_reach_the_disk_once_per_chunk_of_runs_and_at_close(tmp_path, monkeypatch):
+    flushed: list[str] = []
+    monkeypatch.setattr(store, "fsync_file", lambda path: flushed.append(path.name))
+    runs = 2 * store.SYNC_EVERY_RUNS + 3
+    with store.BatchStore(tmp_path) as batch_store:
+        batch_store.epochs_dir.mkdir()
+        for run_id in range(runs):
+            batch_store.write_run(run_id, f"epochs {run_id}".encode(), None)
+        chunks = flushed.count(store.LEDGER_FILE)
+        assert chunks == 2  # the ledger last in each chunk, after its run files
+        assert flushed[store.SYNC_EVERY_RUNS] == store.LEDGER_FILE
+    assert flushed.count(store.LEDGER_FILE) == 3  # closing flushes the last, partial chunk
+    assert sorted(set(flushed) - {store.LEDGER_FILE}) == [
+        store.run_file_name(i) for i in range(runs)
+    ]
+    assert store.BatchStore(tmp_path).read_ledger().keys() == set(range(runs))
+
+
 def test_a_failing_run_stops_the_batch_and_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(batch, "execute_run", _fake_run)
     batch_store = store.BatchStore(tmp_path)

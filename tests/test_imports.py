@@ -2,8 +2,9 @@
 
 Each check runs Python in a subprocess (this test process has imported everything already) and
 reads ``sys.modules`` at the end. ``minersim run`` drives the engine (:mod:`sim.runner`)
-without Mesa (numba imports SciPy itself when installed); pandas 3 imports pyarrow's core
-(``pandas.compat.pyarrow``) as it starts, so only the Parquet modules count for pyarrow.
+without Mesa (numba imports SciPy's top package itself when installed, but not scipy.linalg:
+:func:`sim.compiled.start_compiler`); pandas 3 imports pyarrow's core (``pandas.compat.pyarrow``)
+as it starts, so only the Parquet modules count for pyarrow.
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ def test_public_names_are_imported_on_first_use(tmp_path):
         sim.nothing  # noqa: B018
 
 
+def test_the_command_line_parser_imports_no_scientific_package(tmp_path):
+    modules = modules_after("from sim.cli import build_parser\nbuild_parser()", tmp_path)
+    heavy = ("numpy", "pandas", "pydantic", *NOT_FOR_VALIDATE, *NOT_FOR_RUN)
+    assert present(modules, heavy) == []
+
+
 def test_validate_loads_no_engine_ui_or_cluster(tmp_path):
     modules = modules_after(cli("validate", "demo"), tmp_path)
     assert present(modules, (*NOT_FOR_VALIDATE, *NOT_FOR_RUN)) == []
@@ -71,5 +78,17 @@ def test_validate_loads_no_engine_ui_or_cluster(tmp_path):
 def test_run_loads_no_ui_or_cluster(tmp_path):
     modules = modules_after(cli("run", "demo", "--out", str(tmp_path / "run")), tmp_path)
     assert "sim.runner" in modules  # it did run
-    # SciPy comes with numba (numba imports it when installed), not from Mesa: no Mesa here.
-    assert present(modules, (*NOT_FOR_RUN, "mesa", "sim.model")) == []
+    # SciPy's top package comes with numba (numba imports it when installed), not from Mesa:
+    # no Mesa here; numba's BLAS check ran without importing scipy.linalg.
+    assert present(modules, (*NOT_FOR_RUN, "mesa", "sim.model", "scipy.linalg")) == []
+
+
+def test_numba_starts_without_scipy_linalg_and_blas_stays_usable(tmp_path):
+    code = (
+        "import sys\nfrom sim.compiled import BLAS_MODULE, start_compiler\nstart_compiler()\n"
+        "assert 'scipy.linalg' not in sys.modules and BLAS_MODULE not in sys.modules\n"
+        "import numpy as np\nfrom numba import njit\n"
+        "a = np.arange(9.0).reshape(3, 3)\n"
+        "assert np.array_equal(njit(lambda x: np.dot(x, x))(a), a @ a)  # BLAS, loaded now\n"
+    )
+    assert "scipy.linalg.cython_blas" in modules_after(code, tmp_path)

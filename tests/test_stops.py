@@ -184,3 +184,20 @@ def test_a_huge_key_is_not_echoed_in_full(capsys, size):
     with pytest.raises(MinersimError) as info:
         load_scenario("demo", {key: 1})
     assert len(str(info.value)) < 4 * MAX_ECHO_CHARS + 500
+
+
+def test_ctrl_c_during_an_import_is_delivered_after_it(tmp_path, monkeypatch):
+    """A Ctrl-C inside an import waits for the import to finish (raised inside, C code in the
+    import machinery can swallow it: "Exception ignored in PyObject_HasAttr"), then lands."""
+    from sim.cli.signals import terminate_as_interrupt
+
+    (tmp_path / "module_hit_by_ctrl_c.py").write_text(
+        "import signal, time\nsignal.raise_signal(signal.SIGINT)\ntime.sleep(0.2)\nDONE = True\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "module_hit_by_ctrl_c", raising=False)
+    with terminate_as_interrupt(), pytest.raises(KeyboardInterrupt):
+        import module_hit_by_ctrl_c  # noqa: F401
+
+        time.sleep(5)  # the interrupt lands here, after the import
+    assert sys.modules["module_hit_by_ctrl_c"].DONE

@@ -29,16 +29,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.analysis.cli_defaults import MASS_MIN, MIN_DENSITY
 from sim.analysis.outcomes import Outcome
 from sim.errors import MinersimError
 from sim.outputs import save_figure
 
 INSTALL_HINT = "pip install 'minersim[analysis]' (ema-workbench and scikit-learn)"
-#: PRIM defaults (EMA Workbench's): peel 5% of the remaining runs per step, stop at 5% mass.
+#: PRIM's peeling (EMA Workbench's default): 5% of the remaining runs per step (its smallest box
+#: and the chosen box's density: :mod:`sim.analysis.cli_defaults`).
 PEEL_ALPHA = 0.05
-MASS_MIN = 0.05
-#: The chosen PRIM box: the largest coverage among the boxes at least this dense.
-MIN_DENSITY = 0.8
 #: Extra trees per feature-score fit.
 TREES = 500
 

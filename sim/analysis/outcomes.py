@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sim.analysis.cli_defaults import SPEC_HELP
 from sim.consensus import HALVING_INTERVAL
 from sim.errors import MinersimError
 
@@ -381,11 +382,6 @@ _REDUCERS: Mapping[str, Callable[..., Reducer]] = {
 _SPEC = re.compile(r"\s*(\w+)\s*=\s*(\w+)\s*\((.*)\)\s*")
 _TARGET = re.compile(r"\s*(\w+)\s*(?:\[([^\]]+)\])?\s*")
 _EVENT = re.compile(r"\s*(\w+)\s*(?:\[([^\]]+)\])?\s*(>=|<=|==|>|<)\s*([-+0-9.eE]+)\s*")
-SPEC_HELP = (
-    "NAME=REDUCER(COLUMN[MINERS], ARGS): final, mean (ARGS: start, end dates), max, min, "
-    "max_drawdown, after_halving and halving_recovery (ARG: height), or "
-    "time_to(COLUMN[MINERS] >= VALUE); [MINERS]: names from the miners table, comma-separated"
-)
 
 
 def parse_outcome(text: str) -> Outcome:

@@ -18,8 +18,16 @@ from dataclasses import dataclass, field
 
 from sim.batch import cluster
 from sim.batch.seeds import check_count
-from sim.batch.worker import init_local_worker
 from sim.errors import MinersimError
+
+#: What the local pool's forkserver imports before workers fork from it (the last one warms the
+#: engine: :mod:`sim.batch.warm`).
+FORKSERVER_PRELOAD = (
+    "sim.batch.forkserver_hook",
+    "sim.batch.worker",
+    "sim.runner",
+    "sim.batch.warm",
+)
 
 
 @dataclass
@@ -85,6 +93,8 @@ def open_executor(
         ):
             yield _dask_backend(client, n, "the Dask LocalCluster", wait_workers_s)
     else:
+        from sim.batch.worker import init_local_worker
+
         n = workers or default_workers()
         pool = cf.ProcessPoolExecutor(
             max_workers=n,
@@ -113,16 +123,23 @@ def _local_error(exc: BaseException, where: str) -> MinersimError | None:
     return None
 
 
+def start_local_server() -> None:
+    """Start the local pool's forkserver now, if this platform has one (else nothing).
+
+    ``minersim mc``/``sweep`` call it before importing the batch machinery (pandas, the scenario
+    reader: about 1 s), so that the server imports and warms the engine meanwhile; the pool
+    opened later finds it running (:func:`_process_context`)."""
+    _process_context()
+
+
 def _process_context() -> multiprocessing.context.BaseContext:
     """The start method of worker processes: forkserver where available (workers fork from a
     server that has imported the worker and the engine and loaded its compiled code once:
     :mod:`sim.batch.warm`), else spawn; never plain fork, which can deadlock in a process that
-    runs threads (Dask, tqdm)."""
+    runs threads (Dask, tqdm). Starts the forkserver unless it runs already."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(
-            ["sim.batch.forkserver_hook", "sim.batch.worker", "sim.runner", "sim.batch.warm"]
-        )
+        context.set_forkserver_preload(list(FORKSERVER_PRELOAD))
         _start_forkserver_deaf_to_ctrl_c()
         return context
     return multiprocessing.get_context("spawn")
@@ -151,4 +168,11 @@ def _start_forkserver_deaf_to_ctrl_c() -> None:
         signal.signal(signal.SIGINT, previous)
 
 
-__all__ = ["Backend", "check_backend", "default_workers", "open_executor"]
+__all__ = [
+    "FORKSERVER_PRELOAD",
+    "Backend",
+    "check_backend",
+    "default_workers",
+    "open_executor",
+    "start_local_server",
+]

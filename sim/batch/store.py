@@ -10,13 +10,16 @@ Layout of a batch folder ``DIR``::
     DIR/miners/run-000123.parquet  one row per agent per epoch of run 123 (with --miners)
     DIR/.lock                      held (flock) by the process writing the batch
 
-Every file is written under a temporary name starting with ``.tmp-`` in the same folder, flushed
-to disk (fsync) and renamed with :func:`os.replace`, which is atomic; the folder is fsynced after
-the rename. Each Parquet file carries its run id and row count in its key-value metadata. A run
-counts as done when its files exist and either match their line in ``runs.jsonl`` (size and
-SHA-256) or, without a line (a copied file, or a kill between the rename and the line), read as
-Parquet with the right run id and row count. Anything else (a truncated or corrupted file, a file
-of another run under this name) is re-run on resume, with a warning.
+Every file is written under a temporary name starting with ``.tmp-`` in the same folder and
+renamed with :func:`os.replace`, which is atomic. Metadata is flushed to disk (fsync) at once;
+run files and their ledger lines once per :data:`SYNC_EVERY_RUNS` runs and when the store
+closes: a killed batch loses nothing written, a power cut at most the last chunk's runs, which
+the checks below find damaged or missing and run again. Each Parquet file carries its run id
+and row count in its key-value metadata. A run counts as done when its files exist and either
+match their line in ``runs.jsonl`` (size and SHA-256) or, without a line (a copied file, or a
+kill between the rename and the line), read as Parquet with the right run id and row count.
+Anything else (a truncated or corrupted file, a file of another run under this name) is re-run
+on resume, with a warning.
 
 Only files named exactly ``run-NNNNNN.parquet`` for a run of the batch are read; anything else in
 ``epochs/`` or ``miners/`` (``run-000003 (copy).parquet``, a nested folder, notes) is ignored
@@ -44,7 +47,15 @@ import pyarrow.parquet as pq
 
 from sim.errors import MinersimError
 from sim.input.files import read_json, read_regular
-from sim.outputs import LOCK_FILE, TEMP_PREFIX, FolderLock, atomic_write, remove_temp_entries
+from sim.outputs import (
+    LOCK_FILE,
+    TEMP_PREFIX,
+    FolderLock,
+    atomic_write,
+    fsync_file,
+    fsync_folder,
+    remove_temp_entries,
+)
 
 METADATA_FILE = "metadata.json"
 POINTS_FILE = "points.csv"
@@ -56,6 +67,8 @@ FORMAT = "minersim-batch/2"
 FORMAT_FAMILY = "minersim-batch/"
 #: Key of the run's id and row count in each Parquet file's key-value metadata.
 RUN_METADATA_KEY = b"minersim.run"
+#: Runs written between two flushes to disk of the run files, their folders and the ledger.
+SYNC_EVERY_RUNS = 16
 #: Largest metadata.json read (bytes).
 MAX_METADATA_BYTES = 1 << 20
 #: Largest points.csv read (bytes): MAX_POINTS points of a few parameters.
@@ -144,6 +157,8 @@ class BatchStore:
         self.metadata_path = self.root / METADATA_FILE
         self.ledger_path = self.root / LEDGER_FILE
         self._lock_handle = None
+        self._unsynced: list[Path] = []  # run files written since the last flush to disk
+        self._unsynced_runs = 0
 
     # ---------------------------------------------------------------- opening and locking
     def open(self, metadata: dict, points: pd.DataFrame | None = None, grows: bool = False) -> None:
@@ -187,7 +202,13 @@ class BatchStore:
         self._end_ledger_line()
 
     def close(self) -> None:
-        """Release the folder's lock."""
+        """Flush the runs written to disk (:meth:`sync`) and release the folder's lock."""
+        try:
+            self.sync()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
         if self._lock_handle is not None:
             self._lock_handle.release()
             self._lock_handle = None
@@ -304,19 +325,36 @@ class BatchStore:
         self, run_id: int, epochs: bytes, miners: bytes | None, stalled: bool = False
     ) -> None:
         """Store one finished run (Parquet bytes): the files first (miners before epochs),
-        then its line in ``runs.jsonl``, each flushed to disk."""
+        then its line in ``runs.jsonl``; flushed to disk with the chunk it ends, or at
+        :meth:`close`."""
         name = run_file_name(run_id)
         record: dict[str, object] = {"run": int(run_id), "stalled": bool(stalled)}
         if miners is not None:
-            atomic_write(self.miners_dir / name, miners)
+            atomic_write(self.miners_dir / name, miners, sync=False)
+            self._unsynced.append(self.miners_dir / name)
             record["miners"] = _fingerprint(miners)
-        atomic_write(self.epochs_dir / name, epochs)
+        atomic_write(self.epochs_dir / name, epochs, sync=False)
+        self._unsynced.append(self.epochs_dir / name)
         record["epochs"] = _fingerprint(epochs)
         line = (json.dumps(record, sort_keys=True) + "\n").encode()
         with self.ledger_path.open("ab") as handle:
             handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        self._unsynced_runs += 1
+        if self._unsynced_runs >= SYNC_EVERY_RUNS:
+            self.sync()
+
+    def sync(self) -> None:
+        """Flush to disk the run files written since the last flush, their folders' entries,
+        then the ledger."""
+        if not self._unsynced:
+            return
+        for path in self._unsynced:
+            fsync_file(path)
+        for folder in {path.parent for path in self._unsynced}:
+            fsync_folder(folder)
+        fsync_file(self.ledger_path)
+        self._unsynced.clear()
+        self._unsynced_runs = 0
 
 
 def _resume_value(metadata: dict, key: str) -> object:

@@ -20,6 +20,7 @@ for work, and with them the pool's forkserver and resource tracker.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import select
@@ -169,8 +170,11 @@ def _with_head(frame: pd.DataFrame, head: Mapping[str, object]) -> pd.DataFrame:
 
 def init_local_worker(parent_pid: int) -> None:
     """Initializer of local worker processes: leave Ctrl-C to the parent (which cancels the
-    batch and shuts the pool down) and exit when the parent is gone."""
+    batch and shuts the pool down) and exit when the parent is gone. What the worker inherited
+    from the forkserver (the engine, loaded and warmed) is frozen out of its garbage
+    collections: they no longer walk it, nor write to its pages shared with the server."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.freeze()
     watch_parent(parent_pid)
 
 

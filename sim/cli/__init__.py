@@ -8,6 +8,7 @@ import importlib
 import sys
 
 from sim import __version__
+from sim.cli.heap import skip_final_collection
 from sim.cli.signals import stopped, terminate_as_interrupt
 from sim.errors import MinersimError, echo
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     _replace_what_the_terminal_cannot_show()
+    skip_final_collection()
     with terminate_as_interrupt():
         try:
             args = build_parser().parse_args(argv)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from sim.cli.options import add_data_dir_option
 from sim.errors import MinersimError
-from sim.input.scenario import parse_override, parse_overrides
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -138,6 +137,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def mc_command(args: argparse.Namespace) -> int:
+    _start_local_pool(args)
     from sim.batch import monte_carlo
 
     return _report(
@@ -149,14 +149,15 @@ def mc_command(args: argparse.Namespace) -> int:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from sim.batch import sweep
-
     if args.ranges and args.grid:
         raise MinersimError("--range goes with --lhs, --sobol or --morris, not with --grid")
     if not (args.grid or args.lhs or args.sobol or args.morris or args.levers):
         raise MinersimError(
             "a sweep needs one of --grid, --lhs N, --sobol N, --morris N or --lever"
         )
+    _start_local_pool(args)
+    from sim.batch import sweep
+
     design = {"grid": parse_grid(args.grid)} if args.grid else {}
     if not args.grid:
         design = {
@@ -211,8 +212,18 @@ def summarize_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _start_local_pool(args: argparse.Namespace) -> None:
+    """A batch on local processes starts their forkserver first: it imports and warms the
+    engine while this process imports the batch machinery."""
+    if not (args.scheduler or args.dask_local):
+        from sim.batch.executors import start_local_server
+
+        start_local_server()
+
+
 def _executor_options(args: argparse.Namespace) -> dict:
     from sim.batch import cluster
+    from sim.input.scenario import parse_overrides
     from sim.units import DAY_S
 
     wait = args.wait_workers
@@ -269,6 +280,8 @@ def _report(args: argparse.Namespace, start) -> int:
 
 def parse_grid(texts: list[str], option: str = "--grid") -> dict[str, list]:
     """``["a.b=1,2", "c=x,y"]`` -> ``{"a.b": [1, 2], "c": ["x", "y"]}`` (values read as TOML)."""
+    from sim.input.scenario import parse_override
+
     grid: dict[str, list] = {}
     for text in texts:
         key, sep, values = text.partition("=")

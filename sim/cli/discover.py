@@ -12,8 +12,7 @@ from sim.errors import MinersimError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from sim.analysis.discovery import MASS_MIN, MIN_DENSITY
-    from sim.analysis.outcomes import SPEC_HELP
+    from sim.analysis.cli_defaults import MASS_MIN, MIN_DENSITY, SPEC_HELP
 
     discover = sub.add_parser(
         "discover",

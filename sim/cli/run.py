@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from sim.cli.heap import frozen
 from sim.cli.options import add_data_dir_option
-from sim.input.scenario import load_scenario, parse_overrides, resolve_scenario_path
 
 #: The policies' reasons of a run folder (``minersim run --reasons``; the report cites them).
 REASONS_FILE = "reasons.parquet"
@@ -84,6 +84,7 @@ def run_into_folder(
     """
     from sim.analysis import folders
     from sim.compiled import needs_compiling
+    from sim.input.scenario import load_scenario, parse_overrides, resolve_scenario_path
     from sim.runner import run  # the engine, imported only when a run is asked for
 
     overrides = parse_overrides(args.overrides)
@@ -101,7 +102,8 @@ def run_into_folder(
         )
         (out / REASONS_FILE).unlink(missing_ok=True)  # an earlier run's, if the folder is replaced
         started, clock = folders.now(), time.perf_counter()
-        result = run(scenario, seed=args.seed, reasons=getattr(args, "reasons", False))
+        with frozen():  # the imported modules' objects: not walked by the run's collections
+            result = run(scenario, seed=args.seed, reasons=getattr(args, "reasons", False))
         elapsed = time.perf_counter() - clock
         meta = folders.run_metadata(
             scenario,

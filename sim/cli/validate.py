@@ -6,9 +6,12 @@ Exit 0 with a short summary, or (via sim.cli.main) one error line and exit 2.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from sim.cli.options import add_data_dir_option
-from sim.input.scenario import Scenario, load_scenario, parse_overrides
+
+if TYPE_CHECKING:  # the scenario reader (pandas, pydantic) is imported by the command only
+    from sim.input.scenario import Scenario
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -32,6 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sim.input.scenario import load_scenario, parse_overrides
+
     overrides = parse_overrides(args.overrides)
     scenario = load_scenario(args.scenario, overrides, data_dirs=args.data_dirs)
     print(summary(scenario))

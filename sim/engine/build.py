@@ -12,6 +12,7 @@ import functools
 import numpy as np
 
 from sim import consensus, fleet, hosting
+from sim.compiled import start_compiler
 from sim.engine.params import Params, build_params
 from sim.engine.record import Recorder
 from sim.engine.state import State, assets_usd
@@ -44,6 +45,7 @@ def build(spec, seed: int, explain_decisions: bool = False) -> tuple[Params, Sta
 
     ``numpy.random.SeedSequence(seed)`` is spawned into two streams: the markets' and the
     kernel's, so results depend only on (scenario, seed)."""
+    start_compiler()
     cfg = spec.config
     market_seq, kernel_seq = np.random.SeedSequence(seed).spawn(2)
     kernel_rng = np.random.default_rng(kernel_seq)
