@@ -61,7 +61,9 @@ def test_the_covenant_cure_with_a_ceiling_above_the_covenant_borrows_only_to_the
     # cash, credit open, the leverage ceiling (0.95) far above the covenant (0.6). The
     # waterfall lends only up to the covenant: (0.6 A - S) / 0.4, not (0.95 A - D) / 0.05;
     # the rest of the maturity comes from new shares and sales, and the covenant holds after.
-    miner, leases = miner_row(cash_usd=1e7), [lease(100, 2.4e6)]
+    # The opening share price is about the model's (USD ~1.4bn over 1bn shares), so the share
+    # is not 80% below its trailing high and the equity market is open.
+    miner, leases = miner_row(cash_usd=1e7, share_price_usd=1.5), [lease(100, 2.4e6)]
     opening = float(MiningModel(write_world(tmp_path, miner, [], leases)).view.equity_usd[0])
     notes = [
         note("senior_secured", 0.45 * opening, "2030-01-01"),
