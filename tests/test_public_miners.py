@@ -35,7 +35,7 @@ from sim.input.scenario import load_scenario
 from sim.input.schema import RatesMarket
 from sim.model import MiningModel
 from sim.policies import Decisions, lease_npv_usd_per_mw, rent_years_factor, replacement_jth
-from sim.valuation import marked_lease_noi_usd_per_year
+from sim.valuation import if_converted_price_usd, marked_lease_noi_usd_per_year
 
 #: BTC falls 77% in four weeks (the 2021 high to the 2022 low, compressed) and stays there.
 CRASH = [(str(START), 100_000.0), ("2025-11-01", 100_000.0), ("2025-11-29", 23_000.0)]
@@ -377,6 +377,22 @@ def test_a_lease_is_valued_for_its_term_and_at_the_market_rate_after_it_by_hand(
     # a lease past its term is worth the market's rate alone
     past = marked_lease_noi_usd_per_year(noi[:1], np.array([-1.0]), np.array([0.5]), 12.0)
     assert past[0] == pytest.approx(50e6)
+
+
+def test_convertibles_in_the_money_count_as_shares_by_hand():
+    # 100M shares, equity worth USD 2bn with two converts counted as debt: USD 500M at USD 15
+    # and USD 300M at USD 30. At V/N = USD 20 the first converts (33.3M shares): (2bn + 0.5bn)
+    # / 133.3M = USD 18.75, still below 30, so the second stays debt. At USD 1bn (USD 10) none
+    # converts; at exactly USD 15 a share converting changes nothing: (1.5bn + 0.5bn) /
+    # (100M + 33.3M) = 15, continuous.
+    owner = np.array([0, 0, 1, 1, 2, 2])
+    principal = np.array([5e8, 3e8] * 3)
+    conversion = np.array([15.0, 30.0] * 3)
+    price = if_converted_price_usd(
+        np.array([2e9, 1e9, 1.5e9]), np.full(3, 1e8), owner, principal, conversion
+    )
+    np.testing.assert_allclose(price, [2.5e9 / (1e8 + 5e8 / 15), 10.0, 15.0], rtol=1e-12)
+    assert price[0] == pytest.approx(18.75)
 
 
 # ------------------------------------------------------------------ fleets that renew
