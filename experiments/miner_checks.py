@@ -31,7 +31,6 @@ seed, as ``sim.run(scenario, seed)``) it prints:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import math
 from dataclasses import dataclass, field
 
@@ -45,22 +44,7 @@ from sim.engine.state import assets_usd, listed
 from sim.finance import secured_by_owner
 from sim.runner import result_of
 
-SCENARIOS = ("baseline", "btc_bear", "credit_crunch")
-#: Variants the script builds from a bundled scenario: ``crash_2022`` is the baseline with BTC's
-#: median path falling 77% (the Nov-2021 high to the Nov-2022 low, data/sources.md §3.14) over
-#: the first year and flat after it, the baseline's volatility around it.
-VARIANTS = {
-    "crash_2022": (
-        "baseline",
-        {
-            "market.btc.process": "piecewise",
-            "market.btc.points": [
-                [dt.date(2025, 10, 1), 118_649.0],
-                [dt.date(2026, 10, 1), 118_649.0 * 0.23],
-            ],
-        },
-    )
-}
+SCENARIOS = ("baseline", "btc_bear", "credit_crunch", "crash_2022")
 #: Epochs of the "first year" and "last year" windows (26 epochs of ~14 days).
 YEAR_EPOCHS = 26
 #: Relative tolerance of the covenant test (rounding, as the engine's).
@@ -181,9 +165,8 @@ def end_state(result: sim.RunResult, capacity_mw: pd.Series) -> pd.DataFrame:
 
 def check(name: str, seeds: range) -> Tally:
     """Run ``name`` and its no-AI twin for every seed and tally the figures."""
-    base, overrides = VARIANTS.get(name, (name, {}))
-    scenario = sim.load_scenario(base, overrides)
-    twin = sim.load_scenario(base, {**overrides, "market.ai.enabled": False})
+    scenario = sim.load_scenario(name)
+    twin = sim.load_scenario(name, {"market.ai.enabled": False})
     strategy = scenario.miners.set_index("name")["strategy"]
     mining_first = list(strategy.index[strategy == "mining_first"])
     tally = Tally(betas={m: [] for m in mining_first})

@@ -182,8 +182,11 @@ def issue_notes(
     coupon: np.ndarray | float,
     maturity_day: float,
     conversion_price_usd: np.ndarray | float = np.nan,
+    amortization_years: float = np.inf,
 ) -> None:
-    """Add new instruments (bullet repayment) for the agents in ``owners``."""
+    """Add new instruments for the agents in ``owners``, due at ``maturity_day`` (days since
+    the start): repaid in equal instalments over ``amortization_years`` (principal / years,
+    USD a year), or all at maturity (the default, ``inf``)."""
     take = amounts_usd > 0
     if not take.any():
         return
@@ -194,7 +197,7 @@ def issue_notes(
         coupon=np.broadcast_to(coupon, owners.shape)[take],
         maturity_day=maturity_day,
         conversion_price_usd=np.broadcast_to(conversion_price_usd, owners.shape)[take],
-        amortization_usd_per_year=0.0,
+        amortization_usd_per_year=amounts_usd[take] / amortization_years,
     )
 
 
@@ -271,7 +274,9 @@ class EquityMarket:
     recorded epochs): ``discount = min(equity_discount + equity_discount_per_drawdown x
     drawdown, equity_max_discount)``. At most ``equity_max_dilution_per_epoch`` x the shares
     outstanding at the last record may be sold per epoch, and none while the share trades below
-    ``equity_min_share_price_usd``. The market is open whatever the credit window does.
+    ``equity_min_share_price_usd`` or more than ``equity_close_drawdown`` below its trailing
+    high (a collapsed miner finds no buyers, as Argo's failed raise in Oct 2022). Otherwise the
+    market is open whatever the credit window does.
 
     Parameters
     ----------
@@ -299,22 +304,30 @@ class EquityMarket:
         filled = self._history[: min(self._row, self._history.shape[0])]
         return np.maximum(filled.max(axis=0), 0.0)
 
+    def drawdown(self, share_price_usd: np.ndarray) -> np.ndarray:
+        """Each share's fall from its trailing high, 0-1 (1 where it never traded above 0)."""
+        high = self.trailing_high_usd()
+        return np.clip(
+            1.0 - np.divide(share_price_usd, high, out=np.ones_like(high), where=high > 0), 0, 1
+        )
+
     def issue_price_usd(self, share_price_usd: np.ndarray) -> np.ndarray:
         """Price new shares sell at, USD per share: the share price less the discount."""
         r = self._rates
-        high = self.trailing_high_usd()
-        drawdown = np.clip(
-            1.0 - np.divide(share_price_usd, high, out=np.ones_like(high), where=high > 0), 0, 1
-        )
+        drawdown = self.drawdown(share_price_usd)
         discount = np.minimum(
             r.equity_discount + r.equity_discount_per_drawdown * drawdown, r.equity_max_discount
         )
         return share_price_usd * (1.0 - discount)
 
     def capacity_usd(self, share_price_usd: np.ndarray) -> np.ndarray:
-        """Cash each agent can still raise this epoch, USD (0 below the minimum share price)."""
-        is_open = (share_price_usd >= self._rates.equity_min_share_price_usd) & (
-            share_price_usd > 0
+        """Cash each agent can still raise this epoch, USD (0 below the minimum share price or
+        more than ``equity_close_drawdown`` below the trailing high: no buyers)."""
+        r = self._rates
+        is_open = (
+            (share_price_usd >= r.equity_min_share_price_usd)
+            & (share_price_usd > 0)
+            & (self.drawdown(share_price_usd) <= r.equity_close_drawdown)
         )
         return np.where(is_open, self._allowance * self.issue_price_usd(share_price_usd), 0.0)
 

@@ -411,8 +411,8 @@ def spare_cash_usd(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
 
 
 def borrowing_room_usd(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
-    """New (unsecured) debt that keeps debt/assets at or below the agent's leverage ceiling
-    (0 if credit is shut), USD."""
+    """New equipment loans (secured) that keep debt/assets at or below the agent's leverage
+    ceiling and secured debt/assets within the covenant (0 if credit is shut), USD."""
     if not ctx.credit_open:
         return np.zeros(len(idx))
     p = ctx.params
@@ -423,7 +423,7 @@ def borrowing_room_usd(ctx: PolicyContext, idx: np.ndarray) -> np.ndarray:
         ctx.assets_usd[idx],
         p.leverage_ceiling[idx],
         p.covenant_secured_to_assets,
-        secured=False,
+        secured=True,
     )
 
 

@@ -88,6 +88,38 @@ class EquityValue:
         return np.maximum(value, MARKET_CAP_FLOOR_USD)
 
 
+def if_converted_price_usd(
+    value_usd: np.ndarray,
+    shares: np.ndarray,
+    owner: np.ndarray,
+    principal_usd: np.ndarray,
+    conversion_price_usd: np.ndarray,
+) -> np.ndarray:
+    """Share price of each agent with its convertibles in the money counted as shares (the
+    if-converted method), USD per share.
+
+    ``value_usd`` is the equity value with every convertible counted as debt at its principal
+    (one per agent); ``owner``, ``principal_usd`` and ``conversion_price_usd`` list the
+    convertibles. A note converts when the price with it converted is at or above its
+    conversion price ``k``: its principal ``P`` leaves the debt and ``P / k`` shares join, so
+    the price ``(V + P) / (N + P / k)`` lies between ``V / N`` and ``k``, continuous at
+    ``V / N = k``. Notes are taken from the lowest conversion price up while the price stays
+    at or above the next one: above its conversion price a convert's holders share the upside,
+    so a rise in the miner's value lifts its share price less than with fixed debt.
+    """
+    value = np.asarray(value_usd, dtype=np.float64).copy()
+    count = np.asarray(shares, dtype=np.float64).copy()
+    price = np.divide(value, count, out=np.zeros_like(value), where=count > 0)
+    for k in np.argsort(conversion_price_usd, kind="stable"):
+        o = owner[k]
+        if count[o] <= 0 or price[o] < conversion_price_usd[k]:
+            continue
+        value[o] += principal_usd[k]
+        count[o] += principal_usd[k] / conversion_price_usd[k]
+        price[o] = value[o] / count[o]
+    return price
+
+
 def equity_value(
     mining_cash_flow_usd_per_year: np.ndarray,
     ai_noi_usd_per_year: np.ndarray,

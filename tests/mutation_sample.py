@@ -74,9 +74,9 @@ MUTANTS = (
     ),
     Mutant(
         "sim/engine/execute.py",
-        "(1 + params.convertible_premium)",
-        "(1 - params.convertible_premium)",
-        "convertible premium below the share price",
+        "amortization_years=years if amortising else np.inf",
+        "amortization_years=np.inf",
+        "equipment loans never amortise",
     ),
     Mutant(
         "sim/fringe.py",

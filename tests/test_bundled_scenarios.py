@@ -23,6 +23,7 @@ VARIANTS = {  # variant -> the top-level sections it may change besides [scenari
     "ai_bust": {"market"},
     "power_shock": {"market"},
     "credit_crunch": {"market"},
+    "crash_2022": {"market"},
     "no_ai": {"market"},
     "jpm_method": {"market", "miners", "fringe"},
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -23,12 +24,18 @@ from sim.engine.state import assets_usd
 from sim.engine.waterfall import diluted_price_usd
 from sim.engine.world import Scratch
 from sim.errors import ScenarioError
-from sim.finance import EquityMarket, credit_room_usd, debt_by_owner, secured_by_owner
+from sim.finance import (
+    SECURED,
+    EquityMarket,
+    credit_room_usd,
+    debt_by_owner,
+    secured_by_owner,
+)
 from sim.input.scenario import load_scenario
 from sim.input.schema import RatesMarket
 from sim.model import MiningModel
 from sim.policies import Decisions, lease_npv_usd_per_mw, rent_years_factor, replacement_jth
-from sim.valuation import marked_lease_noi_usd_per_year
+from sim.valuation import if_converted_price_usd, marked_lease_noi_usd_per_year
 
 #: BTC falls 77% in four weeks (the 2021 high to the 2022 low, compressed) and stays there.
 CRASH = [(str(START), 100_000.0), ("2025-11-01", 100_000.0), ("2025-11-29", 23_000.0)]
@@ -61,7 +68,9 @@ def test_the_covenant_cure_with_a_ceiling_above_the_covenant_borrows_only_to_the
     # cash, credit open, the leverage ceiling (0.95) far above the covenant (0.6). The
     # waterfall lends only up to the covenant: (0.6 A - S) / 0.4, not (0.95 A - D) / 0.05;
     # the rest of the maturity comes from new shares and sales, and the covenant holds after.
-    miner, leases = miner_row(cash_usd=1e7), [lease(100, 2.4e6)]
+    # The opening share price is about the model's (USD ~1.4bn over 1bn shares), so the share
+    # is not 80% below its trailing high and the equity market is open.
+    miner, leases = miner_row(cash_usd=1e7, share_price_usd=1.5), [lease(100, 2.4e6)]
     opening = float(MiningModel(write_world(tmp_path, miner, [], leases)).view.equity_usd[0])
     notes = [
         note("senior_secured", 0.45 * opening, "2030-01-01"),
@@ -116,6 +125,56 @@ def test_an_amortising_note_forces_a_default(tmp_path):
         assert 0 < event["unmet_usd"] < per_epoch
 
 
+def _maturity_run(tmp_path, credit_closed: bool, overrides: dict | None = None):
+    # USD 12M of cash, 10 EH/s, 100 MW of halls in service (book ~USD 0.5bn) let at a token
+    # rent, and a USD 300M convertible due 2026-02-01 (deep out of the money: repaid in
+    # cash). No equity (a minimum share price of USD 1M), nothing sells for anything: the
+    # maturity is refinanced with new secured credit or the miner defaults.
+    no_sales = {
+        "market.rates.equity_min_share_price_usd": 1e6,
+        "miners.fire_sale_discount": 1.0,
+        "miners.asset_sale_fraction": 0.0,
+        **(overrides or {}),
+    }
+    notes = [note("convertible", 3e8, "2026-02-01", conversion_usd=1e3)]
+    path = write_world(
+        tmp_path,
+        miner_row(cash_usd=1e7),
+        notes,
+        [lease(100, 1e5, capex=5e6)],
+        credit_closed=credit_closed,
+    )
+    model = MiningModel(path, seed=0, overrides=no_sales)
+    return model, run_checked(model)
+
+
+def test_a_maturity_is_refinanced_while_credit_is_open_and_defaults_when_it_is_closed(tmp_path):
+    # Closed credit: the shortfall on the due date (USD 300M less the cash the miner had) is
+    # unmet, a default on the maturity. Open credit, the ceiling (0.5) and the covenant (0.85)
+    # leaving room for it: the same shortfall becomes one new 5-year secured note at the
+    # market's rate, and nothing defaults. Open credit but a ceiling of 0.1: (0.1 A - 0) / 0.9
+    # is less than the shortfall, a default on the maturity again, with less unmet.
+    _, closed = _maturity_run(tmp_path, credit_closed=True)
+    [event] = closed.meta["defaults"]
+    assert event["cause"] == "maturity" and not event["credit_open"]
+    assert event["date"] == "2026-02-04"  # the first epoch ending after the due date
+    shortfall = event["unmet_usd"]
+    assert 2.4e8 < shortfall < 3e8  # 300M less ~USD 40M of cash by then
+    model, refinanced = _maturity_run(tmp_path, credit_closed=False)
+    assert refinanced.meta["defaults"] == []
+    d = model.state.debt
+    [new] = np.flatnonzero(d.owner == 0)
+    assert d.instrument[new] == SECURED
+    assert d.principal_usd[new] == pytest.approx(shortfall, rel=1e-9)
+    assert d.amortization_usd_per_year[new] == 0.0  # a bullet note
+    due_day = (pd.Timestamp("2026-02-04") - pd.Timestamp(START)).days  # 126
+    assert d.maturity_day[new] == pytest.approx(due_day + 5 * 365.25, abs=1.0)
+    _, above_ceiling = _maturity_run(tmp_path, False, {"policy.max_leverage": 0.1})
+    [event] = above_ceiling.meta["defaults"]
+    assert event["cause"] == "maturity" and event["credit_open"]
+    assert 0 < event["unmet_usd"] < shortfall
+
+
 # ------------------------------------------------------------------ equity dilution
 def test_issuing_shares_at_a_discount_dilutes_the_price_by_hand():
     # 1bn shares at USD 20, a 5% discount at the trailing high: 100M new shares fetch
@@ -132,6 +191,31 @@ def test_issuing_shares_at_a_discount_dilutes_the_price_by_hand():
     assert after[0] == pytest.approx(20.0 - 1.0 * 1e8 / 1.1e9)
     assert after[0] == pytest.approx((20e9 + 1.9e9) / 1.1e9)
     assert market.capacity_usd(price)[0] == 0.0  # the epoch's allowance is used up
+
+
+def test_no_shares_sell_more_than_80pct_below_the_trailing_high_by_hand():
+    # A share that traded at USD 20: at USD 5 (75% down) 10% of 1bn shares sell at
+    # 5 x (1 - min(0.05 + 0.5 x 0.75, 0.5)) = USD 2.875; at USD 3.9 (80.5% down) none do,
+    # though the price is above the USD 1 minimum.
+    rates = RatesMarket(equity_discount=0.05, equity_close_drawdown=0.8)
+    market = EquityMarket(rates, np.array([20.0]), np.array([1e9]))
+    assert market.capacity_usd(np.array([5.0]))[0] == pytest.approx(1e8 * 5 * (1 - 0.425))
+    assert market.capacity_usd(np.array([3.9]))[0] == 0.0
+
+
+def test_a_mining_site_fetches_its_build_cost_only_while_new_machines_pay_by_hand():
+    # Build cost USD 0.85M per MW, a 10-year life at 10%: (1 - e^-1) / 0.1 = 6.32 years of
+    # annuity. Entry breaks even at USD 50/MWh: a site at 45 or 50 is worth its build cost;
+    # at 52 it is 2 x 8,766 MWh x 6.32 = ~USD 0.111M less; at 70 (20 short, ~USD 1.11M) 0.
+    years = (1 - math.exp(-1.0)) / 0.1
+    params = dataclasses.replace(PARAMS, n=4, site_usd_per_mw=0.85e6, site_annuity_years=years)
+    state = SimpleNamespace(
+        entry_breakeven_usd_mwh=50.0, power_usd_mwh=np.array([45.0, 50.0, 52.0, 70.0])
+    )
+    value = waterfall.mining_site_usd_per_mw(params, state)
+    np.testing.assert_allclose(
+        value, [0.85e6, 0.85e6, 0.85e6 - 2 * 24 * 365.25 * years, 0.0], rtol=1e-12
+    )
 
 
 # ------------------------------------------------------------------ a 2022-like crash
@@ -295,6 +379,22 @@ def test_a_lease_is_valued_for_its_term_and_at_the_market_rate_after_it_by_hand(
     assert past[0] == pytest.approx(50e6)
 
 
+def test_convertibles_in_the_money_count_as_shares_by_hand():
+    # 100M shares, equity worth USD 2bn with two converts counted as debt: USD 500M at USD 15
+    # and USD 300M at USD 30. At V/N = USD 20 the first converts (33.3M shares): (2bn + 0.5bn)
+    # / 133.3M = USD 18.75, still below 30, so the second stays debt. At USD 1bn (USD 10) none
+    # converts; at exactly USD 15 a share converting changes nothing: (1.5bn + 0.5bn) /
+    # (100M + 33.3M) = 15, continuous.
+    owner = np.array([0, 0, 1, 1, 2, 2])
+    principal = np.array([5e8, 3e8] * 3)
+    conversion = np.array([15.0, 30.0] * 3)
+    price = if_converted_price_usd(
+        np.array([2e9, 1e9, 1.5e9]), np.full(3, 1e8), owner, principal, conversion
+    )
+    np.testing.assert_allclose(price, [2.5e9 / (1e8 + 5e8 / 15), 10.0, 15.0], rtol=1e-12)
+    assert price[0] == pytest.approx(18.75)
+
+
 # ------------------------------------------------------------------ fleets that renew
 def test_machines_worth_replacing_by_hand():
     # Frontier 13.5 J/TH at USD 15/TH, expected hashprice USD 0.045/TH-day: the extra revenue
@@ -315,6 +415,28 @@ def test_machines_worth_replacing_by_hand():
     out = Decisions.zeros(3)
     policy_registry.policy("rational").decide(ctx, IDX, out)
     np.testing.assert_allclose(out.replace_above_jth, threshold)
+
+
+def test_old_machines_are_unplugged_only_for_replacements_the_factories_deliver():
+    # The factories make 1,000 MW a year; an epoch of 0.05 years has 50 MW in stock. Two
+    # miners want 60 MW of purchases (at 20 J/TH: 3e6 TH/s) and 40 MW of replacements: 100 MW
+    # in all, served pro rata at 50%, so each replaces half of what it wanted (20 MW, 0 MW).
+    from sim.engine.execute import deliverable_mw
+
+    class Factories:
+        def from_stock(self, wanted_ths, frontier_jth, day, years):
+            stock_ths = 1000.0 * years * 1e6 / frontier_jth
+            return wanted_ths * min(1.0, stock_ths / wanted_ths.sum())
+
+    scratch = SimpleNamespace(ctx=SimpleNamespace(frontier_jth=20.0), day=0, years=0.05)
+    world = SimpleNamespace(machines=Factories())
+    buy_ths = np.array([1e6, 2e6])  # 20 MW and 40 MW
+    got = deliverable_mw(world, scratch, buy_ths, np.array([40.0, 0.0]))
+    np.testing.assert_allclose(got, [20.0, 0.0])
+    # with stock for all of it, every replacement goes ahead
+    scratch.years = 1.0
+    every = deliverable_mw(world, scratch, buy_ths, np.array([40.0, 0.0]))
+    np.testing.assert_allclose(every, [40.0, 0.0])
 
 
 def test_the_least_efficient_machines_go_first_up_to_what_can_be_bought():

@@ -20,7 +20,7 @@ from sim.engine import execute, waterfall
 from sim.engine.build import build
 from sim.engine.epoch import run_epoch
 from sim.expectations import HashpriceOutlook
-from sim.finance import CONVERTIBLE, SECURED, issue_notes, secured_by_owner
+from sim.finance import SECURED, issue_notes, secured_by_owner
 from sim.fringe import EntryOutlook, Fringe
 from sim.input.scenario import load_scenario
 from sim.input.schema import Machines
@@ -108,22 +108,21 @@ def test_a_defaulted_miners_machines_sell_at_the_recovery_factor_of_resale(overr
     assert state.books.defaulted[0] and state.books.cash_usd[0] == 0.0
 
 
-# ---------------------------------------------------------------- convertibles
-@pytest.mark.parametrize("premium", [0.3, 0.5, 0.0])
-def test_a_convertible_converts_at_a_premium_above_the_share_price(premium):
-    params, state, world, scratch = one_epoch({"market.rates.convertible_premium": premium})
-    assert params.convertible_premium == premium
+# ---------------------------------------------------------------- equipment loans
+@pytest.mark.parametrize("years", [2.0, 3.0, 0.5])
+def test_an_equipment_loan_is_secured_and_repaid_in_equal_instalments(years):
+    params, state, world, scratch = one_epoch({"market.rates.equipment_loan_years": years})
+    assert params.equipment_loan_years == years
     amount = np.zeros(params.n)
     amount[0] = 1e6
     before = state.debt.n
-    share_price = state.share_price_usd[0]
-    assert share_price > 0
-    execute.borrow(params, state, world, scratch, amount, CONVERTIBLE)
+    execute.borrow(params, state, world, scratch, amount, years, amortising=True)
     assert state.debt.n == before + 1
     d = state.debt
     (note,) = np.flatnonzero((d.owner == 0) & (d.principal_usd == 1e6))
-    assert d.instrument[note] == CONVERTIBLE
-    assert d.conversion_price_usd[note] == pytest.approx(share_price * (1 + premium))
+    assert d.instrument[note] == SECURED
+    assert d.amortization_usd_per_year[note] == pytest.approx(1e6 / years)
+    assert d.maturity_day[note] == pytest.approx(scratch.day + years * 365.25)
 
 
 # ---------------------------------------------------------------- covenant cure

@@ -13,7 +13,6 @@ from sim import fleet, hosting, libm, lifecycle, treasury
 from sim.engine.record import ACTION_CODE
 from sim.engine.state import assets_usd, compact_if_grown, listed, unit_power_usd_mwh
 from sim.finance import (
-    CONVERTIBLE,
     SECURED,
     credit_room_usd,
     debt_by_owner,
@@ -143,7 +142,7 @@ def convert_to_ai(params, state, world, scratch) -> None:
         capex,
         ctx.lease_usd_per_mw_year,
     )
-    borrow(params, state, world, scratch, np.minimum(mw * per_mw, room), SECURED)
+    borrow(params, state, world, scratch, np.minimum(mw * per_mw, room), params.secured_years)
     scratch.action[mw > 0] = ACTION_CODE["convert_ai"]
     limit = state.capacity_mw - hosting.committed_mw(state.contracts, n)
     if _fleets_fit(state.fleet, limit, n):
@@ -214,8 +213,10 @@ def _fleets_fit(f, limit_mw: np.ndarray, n: int) -> bool:
 def renew_fleets(params, state, world, scratch) -> None:
     """Replace machines less efficient than each miner's ``replace_above_jth`` with frontier
     machines: the least efficient units first, only as many MW as the miner can pay for new
-    (spare cash after the purchases it proposed, plus its borrowing room where it may borrow),
-    sold at resale value to the fringe; the MW freed are added to its purchase (``buy_ths``)."""
+    (spare cash after the purchases it proposed, plus its borrowing room where it may borrow)
+    and the factories can deliver this epoch (:func:`deliverable_mw`: an old machine is
+    unplugged only for a replacement that arrives), sold at resale value to the fringe; the
+    MW freed are added to its purchase (``buy_ths``)."""
     ctx, dec, f, n = scratch.ctx, scratch.decisions, state.fleet, params.n
     threshold = np.where(listed(state), dec.replace_above_jth, np.inf)
     old = (f.efficiency_jth > threshold[f.owner]) & (f.hashrate_ths > 0)
@@ -223,16 +224,30 @@ def renew_fleets(params, state, world, scratch) -> None:
         return
     usd_per_mw = ctx.new_usd_per_th * 1e6 / ctx.frontier_jth
     spare = np.maximum(state.books.cash_usd - ctx.cash_buffer_usd, 0.0)
-    room = credit_room_now_usd(params, state, scratch, secured=False)
+    room = credit_room_now_usd(params, state, scratch, secured=True)
     budget = spare + np.where(dec.may_borrow & ctx.credit_open, room, 0.0)
     budget = np.maximum(budget - dec.buy_ths * ctx.new_usd_per_th, 0.0)
-    fraction = replaced_fraction(f, old, budget / usd_per_mw, n)
+    limit_mw = deliverable_mw(world, scratch, dec.buy_ths, budget / usd_per_mw)
+    fraction = replaced_fraction(f, old, limit_mw, n)
     if not (fraction > 0).any():
         return
     freed_mw = fleet.per_owner(f, fleet.unit_power_mw(f) * fraction, n)
     resale = world.machines.resale_usd_per_th(f.efficiency_jth, scratch.day, ctx.frontier_jth)
     sell_units(params, state, fraction, f.hashrate_ths * resale)
     dec.buy_ths += freed_mw * 1e6 / ctx.frontier_jth
+
+
+def deliverable_mw(world, scratch, buy_ths: np.ndarray, replace_mw: np.ndarray) -> np.ndarray:
+    """Of the replacements each miner wants (``replace_mw``, MW of frontier machines on top of
+    its purchase ``buy_ths``, TH/s), the MW the factories deliver this epoch: the machine
+    market serves all the public miners' wants together pro rata from one epoch's output
+    (:meth:`sim.machines.AsicMarket.from_stock`), MW."""
+    ctx = scratch.ctx
+    replace_ths = replace_mw * 1e6 / ctx.frontier_jth
+    wanted = buy_ths + replace_ths
+    served = world.machines.from_stock(wanted, ctx.frontier_jth, scratch.day, scratch.years)
+    share = np.divide(served, wanted, out=np.zeros_like(wanted), where=wanted > 0)
+    return replace_mw * share
 
 
 def replaced_fraction(f, old: np.ndarray, limit_mw: np.ndarray, n: int) -> np.ndarray:
@@ -276,7 +291,10 @@ def sell_units(params, state, fraction: np.ndarray, unit_usd: np.ndarray) -> Non
 
 def buy_asics(params, state, world, scratch) -> None:
     """Public miners buy frontier machines at the machine market's price from spare cash,
-    borrowing the rest in converts where their policy allows and credit is open. They are
+    borrowing the rest where their policy allows and credit is open, with equipment loans
+    secured by the machines and repaid in equal instalments over
+    ``market.rates.equipment_loan_years`` (the 2021-22 structure, cal §3.14), within the
+    leverage ceiling and the covenant. They are
     delivered at once, from stock: all of them together at most the factories' output of the
     epoch (pro rata, :meth:`sim.machines.AsicMarket.from_stock`), and their MW join the backlog."""
     ctx, dec, action = scratch.ctx, scratch.decisions, scratch.action
@@ -286,7 +304,7 @@ def buy_asics(params, state, world, scratch) -> None:
     b = state.books
     cost = buy * ctx.new_usd_per_th
     spare = np.maximum(b.cash_usd - ctx.cash_buffer_usd, 0.0)
-    room = credit_room_now_usd(params, state, scratch, secured=False)
+    room = credit_room_now_usd(params, state, scratch, secured=True)
     loan = np.where(dec.may_borrow & ctx.credit_open, np.minimum(cost - spare, room), 0.0)
     loan = np.maximum(loan, 0.0)
     funded = np.minimum(cost, spare + loan)
@@ -295,7 +313,7 @@ def buy_asics(params, state, world, scratch) -> None:
     take = ths > 0
     if not take.any():
         return
-    borrow(params, state, world, scratch, loan, CONVERTIBLE)
+    borrow(params, state, world, scratch, loan, params.equipment_loan_years, amortising=True)
     world.machines.book(float(mw_of(ths[take], ctx.frontier_jth).sum()))
     fleet.add_units(
         state.fleet,
@@ -310,32 +328,29 @@ def buy_asics(params, state, world, scratch) -> None:
     compact_if_grown(state)
 
 
-def borrow(params, state, world, scratch, amount: np.ndarray, instrument: int) -> None:
-    """Issue ``amount`` (USD per agent) of new notes: secured ones at the market's rate for the
-    agent's leverage (debt / assets before the loan), convertibles at a premium to the share
-    price. The cash arrives now."""
+def borrow(
+    params, state, world, scratch, amount: np.ndarray, years: float, amortising: bool = False
+) -> None:
+    """Issue ``amount`` (USD per agent) of senior secured notes due in ``years`` at the
+    market's rate for the agent's leverage (debt / assets before the loan); ``amortising``,
+    repaid in equal instalments over those years (equipment loans), else at maturity. The cash
+    arrives now."""
     take = amount > 0
     if not take.any():
         return
     ctx, day = scratch.ctx, scratch.day
     owners = np.flatnonzero(take)  # the rate and terms of the borrowers only (elementwise)
     leverage = leverage_of(ctx.debt_usd[owners], ctx.assets_usd[owners])
-    if instrument == SECURED:
-        coupon = world.markets.borrowing_rate(day, leverage)
-        maturity = day + params.secured_years * YEAR_DAYS
-        issue_notes(state.debt, owners, amount[owners], SECURED, coupon, maturity)
-    else:
-        share_price = state.share_price_usd[owners]
-        conversion = np.maximum(share_price, 1e-6) * (1 + params.convertible_premium)
-        issue_notes(
-            state.debt,
-            owners,
-            amount[owners],
-            CONVERTIBLE,
-            params.convertible_coupon,
-            day + params.convertible_years * YEAR_DAYS,
-            conversion,
-        )
+    coupon = world.markets.borrowing_rate(day, leverage)
+    issue_notes(
+        state.debt,
+        owners,
+        amount[owners],
+        SECURED,
+        coupon,
+        day + years * YEAR_DAYS,
+        amortization_years=years if amortising else np.inf,
+    )
     state.books.cash_usd += amount
 
 

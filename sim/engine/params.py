@@ -44,6 +44,8 @@ class Params:
     #: An entrant's fixed costs, USD per MW-year: other opex and its new site's build cost as
     #: an annuity over the site's life.
     entry_fixed_usd_per_mw_year: float
+    #: Present value of 1 USD a year over a site's life at the fringe's discount rate, years.
+    site_annuity_years: float
     # the AI/HPC market
     ai_enabled: bool
     ai_capex_usd_per_mw: float
@@ -89,9 +91,7 @@ class Params:
     fringe_financed_share: float
     # credit and power markets
     secured_years: float
-    convertible_coupon: float
-    convertible_premium: float
-    convertible_years: float
+    equipment_loan_years: float
     covenant_secured_to_assets: float
     project_dscr: float
     power_base_usd_mwh: float
@@ -107,11 +107,16 @@ def unix_seconds(day: dt.date) -> float:
     return float(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
 
 
+def annuity_years(r: float, life: float) -> float:
+    """Present value of 1 USD a year for ``life`` years, discounted continuously at the annual
+    rate ``r``, years."""
+    return -math.expm1(-r * life) / r if r > 0 else life
+
+
 def entry_fixed_usd_per_mw_year(opex: float, site_usd_per_mw: float, r: float, life: float):
     """Other opex plus a new site's build cost (USD per MW) as an annuity at rate ``r`` over
     ``life`` years, USD per MW-year."""
-    annuity = r / -math.expm1(-r * life) if r > 0 else 1.0 / life  # per USD built, per year
-    return opex + site_usd_per_mw * annuity
+    return opex + site_usd_per_mw / annuity_years(r, life)
 
 
 def strategy_arrays(policy, miners: pd.DataFrame | None, n: int) -> dict[str, np.ndarray]:
@@ -178,6 +183,7 @@ def build_params(
             fringe.discount_rate,
             fringe.site_life_years,
         ),
+        site_annuity_years=annuity_years(fringe.discount_rate, fringe.site_life_years),
         ai_enabled=ai.enabled,
         ai_capex_usd_per_mw=ai.capex_usd_per_mw,
         ai_lead_time_days=ai.lead_time_days,
@@ -213,9 +219,7 @@ def build_params(
         fringe_equity_rate=fringe.discount_rate,
         fringe_financed_share=fringe.financed_share,
         secured_years=rates.secured_years,
-        convertible_coupon=rates.convertible_coupon,
-        convertible_premium=rates.convertible_premium,
-        convertible_years=rates.convertible_years,
+        equipment_loan_years=rates.equipment_loan_years,
         covenant_secured_to_assets=rates.covenant_secured_to_assets,
         project_dscr=rates.project_dscr,
         power_base_usd_mwh=config.market.power.base_usd_mwh,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import fleet, hosting, valuation
-from sim.finance import debt_by_owner, treasury_usd
+from sim.finance import CONVERTIBLE, debt_by_owner, treasury_usd
 from sim.policies import own_ai_capex_usd_per_mw
 from sim.tables import sum_by_owner
 from sim.units import YEAR_DAYS
@@ -47,7 +47,8 @@ def renew_power_contracts(params, state, world, scratch) -> None:
 
 def value_equity(params, state, world, scratch) -> None:
     """Market capitalisation and share price of every listed miner (sim.valuation), from the
-    epoch's mining cash flow at the closing BTC price; the fringe is not listed. The market
+    epoch's mining cash flow at the closing BTC price, its convertibles in the money counted
+    as shares (:func:`sim.valuation.if_converted_price_usd`); the fringe is not listed. The market
     values the BTC a miner's hashrate earns on average (its share of the epoch's running
     hashrate x all BTC mined), not its luck in the epoch's draw of blocks."""
     b, n, price = state.books, params.n, scratch.p_end
@@ -58,10 +59,19 @@ def value_equity(params, state, world, scratch) -> None:
     mining_cf_year = (
         expected_btc * price - scratch.power_cost_usd - scratch.opex_usd
     ) / scratch.years
-    mcap = equity_value(params, state, world, mining_cf_year, debt, price, scratch.day)
-    mcap = mcap.market_cap_usd
-    mcap[b.defaulted | ~state.is_public] = 0.0  # fringe agents are not listed
-    state.share_price_usd = np.where(b.shares > 0, mcap / np.maximum(b.shares, 1e-300), 0.0)
+    value = equity_value(params, state, world, mining_cf_year, debt, price, scratch.day)
+    value = value.market_cap_usd
+    value[b.defaulted | ~state.is_public] = 0.0  # fringe agents are not listed
+    d = state.debt
+    converts = d.instrument == CONVERTIBLE
+    state.share_price_usd = valuation.if_converted_price_usd(
+        value,
+        b.shares,
+        d.owner[converts],
+        d.principal_usd[converts],
+        d.conversion_price_usd[converts],
+    )
+    mcap = state.share_price_usd * b.shares
     world.equity_market.record(state.share_price_usd, b.shares)
     scratch.market_cap_usd = mcap
 

@@ -30,6 +30,7 @@ from sim.finance import (
     write_off_debt,
 )
 from sim.tables import maximum, minimum, sum_by_owner
+from sim.units import HOURS_PER_DAY, YEAR_DAYS
 
 #: Cash shortfalls and covenant cures below this are rounding, not a default, USD.
 CASH_TOL_USD = 1e-6
@@ -134,8 +135,9 @@ def raise_cash(
        of every unit, bought by the fringe;
     5. sell AI halls with their leases at ``miners.asset_sale_fraction`` x their market
        value (contracted NOI x ``miners.ai_multiple`` less the capex still to spend);
-    6. sell idle powered sites at ``miners.asset_sale_fraction`` x (``miners.site_usd_per_mw``
-       + the AI option on the MW), USD per MW.
+    6. sell idle powered sites at ``miners.asset_sale_fraction`` x (their mining value,
+       :func:`mining_site_usd_per_mw`, + the AI option on the MW the miner can still offer to
+       AI), USD per MW.
 
     With ``covenant_limit`` (per agent) the cash goes to repay secured notes: new debt cures
     nothing, and a USD raised by giving up ``k`` USD of book value lowers the repayment the
@@ -241,7 +243,7 @@ def offer_credit(params, state, world, scratch) -> Offer:
     available = np.where(listed(state) & is_open, room, 0.0)
 
     def take(usd: np.ndarray) -> None:
-        borrow(params, state, world, scratch, usd, SECURED)
+        borrow(params, state, world, scratch, usd, params.secured_years)
 
     return Offer(available, 0.0, take, "borrow")
 
@@ -319,22 +321,43 @@ def offer_halls(params, state, world, scratch) -> Offer:
     return Offer(available, book_per_usd, take, "sell_assets")
 
 
+def mining_site_usd_per_mw(params, state) -> np.ndarray:
+    """What a powered site without machines is worth to a miner, USD per MW (per agent): its
+    build cost ``miners.site_usd_per_mw`` while a new frontier machine pays at the site's power
+    price (the entrant's break-even power price, which counts the site's cost, at or above
+    it), less each $/MWh the break-even falls short x the MWh of a year x the site's life
+    annuity; never below 0. In a bust that stops entry a mining site fetches little."""
+    breakeven = state.entry_breakeven_usd_mwh
+    if not np.isfinite(breakeven):  # before the fringe's first order: build cost
+        return np.full(params.n, params.site_usd_per_mw)
+    shortfall = np.maximum(state.power_usd_mwh - breakeven, 0.0)
+    loss = shortfall * HOURS_PER_DAY * YEAR_DAYS * params.site_annuity_years
+    return np.maximum(params.site_usd_per_mw - loss, 0.0)
+
+
 def offer_sites(params, state, world, scratch) -> Offer:
-    """Idle powered sites, at a fraction of their build cost plus the AI option on the MW."""
+    """Idle powered sites, at a fraction of their mining value (:func:`mining_site_usd_per_mw`)
+    plus, on the MW the miner can
+    still offer to AI (its ``ai_offer_fraction`` of its capacity less the MW leased, as the
+    valuation counts them), the AI option; the same share of each kind is sold."""
     n = params.n
+    ai_mw = hosting.committed_mw(state.contracts, n)
     fleet_mw = fleet.per_owner(state.fleet, fleet.unit_power_mw(state.fleet), n)
-    used = fleet_mw + hosting.committed_mw(state.contracts, n)
-    idle_mw = np.maximum(np.where(listed(state), state.capacity_mw, 0.0) - used, 0.0)
+    capacity = np.where(listed(state), state.capacity_mw, 0.0)
+    idle_mw = np.maximum(capacity - fleet_mw - ai_mw, 0.0)
+    offered_mw = np.clip(params.ai_offer_fraction * capacity - ai_mw, 0.0, idle_mw)
     lease_value = lease_value_usd_per_mw(params, world, scratch.day)
     option = params.ai_option_weight * max(lease_value, 0.0)
-    usd_per_mw = params.asset_sale_fraction * (params.site_usd_per_mw + option)
+    site = mining_site_usd_per_mw(params, state)
+    value = params.asset_sale_fraction * (site * idle_mw + option * offered_mw)
+    usd_per_mw = np.divide(value, idle_mw, out=np.zeros(n), where=idle_mw > 0)
 
     def take(usd: np.ndarray) -> None:
-        state.capacity_mw -= usd / usd_per_mw
+        state.capacity_mw -= np.divide(usd, usd_per_mw, out=np.zeros(n), where=usd_per_mw > 0)
         state.books.cash_usd += usd
         state.books.equity_usd += usd  # sites are not on the books: all of it is a gain
 
-    return Offer(idle_mw * usd_per_mw, 0.0, take, "sell_assets")
+    return Offer(value, 0.0, take, "sell_assets")
 
 
 def _log_defaults(params, state, world, scratch, failed, cause, unmet_usd) -> None:

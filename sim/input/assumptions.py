@@ -234,21 +234,14 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         ASSUMPTION,
         "+1 point of spread per 0.1 of debt/assets; no source prices leverage",
     ),
-    "market.rates.convertible_coupon": (
-        SOURCED,
-        "cal §3.10: H2-2025 convertibles at 0-1.375% (1% a round figure inside)",
-    ),
-    "market.rates.convertible_premium": (
-        SOURCED,
-        "cal §3.10: conversion premiums of 25-42.5% (IREN, Cipher, Bitfarms, MARA)",
-    ),
-    "market.rates.convertible_years": (
-        SOURCED,
-        "cal §3.10: 2025 convertibles mature in 2030-2033, about 6 years",
-    ),
     "market.rates.secured_years": (
         SOURCED,
         "cal §3.10: 2025 senior secured notes (TeraWulf, Cipher) mature in 2030, 5 years",
+    ),
+    "market.rates.equipment_loan_years": (
+        SOURCED,
+        "cal §3.14 [derived]: Iris Energy's 2022 equipment loans: ~$7M a month of debt service on "
+        "$107.8M, less ~12% interest, repaid ~66% a year (~1.5 years left); 2 years a round figure",
     ),
     "market.rates.credit_close_drawdown": (
         ASSUMPTION,
@@ -279,6 +272,11 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "market.rates.equity_min_share_price_usd": (
         ASSUMPTION,
         "no issuance below USD 1 a share (Nasdaq's minimum bid price, Listing Rule 5550(a)(2))",
+    ),
+    "market.rates.equity_close_drawdown": (
+        ASSUMPTION,
+        "no issuance more than 80% below the share's trailing high; set by 2022 (miner shares -91% "
+        "on average from 52-week highs, Argo's GBP 24M raise failed, cal §3.14), not fitted",
     ),
     "market.rates.equity_high_window_epochs": (
         ASSUMPTION,
@@ -504,7 +502,8 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
     "miners.site_usd_per_mw": (
         SOURCED,
-        "cal §3.9: mining build-out costs $0.7-1.0M per MW (CoinShares); $0.85M, the midpoint",
+        "cal §3.9: mining build-out costs $0.7-1.0M per MW (CoinShares); $0.85M, the midpoint; "
+        "a distressed sale gets less while new machines do not pay (sim/engine/waterfall.py)",
     ),
     "miners.curtailment": (
         ASSUMPTION,

@@ -313,10 +313,16 @@ class RatesMarket(Strict):
     spread_per_leverage: NonNegFloat = Field(
         default=0.10, le=10, description="added spread per unit of debt/assets"
     )
-    convertible_coupon: NonNegFloat = Field(default=0.01, le=1)
-    convertible_premium: NonNegFloat = Field(default=0.30, le=10)
-    convertible_years: PositiveFloat = Field(default=6.0, le=30)
     secured_years: PositiveFloat = Field(default=5.0, le=30)
+    equipment_loan_years: PositiveFloat = Field(
+        default=2.0,
+        le=30,
+        description="machines bought on credit are financed with equipment loans secured by "
+        "them, at the secured rate, repaid in equal instalments over this many years "
+        "([derived] cal §3.14: Iris Energy paid ~$7M a month on $107.8M of equipment loans in "
+        "Nov 2022, 78% a year, about 12 points of interest (Core Scientific's 9.7-13.1%) and "
+        "~66% of principal: ~1.5 years left; 2 years a round figure)",
+    )
     credit_close_drawdown: Fraction = Field(
         default=0.5,
         description="credit windows close on a day BTC ends more than this fraction below its "
@@ -379,6 +385,13 @@ class RatesMarket(Strict):
         le=1e6,
         description="no issuance while the share trades below this, USD (assumption: Nasdaq's "
         "USD 1 minimum bid price, Listing Rule 5550(a)(2))",
+    )
+    equity_close_drawdown: Fraction = Field(
+        default=0.8,
+        description="no issuance while the share is more than this fraction below its trailing "
+        "high (assumption, set by 2022: miner shares fell 91% on average from their 52-week "
+        "highs, Core Scientific's market cap to $78M from $4.3B, and Argo's GBP 24M raise "
+        "failed, cal §3.14)",
     )
     equity_high_window_epochs: int = Field(
         default=26,
