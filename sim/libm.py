@@ -15,6 +15,10 @@ import math
 
 from numba import float64, vectorize
 
+from sim.compiled import start_compiler
+
+start_compiler()  # the ufuncs below compile (or load) now: numba starts without scipy.linalg
+
 SIGNATURE = [float64(float64)]
 
 

@@ -973,8 +973,10 @@ def mechanism_scenarios(
 
 def mechanisms_seen(result, start_height: int) -> set[str]:
     """Which mechanisms a run shows: ``halving`` (the chain crossed a halving height),
-    ``ai_conversion``, ``borrowing``, ``default`` (a public miner's action), ``renewal`` (a
-    public miner's power price changed, as it does when its contract renews)."""
+    ``ai_conversion`` (a public miner's action), ``borrowing`` (the action, or a public miner's
+    debt rising from one epoch to the next: machines bought on equipment loans, project notes),
+    ``default``, ``renewal`` (a public miner's power price changed, as it does when its contract
+    renews)."""
     seen: set[str] = set()
     epochs, miners = result.epochs, result.miners
     if len(epochs):
@@ -986,6 +988,8 @@ def mechanisms_seen(result, start_height: int) -> set[str]:
     for action, name in (("convert_ai", "ai_conversion"), ("borrow", "borrowing")):
         if action in actions:
             seen.add(name)
+    if (public.groupby("miner_id")["debt_usd"].diff() > 0).any():
+        seen.add("borrowing")
     if public["defaulted"].any():
         seen.add("default")
     prices = public.groupby("miner_id")["power_price_usd_mwh"].nunique()

@@ -33,7 +33,7 @@ DRAWS = 80
 FLOORS = {
     "halving": 0.30,
     "ai_conversion": 0.10,
-    "borrowing": 0.08,
+    "borrowing": 0.30,
     "default": 0.25,
     "renewal": 0.50,
 }
