@@ -100,13 +100,17 @@ def test_with_time_to_build_capacity_answers_the_backlog_seen_that_long_ago():
     (1,000 - 273.8) / 2,000 = 0.363 years left on day 50, but answers the backlog of day -50 (before
     the first look: the first, 0.363): capacity x exp(0.363 x 50 / 365.25). With nothing booked
     after, the second epoch (to day 100) answers day 0's backlog, again the first look's."""
-    m = _market(
-        capacity_growth_per_year=0.0,
-        capacity_growth_after_break=0.0,
-        capacity_response_per_backlog_year=1.0,
-        capacity_decay_per_year=0.0,
-        capacity_build_days=100.0,
-    )
+
+    def responding(**lag):
+        return _market(
+            capacity_growth_per_year=0.0,
+            capacity_growth_after_break=0.0,
+            capacity_response_per_backlog_year=1.0,
+            capacity_decay_per_year=0.0,
+            **lag,
+        )
+
+    m = responding(capacity_build_days=100.0)
     m.book(1000.0)
     m.produce(0.0, 50.0)
     seen = (1000.0 - 2000.0 * 50.0 / YEAR_DAYS) / 2000.0
@@ -120,12 +124,7 @@ def test_with_time_to_build_capacity_answers_the_backlog_seen_that_long_ago():
     capacity = 2000.0 * growth
     left_at_100 = (1000.0 - 2000.0 * 50.0 / YEAR_DAYS - capacity * 50.0 / YEAR_DAYS) / capacity
     assert m.backlog_seen(75.0) == pytest.approx(0.5 * (seen + left_at_100))
-    at_once = _market(
-        capacity_growth_per_year=0.0,
-        capacity_growth_after_break=0.0,
-        capacity_response_per_backlog_year=1.0,
-        capacity_decay_per_year=0.0,
-    )
+    at_once = responding()
     at_once.book(1000.0)
     at_once.produce(0.0, 50.0)
     assert at_once.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * growth)  # the same look
