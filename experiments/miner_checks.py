@@ -31,13 +31,13 @@ seed, as ``sim.run(scenario, seed)``) it prints:
 from __future__ import annotations
 
 import argparse
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 import sim
+from sim.analysis.markdown import wilson_interval
 from sim.engine.build import build
 from sim.engine.epoch import run_epoch
 from sim.engine.state import assets_usd, listed
@@ -52,18 +52,6 @@ COVENANT_TOL = 1e-9
 #: A miner with no machines and at least this share of its site capacity leased to AI has
 #: quit mining for AI (the rest quit idle: machines scrapped in a bear market).
 TO_AI_SHARE = 0.5
-#: z of a two-sided 95% interval.
-Z95 = 1.959963984540054
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion (successes of n)."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(centre - half, 0.0), min(centre + half, 1.0))
 
 
 def run_counting_breaches(
@@ -204,7 +192,7 @@ def band(values, fmt: str = "{:.2f}") -> str:
 
 def report(name: str, seeds: range, tally: Tally) -> str:
     n = len(seeds)
-    low, high = wilson(tally.runs_with_default, n)
+    low, high = wilson_interval(tally.runs_with_default, n)
     ai, no_ai = np.array(tally.corr_ai), np.array(tally.corr_no_ai)
     causes = ", ".join(f"{k} {v}" for k, v in sorted(tally.causes.items())) or "none"
     lines = [

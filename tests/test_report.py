@@ -167,10 +167,24 @@ def test_a_batch_with_miners_draws_each_miner_as_bands_over_runs(tmp_path):
         "market cap, $bn",
         "debt, $m",
         "AI/HPC share, %",
-        "defaulted, % of runs",
+        "defaulted, % of runs (95% interval)",
     ]
     assert table["market cap, $bn"].str.fullmatch(r"[\d.,]+ \([\d.,]+ to [\d.,]+\)").all()
+    assert (
+        table["defaulted, % of runs (95% interval)"].str.fullmatch(r"\d+% \(\d+% to \d+%\)").all()
+    )
+    assert "default in " in page and "of runs (95% Wilson interval)" in page
     assert len(table) == len(sim.load_scenario("demo").miners)
+
+
+def test_wilson_interval_by_hand():
+    """3 defaults in 20 runs: p = 0.15, z = 1.96; centre (0.15 + 0.0960) / 1.1921 = 0.2064,
+    half 1.96 x sqrt(0.006375 + 0.002401) / 1.1921 = 0.1540: 5.2% to 36.0%. None of 20: 0 to
+    16.1% (the interval the issue asked for "0% of runs")."""
+    low, high = markdown.wilson_interval(3, 20)
+    assert (low, high) == (pytest.approx(0.0524, abs=1e-4), pytest.approx(0.3604, abs=1e-4))
+    assert markdown.wilson_interval(0, 20) == (0.0, pytest.approx(0.1611, abs=1e-4))
+    assert markdown.share_cell([True] * 3 + [False] * 17) == "15% (5% to 36%)"
 
 
 @pytest.mark.slow

@@ -80,6 +80,30 @@ def band_cell(
     return f"{mid} ({low} to {high})"
 
 
+#: z of a two-sided 95% interval.
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (``successes`` of ``n``); (0, 1) when
+    ``n`` is 0."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(centre - half, 0.0), min(centre + half, 1.0))
+
+
+def share_cell(flags: Iterable[bool]) -> str:
+    """The cell "share% (low% to high%)" of the runs where ``flags`` hold, with the share's
+    95% Wilson interval ("15% (5% to 36%)" for 3 of 20)."""
+    flags = np.asarray(list(flags), dtype=bool)
+    low, high = wilson_interval(int(flags.sum()), len(flags))
+    share = flags.mean() if len(flags) else 0.0
+    return f"{100 * share:.0f}% ({100 * low:.0f}% to {100 * high:.0f}%)"
+
+
 def percentiles(values: np.ndarray, q=(5, 50, 95)) -> np.ndarray:
     """Percentiles of per-run values; of whole numbers (counts), observed values (the nearest
     rank), so that "2 of 10 miners defaulted" is never "1.5"."""

@@ -26,7 +26,13 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import folders, plots, style
-from sim.analysis.markdown import band_cell, markdown_table, number_column, percentiles
+from sim.analysis.markdown import (
+    band_cell,
+    markdown_table,
+    number_column,
+    percentiles,
+    share_cell,
+)
 from sim.analysis.summary import FAN_COLUMNS, fan_quantiles, final_values
 from sim.batch.store import read_epochs, read_miners
 from sim.cli.run import REASONS_FILE
@@ -336,7 +342,7 @@ def _headline_bands(frame: pd.DataFrame, example: pd.DataFrame | None, label: st
         f"{band('cost_to_mine_cash_usd', '$', 'k')} per BTC; public miners' debt "
         f"{band('total_debt_usd', '$', 'bn')}; AI/HPC capacity {band('ai_capacity_mw', '', ' GW')}; "
         f"public miners defaulted: {band('miners_defaulted', decimals=0)}, with at least one "
-        f"default in {100 * (defaulted > 0).mean():.0f}% of runs."
+        f"default in {share_cell(defaulted > 0)} of runs (95% Wilson interval)."
     )
     if example is not None:
         price = example["btc_price_usd"].iloc[-1]
@@ -529,7 +535,7 @@ def _public_miner_bands_section(
             "market cap, $bn": band_cell(alive["market_cap_usd"] / 1e9),
             "debt, $m": band_cell(alive["debt_usd"] / 1e6),
             "AI/HPC share, %": band_cell(alive["ai_share_pct"], decimals=0),
-            "defaulted, % of runs": f"{100 * last['defaulted'].mean():.0f}",
+            "defaulted, % of runs (95% interval)": share_cell(last["defaulted"]),
         }
         if shown is not None:
             end = shown[(shown["name"] == name) & (shown["epoch"] == shown["epoch"].max())]
