@@ -342,9 +342,9 @@ def test_the_committed_fit_rescores_to_its_recorded_numbers():
 
 
 #: Fitted keys whose schema default is a scenario's own figure rather than the fit: the BTC
-#: drift miners expected over 2016-2021 is a belief about the replayed history, not a default for
-#: stochastic scenarios.
-SCENARIO_SPECIFIC = {"expectations.btc_drift"}
+#: drift miners expected over 2016-2021 and the level of its fringe power prices are beliefs
+#: about the replayed history, not defaults for the 2025 scenarios.
+SCENARIO_SPECIFIC = {"expectations.btc_drift", "fringe.power_price_scale"}
 
 
 def test_the_schema_defaults_are_the_committed_fit():

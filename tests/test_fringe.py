@@ -263,3 +263,18 @@ def test_anticipating_entrants_expect_the_hashprice_the_orders_on_the_way_leave(
         expected_margin_path(outlook)[0] * cut.pipeline_factor,
     )
     assert breakeven_power_usd_mwh(cut, PRICE) < breakeven_power_usd_mwh(outlook, PRICE)
+
+
+def test_the_power_price_scale_multiplies_every_class_before_the_spread():
+    """history_2016's class "fringe_lower_p30" (30 $/MWh, 2 agents, spread 0.3) at scale 0.5:
+    its agents pay 30 x 0.5 x (1 - 0.3) = 10.5 and 30 x 0.5 x (1 + 0.3) = 19.5 $/MWh."""
+    import sim
+    from sim.engine.build import build
+
+    scenario = sim.load_scenario(
+        "history_2016", {"fringe.power_price_scale": 0.5, "fringe.power_price_spread": 0.3}
+    )
+    _, state, _ = build(scenario, 0)
+    first = int(np.count_nonzero(state.is_public))  # the fringe's agents follow the public ones
+    assert scenario.config.fringe.classes[0].power_price_usd_mwh == 30.0
+    assert state.power_usd_mwh[first : first + 2] == pytest.approx([10.5, 19.5])

@@ -168,14 +168,15 @@ def _opening_state(
 
 def _add_fringe(state: State, cfg, classes, resale) -> np.ndarray:
     """Each fringe agent's site power price and opening fleet; returns the site prices, $/MWh
-    (a class's agents spread evenly over ``fringe.power_price_spread`` around its price)."""
-    spread = cfg.fringe.power_price_spread
+    (a class's price x ``fringe.power_price_scale``, its agents spread evenly over
+    ``fringe.power_price_spread`` around it)."""
+    spread, scale = cfg.fringe.power_price_spread, cfg.fringe.power_price_scale
     n_public = int(np.count_nonzero(state.is_public))
     fringe_site = np.zeros(len(classes))
     for j, (klass, k) in enumerate(classes):
         i = n_public + j
         position = 2 * k / (klass.agents - 1) - 1 if klass.agents > 1 else 0.0  # -1 .. 1
-        price = klass.power_price_usd_mwh * (1 + spread * position)
+        price = klass.power_price_usd_mwh * scale * (1 + spread * position)
         fringe_site[j] = price
         state.power_usd_mwh[i] = price
         ths = klass.hashrate_ehs * 1e6 / klass.agents

@@ -456,6 +456,12 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "5% of fringe hashrate mines whatever the margin (stranded power, hobbyists): keeps "
         "blocks coming in a collapse (docs/architecture.md)",
     ),
+    "fringe.power_price_scale": (
+        OPTION,
+        "1: the classes' prices as given (the history scenarios and the 2022 backtest: fitted, "
+        "scenarios/calibration/network.fit.toml, attempt 6; their 30 / 50 / 70 $/MWh are 2021-23 "
+        "10-Q prices taken as an assumption for 2016-2021)",
+    ),
     "fringe.power_price_spread": (
         ASSUMPTION,
         "agents of a class pay +-30% around its price: a smooth supply curve; not sourced",

@@ -696,6 +696,12 @@ class Fringe(Strict):
         description="share of fringe hashrate that runs whatever the margin (stranded or prepaid "
         "power, hobbyists): keeps blocks coming when price collapses (an assumption)",
     )
+    power_price_scale: PositiveFloat = Field(
+        default=1.0,
+        le=10,
+        description="every class's power price x this (1: the classes' prices as given; the "
+        "history scenarios fit their level)",
+    )
     power_price_spread: Fraction = Field(
         default=0.3,
         description="agents of a class pay prices spread evenly over +-spread around the class "
