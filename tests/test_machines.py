@@ -72,31 +72,26 @@ def test_capacity_can_be_held_flat_after_a_date():
     assert m.capacity_mw_per_year(366 + 1000) == m.capacity_mw_per_year(366)
 
 
-def test_endogenous_capacity_grows_with_the_backlog_and_sheds_idle_lines():
-    # 2,000 MW a year, response 0.5 a backlog-year, decay 0.1 a year of idle capacity. A tenth
-    # of a year that leaves half a year of backlog keeps every line busy: capacity grows by
-    # exp(0.5 x 0.5 x 0.1), nothing decays
-    def market():
-        return _market(
-            capacity_growth_per_year=0.0,
-            capacity_growth_after_break=0.0,
-            capacity_response_per_backlog_year=0.5,
-            capacity_decay_per_year=0.1,
-        )
-
-    m = market()
+def test_endogenous_capacity_grows_with_the_backlog_and_decays_without_it():
+    # 2,000 MW a year, response 0.5 a backlog-year, decay 0.1: a tenth of a year leaving half a
+    # year of backlog grows capacity by exp((0.5 x 0.5 - 0.1) x 0.1); none left: exp(-0.01)
+    m = _market(
+        capacity_growth_per_year=0.0,
+        capacity_growth_after_break=0.0,
+        capacity_response_per_backlog_year=0.5,
+        capacity_decay_per_year=0.1,
+    )
     m.book(1200.0)
     m.produce(0.0, YEAR_DAYS / 10)  # 200 MW made, 1,000 MW left: half a year
-    assert m.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * np.exp(0.25 * 0.1))
-    # no orders: every line idle, exp(-0.1 x 0.1)
-    idle = market()
+    assert m.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * np.exp((0.25 - 0.1) * 0.1))
+    idle = _market(
+        capacity_growth_per_year=0.0,
+        capacity_growth_after_break=0.0,
+        capacity_response_per_backlog_year=0.5,
+        capacity_decay_per_year=0.1,
+    )
     idle.produce(0.0, YEAR_DAYS / 10)
     assert idle.capacity_mw_per_year(500.0) == pytest.approx(2000.0 * np.exp(-0.01))
-    # 50 MW ordered of the 200 it could make: three quarters idle, no backlog left
-    slack = market()
-    slack.book(50.0)
-    assert slack.produce(0.0, YEAR_DAYS / 10) == pytest.approx(50.0)
-    assert slack.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * np.exp(-0.1 * 0.75 * 0.1))
 
 
 def test_with_time_to_build_capacity_answers_the_backlog_seen_that_long_ago():
