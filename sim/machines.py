@@ -11,7 +11,8 @@ output is bounded in MW whatever the machines' efficiency. Days count from the s
   ``capacity_flat_after`` if set (:meth:`AsicMarket.capacity_mw_per_year`), times what the
   factories invest: they grow capacity at ``capacity_response_per_backlog_year`` x the backlog
   in years of ``capacity_build_days`` earlier (time to build) and lose it at
-  ``capacity_decay_per_year`` (log rates; endogenous capacity; :meth:`AsicMarket.produce`).
+  ``capacity_decay_per_year`` (log rates; endogenous capacity; :meth:`AsicMarket.produce`);
+  inside a ``capacity_frozen`` period (a foundry shortage) they cannot add any.
 - **Backlog.** Orders queue first in, first out. Factories work the backlog off at ``K(t)``; an
   order placed today is produced after the backlog ahead of it and energised ``base_lead_days``
   later (shipping, installation), so the lead time grows with the backlog:
@@ -68,6 +69,10 @@ class AsicMarket:
         self._break_day = float((config.capacity_break_date - start_date).days)
         flat = config.capacity_flat_after
         self._flat_day = np.inf if flat is None else float((flat - start_date).days)
+        self._frozen_days = [
+            (float((f.start - start_date).days), float((f.end - start_date).days))
+            for f in config.capacity_frozen
+        ]
         self.backlog_mw = 0.0  # ordered, not yet produced
         self.investment_log = 0.0  # log of the capacity the factories added by responding
         self.produced_mw = 0.0  # produced since the start (a record for the shipment check)
@@ -171,7 +176,8 @@ class AsicMarket:
         midpoint, then let the factories respond: capacity grows at
         ``capacity_response_per_backlog_year`` x the backlog in years they saw
         ``capacity_build_days`` before ``day_to`` (:meth:`backlog_seen`) less
-        ``capacity_decay_per_year`` (log rates a year); returns the MW produced."""
+        ``capacity_decay_per_year`` (log rates a year), no response on a day inside a
+        ``capacity_frozen`` period; returns the MW produced."""
         cfg = self.config
         years = max(day_to - day_from, 0.0) / YEAR_DAYS
         made = min(self.backlog_mw, self.capacity_mw_per_year(0.5 * (day_from + day_to)) * years)
@@ -182,10 +188,16 @@ class AsicMarket:
         response = cfg.capacity_response_per_backlog_year * self.backlog_seen(
             day_to - cfg.capacity_build_days
         )
+        if self.frozen(day_to):
+            response = 0.0
         self.investment_log += (response - cfg.capacity_decay_per_year) * years
         # no further than the ceiling: a capacity at the ceiling answers a shrinking queue at once
         self.investment_log = min(self.investment_log, math.log(MAX_CAPACITY_MW_PER_YEAR))
         return made
+
+    def frozen(self, day: float) -> bool:
+        """Whether ``day`` falls in a ``capacity_frozen`` period (no capacity can be added)."""
+        return any(start <= day <= end for start, end in self._frozen_days)
 
     def backlog_seen(self, day: float) -> float:
         """The backlog in years of production as :meth:`produce` saw it on ``day``, read

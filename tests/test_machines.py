@@ -188,3 +188,37 @@ def test_resale_follows_the_new_price_and_relative_efficiency():
     units = np.array([20.0, 40.0, 10.0])
     # a machine twice as hungry sells at a quarter; one better than the frontier is capped at 1
     np.testing.assert_allclose(m.resale_usd_per_th(units, 0.0, 20.0), [64.0, 16.0, 64.0])
+
+
+def test_inside_a_capacity_freeze_a_backlog_adds_no_capacity_but_lines_still_decay():
+    # 2,000 MW a year, response 0.5 a backlog-year, decay 0.1, frozen from day 100 to day 200.
+    # Half a year of backlog: an epoch ending on day 150 only decays, exp(-0.1 x 0.1); one
+    # ending on day 250 (outside) grows as usual, exp((0.5 x backlog - 0.1) x 0.1)
+    def market():
+        return _market(
+            capacity_growth_per_year=0.0,
+            capacity_growth_after_break=0.0,
+            capacity_response_per_backlog_year=0.5,
+            capacity_decay_per_year=0.1,
+            capacity_frozen=[
+                {"start": START + dt.timedelta(days=100), "end": START + dt.timedelta(days=200)}
+            ],
+        )
+
+    step = YEAR_DAYS / 10
+    inside, outside = market(), market()
+    for m, day_to in ((inside, 150.0), (outside, 250.0)):
+        m.book(1200.0)
+        m.produce(day_to - step, day_to)
+    assert inside.frozen(100.0) and inside.frozen(200.0) and not inside.frozen(200.5)
+    assert inside.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * np.exp(-0.01))
+    seen = outside.backlog_seen(250.0)
+    assert seen == pytest.approx(0.5)
+    assert outside.capacity_mw_per_year(0.0) == pytest.approx(
+        2000.0 * np.exp((0.5 * seen - 0.1) * 0.1)
+    )
+
+
+def test_a_capacity_freeze_must_end_after_it_starts():
+    with pytest.raises(ValueError, match="start <= end"):
+        _market(capacity_frozen=[{"start": dt.date(2021, 1, 1), "end": dt.date(2020, 1, 1)}])

@@ -411,6 +411,11 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         FIT + " (attempt 5: investment answers the backlog of this many days earlier; cal "
         "§6.3: Bitmain prepaid suppliers to secure capacity, the 2021 chip shortage)",
     ),
+    "machines.capacity_frozen": (
+        OPTION,
+        "none (the history scenarios freeze 2020-10-01 .. 2021-12-31: the foundry shortage, "
+        "cal §6.3 [sourced dates])",
+    ),
     "machines.capacity_flat_after": (
         OPTION,
         "the path goes on (the 2022 backtest holds it at its 2021-12-31 level: no later "

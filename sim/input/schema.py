@@ -529,6 +529,19 @@ class Hardware(Strict):
     )
 
 
+class CapacityFreeze(Strict):
+    """A period in which the ASIC factories cannot add production capacity (sim/machines.py)."""
+
+    start: Date = Field(description="first day no capacity can be added")
+    end: Date = Field(description="last day no capacity can be added")
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> CapacityFreeze:
+        if not self.start <= self.end:
+            raise ValueError("a capacity freeze must satisfy start <= end")
+        return self
+
+
 class Machines(Strict):
     """The market for new ASICs: production capacity, backlog, price and lead time
     (sim/machines.py)."""
@@ -592,6 +605,12 @@ class Machines(Strict):
         le=3650,
         description="endogenous capacity's time to build: the factories' investment answers "
         "the backlog of this many days earlier (new lines, foundry allocation); 0: at once",
+    )
+    capacity_frozen: list[CapacityFreeze] = Field(
+        default_factory=list,
+        description="periods in which the factories cannot add capacity whatever the backlog "
+        "(foundry allocation fixed: 2020-Q4..2021's chip shortage, data/sources.md §6.3); the "
+        "investment response is 0 inside them",
     )
     capacity_flat_after: Date | None = Field(
         default=None,
