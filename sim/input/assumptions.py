@@ -464,7 +464,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "fringe.power_price_scale": (
         OPTION,
         "1: the classes' prices as given (the history scenarios and the 2022 backtest: fitted, "
-        "scenarios/calibration/network.fit.toml, attempt 6; their 30 / 50 / 70 $/MWh are 2021-23 "
+        "scenarios/calibration/network.fit.toml, since attempt 6; their 30 / 50 / 70 $/MWh are 2021-23 "
         "10-Q prices taken as an assumption for 2016-2021)",
     ),
     "fringe.power_price_spread": (
