@@ -141,6 +141,21 @@ def retire(fleet: Table, mask: np.ndarray, n_owners: int) -> np.ndarray:
     return removed
 
 
+#: Margin by which each fleet's MW must be under its limit for retire_to_fit to be skipped,
+#: relative to its MW plus every fleet's (retire_to_fit sums MW over all units in one running
+#: sum): far above the rounding of any order of summing up to a billion units' MW.
+FIT_MARGIN = 1e-6
+
+
+def fits_under(fleet: Table, limit_mw: np.ndarray, n_owners: int) -> bool:
+    """True if every owner's fleet (MW) is below ``limit_mw`` by more than FIT_MARGIN x (its MW
+    + every fleet's MW): then :func:`retire_to_fit` keeps every unit whole (room for each unit
+    after its owner's more efficient ones, in whatever order they are summed) and removes
+    nothing. False for NaN, and where a limit is 0 (a unit of 0 MW would be removed)."""
+    held = per_owner(fleet, unit_power_mw(fleet), n_owners)
+    return bool(np.all(held + FIT_MARGIN * (held + held.sum()) < limit_mw))
+
+
 def retire_to_fit(fleet: Table, limit_mw: np.ndarray, n_owners: int) -> np.ndarray:
     """Retire each owner's least efficient units until its fleet draws at most ``limit_mw``.
 

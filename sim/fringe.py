@@ -12,17 +12,24 @@ and the *speed* at which it gets there (the machine market, the build-out) are s
 
 Every epoch (:meth:`Fringe.order`):
 
-1. **Break-even power price.** The highest $/MWh ``p*`` at which a new frontier machine bought at
-   price ``P``, housed on a new site (its build cost as an annuity over the site's life, plus
+1. **Break-even power prices.** The highest $/MWh ``p*`` at which a new frontier machine bought
+   at price ``P``, housed on a new site (its build cost as an annuity over the site's life, plus
    other operating cost: fixed costs it bears whether it runs or not) and energised after the
    machine market's lead time, has a non-negative net present value over its useful life on
    the expected hashprice path (:mod:`sim.expectations`, the rule every miner uses), each day's
    margin floored at zero (a unit curtails rather than mine at a loss), discounted at the
    entrant's weighted cost of capital (:func:`weighted_cost_of_capital`; the financed share
-   falls to 0 when a BTC drawdown closes the credit window) (:class:`BreakevenCurve`).
-2. **Profitable MW.** Each agent's supply offers ``capacity x (p* / p_a)^elasticity`` MW at
-   ``p*`` (none if ``p* < p_a``); it orders ``adjustment_per_epoch`` of the gap between that and
-   the MW it holds (running, mothballed and on order).
+   falls to 0 when a BTC drawdown closes the credit window) (:class:`BreakevenCurve`); and the
+   higher ``p_r`` of the same machine on a site the agent already has (**renewal**: the site's
+   cost is sunk, only other operating cost remains).
+2. **Profitable MW.** Each agent's supply offers ``capacity x (p / p_a)^elasticity`` MW at a
+   power price ``p`` (none if ``p < p_a``). It wants the larger of what the supply offers at
+   ``p*`` and, up to the MW of sites it has built (``site_mw``), what it offers at ``p_r``; it
+   orders ``adjustment_per_epoch`` of the gap between that and the MW it runs or has on order.
+   A mothballed or failed machine's site is thus renewed with a frontier machine when that pays
+   on the sunk site; the old machine is sold at resale value when its replacement arrives
+   (:func:`sim.engine.operate.deliver_fringe_orders`). Sites lost in an outage are gone
+   (:meth:`Fringe.lose_sites`).
 3. **The machine market clears** (:meth:`sim.machines.AsicMarket.clear`): the epoch's orders
    queue behind the backlog, and the price rises with the backlog they leave; the orders are
    those the agents place at the price they themselves cause. In a boom the price and the
@@ -67,11 +74,12 @@ class EntryOutlook:
 
     expected: HashpriceOutlook  # the expected hashprice path from now (sim.expectations)
     frontier_jth: float  # best machine on sale
-    fixed_usd_per_th_day: float  # site and other operating costs it bears whether it runs or not
+    fixed_usd_per_th_day: float  # operating cost it bears whether it runs or not (site excluded)
     lead_time_days: float  # from ordering to running (the machine market's queue included)
     life_years: float
     discount_rate: float  # annual: the entrant's weighted cost of capital
     pipeline_factor: float = 1.0  # expected hashprice once the machines on order run / now
+    site_usd_per_th_day: float = 0.0  # a new site's build cost as an annuity over its life
 
 
 def expected_margin_path(outlook: EntryOutlook) -> tuple[np.ndarray, np.ndarray]:
@@ -86,16 +94,24 @@ def expected_margin_path(outlook: EntryOutlook) -> tuple[np.ndarray, np.ndarray]
     return hashprice, weight
 
 
+def fixed_usd_per_th_day(outlook: EntryOutlook, new_site: bool) -> float:
+    """Fixed costs of one TH/s a day, USD: other operating cost, plus the site's annuity on a
+    new site (on a site the agent already has its cost is sunk)."""
+    return outlook.fixed_usd_per_th_day + (outlook.site_usd_per_th_day if new_site else 0.0)
+
+
 def entry_npv_usd_per_th(
-    outlook: EntryOutlook, machine_usd_per_th: float, power_usd_mwh: float
+    outlook: EntryOutlook, machine_usd_per_th: float, power_usd_mwh: float, new_site: bool = True
 ) -> float:
     """NPV of one TH/s of a new frontier machine bought at ``machine_usd_per_th`` and run at
     ``power_usd_mwh``, USD: the discounted daily margins ``max(h - c, 0)`` (it curtails rather
-    than mine at a loss) less the price and the present value of its fixed costs."""
+    than mine at a loss) less the price and the present value of its fixed costs
+    (:func:`fixed_usd_per_th_day`)."""
     hashprice, weight = expected_margin_path(outlook)
     cost = power_cost_usd_per_th_day(outlook.frontier_jth, power_usd_mwh)
     margin = float(np.sum(weight * np.maximum(hashprice - cost, 0.0)))
-    return margin - machine_usd_per_th - float(weight.sum()) * outlook.fixed_usd_per_th_day
+    fixed = float(weight.sum()) * fixed_usd_per_th_day(outlook, new_site)
+    return margin - machine_usd_per_th - fixed
 
 
 class BreakevenCurve:
@@ -111,14 +127,14 @@ class BreakevenCurve:
     once per epoch and the machine market's clearing asks for many prices cheaply.
     """
 
-    def __init__(self, outlook: EntryOutlook):
+    def __init__(self, outlook: EntryOutlook, new_site: bool = True):
         hashprice, weight = expected_margin_path(outlook)
         order = np.argsort(-hashprice, kind="stable")
         self._h, w = hashprice[order], weight[order]
         self._revenue = np.cumsum(w * self._h)
         self._weight = np.cumsum(w)
         self._below = np.append(self._h[1:], 0.0)  # lower end of each piece
-        self._fixed = float(weight.sum()) * outlook.fixed_usd_per_th_day
+        self._fixed = float(weight.sum()) * fixed_usd_per_th_day(outlook, new_site)
         self._usd_per_th_day_per_usd_mwh = power_cost_usd_per_th_day(outlook.frontier_jth, 1.0)
 
     def power_usd_mwh(self, machine_usd_per_th: float) -> float:
@@ -132,10 +148,13 @@ class BreakevenCurve:
         return min(float(cost[k]), float(self._h[k])) / self._usd_per_th_day_per_usd_mwh
 
 
-def breakeven_power_usd_mwh(outlook: EntryOutlook, machine_usd_per_th: float) -> float:
+def breakeven_power_usd_mwh(
+    outlook: EntryOutlook, machine_usd_per_th: float, new_site: bool = True
+) -> float:
     """The power price ($/MWh) at which a new frontier machine bought at ``machine_usd_per_th``
-    has a zero NPV; 0 when it does not pay even with free power (:class:`BreakevenCurve`)."""
-    return BreakevenCurve(outlook).power_usd_mwh(machine_usd_per_th)
+    has a zero NPV (on a new site, or on one the agent has); 0 when it does not pay even with
+    free power (:class:`BreakevenCurve`)."""
+    return BreakevenCurve(outlook, new_site).power_usd_mwh(machine_usd_per_th)
 
 
 def weighted_cost_of_capital(equity_rate: float, debt_rate: float, financed_share: float):
@@ -194,6 +213,8 @@ class Fringe:
         self.agents = np.asarray(agents, dtype=np.int64)
         self.site_usd_mwh = np.asarray(site_usd_mwh, dtype=float)
         self.capacity_mw = config.supply_headroom * np.asarray(initial_mw, dtype=float)
+        #: MW of sites each agent has built (its initial fleet's, then every order's beyond them)
+        self.site_mw = np.array(initial_mw, dtype=float)
         self.anticipate_pipeline = anticipate_pipeline
         self.orders = new_order_table()
         self.ai_taken_mw = 0.0  # MW of the fringe's power capacity AI data centres took so far
@@ -268,6 +289,7 @@ class Fringe:
         tranches = max(int(np.ceil(lead_time_days / TRANCHE_DAYS)), 1)
         ths = total_ths * held / held.sum() / tranches
         mw = mw_of(ths, frontier_jth)
+        self.site_mw += tranches * mw  # their sites are built while they ship
         for k in range(1, tranches + 1):
             self.orders.append(
                 owner=self.agents,
@@ -297,35 +319,42 @@ class Fringe:
         outlook: EntryOutlook,
         market: AsicMarket,
         fleet_mw: np.ndarray,
+        running_mw: np.ndarray,
         market_factor: float,
         day: float,
     ) -> tuple[float, float]:
         """Place this epoch's orders at the machine market's clearing price; returns the
-        break-even power price of entry at that price ($/MWh) and the price (USD per W).
+        break-even power price of entry on a new site at that price ($/MWh) and the price (USD
+        per W).
 
-        Each agent's supply offers ``capacity x (p* / p_a)^elasticity`` MW at the break-even
-        power price ``p*`` of a machine bought at price ``P`` (:class:`BreakevenCurve`); it
-        orders ``adjustment_per_epoch`` of the gap between that and what it holds. The market
+        At a machine price ``P`` each agent wants the larger of what its supply offers at the
+        new-site break-even ``p*`` and, up to its sites' MW, what it offers at the renewal
+        break-even ``p_r`` (:class:`BreakevenCurve`); it orders ``adjustment_per_epoch`` of the
+        gap between that and the MW it runs or has on order. The market
         (:meth:`sim.machines.AsicMarket.clear`) finds the ``P`` at which those orders, queued
         behind the backlog, price themselves at ``P``. Orders arrive after the queue ahead of
         them and half of the epoch's own (first in, first out), at the price they were placed
-        at, sited at the marginal price of the MW they occupy.
+        at, sited at the marginal price of the MW they occupy; the sites an order needs beyond
+        the agent's are built (``site_mw``).
 
-        ``fleet_mw``: MW of every model agent's fleet (running and mothballed);
-        ``market_factor``: today's power price over its base level (fringe contracts follow
-        it); ``day``: days since the start.
+        ``fleet_mw``, ``running_mw``: MW of every model agent's fleet (running and mothballed)
+        and of its running units; ``market_factor``: today's power price over its base level
+        (fringe contracts follow it); ``day``: days since the start.
         """
         cfg, jth = self.config, outlook.frontier_jth
-        curve = BreakevenCurve(outlook)
-        held = self.held_mw(fleet_mw)
+        new_site, own_site = BreakevenCurve(outlook), BreakevenCurve(outlook, new_site=False)
+        active = self.held_mw(running_mw)
         factor = max(market_factor, 1e-300)
 
         def orders_mw(usd_per_w: float) -> np.ndarray:
-            wanted = self.supplied_mw(curve.power_usd_mwh(usd_per_w * jth) / factor)
-            return cfg.adjustment_per_epoch * np.maximum(wanted - held, 0.0)
+            price = usd_per_w * jth
+            entry = self.supplied_mw(new_site.power_usd_mwh(price) / factor)
+            renewal = self.supplied_mw(own_site.power_usd_mwh(price) / factor)
+            wanted = np.maximum(entry, np.minimum(renewal, self.site_mw))
+            return cfg.adjustment_per_epoch * np.maximum(wanted - active, 0.0)
 
         total_mw, usd_per_w = market.clear(lambda price: float(orders_mw(price).sum()), day)
-        breakeven = curve.power_usd_mwh(usd_per_w * jth)
+        breakeven = new_site.power_usd_mwh(usd_per_w * jth)
         if total_mw <= 0.0:
             return breakeven, usd_per_w
         order_mw = orders_mw(usd_per_w)
@@ -336,7 +365,8 @@ class Fringe:
         market.book(total_mw)
         take = order_mw > 0
         order_ths = ths_of(order_mw, jth)
-        site = self.marginal_usd_mwh(held + 0.5 * order_mw)
+        site = self.marginal_usd_mwh(active + 0.5 * order_mw)
+        self.site_mw = np.maximum(self.site_mw, active + order_mw)
         self.orders.append(
             owner=self.agents[take],
             hashrate_ths=order_ths[take],
@@ -346,6 +376,18 @@ class Fringe:
             arrival_day=arrival,
         )
         return breakeven, usd_per_w
+
+    def room_mw(self, n: int) -> np.ndarray:
+        """MW of sites each model agent (length ``n``) has for its fleet once the machines
+        still on order arrive: its sites less its orders; infinite for public miners."""
+        room = np.full(n, np.inf)
+        room[self.agents] = self.site_mw - self.on_order_mw(n)[self.agents]
+        return room
+
+    def lose_sites(self, lost_mw: np.ndarray) -> None:
+        """Sites of ``lost_mw`` MW per model agent are gone (an outage's machines lost for good
+        took their sites with them)."""
+        self.site_mw = np.maximum(self.site_mw - lost_mw[self.agents], 0.0)
 
     def deliveries(self, day: float) -> Table:
         """Remove and return the orders that arrive by ``day`` (a table like the order table)."""

@@ -11,7 +11,9 @@ output is bounded in MW whatever the machines' efficiency. Days count from the s
   ``capacity_flat_after`` if set (:meth:`AsicMarket.capacity_mw_per_year`), times what the
   factories invest: they grow capacity at ``capacity_response_per_backlog_year`` x the backlog
   in years of ``capacity_build_days`` earlier (time to build) and lose it at
-  ``capacity_decay_per_year`` (log rates; endogenous capacity; :meth:`AsicMarket.produce`);
+  ``capacity_decay_per_year`` x the share of it that stood idle (log rates; endogenous
+  capacity; :meth:`AsicMarket.produce`): lines that orders keep busy are kept, so a steady
+  flow of replacement orders keeps the capacity it needs and the price near its floor;
   inside a ``capacity_frozen`` period (a foundry shortage) they cannot add any.
 - **Backlog.** Orders queue first in, first out. Factories work the backlog off at ``K(t)``; an
   order placed today is produced after the backlog ahead of it and energised ``base_lead_days``
@@ -176,11 +178,13 @@ class AsicMarket:
         midpoint, then let the factories respond: capacity grows at
         ``capacity_response_per_backlog_year`` x the backlog in years they saw
         ``capacity_build_days`` before ``day_to`` (:meth:`backlog_seen`) less
-        ``capacity_decay_per_year`` (log rates a year), no response on a day inside a
-        ``capacity_frozen`` period; returns the MW produced."""
+        ``capacity_decay_per_year`` x the share of the capacity that stood idle (log rates a
+        year: factories keep the lines their orders use and shed the rest), no response on a
+        day inside a ``capacity_frozen`` period; returns the MW produced."""
         cfg = self.config
         years = max(day_to - day_from, 0.0) / YEAR_DAYS
-        made = min(self.backlog_mw, self.capacity_mw_per_year(0.5 * (day_from + day_to)) * years)
+        can_make = self.capacity_mw_per_year(0.5 * (day_from + day_to)) * years
+        made = min(self.backlog_mw, can_make)
         self.backlog_mw -= made
         self.produced_mw += made
         self._trail_days.append(day_to)
@@ -190,7 +194,8 @@ class AsicMarket:
         )
         if self.frozen(day_to):
             response = 0.0
-        self.investment_log += (response - cfg.capacity_decay_per_year) * years
+        idle = 1.0 - made / can_make if can_make > 0.0 else 0.0
+        self.investment_log += (response - cfg.capacity_decay_per_year * idle) * years
         # no further than the ceiling: a capacity at the ceiling answers a shrinking queue at once
         self.investment_log = min(self.investment_log, math.log(MAX_CAPACITY_MW_PER_YEAR))
         return made

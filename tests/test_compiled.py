@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sim import fleet, hosting
-from sim.engine import execute, operate, waterfall
+from sim.engine import operate, waterfall
 from sim.engine.record import ACTIONS
 from sim.finance import (
     CONVERTIBLE,
@@ -284,15 +284,15 @@ def test_waterfall_offer_matches_the_array_version(seed, covenant, scalar_book):
 def test_convert_to_ai_skips_retire_to_fit_only_when_it_removes_nothing(seed):
     # limits at, just above and well above each fleet's MW; some owners have no units
     n_owners, f, held, limit = fleet_with_limits(seed, [1.0, 1.0 + 1e-12, 1.0 + 1e-5, 2.0])
-    fits = execute._fleets_fit(f, limit, n_owners)
+    fits = fleet.fits_under(f, limit, n_owners)
     g = copy_of(f)
     removed = fleet.retire_to_fit(g, limit, n_owners)
     if fits:  # what the skip assumes: nothing removed, the table bit for bit unchanged
         assert np.array_equal(removed, np.zeros(n_owners))
         assert_tables_equal(f, g)
-    assert fits == bool(np.all(held + execute.FIT_MARGIN * (held + held.sum()) < limit))
-    assert not execute._fleets_fit(f, np.where(held > 0, held, 0.0), n_owners)  # at the limit
-    assert execute._fleets_fit(f, 2.0 * held + 1.0, n_owners)
+    assert fits == bool(np.all(held + fleet.FIT_MARGIN * (held + held.sum()) < limit))
+    assert not fleet.fits_under(f, np.where(held > 0, held, 0.0), n_owners)  # at the limit
+    assert fleet.fits_under(f, 2.0 * held + 1.0, n_owners)
 
 
 BOOK_COLUMNS = ("cash_usd", "btc_held", "cip_usd", "ai_ppe_usd", "shares", "equity_usd")

@@ -182,7 +182,7 @@ def test_orders_clear_the_machine_market_and_arrive_behind_the_backlog():
     market = _market()
     fleet_mw = np.array([0.0, 100.0, 50.0])  # model agent 0 is a public miner
     outlook = _with(hashprice_usd_per_th_day=0.2)
-    breakeven, usd_per_w = f.order(outlook, market, fleet_mw, market_factor=1.0, day=10.0)
+    breakeven, usd_per_w = f.order(outlook, market, fleet_mw, fleet_mw, market_factor=1.0, day=10.0)
     ordered_mw = f.orders.hashrate_ths * f.orders.efficiency_jth / 1e6
     total = ordered_mw.sum()
     # the clearing: the price is the one of the backlog the orders leave, and the orders are
@@ -212,8 +212,8 @@ def test_a_backlog_raises_the_price_and_cuts_the_orders():
     free, busy = _market(), _market()
     busy.book(500.0)  # half a year of production already queued: the price starts at 1.5 x
     f, g = _fringe(adjustment_per_epoch=0.5), _fringe(adjustment_per_epoch=0.5)
-    _, cheap = f.order(outlook, free, fleet_mw, 1.0, day=0.0)
-    _, dear = g.order(outlook, busy, fleet_mw, 1.0, day=0.0)
+    _, cheap = f.order(outlook, free, fleet_mw, fleet_mw, 1.0, day=0.0)
+    _, dear = g.order(outlook, busy, fleet_mw, fleet_mw, 1.0, day=0.0)
     assert dear > cheap and g.orders.hashrate_ths.sum() < f.orders.hashrate_ths.sum()
     queued = g.orders.hashrate_ths.sum() * 15.0 / 1e6
     assert g.orders.arrival_day[0] == pytest.approx(
@@ -229,7 +229,7 @@ def test_unbounded_demand_orders_until_the_price_eats_the_whole_margin():
     market = _market()
     outlook = _with(hashprice_usd_per_th_day=0.2)
     assert np.isinf(f.supplied_mw(1e300)).all()
-    _, usd_per_w = f.order(outlook, market, np.array([0.0, 100.0, 50.0]), 0.0, day=0.0)
+    _, usd_per_w = f.order(outlook, market, *[np.array([0.0, 100.0, 50.0])] * 2, 0.0, day=0.0)
     assert entry_npv_usd_per_th(outlook, usd_per_w * 15.0, 0.0) == pytest.approx(0.0, abs=1e-6)
     mw = f.orders.hashrate_ths * 15.0 / 1e6
     assert mw[0] == mw[1] and 0 < mw.sum() <= 5 * 1000.0
@@ -239,7 +239,7 @@ def test_no_orders_when_entry_does_not_pay():
     f = _fringe(adjustment_per_epoch=1.0)
     market = _market()
     poor = _with(hashprice_usd_per_th_day=0.01)
-    _, usd_per_w = f.order(poor, market, np.array([0.0, 100.0, 50.0]), 1.0, day=0.0)
+    _, usd_per_w = f.order(poor, market, *[np.array([0.0, 100.0, 50.0])] * 2, 1.0, day=0.0)
     assert f.orders.n == 0 and market.backlog_mw == 0.0 and usd_per_w == 0.5
 
 
@@ -250,7 +250,7 @@ def test_anticipating_entrants_expect_the_hashprice_the_orders_on_the_way_leave(
     anticipating = _fringe(adjustment_per_epoch=1.0, anticipate_pipeline=True)
     for f in (myopic, anticipating):
         assert f.pipeline_factor(installed) == 1.0  # nothing on order yet
-        f.order(outlook, _market(), np.array([0.0, 100.0, 50.0]), 1.0, day=0.0)
+        f.order(outlook, _market(), *[np.array([0.0, 100.0, 50.0])] * 2, 1.0, day=0.0)
     assert myopic.pipeline_factor(installed) == 1.0
     on_order = anticipating.orders.hashrate_ths.sum()
     assert anticipating.pipeline_factor(installed) == pytest.approx(

@@ -72,26 +72,31 @@ def test_capacity_can_be_held_flat_after_a_date():
     assert m.capacity_mw_per_year(366 + 1000) == m.capacity_mw_per_year(366)
 
 
-def test_endogenous_capacity_grows_with_the_backlog_and_decays_without_it():
-    # 2,000 MW a year, response 0.5 a backlog-year, decay 0.1: a tenth of a year leaving half a
-    # year of backlog grows capacity by exp((0.5 x 0.5 - 0.1) x 0.1); none left: exp(-0.01)
-    m = _market(
-        capacity_growth_per_year=0.0,
-        capacity_growth_after_break=0.0,
-        capacity_response_per_backlog_year=0.5,
-        capacity_decay_per_year=0.1,
-    )
+def test_endogenous_capacity_grows_with_the_backlog_and_sheds_idle_lines():
+    # 2,000 MW a year, response 0.5 a backlog-year, decay 0.1 a year of idle capacity. A tenth
+    # of a year that leaves half a year of backlog keeps every line busy: capacity grows by
+    # exp(0.5 x 0.5 x 0.1), nothing decays
+    def market():
+        return _market(
+            capacity_growth_per_year=0.0,
+            capacity_growth_after_break=0.0,
+            capacity_response_per_backlog_year=0.5,
+            capacity_decay_per_year=0.1,
+        )
+
+    m = market()
     m.book(1200.0)
     m.produce(0.0, YEAR_DAYS / 10)  # 200 MW made, 1,000 MW left: half a year
-    assert m.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * np.exp((0.25 - 0.1) * 0.1))
-    idle = _market(
-        capacity_growth_per_year=0.0,
-        capacity_growth_after_break=0.0,
-        capacity_response_per_backlog_year=0.5,
-        capacity_decay_per_year=0.1,
-    )
+    assert m.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * np.exp(0.25 * 0.1))
+    # no orders: every line idle, exp(-0.1 x 0.1)
+    idle = market()
     idle.produce(0.0, YEAR_DAYS / 10)
     assert idle.capacity_mw_per_year(500.0) == pytest.approx(2000.0 * np.exp(-0.01))
+    # 50 MW ordered of the 200 it could make: three quarters idle, no backlog left
+    slack = market()
+    slack.book(50.0)
+    assert slack.produce(0.0, YEAR_DAYS / 10) == pytest.approx(50.0)
+    assert slack.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * np.exp(-0.1 * 0.75 * 0.1))
 
 
 def test_with_time_to_build_capacity_answers_the_backlog_seen_that_long_ago():
@@ -190,10 +195,10 @@ def test_resale_follows_the_new_price_and_relative_efficiency():
     np.testing.assert_allclose(m.resale_usd_per_th(units, 0.0, 20.0), [64.0, 16.0, 64.0])
 
 
-def test_inside_a_capacity_freeze_a_backlog_adds_no_capacity_but_lines_still_decay():
-    # 2,000 MW a year, response 0.5 a backlog-year, decay 0.1, frozen from day 100 to day 200.
-    # Half a year of backlog: an epoch ending on day 150 only decays, exp(-0.1 x 0.1); one
-    # ending on day 250 (outside) grows as usual, exp((0.5 x backlog - 0.1) x 0.1)
+def test_inside_a_capacity_freeze_a_backlog_adds_no_capacity():
+    # 2,000 MW a year, response 0.5 a backlog-year, decay 0.1 of idle lines, frozen from day 100
+    # to day 200. Half a year of backlog keeps every line busy: an epoch ending on day 150 leaves
+    # the capacity as it was; one ending on day 250 (outside) grows by exp(0.5 x backlog x 0.1)
     def market():
         return _market(
             capacity_growth_per_year=0.0,
@@ -211,12 +216,10 @@ def test_inside_a_capacity_freeze_a_backlog_adds_no_capacity_but_lines_still_dec
         m.book(1200.0)
         m.produce(day_to - step, day_to)
     assert inside.frozen(100.0) and inside.frozen(200.0) and not inside.frozen(200.5)
-    assert inside.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * np.exp(-0.01))
+    assert inside.capacity_mw_per_year(0.0) == pytest.approx(2000.0)
     seen = outside.backlog_seen(250.0)
     assert seen == pytest.approx(0.5)
-    assert outside.capacity_mw_per_year(0.0) == pytest.approx(
-        2000.0 * np.exp((0.5 * seen - 0.1) * 0.1)
-    )
+    assert outside.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * np.exp(0.5 * seen * 0.1))
 
 
 def test_a_capacity_freeze_must_end_after_it_starts():

@@ -62,22 +62,24 @@ def order_fringe_machines(params, state, world, scratch) -> None:
     installed_ths = float(f.hashrate_ths.sum())
     financed = params.fringe_financed_share if ctx.credit_open else 0.0
     debt_rate = float(world.markets.borrowing_rate(day, np.array([financed]))[0])
+    mw_year_per_th_day = mw_of(1.0, ctx.frontier_jth) / YEAR_DAYS  # USD per MW-year -> TH/s-day
     outlook = EntryOutlook(
         expected=scratch.outlook,
         frontier_jth=ctx.frontier_jth,
-        fixed_usd_per_th_day=params.entry_fixed_usd_per_mw_year
-        * mw_of(1.0, ctx.frontier_jth)
-        / YEAR_DAYS,
+        fixed_usd_per_th_day=params.opex_usd_per_mw_year * mw_year_per_th_day,
         lead_time_days=machines.lead_time_days(day),
         life_years=params.useful_life_years,
         discount_rate=weighted_cost_of_capital(params.fringe_equity_rate, debt_rate, financed),
         pipeline_factor=fringe.pipeline_factor(installed_ths),
+        site_usd_per_th_day=params.site_usd_per_mw / params.site_annuity_years * mw_year_per_th_day,
     )
-    fleet_mw = fleet.per_owner(f, fleet.unit_power_mw(f), params.n)
+    unit_mw = fleet.unit_power_mw(f)
+    fleet_mw = fleet.per_owner(f, unit_mw, params.n)
+    running_mw = fleet.per_owner(f, np.where(f.mothballed, 0.0, unit_mw), params.n)
     fringe.grow_capacity(fringe.held_mw(fleet_mw), scratch.years, day)
     state.entry_outlook = outlook
     state.entry_breakeven_usd_mwh, state.machine_usd_per_w = fringe.order(
-        outlook, machines, fleet_mw, state.power_factor, day
+        outlook, machines, fleet_mw, running_mw, state.power_factor, day
     )
 
 
@@ -145,7 +147,7 @@ def convert_to_ai(params, state, world, scratch) -> None:
     borrow(params, state, world, scratch, np.minimum(mw * per_mw, room), params.secured_years)
     scratch.action[mw > 0] = ACTION_CODE["convert_ai"]
     limit = state.capacity_mw - hosting.committed_mw(state.contracts, n)
-    if _fleets_fit(state.fleet, limit, n):
+    if fleet.fits_under(state.fleet, limit, n):
         return  # retire_to_fit would keep every unit whole and remove nothing
     displaced = fleet.retire_to_fit(state.fleet, limit, n)
     state.books.equity_usd -= displaced  # displaced machines are scrapped (a write-off)
@@ -193,21 +195,6 @@ def affordable_mw(spare_usd, room_usd, capex_usd_per_mw, loan_usd_per_mw) -> np.
         within_room = np.where(own > 0, spare_usd / own, np.inf)  # while the loan fits
         beyond = (spare_usd + room_usd) / capex_usd_per_mw if capex_usd_per_mw > 0 else np.inf
         return np.where(within_room * loan_usd_per_mw <= room_usd, within_room, beyond)
-
-
-#: Margin by which each fleet's MW must be under its limit for retire_to_fit to be skipped,
-#: relative to its MW plus every fleet's (retire_to_fit sums MW over all units in one running
-#: sum): far above the rounding of any order of summing up to a billion units' MW.
-FIT_MARGIN = 1e-6
-
-
-def _fleets_fit(f, limit_mw: np.ndarray, n: int) -> bool:
-    """True if every owner's fleet (MW) is below ``limit_mw`` by more than FIT_MARGIN x (its MW
-    + every fleet's MW): then :func:`sim.fleet.retire_to_fit` keeps every unit whole (room for
-    each unit after its owner's more efficient ones, in whatever order they are summed) and
-    removes nothing. False for NaN, and where a limit is 0 (a unit of 0 MW would be removed)."""
-    held = fleet.per_owner(f, fleet.unit_power_mw(f), n)
-    return bool(np.all(held + FIT_MARGIN * (held + held.sum()) < limit_mw))
 
 
 def renew_fleets(params, state, world, scratch) -> None:

@@ -26,10 +26,11 @@ MAX_OVERRUN_YEARS = 10.0
 
 
 def deliver_fringe_orders(params, state, world, scratch) -> None:
-    """Fringe machines ordered earlier and due by the epoch's start join the fleet, paid now."""
+    """Fringe machines ordered earlier and due by the epoch's start join the fleet, paid now;
+    the machines they renew (an agent's least efficient, beyond its sites) are sold."""
     scratch.t0 = state.time_s
-    scratch.day_start = (scratch.t0 - params.day0_time) / DAY_S
-    arrived = state.fringe.deliveries(scratch.day_start)
+    day = scratch.day_start = (scratch.t0 - params.day0_time) / DAY_S
+    arrived = state.fringe.deliveries(day)
     if arrived.n == 0:
         return
     fleet.add_units(
@@ -41,7 +42,29 @@ def deliver_fringe_orders(params, state, world, scratch) -> None:
         arrived.site_usd_mwh,
     )
     state.books.cash_usd -= sum_by_owner(arrived.owner, arrived.cost_usd, params.n)
+    sell_renewed_machines(params, state, world, day)
     compact_if_grown(state)
+
+
+def sell_renewed_machines(params, state, world, day: float) -> None:
+    """Each fringe agent's fleet fits its sites (:meth:`sim.fringe.Fringe.room_mw`): a delivery
+    that renews a mothballed or failed machine's site displaces the agent's least efficient
+    units, sold at resale value (USD) on ``day``."""
+    f, n = state.fleet, params.n
+    room = state.fringe.room_mw(n)
+    if fleet.fits_under(f, room, n):
+        return
+    resale = world.machines.resale_usd_per_th(
+        f.efficiency_jth, day, float(world.hardware.frontier_jth(day))
+    )
+    value_before = fleet.per_owner(f, f.hashrate_ths * resale, n)
+    removed = fleet.retire_to_fit(f, room, n)
+    resale = world.machines.resale_usd_per_th(
+        f.efficiency_jth, day, float(world.hardware.frontier_jth(day))
+    )
+    proceeds = value_before - fleet.per_owner(f, f.hashrate_ths * resale, n)
+    state.books.cash_usd += proceeds
+    state.books.equity_usd += proceeds - removed
 
 
 def apply_outages(params, state, world, scratch) -> None:
@@ -50,7 +73,9 @@ def apply_outages(params, state, world, scratch) -> None:
     f = state.fleet
     scratch.offline_share, lost = world.outages.step(f, scratch.day_start)
     if lost > 0.0:
+        mw_before = fleet.per_owner(f, fleet.unit_power_mw(f), params.n)
         state.books.equity_usd -= fleet.lose_share(f, f.exposed, lost, params.n)
+        state.fringe.lose_sites(mw_before - fleet.per_owner(f, fleet.unit_power_mw(f), params.n))
         f.exposed[:] = False
 
 

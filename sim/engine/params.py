@@ -41,9 +41,6 @@ class Params:
     mining_multiple: float
     ai_multiple: float
     ai_option_weight: float
-    #: An entrant's fixed costs, USD per MW-year: other opex and its new site's build cost as
-    #: an annuity over the site's life.
-    entry_fixed_usd_per_mw_year: float
     #: Present value of 1 USD a year over a site's life at the fringe's discount rate, years.
     site_annuity_years: float
     # the AI/HPC market
@@ -113,12 +110,6 @@ def annuity_years(r: float, life: float) -> float:
     return -math.expm1(-r * life) / r if r > 0 else life
 
 
-def entry_fixed_usd_per_mw_year(opex: float, site_usd_per_mw: float, r: float, life: float):
-    """Other opex plus a new site's build cost (USD per MW) as an annuity at rate ``r`` over
-    ``life`` years, USD per MW-year."""
-    return opex + site_usd_per_mw / annuity_years(r, life)
-
-
 def strategy_arrays(policy, miners: pd.DataFrame | None, n: int) -> dict[str, np.ndarray]:
     """Per agent: conversion hurdle, share of capacity offered to AI and leverage ceiling.
 
@@ -177,12 +168,6 @@ def build_params(
         mining_multiple=miners.mining_multiple,
         ai_multiple=miners.ai_multiple,
         ai_option_weight=miners.ai_option_weight,
-        entry_fixed_usd_per_mw_year=entry_fixed_usd_per_mw_year(
-            miners.opex_usd_per_mw_year,
-            miners.site_usd_per_mw,
-            fringe.discount_rate,
-            fringe.site_life_years,
-        ),
         site_annuity_years=annuity_years(fringe.discount_rate, fringe.site_life_years),
         ai_enabled=ai.enabled,
         ai_capex_usd_per_mw=ai.capex_usd_per_mw,

@@ -597,8 +597,9 @@ class Machines(Strict):
     capacity_decay_per_year: NonNegFloat = Field(
         default=0.5388,
         le=10,
-        description="endogenous capacity: it shrinks at this log rate a year (lines retired or "
-        "switched to other chips) less the response to the backlog",
+        description="endogenous capacity: it shrinks at this log rate a year times the share of "
+        "it that stood idle (lines orders leave idle are retired or switched to other chips), "
+        "less the response to the backlog",
     )
     capacity_build_days: NonNegFloat = Field(
         default=20.42,
