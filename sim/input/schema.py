@@ -553,7 +553,7 @@ class Machines(Strict):
         "USD per W of its power draw ($/TH = floor x J/TH)",
     )
     markup_per_backlog_year: NonNegFloat = Field(
-        default=7.435,
+        default=6.271,
         le=1000,
         description="scarcity markup: the price is floor x (1 + this x the backlog in years "
         "of production capacity)",
@@ -589,20 +589,20 @@ class Machines(Strict):
         description="annual log growth of production capacity after capacity_break_date",
     )
     capacity_response_per_backlog_year: NonNegFloat = Field(
-        default=4.843,
+        default=3.551,
         le=100,
         description="endogenous capacity: the factories grow capacity at this x the backlog in "
         "years of production a year (log rate; they invest while orders queue)",
     )
     capacity_decay_per_year: NonNegFloat = Field(
-        default=0.5388,
+        default=0.9497,
         le=10,
         description="endogenous capacity: it shrinks at this log rate a year times the share of "
         "it that stood idle (lines orders leave idle are retired or switched to other chips), "
         "less the response to the backlog",
     )
     capacity_build_days: NonNegFloat = Field(
-        default=20.42,
+        default=7.589,
         le=3650,
         description="endogenous capacity's time to build: the factories' investment answers "
         "the backlog of this many days earlier (new lines, foundry allocation); 0: at once",
@@ -728,7 +728,7 @@ class Fringe(Strict):
         "price (mean kept): a smooth supply curve instead of a whole class switching at once",
     )
     supply_elasticity: PositiveFloat = Field(
-        default=0.5844,
+        default=0.6901,
         le=100,
         description="% more MW per % higher power price beyond an agent's capacity",
     )
@@ -739,7 +739,7 @@ class Fringe(Strict):
         description="exogenous annual log growth of each agent's power capacity",
     )
     supply_build_per_year: NonNegFloat = Field(
-        default=3.855,
+        default=3.126,
         le=100,
         description="rate at which capacity is built out toward the MW held beyond it, per year "
         "(1 / the power build-out's mean lag in years)",
@@ -748,7 +748,7 @@ class Fringe(Strict):
         default=1.0, le=100, description="power capacity at the start / the initial fleet's MW"
     )
     build_mw_per_year: PositiveFloat = Field(
-        default=962.9,
+        default=519.5,
         le=1e7,
         description="network-wide bound on the power capacity built out for mining, MW a year "
         "(interconnections, substations); shared pro rata among the agents that want it",
@@ -759,7 +759,7 @@ class Fringe(Strict):
         "the fringe's power capacity (pro rata), linear between points; empty: none",
     )
     adjustment_per_epoch: Fraction = Field(
-        default=0.1279,
+        default=0.507,
         description="share of the gap between the profitable and the held MW ordered per epoch",
     )
     in_transit_growth_per_year: NonNegFloat = Field(
