@@ -150,3 +150,13 @@ def test_stalled_column_comes_after_the_run_columns(tmp_path, serial):
     assert list(frame.columns[:4]) == ["run", "seed", "point", "stalled"]
     assert summary.stalled_runs == 0 and not frame["stalled"].any()
     assert Path(summary.out / store.LEDGER_FILE).exists()
+
+
+def test_a_chain_that_stops_after_its_end_date_covered_the_horizon():
+    # BTC to $1,000 over 41 days, a 30-day horizon: the first epoch's blocks run past the end
+    # date (2025-10-31) before the chain stops short of 2,016 blocks. The run reached its end
+    # date, so it is not stalled (it was, before the engine checked the horizon first).
+    result = sim.run("demo", seed=1, overrides=collapse(1_000.0, 41, 0.0, 30))
+    assert len(result.epochs) == 1
+    assert result.epochs["date"].iloc[-1].date() >= START + dt.timedelta(days=30)
+    assert not result.meta["stalled"]

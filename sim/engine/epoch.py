@@ -16,15 +16,17 @@ from sim.engine.world import Scratch
 
 
 def advance_chain(params, state, world, scratch) -> None:
-    """The next epoch starts at the new difficulty, height and time; a short epoch (fewer than
-    2016 blocks: the chain stopped) or one ending at the horizon ends the run."""
+    """The next epoch starts at the new difficulty, height and time; an epoch ending at the
+    horizon ends the run, and a short one (fewer than 2016 blocks: the chain stopped) before it
+    ends the run as stalled (a chain that stops after its last block passed the end date
+    covered the horizon)."""
     state.bits, state.height = scratch.next_bits, scratch.next_height
     state.time_s = scratch.t1
     state.epoch += 1
-    if scratch.n_mined < consensus.RETARGET_INTERVAL:
-        state.stalled, state.running = True, False
     if scratch.t1 >= params.end_time:
         state.running = False
+    elif scratch.n_mined < consensus.RETARGET_INTERVAL:
+        state.stalled, state.running = True, False
 
 
 #: The epoch's phases, in order: operate (deliveries, outages, blocks, the factories' output,
