@@ -72,28 +72,32 @@ def test_capacity_can_be_held_flat_after_a_date():
     assert m.capacity_mw_per_year(366 + 1000) == m.capacity_mw_per_year(366)
 
 
+def _responding_market(**config) -> AsicMarket:
+    """2,000 MW a year with no exogenous path: response 0.5 a backlog-year, decay 0.1 a year of
+    idle capacity."""
+    return _market(
+        capacity_growth_per_year=0.0,
+        capacity_growth_after_break=0.0,
+        capacity_response_per_backlog_year=0.5,
+        capacity_decay_per_year=0.1,
+        **config,
+    )
+
+
 def test_endogenous_capacity_grows_with_the_backlog_and_sheds_idle_lines():
     # 2,000 MW a year, response 0.5 a backlog-year, decay 0.1 a year of idle capacity. A tenth
     # of a year that leaves half a year of backlog keeps every line busy: capacity grows by
     # exp(0.5 x 0.5 x 0.1), nothing decays
-    def market():
-        return _market(
-            capacity_growth_per_year=0.0,
-            capacity_growth_after_break=0.0,
-            capacity_response_per_backlog_year=0.5,
-            capacity_decay_per_year=0.1,
-        )
-
-    m = market()
+    m = _responding_market()
     m.book(1200.0)
     m.produce(0.0, YEAR_DAYS / 10)  # 200 MW made, 1,000 MW left: half a year
     assert m.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * np.exp(0.25 * 0.1))
     # no orders: every line idle, exp(-0.1 x 0.1)
-    idle = market()
+    idle = _responding_market()
     idle.produce(0.0, YEAR_DAYS / 10)
     assert idle.capacity_mw_per_year(500.0) == pytest.approx(2000.0 * np.exp(-0.01))
     # 50 MW ordered of the 200 it could make: three quarters idle, no backlog left
-    slack = market()
+    slack = _responding_market()
     slack.book(50.0)
     assert slack.produce(0.0, YEAR_DAYS / 10) == pytest.approx(50.0)
     assert slack.capacity_mw_per_year(0.0) == pytest.approx(2000.0 * np.exp(-0.1 * 0.75 * 0.1))
@@ -200,15 +204,8 @@ def test_inside_a_capacity_freeze_a_backlog_adds_no_capacity():
     # to day 200. Half a year of backlog keeps every line busy: an epoch ending on day 150 leaves
     # the capacity as it was; one ending on day 250 (outside) grows by exp(0.5 x backlog x 0.1)
     def market():
-        return _market(
-            capacity_growth_per_year=0.0,
-            capacity_growth_after_break=0.0,
-            capacity_response_per_backlog_year=0.5,
-            capacity_decay_per_year=0.1,
-            capacity_frozen=[
-                {"start": START + dt.timedelta(days=100), "end": START + dt.timedelta(days=200)}
-            ],
-        )
+        frozen = {"start": START + dt.timedelta(days=100), "end": START + dt.timedelta(days=200)}
+        return _responding_market(capacity_frozen=[frozen])
 
     step = YEAR_DAYS / 10
     inside, outside = market(), market()
