@@ -54,15 +54,16 @@ def sell_renewed_machines(params, state, world, day: float) -> None:
     room = state.fringe.room_mw(n)
     if fleet.fits_under(f, room, n):
         return
-    resale = world.machines.resale_usd_per_th(
-        f.efficiency_jth, day, float(world.hardware.frontier_jth(day))
-    )
-    value_before = fleet.per_owner(f, f.hashrate_ths * resale, n)
+    frontier_jth = float(world.hardware.frontier_jth(day))
+
+    def resale_value_usd() -> np.ndarray:
+        """Each owner's fleet at resale value on ``day``, USD."""
+        resale = world.machines.resale_usd_per_th(f.efficiency_jth, day, frontier_jth)
+        return fleet.per_owner(f, f.hashrate_ths * resale, n)
+
+    value_before = resale_value_usd()
     removed = fleet.retire_to_fit(f, room, n)
-    resale = world.machines.resale_usd_per_th(
-        f.efficiency_jth, day, float(world.hardware.frontier_jth(day))
-    )
-    proceeds = value_before - fleet.per_owner(f, f.hashrate_ths * resale, n)
+    proceeds = value_before - resale_value_usd()
     state.books.cash_usd += proceeds
     state.books.equity_usd += proceeds - removed
 
