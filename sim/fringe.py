@@ -318,7 +318,6 @@ class Fringe:
         self,
         outlook: EntryOutlook,
         market: AsicMarket,
-        fleet_mw: np.ndarray,
         running_mw: np.ndarray,
         market_factor: float,
         day: float,
@@ -337,8 +336,8 @@ class Fringe:
         at, sited at the marginal price of the MW they occupy; the sites an order needs beyond
         the agent's are built (``site_mw``).
 
-        ``fleet_mw``, ``running_mw``: MW of every model agent's fleet (running and mothballed)
-        and of its running units; ``market_factor``: today's power price over its base level
+        ``running_mw``: MW of every model agent's running units (a mothballed unit's site
+        can be renewed); ``market_factor``: today's power price over its base level
         (fringe contracts follow it); ``day``: days since the start.
         """
         cfg, jth = self.config, outlook.frontier_jth

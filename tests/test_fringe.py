@@ -182,7 +182,7 @@ def test_orders_clear_the_machine_market_and_arrive_behind_the_backlog():
     market = _market()
     fleet_mw = np.array([0.0, 100.0, 50.0])  # model agent 0 is a public miner
     outlook = _with(hashprice_usd_per_th_day=0.2)
-    breakeven, usd_per_w = f.order(outlook, market, fleet_mw, fleet_mw, market_factor=1.0, day=10.0)
+    breakeven, usd_per_w = f.order(outlook, market, fleet_mw, market_factor=1.0, day=10.0)
     ordered_mw = f.orders.hashrate_ths * f.orders.efficiency_jth / 1e6
     total = ordered_mw.sum()
     # the clearing: the price is the one of the backlog the orders leave, and the orders are
@@ -212,8 +212,8 @@ def test_a_backlog_raises_the_price_and_cuts_the_orders():
     free, busy = _market(), _market()
     busy.book(500.0)  # half a year of production already queued: the price starts at 1.5 x
     f, g = _fringe(adjustment_per_epoch=0.5), _fringe(adjustment_per_epoch=0.5)
-    _, cheap = f.order(outlook, free, fleet_mw, fleet_mw, 1.0, day=0.0)
-    _, dear = g.order(outlook, busy, fleet_mw, fleet_mw, 1.0, day=0.0)
+    _, cheap = f.order(outlook, free, fleet_mw, 1.0, day=0.0)
+    _, dear = g.order(outlook, busy, fleet_mw, 1.0, day=0.0)
     assert dear > cheap and g.orders.hashrate_ths.sum() < f.orders.hashrate_ths.sum()
     queued = g.orders.hashrate_ths.sum() * 15.0 / 1e6
     assert g.orders.arrival_day[0] == pytest.approx(
@@ -229,7 +229,7 @@ def test_unbounded_demand_orders_until_the_price_eats_the_whole_margin():
     market = _market()
     outlook = _with(hashprice_usd_per_th_day=0.2)
     assert np.isinf(f.supplied_mw(1e300)).all()
-    _, usd_per_w = f.order(outlook, market, *[np.array([0.0, 100.0, 50.0])] * 2, 0.0, day=0.0)
+    _, usd_per_w = f.order(outlook, market, np.array([0.0, 100.0, 50.0]), 0.0, day=0.0)
     assert entry_npv_usd_per_th(outlook, usd_per_w * 15.0, 0.0) == pytest.approx(0.0, abs=1e-6)
     mw = f.orders.hashrate_ths * 15.0 / 1e6
     assert mw[0] == mw[1] and 0 < mw.sum() <= 5 * 1000.0
@@ -239,7 +239,7 @@ def test_no_orders_when_entry_does_not_pay():
     f = _fringe(adjustment_per_epoch=1.0)
     market = _market()
     poor = _with(hashprice_usd_per_th_day=0.01)
-    _, usd_per_w = f.order(poor, market, *[np.array([0.0, 100.0, 50.0])] * 2, 1.0, day=0.0)
+    _, usd_per_w = f.order(poor, market, np.array([0.0, 100.0, 50.0]), 1.0, day=0.0)
     assert f.orders.n == 0 and market.backlog_mw == 0.0 and usd_per_w == 0.5
 
 
@@ -250,7 +250,7 @@ def test_anticipating_entrants_expect_the_hashprice_the_orders_on_the_way_leave(
     anticipating = _fringe(adjustment_per_epoch=1.0, anticipate_pipeline=True)
     for f in (myopic, anticipating):
         assert f.pipeline_factor(installed) == 1.0  # nothing on order yet
-        f.order(outlook, _market(), *[np.array([0.0, 100.0, 50.0])] * 2, 1.0, day=0.0)
+        f.order(outlook, _market(), np.array([0.0, 100.0, 50.0]), 1.0, day=0.0)
     assert myopic.pipeline_factor(installed) == 1.0
     on_order = anticipating.orders.hashrate_ths.sum()
     assert anticipating.pipeline_factor(installed) == pytest.approx(
@@ -278,3 +278,84 @@ def test_the_power_price_scale_multiplies_every_class_before_the_spread():
     first = int(np.count_nonzero(state.is_public))  # the fringe's agents follow the public ones
     assert scenario.config.fringe.classes[0].power_price_usd_mwh == 30.0
     assert state.power_usd_mwh[first : first + 2] == pytest.approx([10.5, 19.5])
+
+
+def test_a_site_the_agent_has_saves_the_site_annuity():
+    # NPV on a new site = NPV on an own site - the discounted days x the site's annuity a day
+    sited = dataclasses.replace(OUTLOOK, site_usd_per_th_day=0.003)
+    weight = expected_margin_path(sited)[1].sum()
+    for power in (0.0, 20.0, 50.0):
+        gap = entry_npv_usd_per_th(sited, PRICE, power, new_site=False) - entry_npv_usd_per_th(
+            sited, PRICE, power
+        )
+        assert gap == pytest.approx(weight * 0.003)
+    # on an own site the annuity is sunk: the break-even is the outlook's without it
+    own = breakeven_power_usd_mwh(sited, PRICE, new_site=False)
+    assert own == breakeven_power_usd_mwh(OUTLOOK, PRICE)
+    assert breakeven_power_usd_mwh(sited, PRICE) < own
+
+
+def test_renewal_fills_a_mothballed_site_at_the_sunk_cost_break_even_and_builds_no_site():
+    """Agent 1 (sites: 100 MW) runs 60 MW and has 40 MW mothballed. At the clearing price a new
+    site does not pay beyond 60 MW, a sunk one pays beyond 100 MW: it orders (adjustment 1) up to
+    its sites, 100 - 60 = 40 MW, and no more. Agent 2 runs its 50 MW and would want less than
+    that on a new site, more on its own: its sites are full, it orders nothing."""
+    f = _fringe(adjustment_per_epoch=1.0)
+    outlook = dataclasses.replace(
+        _with(hashprice_usd_per_th_day=0.05, decline_per_year=0.1), site_usd_per_th_day=0.012
+    )
+    running_mw = np.array([0.0, 60.0, 50.0])  # agent 1 also has 40 MW mothballed
+    market = _market()
+    _, usd_per_w = f.order(outlook, market, running_mw, 1.0, day=0.0)
+    new_site = f.supplied_mw(breakeven_power_usd_mwh(outlook, usd_per_w * 15.0))
+    own_site = f.supplied_mw(breakeven_power_usd_mwh(outlook, usd_per_w * 15.0, new_site=False))
+    assert new_site[0] < 60.0 and own_site[0] > 100.0  # the case the docstring describes
+    assert new_site[1] < 50.0 < own_site[1]
+    ordered_mw = f.orders.hashrate_ths * f.orders.efficiency_jth / 1e6
+    np.testing.assert_allclose(ordered_mw, [40.0], rtol=1e-9)
+    assert f.orders.owner.tolist() == [1]
+    np.testing.assert_allclose(f.site_mw, [100.0, 50.0])
+    # the room the agents' fleets have once the order arrives: their sites less their orders
+    np.testing.assert_allclose(f.room_mw(3), [np.inf, 60.0, 50.0])
+
+
+def test_orders_beyond_the_sites_build_new_ones_and_an_outage_takes_sites_with_it():
+    f = _fringe(adjustment_per_epoch=0.5)
+    fleet_mw = np.array([0.0, 100.0, 50.0])
+    f.order(_with(hashprice_usd_per_th_day=0.2), _market(), fleet_mw, 1.0, day=0.0)
+    ordered_mw = f.on_order_mw(3)[1:]
+    assert np.all(ordered_mw > 0)
+    np.testing.assert_allclose(f.site_mw, np.array([100.0, 50.0]) + ordered_mw)
+    f.lose_sites(np.array([5.0, 30.0, 80.0]))  # a public miner's loss is not the fringe's
+    np.testing.assert_allclose(f.site_mw, [70.0 + ordered_mw[0], max(ordered_mw[1] - 30.0, 0.0)])
+
+
+def test_a_delivery_sells_the_least_efficient_machines_beyond_the_sites_at_resale():
+    """Agent 1 has 100 MW of sites: 60 MW running at 20 J/TH and 40 MW mothballed at 40 J/TH;
+    40 MW of 15 J/TH machines arrive. The 40 J/TH units go, sold at the resale price
+    $0.5/W x 15 J/TH x (15 / 40)^2 per TH/s; book value written off, proceeds in cash. The
+    public miner (owner 0) keeps its machines whatever it holds."""
+    from types import SimpleNamespace
+
+    from sim import fleet
+    from sim.engine.operate import sell_renewed_machines
+
+    f = fleet.new_fleet_table()
+    fleet.add_units(f, 0, 1e7, 30.0, 3e6, 40.0)  # 300 MW of a public miner's
+    fleet.add_units(f, 1, 3e6, 20.0, 9e5, 40.0)  # 60 MW
+    fleet.add_units(f, 1, 1e6, 40.0, 2e5, 40.0)  # 40 MW, mothballed
+    f.mothballed[2] = True
+    fleet.add_units(f, 1, 40e6 / 15.0, 15.0, 1e6, 40.0)  # the delivery: 40 MW
+    state = SimpleNamespace(
+        fleet=f,
+        fringe=_fringe(),
+        books=SimpleNamespace(cash_usd=np.zeros(3), equity_usd=np.zeros(3)),
+    )
+    world = SimpleNamespace(
+        machines=_market(), hardware=SimpleNamespace(frontier_jth=lambda day: 15.0)
+    )
+    sell_renewed_machines(SimpleNamespace(n=3), state, world, day=0.0)
+    assert sorted(f.efficiency_jth.tolist()) == [15.0, 20.0, 30.0]
+    proceeds = 1e6 * 0.5 * 15.0 * (15.0 / 40.0) ** 2
+    np.testing.assert_allclose(state.books.cash_usd, [0.0, proceeds, 0.0])
+    np.testing.assert_allclose(state.books.equity_usd, [0.0, proceeds - 2e5, 0.0])

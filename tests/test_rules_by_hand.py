@@ -72,7 +72,7 @@ def fringe_of(elasticity: float) -> Fringe:
 def test_fringe_orders_are_sited_at_the_marginal_price_halfway_through_the_order(elasticity):
     fringe = fringe_of(elasticity)
     market = AsicMarket(MACHINES, START)
-    breakeven, _ = fringe.order(OUTLOOK, market, *[np.array([100.0])] * 2, 1.0, day=0.0)
+    breakeven, _ = fringe.order(OUTLOOK, market, np.array([100.0]), 1.0, day=0.0)
     assert breakeven > 50.0  # the outlook pays: the agent orders
     wanted = 100.0 * (breakeven / 50.0) ** elasticity  # MW its supply offers at break-even
     ordered = wanted - 100.0

@@ -79,7 +79,7 @@ def order_fringe_machines(params, state, world, scratch) -> None:
     fringe.grow_capacity(fringe.held_mw(fleet_mw), scratch.years, day)
     state.entry_outlook = outlook
     state.entry_breakeven_usd_mwh, state.machine_usd_per_w = fringe.order(
-        outlook, machines, fleet_mw, running_mw, state.power_factor, day
+        outlook, machines, running_mw, state.power_factor, day
     )
 
 
