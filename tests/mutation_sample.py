@@ -42,7 +42,7 @@ TESTS = {
     "sim/engine/waterfall.py": ("test_default.py", "test_rules_by_hand.py"),
     "sim/engine/execute.py": ("test_default.py", "test_finance.py", "test_rules_by_hand.py"),
     "sim/fringe.py": ("test_fringe.py", "test_rules_by_hand.py"),
-    "sim/finance.py": ("test_finance.py", "test_boundaries.py"),
+    "sim/finance.py": ("test_finance.py", "test_boundaries.py", "test_public_miners.py"),
     "sim/batch/store.py": ("test_batch_damage.py", "test_boundaries.py"),
     "sim/analysis/summary.py": ("test_grid.py", "test_boundaries.py"),
     "sim/analysis/style.py": ("test_grid.py", "test_boundaries.py"),
@@ -61,10 +61,10 @@ class Mutant:
 
 MUTANTS = (
     Mutant(
-        "sim/engine/waterfall.py",
-        "        offers.remove(offer_credit)",
-        "        pass",
-        "a covenant cure may borrow",
+        "sim/finance.py",
+        "    if secured:\n        out = np.minimum(out, room(",
+        "    if False:\n        out = np.minimum(out, room(",
+        "secured credit may open a covenant breach (a cure may borrow)",
     ),
     Mutant(
         "sim/engine/waterfall.py",
@@ -80,14 +80,14 @@ MUTANTS = (
     ),
     Mutant(
         "sim/fringe.py",
-        "held + 0.5 * order_mw",
-        "held + order_mw",
+        "active + 0.5 * order_mw",
+        "active + order_mw",
         "orders sited at the end of the order",
     ),
     Mutant(
         "sim/fringe.py",
-        "held + 0.5 * order_mw",
-        "held",
+        "active + 0.5 * order_mw",
+        "active",
         "orders sited at today's marginal price",
     ),
     Mutant(

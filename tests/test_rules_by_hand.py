@@ -138,6 +138,8 @@ def test_a_covenant_cure_never_borrows_even_below_the_leverage_ceiling():
     assets = waterfall.assets_usd(state, scratch.p_end)[0]
     issue_notes(state.debt, np.array([0]), np.array([0.5 * assets]), SECURED, 0.08, 3650.0)
     assert 0.5 > params.covenant_secured_to_assets and 0.5 < params.max_leverage  # room to borrow
+    # in breach, the credit on offer is nothing, the window open and the ceiling's room aside
+    assert waterfall.offer_credit(params, state, world, scratch).available_usd[0] == 0.0
     secured_before = secured_by_owner(state.debt, n)[0]
     notes_before = int(((state.debt.owner == 0) & (state.debt.instrument == SECURED)).sum())
     tested = np.zeros(n, dtype=bool)
