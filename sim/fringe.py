@@ -34,11 +34,9 @@ Every epoch (:meth:`Fringe.order`):
    queue behind the backlog, and the price rises with the backlog they leave; the orders are
    those the agents place at the price they themselves cause. In a boom the price and the
    queue (the lead time), not a quantity cap, slow entry.
-4. Orders arrive as the factories produce them, plus the shipping lead time: the epoch's
-   orders are made after the backlog ahead of them, at the factories' rate, so they arrive in
-   equal tranches spread over the days that takes (:func:`production_arrivals`), not all on
-   one day (:meth:`Fringe.deliveries`); at the price they were ordered at, sited at the
-   marginal price of the MW they occupy.
+4. Orders arrive when the factories have produced them plus the shipping lead time
+   (:meth:`Fringe.deliveries`), at the price they were ordered at, sited at the marginal price
+   of the MW they occupy.
 
 At the start the network has machines in transit, ordered in the lead time before it
 (:meth:`Fringe.place_in_transit`): without them nothing would arrive for a whole lead time, and
@@ -94,15 +92,6 @@ def expected_margin_path(outlook: EntryOutlook) -> tuple[np.ndarray, np.ndarray]
     hashprice = o.expected.at(days) * o.pipeline_factor
     weight = step_days * libm.exp(-o.discount_rate * days / YEAR_DAYS)
     return hashprice, weight
-
-
-def production_arrivals(first_day: float, last_day: float) -> np.ndarray:
-    """Arrival days of the equal tranches an order is delivered in, when the factories make it
-    from ``first_day`` to ``last_day`` (days since the start, shipping included): one tranche
-    per TRANCHE_DAYS of production or part of it, each arriving at the middle of its slice
-    (an order made in less than TRANCHE_DAYS arrives whole, at the middle)."""
-    n = max(int(np.ceil((last_day - first_day) / TRANCHE_DAYS)), 1)
-    return first_day + (last_day - first_day) * (np.arange(n) + 0.5) / n
 
 
 def fixed_usd_per_th_day(outlook: EntryOutlook, new_site: bool) -> float:
@@ -342,9 +331,9 @@ class Fringe:
         break-even ``p_r`` (:class:`BreakevenCurve`); it orders ``adjustment_per_epoch`` of the
         gap between that and the MW it runs or has on order. The market
         (:meth:`sim.machines.AsicMarket.clear`) finds the ``P`` at which those orders, queued
-        behind the backlog, price themselves at ``P``. Orders arrive as the factories make them
-        behind the queue ahead (first in, first out), in tranches (:func:`production_arrivals`),
-        at the price they were placed at, sited at the marginal price of the MW they occupy; the sites an order needs beyond
+        behind the backlog, price themselves at ``P``. Orders arrive after the queue ahead of
+        them and half of the epoch's own (first in, first out), at the price they were placed
+        at, sited at the marginal price of the MW they occupy; the sites an order needs beyond
         the agent's are built (``site_mw``).
 
         ``running_mw``: MW of every model agent's running units (a mothballed unit's site
@@ -371,24 +360,20 @@ class Fringe:
         if not np.isfinite(order_mw).all():  # unbounded demand shares what the factories take
             order_mw = np.isinf(order_mw).astype(float)
         order_mw *= total_mw / max(float(order_mw.sum()), 1e-300)  # the bisection's tolerance
-        arrivals = production_arrivals(
-            day + market.lead_time_days(day), day + market.lead_time_days(day, total_mw)
-        )
+        arrival = day + market.lead_time_days(day, 0.5 * total_mw)
         market.book(total_mw)
         take = order_mw > 0
         order_ths = ths_of(order_mw, jth)
         site = self.marginal_usd_mwh(active + 0.5 * order_mw)
         self.site_mw = np.maximum(self.site_mw, active + order_mw)
-        tranche_ths = order_ths[take] / arrivals.size
-        for arrival in arrivals:
-            self.orders.append(
-                owner=self.agents[take],
-                hashrate_ths=tranche_ths,
-                efficiency_jth=jth,
-                site_usd_mwh=site[take],
-                cost_usd=tranche_ths * usd_per_w * jth,
-                arrival_day=arrival,
-            )
+        self.orders.append(
+            owner=self.agents[take],
+            hashrate_ths=order_ths[take],
+            efficiency_jth=jth,
+            site_usd_mwh=site[take],
+            cost_usd=order_ths[take] * usd_per_w * jth,
+            arrival_day=arrival,
+        )
         return breakeven, usd_per_w
 
     def room_mw(self, n: int) -> np.ndarray:

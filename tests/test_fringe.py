@@ -17,13 +17,12 @@ from sim.fringe import (
     breakeven_power_usd_mwh,
     entry_npv_usd_per_th,
     expected_margin_path,
-    production_arrivals,
     weighted_cost_of_capital,
 )
 from sim.input.schema import Fringe as FringeConfig
 from sim.input.schema import Machines
 from sim.machines import AsicMarket
-from sim.units import YEAR_DAYS, mw_of
+from sim.units import YEAR_DAYS
 
 EXPECTED = HashpriceOutlook(
     hashprice_usd_per_th_day=0.05, decline_per_year=0.3, days_to_halving=900.0, halving_factor=0.5
@@ -184,7 +183,7 @@ def test_orders_clear_the_machine_market_and_arrive_behind_the_backlog():
     fleet_mw = np.array([0.0, 100.0, 50.0])  # model agent 0 is a public miner
     outlook = _with(hashprice_usd_per_th_day=0.2)
     breakeven, usd_per_w = f.order(outlook, market, fleet_mw, market_factor=1.0, day=10.0)
-    ordered_mw = f.on_order_mw(3)[1:]  # per fringe agent, all tranches
+    ordered_mw = f.orders.hashrate_ths * f.orders.efficiency_jth / 1e6
     total = ordered_mw.sum()
     # the clearing: the price is the one of the backlog the orders leave, and the orders are
     # what the agents want at that price (half the gap to what their supply offers)
@@ -194,16 +193,13 @@ def test_orders_clear_the_machine_market_and_arrive_behind_the_backlog():
         ordered_mw, 0.5 * (f.supplied_mw(breakeven) - [100.0, 50.0]), rtol=1e-9
     )
     assert market.backlog_mw == pytest.approx(total)
-    # they arrive after the base lead as the factories make them (total / 1000 MW a year of
-    # making), in tranches (production_arrivals, hand-worked in its own test)
-    made_days = total / 1000.0 * YEAR_DAYS
-    arrivals = production_arrivals(10.0 + 30.0, 10.0 + 30.0 + made_days)
-    np.testing.assert_allclose(np.unique(f.orders.arrival_day), arrivals)
+    # they arrive after the base lead and the queue to half the epoch's own orders
+    arrival = 10.0 + 30.0 + 0.5 * total / 1000.0 * YEAR_DAYS
+    np.testing.assert_allclose(f.orders.arrival_day, arrival)
     np.testing.assert_allclose(f.orders.cost_usd, f.orders.hashrate_ths * usd_per_w * 15.0)
-    assert f.deliveries(arrivals[0] - 0.5).n == 0
-    arrived = f.deliveries(arrivals[0])
-    assert arrived.n == 2 and f.orders.n == 2 * (arrivals.size - 1)
-    np.testing.assert_allclose(mw_of(arrived.hashrate_ths, 15.0), ordered_mw / arrivals.size)
+    assert f.deliveries(arrival - 0.5).n == 0
+    arrived = f.deliveries(arrival)
+    assert arrived.n == 2 and f.orders.n == 0
     # sited at the midpoint of the MW they take: above the agent's price once beyond capacity
     held = np.array([100.0, 50.0])
     np.testing.assert_allclose(arrived.site_usd_mwh, f.marginal_usd_mwh(held + 0.5 * ordered_mw))
@@ -219,14 +215,10 @@ def test_a_backlog_raises_the_price_and_cuts_the_orders():
     _, cheap = f.order(outlook, free, fleet_mw, 1.0, day=0.0)
     _, dear = g.order(outlook, busy, fleet_mw, 1.0, day=0.0)
     assert dear > cheap and g.orders.hashrate_ths.sum() < f.orders.hashrate_ths.sum()
-    # made after the 500 MW ahead, at 1,000 MW a year: the first tranche arrives in the
-    # middle of its slice of that making, and the last leaves the factories when all is made
     queued = g.orders.hashrate_ths.sum() * 15.0 / 1e6
-    first = 30.0 + 500.0 / 1000 * YEAR_DAYS
-    last = 30.0 + (500.0 + queued) / 1000 * YEAR_DAYS
-    arrivals = np.unique(g.orders.arrival_day)
-    np.testing.assert_allclose(arrivals, production_arrivals(first, last))
-    assert arrivals[0] > first and arrivals[-1] < last
+    assert g.orders.arrival_day[0] == pytest.approx(
+        30.0 + (500.0 + 0.5 * queued) / 1000 * YEAR_DAYS
+    )
 
 
 def test_unbounded_demand_orders_until_the_price_eats_the_whole_margin():
@@ -319,9 +311,9 @@ def test_renewal_fills_a_mothballed_site_at_the_sunk_cost_break_even_and_builds_
     own_site = f.supplied_mw(breakeven_power_usd_mwh(outlook, usd_per_w * 15.0, new_site=False))
     assert new_site[0] < 60.0 and own_site[0] > 100.0  # the case the docstring describes
     assert new_site[1] < 50.0 < own_site[1]
-    ordered_mw = f.on_order_mw(3)[1:]
-    np.testing.assert_allclose(ordered_mw, [40.0, 0.0], rtol=1e-9)
-    assert set(f.orders.owner.tolist()) == {1}
+    ordered_mw = f.orders.hashrate_ths * f.orders.efficiency_jth / 1e6
+    np.testing.assert_allclose(ordered_mw, [40.0], rtol=1e-9)
+    assert f.orders.owner.tolist() == [1]
     np.testing.assert_allclose(f.site_mw, [100.0, 50.0])
     # the room the agents' fleets have once the order arrives: their sites less their orders
     np.testing.assert_allclose(f.room_mw(3), [np.inf, 60.0, 50.0])
@@ -367,36 +359,3 @@ def test_a_delivery_sells_the_least_efficient_machines_beyond_the_sites_at_resal
     proceeds = 1e6 * 0.5 * 15.0 * (15.0 / 40.0) ** 2
     np.testing.assert_allclose(state.books.cash_usd, [0.0, proceeds, 0.0])
     np.testing.assert_allclose(state.books.equity_usd, [0.0, proceeds - 2e5, 0.0])
-
-
-def test_an_order_made_over_weeks_arrives_in_tranches_as_it_is_made():
-    # 500 MW ordered behind an empty queue, factories making 1,000 MW a year after a 30-day
-    # base lead: made over half a year (182.625 days), so 14 tranches of 14 days (the last a
-    # part), each arriving at the middle of its slice: 30 + 182.625 x (k + 0.5) / 14
-    made_days = 0.5 * YEAR_DAYS
-    arrivals = production_arrivals(30.0, 30.0 + made_days)
-    assert arrivals.size == 14  # ceil(182.625 / 14)
-    np.testing.assert_allclose(arrivals[0], 30.0 + 182.625 * 0.5 / 14)
-    np.testing.assert_allclose(arrivals[-1], 30.0 + 182.625 * 13.5 / 14)
-    np.testing.assert_allclose(np.diff(arrivals), 182.625 / 14)
-    # on average they arrive when half the order is made, as one lump did before
-    assert arrivals.mean() == pytest.approx(30.0 + 0.5 * made_days)
-    # one made within a tranche's days arrives whole, in the middle
-    np.testing.assert_allclose(production_arrivals(30.0, 40.0), [35.0])
-
-
-def test_the_fringe_takes_its_orders_tranche_by_tranche():
-    f = _fringe(adjustment_per_epoch=1.0)
-    market = _market()
-    market.book(250.0)  # a quarter-year of production queued ahead
-    outlook = _with(hashprice_usd_per_th_day=0.2)
-    f.order(outlook, market, np.array([0.0, 100.0, 50.0]), market_factor=1.0, day=0.0)
-    ordered = f.orders.hashrate_ths.sum()
-    days = np.unique(f.orders.arrival_day)
-    assert days.size > 1  # made over more than a tranche's days
-    # each agent's order is split equally over the arrival days, the cost with it
-    per_day = [f.orders.hashrate_ths[f.orders.arrival_day == d].sum() for d in days]
-    np.testing.assert_allclose(per_day, ordered / days.size)
-    got = f.deliveries(days[0])
-    assert got.hashrate_ths.sum() == pytest.approx(ordered / days.size)
-    assert f.orders.hashrate_ths.sum() == pytest.approx(ordered * (1 - 1 / days.size))
