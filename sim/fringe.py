@@ -215,6 +215,10 @@ class Fringe:
         self.capacity_mw = config.supply_headroom * np.asarray(initial_mw, dtype=float)
         #: MW of sites each agent has built (its initial fleet's, then every order's beyond them)
         self.site_mw = np.array(initial_mw, dtype=float)
+        #: MW of them connected to power (all of them without ``connect_mw_per_year``)
+        self.connected_mw = self.site_mw.copy()
+        #: MW of machines an outage relocated since the last connections (they connect first)
+        self.relocated_mw = 0.0
         self.anticipate_pipeline = anticipate_pipeline
         self.orders = new_order_table()
         self.ai_taken_mw = 0.0  # MW of the fringe's power capacity AI data centres took so far
@@ -245,6 +249,33 @@ class Fringe:
             capacity = float(self.capacity_mw.sum())
             self.capacity_mw *= max(1.0 - taken / capacity, 0.0) if capacity > 0 else 1.0
             self.ai_taken_mw = ai_mw
+
+    def disconnect(self, mw: np.ndarray) -> None:
+        """Sites of ``mw`` MW per model agent lose their power (an outage switched their
+        machines off: a ban closed the region)."""
+        self.connected_mw = np.maximum(self.connected_mw - mw[self.agents], 0.0)
+
+    def relocate(self, mw: np.ndarray) -> None:
+        """Machines of ``mw`` MW per model agent an outage switched off came back, relocated:
+        they are connected at once, and take that much of the next connections
+        (:meth:`connect_sites`)."""
+        self.connected_mw = np.minimum(self.connected_mw + mw[self.agents], self.site_mw)
+        self.relocated_mw += float(mw[self.agents].sum())
+
+    def connect_sites(self, years: float) -> None:
+        """Connect sites to power over ``years``: at most ``connect_mw_per_year x years`` MW
+        network-wide, of which relocated machines take their MW first; the rest goes to the
+        agents' sites not yet connected, pro rata to them. Without the bound every site is
+        connected."""
+        bound = self.config.connect_mw_per_year
+        if bound is None:
+            self.connected_mw[:] = self.site_mw
+            return
+        left = max(bound * years - self.relocated_mw, 0.0)
+        self.relocated_mw = 0.0
+        waiting = np.maximum(self.site_mw - self.connected_mw, 0.0)
+        total = float(waiting.sum())
+        self.connected_mw += waiting * (left / total) if total > left else waiting
 
     def marginal_usd_mwh(self, held_mw: np.ndarray) -> np.ndarray:
         """Price of the next MW for an agent holding ``held_mw``, $/MWh before the market
@@ -289,7 +320,8 @@ class Fringe:
         tranches = max(int(np.ceil(lead_time_days / TRANCHE_DAYS)), 1)
         ths = total_ths * held / held.sum() / tranches
         mw = mw_of(ths, frontier_jth)
-        self.site_mw += tranches * mw  # their sites are built while they ship
+        self.site_mw += tranches * mw  # their sites are built and connected while they ship
+        self.connected_mw += tranches * mw
         for k in range(1, tranches + 1):
             self.orders.append(
                 owner=self.agents,
@@ -387,13 +419,46 @@ class Fringe:
         """Sites of ``lost_mw`` MW per model agent are gone (an outage's machines lost for good
         took their sites with them)."""
         self.site_mw = np.maximum(self.site_mw - lost_mw[self.agents], 0.0)
+        self.connected_mw = np.minimum(self.connected_mw, self.site_mw)
 
     def deliveries(self, day: float) -> Table:
-        """Remove and return the orders that arrive by ``day`` (a table like the order table)."""
-        due = self.orders.arrival_day <= day
-        arrived = new_order_table()
-        if np.any(due):
-            o = self.orders
-            arrived.append(**{name: getattr(o, name)[due] for name in o.columns})
-            o.keep(~due)
+        """Remove and return the orders that arrive by ``day`` (a table like the order table).
+
+        With ``connect_mw_per_year``, machines wait for their sites: of its orders due, an agent
+        takes at most its MW on order beyond its sites not yet connected (the rest needs them),
+        first due first; the order straddling that limit arrives in part.
+        """
+        o = self.orders
+        due = o.arrival_day <= day
+        if self.config.connect_mw_per_year is None or not np.any(due):
+            arrived = new_order_table()
+            if np.any(due):
+                arrived.append(**{name: getattr(o, name)[due] for name in o.columns})
+                o.keep(~due)
+            return arrived
+        n = int(max(self.agents.max(), o.owner.max())) + 1
+        left = np.zeros(n)  # MW each agent can still take
+        waiting = np.maximum(self.site_mw - self.connected_mw, 0.0)
+        left[self.agents] = self.on_order_mw(n)[self.agents] - waiting
+        mw = mw_of(o.hashrate_ths, o.efficiency_jth)
+        share = np.zeros(o.n)  # of each order, what arrives
+        first_due_first = np.lexsort((np.arange(o.n), o.arrival_day))
+        for i in first_due_first[due[first_due_first]]:
+            take = min(mw[i], max(left[o.owner[i]], 0.0))
+            share[i] = take / mw[i] if mw[i] > 0.0 else 1.0
+            left[o.owner[i]] -= take
+        return self._take(share)
+
+    def _take(self, share: np.ndarray) -> Table:
+        """Remove ``share`` (0-1 a row) of each order and return the removed part."""
+        o, arrived = self.orders, new_order_table()
+        part = share > 0
+        if np.any(part):
+            rows = {name: getattr(o, name)[part].copy() for name in o.columns}
+            rows["hashrate_ths"] = rows["hashrate_ths"] * share[part]
+            rows["cost_usd"] = rows["cost_usd"] * share[part]
+            arrived.append(**rows)
+        o.hashrate_ths[:] *= 1.0 - share
+        o.cost_usd[:] *= 1.0 - share
+        o.keep(share < 1.0)
         return arrived
