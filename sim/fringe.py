@@ -215,8 +215,10 @@ class Fringe:
         self.capacity_mw = config.supply_headroom * np.asarray(initial_mw, dtype=float)
         #: MW of sites each agent has built (its initial fleet's, then every order's beyond them)
         self.site_mw = np.array(initial_mw, dtype=float)
-        #: MW of them connected to power (all of them without ``connect_mw_per_year``)
+        #: MW of them connected to power (all of them without ``connect_mw_per_year``), and
+        #: MW whose machines an outage switched off (off power until they are relocated back)
         self.connected_mw = self.site_mw.copy()
+        self.off_mw = np.zeros_like(self.site_mw)
         #: MW of machines an outage relocated since the last connections (they connect first)
         self.relocated_mw = 0.0
         self.anticipate_pipeline = anticipate_pipeline
@@ -252,15 +254,19 @@ class Fringe:
 
     def disconnect(self, mw: np.ndarray) -> None:
         """Sites of ``mw`` MW per model agent lose their power (an outage switched their
-        machines off: a ban closed the region)."""
-        self.connected_mw = np.maximum(self.connected_mw - mw[self.agents], 0.0)
+        machines off: a ban closed the region); they stay off until their machines come back."""
+        off = np.minimum(mw[self.agents], self.connected_mw)
+        self.connected_mw -= off
+        self.off_mw += off
 
     def relocate(self, mw: np.ndarray) -> None:
         """Machines of ``mw`` MW per model agent an outage switched off came back, relocated:
         they are connected at once, and take that much of the next connections
         (:meth:`connect_sites`)."""
-        self.connected_mw = np.minimum(self.connected_mw + mw[self.agents], self.site_mw)
-        self.relocated_mw += float(mw[self.agents].sum())
+        back = np.minimum(mw[self.agents], self.off_mw)
+        self.off_mw -= back
+        self.connected_mw += back
+        self.relocated_mw += float(back.sum())
 
     def connect_sites(self, years: float) -> None:
         """Connect sites to power over ``years``: at most ``connect_mw_per_year x years`` MW
@@ -273,9 +279,13 @@ class Fringe:
             return
         left = max(bound * years - self.relocated_mw, 0.0)
         self.relocated_mw = 0.0
-        waiting = np.maximum(self.site_mw - self.connected_mw, 0.0)
+        waiting = self.waiting_mw()
         total = float(waiting.sum())
         self.connected_mw += waiting * (left / total) if total > left else waiting
+
+    def waiting_mw(self) -> np.ndarray:
+        """MW of each agent's sites built for machines on order and not yet connected."""
+        return np.maximum(self.site_mw - self.connected_mw - self.off_mw, 0.0)
 
     def marginal_usd_mwh(self, held_mw: np.ndarray) -> np.ndarray:
         """Price of the next MW for an agent holding ``held_mw``, $/MWh before the market
@@ -418,8 +428,10 @@ class Fringe:
     def lose_sites(self, lost_mw: np.ndarray) -> None:
         """Sites of ``lost_mw`` MW per model agent are gone (an outage's machines lost for good
         took their sites with them)."""
-        self.site_mw = np.maximum(self.site_mw - lost_mw[self.agents], 0.0)
-        self.connected_mw = np.minimum(self.connected_mw, self.site_mw)
+        lost = lost_mw[self.agents]
+        self.site_mw = np.maximum(self.site_mw - lost, 0.0)
+        self.off_mw = np.maximum(self.off_mw - lost, 0.0)  # off power: the machines were lost
+        self.connected_mw = np.minimum(self.connected_mw, self.site_mw - self.off_mw)
 
     def deliveries(self, day: float) -> Table:
         """Remove and return the orders that arrive by ``day`` (a table like the order table).
@@ -438,8 +450,7 @@ class Fringe:
             return arrived
         n = int(max(self.agents.max(), o.owner.max())) + 1
         left = np.zeros(n)  # MW each agent can still take
-        waiting = np.maximum(self.site_mw - self.connected_mw, 0.0)
-        left[self.agents] = self.on_order_mw(n)[self.agents] - waiting
+        left[self.agents] = self.on_order_mw(n)[self.agents] - self.waiting_mw()
         mw = mw_of(o.hashrate_ths, o.efficiency_jth)
         share = np.zeros(o.n)  # of each order, what arrives
         first_due_first = np.lexsort((np.arange(o.n), o.arrival_day))

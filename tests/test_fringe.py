@@ -382,14 +382,28 @@ def test_sites_connect_at_the_bound_pro_rata_after_relocated_machines():
 
 
 def test_an_outage_takes_its_sites_off_power_and_relocated_machines_connect_first():
+    # sites 100 and 50 MW; an outage switches off 40 and 20 MW of machines: their sites go
+    # off power, and the connections do not give it back while the machines are away
     f = _fringe(connect_mw_per_year=100.0)
     f.disconnect(np.array([0.0, 40.0, 20.0]))  # model agent 0 is a public miner
     np.testing.assert_allclose(f.connected_mw, [60.0, 30.0])
-    f.relocate(np.array([5.0, 30.0, 10.0]))  # back, connected at once, the flow charged
+    np.testing.assert_allclose(f.off_mw, [40.0, 20.0])
+    np.testing.assert_allclose(f.waiting_mw(), [0.0, 0.0])
+    f.connect_sites(1.0)
+    np.testing.assert_allclose(f.connected_mw, [60.0, 30.0])
+    # 30 and 10 MW come back, relocated: connected at once, charged to the next connections
+    f.relocate(np.array([5.0, 30.0, 10.0]))
     np.testing.assert_allclose(f.connected_mw, [90.0, 40.0])
     assert f.relocated_mw == 40.0
-    f.connect_sites(0.25)  # 25 MW of connections, all taken by the 40 MW relocated
-    np.testing.assert_allclose(f.connected_mw, [90.0, 40.0])
+    f.site_mw += [50.0, 0.0]  # an order's new sites
+    f.connect_sites(0.5)  # 50 MW of connections: 40 to the relocated, 10 to the new sites
+    np.testing.assert_allclose(f.connected_mw, [100.0, 40.0])
+    np.testing.assert_allclose(f.waiting_mw(), [40.0, 0.0])
+    # the outage ends: the 10 and 10 MW still away are lost, with their sites
+    f.lose_sites(np.array([0.0, 10.0, 10.0]))
+    np.testing.assert_allclose(f.site_mw, [140.0, 40.0])
+    np.testing.assert_allclose(f.off_mw, [0.0, 0.0])
+    np.testing.assert_allclose(f.waiting_mw(), [40.0, 0.0])
 
 
 def test_machines_wait_for_their_sites_first_due_first_the_straddling_order_in_part():
