@@ -215,12 +215,6 @@ class Fringe:
         self.capacity_mw = config.supply_headroom * np.asarray(initial_mw, dtype=float)
         #: MW of sites each agent has built (its initial fleet's, then every order's beyond them)
         self.site_mw = np.array(initial_mw, dtype=float)
-        #: MW of them connected to power (all of them without ``connect_mw_per_year``), and
-        #: MW whose machines an outage switched off (off power until they are relocated back)
-        self.connected_mw = self.site_mw.copy()
-        self.off_mw = np.zeros_like(self.site_mw)
-        #: MW of machines an outage relocated since the last connections (they connect first)
-        self.relocated_mw = 0.0
         self.anticipate_pipeline = anticipate_pipeline
         self.orders = new_order_table()
         self.ai_taken_mw = 0.0  # MW of the fringe's power capacity AI data centres took so far
@@ -251,41 +245,6 @@ class Fringe:
             capacity = float(self.capacity_mw.sum())
             self.capacity_mw *= max(1.0 - taken / capacity, 0.0) if capacity > 0 else 1.0
             self.ai_taken_mw = ai_mw
-
-    def disconnect(self, mw: np.ndarray) -> None:
-        """Sites of ``mw`` MW per model agent lose their power (an outage switched their
-        machines off: a ban closed the region); they stay off until their machines come back."""
-        off = np.minimum(mw[self.agents], self.connected_mw)
-        self.connected_mw -= off
-        self.off_mw += off
-
-    def relocate(self, mw: np.ndarray) -> None:
-        """Machines of ``mw`` MW per model agent an outage switched off came back, relocated:
-        they are connected at once, and take that much of the next connections
-        (:meth:`connect_sites`)."""
-        back = np.minimum(mw[self.agents], self.off_mw)
-        self.off_mw -= back
-        self.connected_mw += back
-        self.relocated_mw += float(back.sum())
-
-    def connect_sites(self, years: float) -> None:
-        """Connect sites to power over ``years``: at most ``connect_mw_per_year x years`` MW
-        network-wide, of which relocated machines take their MW first; the rest goes to the
-        agents' sites not yet connected, pro rata to them. Without the bound every site is
-        connected."""
-        bound = self.config.connect_mw_per_year
-        if bound is None:
-            self.connected_mw[:] = self.site_mw
-            return
-        left = max(bound * years - self.relocated_mw, 0.0)
-        self.relocated_mw = 0.0
-        waiting = self.waiting_mw()
-        total = float(waiting.sum())
-        self.connected_mw += waiting * (left / total) if total > left else waiting
-
-    def waiting_mw(self) -> np.ndarray:
-        """MW of each agent's sites built for machines on order and not yet connected."""
-        return np.maximum(self.site_mw - self.connected_mw - self.off_mw, 0.0)
 
     def marginal_usd_mwh(self, held_mw: np.ndarray) -> np.ndarray:
         """Price of the next MW for an agent holding ``held_mw``, $/MWh before the market
@@ -330,8 +289,7 @@ class Fringe:
         tranches = max(int(np.ceil(lead_time_days / TRANCHE_DAYS)), 1)
         ths = total_ths * held / held.sum() / tranches
         mw = mw_of(ths, frontier_jth)
-        self.site_mw += tranches * mw  # their sites are built and connected while they ship
-        self.connected_mw += tranches * mw
+        self.site_mw += tranches * mw  # their sites are built while they ship
         for k in range(1, tranches + 1):
             self.orders.append(
                 owner=self.agents,
@@ -428,48 +386,14 @@ class Fringe:
     def lose_sites(self, lost_mw: np.ndarray) -> None:
         """Sites of ``lost_mw`` MW per model agent are gone (an outage's machines lost for good
         took their sites with them)."""
-        lost = lost_mw[self.agents]
-        self.site_mw = np.maximum(self.site_mw - lost, 0.0)
-        self.off_mw = np.maximum(self.off_mw - lost, 0.0)  # off power: the machines were lost
-        self.connected_mw = np.minimum(self.connected_mw, self.site_mw - self.off_mw)
+        self.site_mw = np.maximum(self.site_mw - lost_mw[self.agents], 0.0)
 
     def deliveries(self, day: float) -> Table:
-        """Remove and return the orders that arrive by ``day`` (a table like the order table).
-
-        With ``connect_mw_per_year``, machines wait for their sites: of its orders due, an agent
-        takes at most its MW on order beyond its sites not yet connected (the rest needs them),
-        first due first; the order straddling that limit arrives in part.
-        """
-        o = self.orders
-        due = o.arrival_day <= day
-        if self.config.connect_mw_per_year is None or not np.any(due):
-            arrived = new_order_table()
-            if np.any(due):
-                arrived.append(**{name: getattr(o, name)[due] for name in o.columns})
-                o.keep(~due)
-            return arrived
-        n = int(max(self.agents.max(), o.owner.max())) + 1
-        left = np.zeros(n)  # MW each agent can still take
-        left[self.agents] = self.on_order_mw(n)[self.agents] - self.waiting_mw()
-        mw = mw_of(o.hashrate_ths, o.efficiency_jth)
-        share = np.zeros(o.n)  # of each order, what arrives
-        first_due_first = np.lexsort((np.arange(o.n), o.arrival_day))
-        for i in first_due_first[due[first_due_first]]:
-            take = min(mw[i], max(left[o.owner[i]], 0.0))
-            share[i] = take / mw[i] if mw[i] > 0.0 else 1.0
-            left[o.owner[i]] -= take
-        return self._take(share)
-
-    def _take(self, share: np.ndarray) -> Table:
-        """Remove ``share`` (0-1 a row) of each order and return the removed part."""
-        o, arrived = self.orders, new_order_table()
-        part = share > 0
-        if np.any(part):
-            rows = {name: getattr(o, name)[part].copy() for name in o.columns}
-            rows["hashrate_ths"] = rows["hashrate_ths"] * share[part]
-            rows["cost_usd"] = rows["cost_usd"] * share[part]
-            arrived.append(**rows)
-        o.hashrate_ths[:] *= 1.0 - share
-        o.cost_usd[:] *= 1.0 - share
-        o.keep(share < 1.0)
+        """Remove and return the orders that arrive by ``day`` (a table like the order table)."""
+        due = self.orders.arrival_day <= day
+        arrived = new_order_table()
+        if np.any(due):
+            o = self.orders
+            arrived.append(**{name: getattr(o, name)[due] for name in o.columns})
+            o.keep(~due)
         return arrived

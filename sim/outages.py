@@ -66,9 +66,6 @@ class OutageSchedule:
     def __init__(self, outages, start_date: dt.date):
         self.outages = [OutageDays.of(o, start_date) for o in outages]
         self.exposing: OutageDays | None = None  # the outage whose exposed units are marked
-        #: shares of the exposed hashrate: off at the last step; gone off and come back
-        #: (relocated) between the last two steps
-        self.offline, self.went_off, self.returned = 0.0, 0.0, 0.0
 
     def step(self, fleet, day: float) -> tuple[float, float]:
         """Advance to ``day``: when an outage starts, mark every unit of ``fleet`` exposed;
@@ -78,24 +75,12 @@ class OutageSchedule:
         current = self.exposing
         if current is not None and day >= current.return_end:
             self.exposing = None
-            self._came_back(0.0, current.lost_share)
             return 0.0, current.lost_share
         for outage in self.outages:
             if outage.start <= day < outage.return_end and current is not outage:
                 self.exposing = current = outage
                 fleet.exposed[:] = True
-                self.offline = 0.0
-        offline = 0.0 if current is None else current.offline_share(day)
-        self._came_back(offline, 0.0)
-        return offline, 0.0
-
-    def _came_back(self, offline: float, lost: float) -> None:
-        """Record the share off now, the rise since the last step, and the share that came
-        back: the fall since the last step less what is lost for good (scrapped, not
-        relocated)."""
-        self.went_off = max(offline - self.offline, 0.0)
-        self.returned = max(self.offline - max(offline, lost), 0.0)
-        self.offline = offline
+        return (0.0 if current is None else current.offline_share(day)), 0.0
 
 
 __all__ = ["OutageDays", "OutageSchedule"]

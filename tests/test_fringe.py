@@ -22,7 +22,7 @@ from sim.fringe import (
 from sim.input.schema import Fringe as FringeConfig
 from sim.input.schema import Machines
 from sim.machines import AsicMarket
-from sim.units import YEAR_DAYS, mw_of, ths_of
+from sim.units import YEAR_DAYS
 
 EXPECTED = HashpriceOutlook(
     hashprice_usd_per_th_day=0.05, decline_per_year=0.3, days_to_halving=900.0, halving_factor=0.5
@@ -359,77 +359,3 @@ def test_a_delivery_sells_the_least_efficient_machines_beyond_the_sites_at_resal
     proceeds = 1e6 * 0.5 * 15.0 * (15.0 / 40.0) ** 2
     np.testing.assert_allclose(state.books.cash_usd, [0.0, proceeds, 0.0])
     np.testing.assert_allclose(state.books.equity_usd, [0.0, proceeds - 2e5, 0.0])
-
-
-# ---------------------------------------------------------------- site connections
-def test_sites_connect_at_the_bound_pro_rata_after_relocated_machines():
-    # sites 100 and 50 MW, all connected; orders add 60 and 30 MW of sites. A bound of 120 MW
-    # a year over half a year connects 60 MW: relocated machines (15 MW) first, the other 45
-    # MW pro rata to the 60 and 30 MW waiting (30 and 15 MW)
-    f = _fringe(connect_mw_per_year=120.0)
-    f.site_mw += [60.0, 30.0]
-    f.relocated_mw = 15.0
-    f.connect_sites(0.5)
-    np.testing.assert_allclose(f.connected_mw, [130.0, 65.0])
-    assert f.relocated_mw == 0.0
-    f.connect_sites(1.0)  # 120 MW more: only the 45 MW still waiting
-    np.testing.assert_allclose(f.connected_mw, f.site_mw)
-    # without a bound every site is connected at once
-    g = _fringe()
-    g.site_mw += [60.0, 30.0]
-    g.connect_sites(0.01)
-    np.testing.assert_allclose(g.connected_mw, g.site_mw)
-
-
-def test_an_outage_takes_its_sites_off_power_and_relocated_machines_connect_first():
-    # sites 100 and 50 MW; an outage switches off 40 and 20 MW of machines: their sites go
-    # off power, and the connections do not give it back while the machines are away
-    f = _fringe(connect_mw_per_year=100.0)
-    f.disconnect(np.array([0.0, 40.0, 20.0]))  # model agent 0 is a public miner
-    np.testing.assert_allclose(f.connected_mw, [60.0, 30.0])
-    np.testing.assert_allclose(f.off_mw, [40.0, 20.0])
-    np.testing.assert_allclose(f.waiting_mw(), [0.0, 0.0])
-    f.connect_sites(1.0)
-    np.testing.assert_allclose(f.connected_mw, [60.0, 30.0])
-    # 30 and 10 MW come back, relocated: connected at once, charged to the next connections
-    f.relocate(np.array([5.0, 30.0, 10.0]))
-    np.testing.assert_allclose(f.connected_mw, [90.0, 40.0])
-    assert f.relocated_mw == 40.0
-    f.site_mw += [50.0, 0.0]  # an order's new sites
-    f.connect_sites(0.5)  # 50 MW of connections: 40 to the relocated, 10 to the new sites
-    np.testing.assert_allclose(f.connected_mw, [100.0, 40.0])
-    np.testing.assert_allclose(f.waiting_mw(), [40.0, 0.0])
-    # the outage ends: the 10 and 10 MW still away are lost, with their sites
-    f.lose_sites(np.array([0.0, 10.0, 10.0]))
-    np.testing.assert_allclose(f.site_mw, [140.0, 40.0])
-    np.testing.assert_allclose(f.off_mw, [0.0, 0.0])
-    np.testing.assert_allclose(f.waiting_mw(), [40.0, 0.0])
-
-
-def test_machines_wait_for_their_sites_first_due_first_the_straddling_order_in_part():
-    # agent 1: sites 100 MW connected, 60 MW more built but not connected; on order 30 MW due
-    # on day 10 then 50 MW due on day 20 (80 MW). It can take 80 - 60 = 20 MW: two thirds of
-    # the first order, nothing of the second. Agent 2 waits for nothing: its 15 MW arrive.
-    f = _fringe(connect_mw_per_year=100.0)
-    f.site_mw = np.array([160.0, 65.0])
-    f.connected_mw = np.array([100.0, 65.0])
-    for owner, mw, day in ((1, 30.0, 10.0), (1, 50.0, 20.0), (2, 15.0, 12.0)):
-        ths = ths_of(mw, 15.0)
-        f.orders.append(
-            owner=owner,
-            hashrate_ths=ths,
-            efficiency_jth=15.0,
-            site_usd_mwh=40.0,
-            cost_usd=ths * 2.0,
-            arrival_day=day,
-        )
-    arrived = f.deliveries(25.0)
-    np.testing.assert_allclose(mw_of(arrived.hashrate_ths, 15.0), [20.0, 15.0])
-    np.testing.assert_allclose(arrived.cost_usd, arrived.hashrate_ths * 2.0)
-    np.testing.assert_allclose(mw_of(f.orders.hashrate_ths, 15.0), [10.0, 50.0])
-    np.testing.assert_allclose(f.orders.cost_usd, f.orders.hashrate_ths * 2.0)
-    # once 40 MW more are connected, 40 MW more arrive: the rest of the first order, then 30
-    f.connected_mw[0] += 40.0
-    arrived = f.deliveries(25.0)
-    np.testing.assert_allclose(mw_of(arrived.hashrate_ths, 15.0), [10.0, 30.0])
-    np.testing.assert_allclose(mw_of(f.orders.hashrate_ths, 15.0), [20.0])

@@ -51,22 +51,6 @@ def test_units_installed_before_the_start_are_exposed_and_lose_the_share_at_the_
     np.testing.assert_allclose(book, [1000.0 * lost, 1000.0 * lost])  # the new unit keeps its own
 
 
-def test_the_schedule_says_what_went_off_and_what_came_back_since_its_last_step():
-    f = fleet.new_fleet_table()
-    fleet.add_units(f, 0, 100.0, 30.0, 1000.0, 40.0)
-    schedule = OutageSchedule([BAN], START)
-    o = schedule.outages[0]
-    schedule.step(f, o.full)
-    assert schedule.went_off == pytest.approx(0.46) and schedule.returned == 0.0
-    mid = (o.return_start + o.return_end) / 2
-    schedule.step(f, mid)  # half of the 74% that comes back is back
-    assert schedule.went_off == 0.0
-    assert schedule.returned == pytest.approx(0.5 * 0.46 * 0.74)
-    schedule.step(f, o.return_end)  # the other half came back; 26% of the share is scrapped
-    assert schedule.returned == pytest.approx(0.5 * 0.46 * 0.74)
-    assert schedule.went_off == 0.0 and schedule.offline == 0.0
-
-
 def test_outage_dates_must_be_in_order():
     with pytest.raises(ValueError, match="outage dates"):
         Outage(**{**BAN.model_dump(), "full": dt.date(2021, 5, 1)})

@@ -54,9 +54,9 @@ def review_lifecycle(params, state, world, scratch) -> None:
 
 
 def order_fringe_machines(params, state, world, scratch) -> None:
-    """Grow the fringe's power supply and connect its sites over the epoch, and let its orders
-    clear the machine market (sim.fringe, sim.machines); keeps the outlook, the break-even power
-    price of entry ($/MWh) and the machines' price (USD per W) for the records."""
+    """Grow the fringe's power supply over the epoch and let its orders clear the machine
+    market (sim.fringe, sim.machines); keeps the outlook, the break-even power price of entry
+    ($/MWh) and the machines' price (USD per W) for the records."""
     ctx, day, machines = scratch.ctx, scratch.day, world.machines
     f, fringe = state.fleet, state.fringe
     installed_ths = float(f.hashrate_ths.sum())
@@ -77,7 +77,6 @@ def order_fringe_machines(params, state, world, scratch) -> None:
     fleet_mw = fleet.per_owner(f, unit_mw, params.n)
     running_mw = fleet.per_owner(f, np.where(f.mothballed, 0.0, unit_mw), params.n)
     fringe.grow_capacity(fringe.held_mw(fleet_mw), scratch.years, day)
-    fringe.connect_sites(scratch.years)
     state.entry_outlook = outlook
     state.entry_breakeven_usd_mwh, state.machine_usd_per_w = fringe.order(
         outlook, machines, running_mw, state.power_factor, day

@@ -69,18 +69,10 @@ def sell_renewed_machines(params, state, world, day: float) -> None:
 
 
 def apply_outages(params, state, world, scratch) -> None:
-    """The share of exposed machines an outage keeps off this epoch (sim.outages): the sites
-    of those that went off lose their power, and those that came back (relocated) are
-    connected again from the fringe's connections (:meth:`sim.fringe.Fringe.disconnect`,
-    :meth:`~sim.fringe.Fringe.relocate`); when the outage ends, the share lost for good is
-    written off the exposed units' books."""
+    """The share of exposed machines an outage keeps off this epoch (sim.outages); when the
+    outage ends, the share lost for good is written off the exposed units' books."""
     f = state.fleet
     scratch.offline_share, lost = world.outages.step(f, scratch.day_start)
-    went_off, returned = world.outages.went_off, world.outages.returned
-    if went_off > 0.0 or returned > 0.0:  # their sites go off power; relocated, they connect
-        exposed_mw = fleet.per_owner(f, np.where(f.exposed, fleet.unit_power_mw(f), 0.0), params.n)
-        state.fringe.disconnect(went_off * exposed_mw)
-        state.fringe.relocate(returned * exposed_mw)
     if lost > 0.0:
         mw_before = fleet.per_owner(f, fleet.unit_power_mw(f), params.n)
         state.books.equity_usd -= fleet.lose_share(f, f.exposed, lost, params.n)

@@ -349,11 +349,6 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "sourced",
     ),
     "fringe.build_mw_per_year": (CALIBRATED, FIT),
-    "fringe.connect_mw_per_year": (
-        OPTION,
-        "no bound on connecting new mining sites: a site is ready when its machines arrive "
-        "(calibration attempt 11 fits one; docs/calibration.md)",
-    ),
     "fringe.ai_power": (
         OPTION,
         "no AI data centres compete for the fringe's power: their size is not sourced yet "

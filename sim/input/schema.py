@@ -753,13 +753,6 @@ class Fringe(Strict):
         description="network-wide bound on the power capacity built out for mining, MW a year "
         "(interconnections, substations); shared pro rata among the agents that want it",
     )
-    connect_mw_per_year: PositiveFloat | None = Field(
-        default=None,
-        le=1e7,
-        description="network-wide bound on the MW of new mining sites connected to power a year, "
-        "shared with machines an outage relocates (they connect first); machines whose sites "
-        "are not connected wait for them; none: a site is ready when its machines arrive",
-    )
     ai_power: list[DatedAmount] = Field(
         default_factory=list,
         description="AI/HPC data centres competing for the same power: [[date, MW]] taken from "
