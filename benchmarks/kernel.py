@@ -41,7 +41,7 @@ from clock import child_cpu_seconds, cpu_seconds
 from floor import floor_seconds
 
 import sim
-from sim.consensus import COIN, HALVING_INTERVAL, block_subsidy
+from sim.consensus import COIN, HALVING_INTERVAL, RETARGET_INTERVAL, block_subsidy
 from sim.kernel import TARGET_SPACING_S, simulate_epoch
 from sim.units import (
     DAY_S,
@@ -52,7 +52,6 @@ from sim.units import (
 )
 
 OWNER_COUNTS = (10, 100, 1_000, 10_000)
-BLOCKS_PER_EPOCH = 2016
 NETWORK_THS = 6e8  # 600 EH/s installed
 DAY0 = 1_713_000_000.0  # unix s, day 0 of the daily paths
 N_DAYS = 40
@@ -84,7 +83,7 @@ def epoch_case(n_owners: int, seed: int, anticipation: float = 0.0) -> tuple:
     hashrate_ths *= NETWORK_THS / hashrate_ths.sum()
     btc_price_usd = 60_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.04, size=N_DAYS)))
     return (
-        BLOCKS_PER_EPOCH,
+        RETARGET_INTERVAL,
         840_000 - 1_000,  # the halving falls mid-epoch
         DAY0 + 0.3 * DAY_S,
         NETWORK_THS * HASHES_PER_TH * TARGET_SPACING_S,
@@ -97,7 +96,7 @@ def epoch_case(n_owners: int, seed: int, anticipation: float = 0.0) -> tuple:
         DAY0,
         btc_price_usd,
         np.full(N_DAYS, 0.25),  # expected fees, BTC per block
-        rng.integers(0, 50_000_000, size=BLOCKS_PER_EPOCH),  # sat per block
+        rng.integers(0, 50_000_000, size=RETARGET_INTERVAL),  # sat per block
         seed,
         anticipation,
     )
@@ -268,7 +267,7 @@ def best_blocks_per_second(run, case: tuple, epochs: int, rounds: int) -> float:
     best = math.inf
     for _ in range(rounds):
         best = min(best, cpu_seconds(lambda: [run(*case[:-1], seed) for seed in range(epochs)]))
-    return epochs * BLOCKS_PER_EPOCH / best
+    return epochs * RETARGET_INTERVAL / best
 
 
 def start_up_seconds(cache_dir: str) -> dict[str, float]:
@@ -289,7 +288,7 @@ def measure_speed(rounds: int, anticipation: float) -> list[dict]:
         identical = same_results(numba_result, python_epoch(*case))
         numba_rate = best_blocks_per_second(simulate_epoch, case, 200, rounds)
         python_rate = best_blocks_per_second(python_epoch, case, 2, rounds)
-        floor_rate = BLOCKS_PER_EPOCH / floor_seconds(BLOCKS_PER_EPOCH, n_owners, 200)
+        floor_rate = RETARGET_INTERVAL / floor_seconds(RETARGET_INTERVAL, n_owners, 200)
         rows.append(
             {
                 "owners": n_owners,

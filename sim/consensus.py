@@ -26,6 +26,8 @@ INITIAL_SUBSIDY = 50 * COIN
 """Block subsidy before the first halving (sat)."""
 HALVING_INTERVAL = 210_000
 """Blocks between subsidy halvings (mainnet nSubsidyHalvingInterval)."""
+HALVING_2028_HEIGHT = 5 * HALVING_INTERVAL
+"""Height of the fifth halving (1,050,000; expected in 2028), the one the scenarios study."""
 MAX_HALVINGS = 64
 """From this many halvings on the subsidy is 0 (a 64-bit right shift is undefined in C++)."""
 TARGET_SPACING = 600

@@ -49,11 +49,11 @@ import math
 import numpy as np
 from numba import njit
 
-from sim.consensus import COIN, HALVING_INTERVAL, INITIAL_SUBSIDY, MAX_HALVINGS
+from sim.consensus import COIN, HALVING_INTERVAL, INITIAL_SUBSIDY, MAX_HALVINGS, TARGET_SPACING
 from sim.units import DAY_S as SECONDS_PER_DAY
 from sim.units import HASHES_PER_TH, power_cost_usd_per_th_day
 
-TARGET_SPACING_S = 600.0
+TARGET_SPACING_S = float(TARGET_SPACING)  # the target block interval as numba's float, s
 MAX_SEED = 2**32  # numba seeds its Mersenne Twister with the low 32 bits
 
 

@@ -20,6 +20,7 @@ import pytest
 
 import sim
 from sim import history
+from sim.consensus import RETARGET_INTERVAL
 from sim.experiments import common, cost_to_mine, debt_surge, halving_2028, run_all
 
 
@@ -33,15 +34,15 @@ def test_on_grid_reads_the_epoch_covering_each_date():
 
 def test_halving_date_interpolates_within_its_epoch():
     height = common.HALVING_2028_HEIGHT
-    first = height - height % common.BLOCKS_PER_EPOCH  # boundary before the halving block
+    first = height - height % RETARGET_INTERVAL  # boundary before the halving block
     epochs = pd.DataFrame(
         {
-            "height": [first, first + common.BLOCKS_PER_EPOCH],
+            "height": [first, first + RETARGET_INTERVAL],
             "date": pd.to_datetime(["2028-04-01", "2028-04-15"]),
             "epoch_days": [14.0, 20.0],
         }
     )
-    days = (height - first) / common.BLOCKS_PER_EPOCH * 20.0
+    days = (height - first) / RETARGET_INTERVAL * 20.0
     expected = (pd.Timestamp("2028-04-01") + pd.Timedelta(days=days)).normalize()
     assert common.halving_epoch(epochs) == 1
     assert common.halving_date(epochs) == expected

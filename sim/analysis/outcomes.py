@@ -34,11 +34,9 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.cli_defaults import SPEC_HELP
-from sim.consensus import HALVING_INTERVAL
+from sim.consensus import HALVING_2028_HEIGHT
 from sim.errors import MinersimError
 
-#: Height of the 2028 halving (the fifth: 5 x 210,000 blocks).
-HALVING_2028_HEIGHT = 5 * HALVING_INTERVAL
 DAY_NS = np.timedelta64(1, "D")
 COMPARISONS: dict[str, Callable] = {
     ">=": operator.ge,

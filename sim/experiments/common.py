@@ -38,6 +38,7 @@ from sim.batch import map_runs
 from sim.batch.mapped import run_seeds
 from sim.calibration import moments
 from sim.calibration.moments import difficulty_in_effect as difficulty_in_effect  # re-exported
+from sim.consensus import HALVING_2028_HEIGHT
 from sim.errors import MinersimError
 from sim.experiments import DEFAULT_OUT
 from sim.health import MAX_EPOCH_DAYS
@@ -45,8 +46,6 @@ from sim.outputs import atomic_write, save_figure
 
 CALIBRATION = "data/sources.md"
 
-BLOCKS_PER_EPOCH = 2016
-HALVING_2028_HEIGHT = 1_050_000
 DAY = pd.Timedelta(days=1)
 BAND_STATS = ("median", "p5", "p95")
 
@@ -291,7 +290,6 @@ def write_outputs(
 
 __all__ = [
     "BAND_STATS",
-    "BLOCKS_PER_EPOCH",
     "CALIBRATION",
     "DAY",
     "DEFAULT_OUT",

@@ -18,6 +18,7 @@ from matplotlib.ticker import FuncFormatter
 
 import sim
 from sim.analysis import plots, style
+from sim.consensus import RETARGET_INTERVAL
 from sim.experiments import common
 from sim.units import HOURS_PER_DAY
 
@@ -66,7 +67,7 @@ PUBLISHED_POINTS = {  # panel -> [(date, USD per BTC, colour, label)] drawn as s
 def jpm_method_usd(epochs: pd.DataFrame, fee_btc_per_block: float) -> np.ndarray:
     """JPM's cost per BTC, USD: the first epoch's network power at $50/MWh over 144 blocks/day."""
     power_mw = float(epochs["network_power_mw"].iloc[0])
-    subsidy_per_block = epochs["subsidy_btc"].to_numpy() / common.BLOCKS_PER_EPOCH
+    subsidy_per_block = epochs["subsidy_btc"].to_numpy() / RETARGET_INTERVAL
     btc_per_day = BLOCKS_PER_DAY * (subsidy_per_block + fee_btc_per_block)
     return power_mw * HOURS_PER_DAY * JPM_USD_PER_MWH / btc_per_day
 
