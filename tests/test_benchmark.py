@@ -1,7 +1,7 @@
-"""The free-entry benchmark (sim.benchmark): its equations, its fit, and its data discipline.
+"""The free-entry benchmark (sim.calibration.benchmark): its equations, its fit, and its data discipline.
 
 Synthetic data are generated here straight from the equations in the module docstring (a loop
-written independently of ``sim.benchmark.simulate``); the fit must recover the planted
+written independently of ``sim.calibration.benchmark.simulate``); the fit must recover the planted
 parameters. Subsidies and frontier efficiencies are checked against data/sources.md (§3.2 halving
 dates, §3.5 machine efficiencies) and Bitcoin's schedule.
 """
@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import benchmark, history
-from sim.benchmark import BenchmarkParams
+from sim import history
+from sim.calibration import benchmark
+from sim.calibration.benchmark import BenchmarkParams
 from sim.calibration.moments import Window
 from sim.errors import MinersimError
 

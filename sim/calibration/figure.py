@@ -20,8 +20,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from sim import benchmark
 from sim import history as sim_history
+from sim.calibration import benchmark
 from sim.calibration.moments import HISTORY_HALVINGS
 from sim.calibration.results import read_fit
 from sim.outputs import save_figure

@@ -19,10 +19,9 @@ import numpy as np
 import pandas as pd
 
 import sim
-from sim import benchmark
 from sim import history as sim_history
 from sim.analysis import plots, style
-from sim.calibration import moments
+from sim.calibration import benchmark, moments
 from sim.experiments import common
 
 NAME = "backtest"
@@ -83,7 +82,7 @@ def history() -> pd.DataFrame:
 
 
 def benchmark_difficulty_t(months: pd.DatetimeIndex) -> pd.Series:
-    """The free-entry benchmark (:mod:`sim.benchmark`, fitted on the same 2016-2021 window as the
+    """The free-entry benchmark (:mod:`sim.calibration.benchmark`, fitted on the same 2016-2021 window as the
     model) driven by the same real BTC price: monthly mean difficulty, T."""
     return benchmark.difficulty_path(months[0], months[-1]) / 1e12
 
@@ -102,7 +101,7 @@ def figure(runs: list[dict], grid: pd.DatetimeIndex, past: pd.DataFrame, bench: 
             color=style.GREEN,
             lw=1.4,
             ls="--",
-            label="free-entry benchmark (sim.benchmark), same BTC price",
+            label="free-entry benchmark (sim.calibration.benchmark), same BTC price",
         )
         observed = [(pd.Timestamp(d), v[k]) for d, v in OBSERVED.items() if np.isfinite(v[k])]
         ax.plot(

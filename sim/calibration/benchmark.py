@@ -28,7 +28,7 @@ lag ``L = 0..12``, the best lag kept), and is checked on 2020-01 .. 2021-12 from
 2019-12 state (a rolling origin, in sample). A fit reads no data after :data:`sim.history.LAST_FITTING_DAY`.
 :func:`difficulty_path` drives it forward with the real BTC price from any start date (the
 2022-2025 backtest) with the committed parameters (``scenarios/calibration/benchmark.fit.toml``,
-written by ``python -m sim.benchmark --write``).
+written by ``python -m sim.calibration.benchmark --write``).
 
 Halvings: blocks 420,000 on 2016-07-09 and 630,000 on 2020-05-11 (cal §3.2); later ones are
 placed 210,000 x 600 s (1,458.3 days) after the previous (the schedule at target spacing, using
@@ -55,7 +55,7 @@ from sim.errors import MinersimError
 from sim.paths import SCENARIOS_DIR
 from sim.units import DAY_S, HASHES_PER_DIFFICULTY
 
-#: The committed fit (``python -m sim.benchmark --write``).
+#: The committed fit (``python -m sim.calibration.benchmark --write``).
 FIT_FILE = SCENARIOS_DIR / "calibration" / "benchmark.fit.toml"
 FIT_WINDOW = Window("2016-01-01", "2021-12-31")
 #: The rolling-origin check: the fitted parameters run again from the observed 2019-12 state.
@@ -464,8 +464,8 @@ def fit_text(result: BenchmarkFit) -> str:
 
     p = result.params
     header = [
-        "# Prat & Walter-style free-entry benchmark (sim/benchmark.py), fitted by",
-        "# `python -m sim.benchmark --write`: least squares on monthly log difficulty,",
+        "# Prat & Walter-style free-entry benchmark (sim/calibration/benchmark.py), fitted by",
+        "# `python -m sim.calibration.benchmark --write`: least squares on monthly log difficulty,",
         f"# fit {result.fit_window[0]}..{result.fit_window[1]}, rolling-origin check "
         f"{result.validation_window[0]}..{result.validation_window[1]} (no data after "
         f"{sim_history.LAST_FITTING_DAY.date()}); frontier after 2021: {result.frontier}.",
@@ -497,7 +497,8 @@ def _half_life(lam: float) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sim.benchmark", description="Fit the free-entry benchmark to history."
+        prog="python -m sim.calibration.benchmark",
+        description="Fit the free-entry benchmark to history.",
     )
     parser.add_argument("--frontier", choices=FRONTIER_RULES, default="catalogue")
     parser.add_argument("--write", action="store_true", help=f"write {FIT_FILE.name}")
