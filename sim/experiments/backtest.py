@@ -82,8 +82,8 @@ def history() -> pd.DataFrame:
 
 
 def benchmark_difficulty_t(months: pd.DatetimeIndex) -> pd.Series:
-    """The free-entry benchmark (:mod:`sim.calibration.benchmark`, fitted on the same 2016-2021 window as the
-    model) driven by the same real BTC price: monthly mean difficulty, T."""
+    """The free-entry benchmark (:mod:`sim.calibration.benchmark`, fitted on the same 2016-2021
+    window as the model) driven by the same real BTC price: monthly mean difficulty, T."""
     return benchmark.difficulty_path(months[0], months[-1]) / 1e12
 
 
